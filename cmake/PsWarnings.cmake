@@ -1,0 +1,15 @@
+# Compiler warnings for every target of the project (curl's PickyWarnings idea,
+# kept small). -Werror only with PS_WERROR=ON.
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+set(PS_C_WARNINGS -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes
+    -Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter -Wno-format-truncation)
+set(PS_CXX_WARNINGS -Wall -Wextra -Wshadow -Wpointer-arith -Wformat=2
+    -Wno-unused-parameter)
+if(PS_WERROR)
+  list(APPEND PS_C_WARNINGS -Werror)
+  list(APPEND PS_CXX_WARNINGS -Werror)
+endif()
+add_compile_options(
+  "$<$<COMPILE_LANGUAGE:C>:${PS_C_WARNINGS}>"
+  "$<$<COMPILE_LANGUAGE:CXX>:${PS_CXX_WARNINGS}>")
