@@ -1,0 +1,64 @@
+/*
+ * store-private.h: what the store's .c files share and nothing else sees:
+ * the handle's real struct, the prepared-statement cache, the change
+ * sequence allocator and small SQLite helpers. Not part of the public API
+ * (store.h is).
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef PS_STORE_PRIVATE_H
+#define PS_STORE_PRIVATE_H
+
+#include "store.h"
+
+#include <sqlite3.h>
+
+#define PSI_STMT_CACHE 256
+
+struct psi_stmt_slot {
+    const char *sql; /* static string: the pointer is the key */
+    sqlite3_stmt *stmt;
+};
+
+struct ps_store {
+    sqlite3 *db;
+    char *path;
+    int readonly;
+    int in_txn;     /* inside ps_store_begin .. commit/rollback */
+    int64_t seq;    /* last sequence number given (valid inside a txn) */
+    ps_units *units; /* writable stores: SI conversion of parameters */
+    struct psi_stmt_slot stmts[PSI_STMT_CACHE];
+};
+
+/* Migrations (store-schema.c). */
+extern const char *const psi_migrations[];
+extern const int psi_nmigrations;
+
+/* A prepared statement for the static SQL text sql, reset and with its
+ * bindings cleared; NULL on error (err filled). Cached per handle. */
+sqlite3_stmt *psi_stmt(ps_store *st, const char *sql, ps_err *err);
+/* Map the last SQLite error of st->db to a ps_status and message. */
+ps_status psi_db_error(ps_store *st, ps_err *err, const char *what);
+/* Execute a statement to completion (no rows expected). */
+ps_status psi_step_done(ps_store *st, sqlite3_stmt *s, ps_err *err,
+                        const char *what);
+/* Run SQL text without results (sqlite3_exec). */
+ps_status psi_exec(ps_store *st, const char *sql, ps_err *err);
+/* Bind helpers: NULL strings and PS_TIME_NONE bind as SQL NULL. */
+void psi_bind_text(sqlite3_stmt *s, int i, const char *v);
+void psi_bind_time(sqlite3_stmt *s, int i, int64_t ms);
+void psi_bind_i64_or_null(sqlite3_stmt *s, int i, int64_t v, int64_t null_v);
+
+/* Inside a write transaction: the next change sequence number. */
+int64_t psi_next_seq(ps_store *st);
+/* Give record (kind, id) a new sequence number: the change feed row and the
+ * record's seq column. */
+ps_status psi_touch(ps_store *st, ps_kind kind, int64_t id, ps_err *err);
+/* Table name of an entity kind with a table, or NULL. */
+const char *psi_table(ps_kind kind);
+
+/* Begin a transaction unless one is open; *own_out says whether this call
+ * opened it (and so must end it with psi_end). */
+ps_status psi_begin_maybe(ps_store *st, int *own_out, ps_err *err);
+ps_status psi_end(ps_store *st, int own, ps_status result, ps_err *err);
+
+#endif /* PS_STORE_PRIVATE_H */

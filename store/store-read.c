@@ -1,0 +1,787 @@
+/*
+ * store-read.c: reading the store. ps_store_load turns one entity (and, on
+ * request, its children and related records) into JSON in the store's own
+ * shape; the indexer builds Xapian documents from it and the query server
+ * renders API answers from it. Also here: lookups by pid, pages of records
+ * in pid order (the browse path), counts, the change feed and the status
+ * summary. Nothing here writes.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "store-private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define FAIL(rc)                                                               \
+    do {                                                                       \
+        status = (rc);                                                         \
+        goto out;                                                              \
+    } while (0)
+#define CHECK(expr)                                                            \
+    do {                                                                       \
+        ps_status check_rc_ = (expr);                                          \
+        if (check_rc_ != PS_OK)                                                \
+            FAIL(check_rc_);                                                   \
+    } while (0)
+#define STMT(var, sql)                                                         \
+    do {                                                                       \
+        (var) = psi_stmt(st, (sql), err);                                      \
+        if (!(var))                                                            \
+            FAIL(err ? err->code : PS_ERR_DB);                                 \
+    } while (0)
+
+static const char *const vis_names[] = {"public", "embargoed", "restricted"};
+
+/* ---- JSON building from columns ------------------------------------------------ */
+
+/* Set key to the text of column i unless it is NULL. */
+static void set_text(json_t *o, const char *key, sqlite3_stmt *s, int i)
+{
+    if (sqlite3_column_type(s, i) != SQLITE_NULL)
+        json_object_set_new(o, key,
+                            json_string((const char *)sqlite3_column_text(s, i)));
+}
+
+static void set_int(json_t *o, const char *key, sqlite3_stmt *s, int i)
+{
+    if (sqlite3_column_type(s, i) != SQLITE_NULL)
+        json_object_set_new(o, key, json_integer(sqlite3_column_int64(s, i)));
+}
+
+static void set_json(json_t *o, const char *key, sqlite3_stmt *s, int i)
+{
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return;
+    json_t *v = json_loads((const char *)sqlite3_column_text(s, i), 0, NULL);
+    if (v)
+        json_object_set_new(o, key, v);
+}
+
+/* Common tail columns: visibility, embargo_until, deleted, seq at i.. */
+static void set_common(json_t *o, sqlite3_stmt *s, int i)
+{
+    int vis = sqlite3_column_int(s, i);
+    json_object_set_new(o, "visibility",
+                        json_string(vis_names[vis >= 0 && vis <= 2 ? vis : 2]));
+    set_int(o, "embargo_until", s, i + 1);
+    json_object_set_new(o, "deleted", json_boolean(sqlite3_column_int(s, i + 2)));
+    json_object_set_new(o, "seq", json_integer(sqlite3_column_int64(s, i + 3)));
+}
+
+/* Run a one-parameter-pair query and append one object per row, built by
+ * fn, to a new array set as key in o. */
+typedef void (*row_fn)(json_t *obj, sqlite3_stmt *s);
+
+static ps_status load_rows(ps_store *st, json_t *o, const char *key,
+                           const char *sql, int64_t a, int64_t b, row_fn fn,
+                           ps_err *err)
+{
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    json_t *arr = json_array();
+    if (!arr)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    STMT(s, sql);
+    sqlite3_bind_int64(s, 1, a);
+    sqlite3_bind_int64(s, 2, b);
+    int rc;
+    for (;;) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
+        json_t *row = json_object();
+        if (!row) {
+            sqlite3_reset(s);
+            FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
+        }
+        fn(row, s);
+        json_array_append_new(arr, row);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        FAIL(psi_db_error(st, err, "reading related records"));
+    json_object_set_new(o, key, arr);
+    arr = NULL;
+out:
+    json_decref(arr);
+    return status;
+}
+
+static void row_file(json_t *o, sqlite3_stmt *s)
+{
+    set_int(o, "id", s, 0);
+    set_text(o, "name", s, 1);
+    set_text(o, "path", s, 2);
+    set_int(o, "size", s, 3);
+    set_text(o, "checksum", s, 4);
+    set_text(o, "url", s, 5);
+}
+
+static void row_param(json_t *o, sqlite3_stmt *s)
+{
+    set_int(o, "id", s, 0);
+    set_text(o, "name", s, 1);
+    if (sqlite3_column_int(s, 4)) {
+        double v = sqlite3_column_double(s, 3);
+        json_object_set_new(o, "value",
+                            v == (double)(int64_t)v && v > -9e15 && v < 9e15
+                                ? json_integer((json_int_t)v)
+                                : json_real(v));
+    } else {
+        set_text(o, "value", s, 2);
+    }
+    set_text(o, "unit", s, 5);
+    if (sqlite3_column_type(s, 6) != SQLITE_NULL)
+        json_object_set_new(o, "value_si",
+                            json_real(sqlite3_column_double(s, 6)));
+    set_text(o, "unit_si", s, 7);
+}
+
+static void row_sample(json_t *o, sqlite3_stmt *s)
+{
+    set_int(o, "id", s, 0);
+    set_text(o, "pid", s, 1);
+    set_text(o, "name", s, 2);
+    set_text(o, "description", s, 3);
+}
+
+static void row_technique(json_t *o, sqlite3_stmt *s)
+{
+    set_int(o, "id", s, 0);
+    set_text(o, "pid", s, 1);
+    set_text(o, "name", s, 2);
+    set_text(o, "panet_iri", s, 3);
+}
+
+static void row_idpid(json_t *o, sqlite3_stmt *s)
+{
+    set_int(o, "id", s, 0);
+    set_text(o, "pid", s, 1);
+}
+
+static void row_document_ref(json_t *o, sqlite3_stmt *s)
+{
+    int k = sqlite3_column_int(s, 0);
+    json_object_set_new(o, "kind", json_string(ps_kind_name((ps_kind)k)));
+    set_int(o, "id", s, 1);
+    set_text(o, "pid", s, 2);
+    set_text(o, "code", s, 3);
+    set_text(o, "title", s, 4);
+    if (sqlite3_column_type(s, 5) != SQLITE_NULL)
+        json_object_set_new(o, "score", json_real(sqlite3_column_double(s, 5)));
+}
+
+static void row_member(json_t *o, sqlite3_stmt *s)
+{
+    set_int(o, "id", s, 0);
+    set_text(o, "role", s, 1);
+    if (sqlite3_column_type(s, 2) != SQLITE_NULL) {
+        json_t *p = json_object();
+        set_int(p, "id", s, 2);
+        set_text(p, "pid", s, 3);
+        set_text(p, "full_name", s, 4);
+        set_text(p, "given_name", s, 5);
+        set_text(p, "family_name", s, 6);
+        set_text(p, "orcid", s, 7);
+        json_object_set_new(o, "person", p);
+    }
+    if (sqlite3_column_type(s, 8) != SQLITE_NULL) {
+        json_t *i = json_object();
+        set_int(i, "id", s, 8);
+        set_text(i, "pid", s, 9);
+        set_text(i, "name", s, 10);
+        set_text(i, "address", s, 11);
+        set_text(i, "city", s, 12);
+        set_text(i, "country", s, 13);
+        set_text(i, "ror", s, 14);
+        json_object_set_new(o, "institution", i);
+    }
+}
+
+static const char sql_params[] =
+    "SELECT id, name, value_text, value_num, is_numeric, unit, value_si, "
+    "unit_si FROM parameter WHERE owner_kind = ?2 AND owner_id = ?1 ORDER BY "
+    "position";
+
+/* ---- loading entities ----------------------------------------------------------- */
+
+static ps_status load_dataset(ps_store *st, int64_t id, unsigned flags,
+                              json_t *o, ps_err *err)
+{
+    static const char main_sql[] =
+        "SELECT d.id, d.pid, d.title, d.description, d.doi, d.created, "
+        "d.size, d.instrument_pid, d.keywords, d.visibility, "
+        "d.embargo_until, d.deleted, d.seq, i.id, i.pid, i.name, f.name "
+        "FROM dataset d LEFT JOIN instrument i ON i.id = d.instrument_id AND "
+        "i.deleted = 0 LEFT JOIN facility f ON f.id = i.facility_id WHERE "
+        "d.id = ?1";
+    static const char files[] =
+        "SELECT id, name, path, size, checksum, url FROM file WHERE "
+        "dataset_id = ?1 AND ?2 = ?2 ORDER BY position";
+    static const char samples[] =
+        "SELECT s.id, s.pid, s.name, s.description FROM dataset_sample ds "
+        "JOIN sample s ON s.id = ds.sample_id WHERE ds.dataset_id = ?1 AND ?2 "
+        "= ?2 ORDER BY ds.position";
+    static const char techniques[] =
+        "SELECT t.id, t.pid, t.name, t.panet_iri FROM dataset_technique dt "
+        "JOIN technique t ON t.id = dt.technique_id WHERE dt.dataset_id = ?1 "
+        "AND ?2 = ?2 ORDER BY dt.position";
+    static const char documents[] =
+        "SELECT 3, p.id, p.pid, p.code, p.title, NULL FROM link l JOIN "
+        "proposal p ON p.id = l.dst_id AND p.deleted = 0 WHERE l.type = "
+        "'dataset-of-proposal' AND l.src_kind = 4 AND l.src_id = ?1 AND ?2 = "
+        "?2 UNION ALL SELECT 9, u.id, u.pid, NULL, u.title, NULL FROM link l "
+        "JOIN publication u ON u.id = l.src_id AND u.deleted = 0 WHERE l.type "
+        "= 'publication-cites-data' AND l.dst_kind = 4 AND l.dst_id = ?1 "
+        "ORDER BY 1, 3";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    STMT(s, main_sql);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        if (rc == SQLITE_DONE)
+            FAIL(ps_err_set(err, PS_ERR_NOTFOUND, "no dataset %lld",
+                            (long long)id));
+        FAIL(psi_db_error(st, err, "reading a dataset"));
+    }
+    json_object_set_new(o, "kind", json_string("dataset"));
+    set_int(o, "id", s, 0);
+    set_text(o, "pid", s, 1);
+    set_text(o, "title", s, 2);
+    set_text(o, "description", s, 3);
+    set_text(o, "doi", s, 4);
+    set_int(o, "created", s, 5);
+    set_int(o, "size", s, 6);
+    set_text(o, "instrument_pid", s, 7);
+    set_json(o, "keywords", s, 8);
+    set_common(o, s, 9);
+    if (sqlite3_column_type(s, 13) != SQLITE_NULL) {
+        json_t *i = json_object();
+        set_int(i, "id", s, 13);
+        set_text(i, "pid", s, 14);
+        set_text(i, "name", s, 15);
+        set_text(i, "facility", s, 16);
+        json_object_set_new(o, "instrument", i);
+    }
+    sqlite3_reset(s);
+    if (flags & PS_LOAD_FILES)
+        CHECK(load_rows(st, o, "files", files, id, 0, row_file, err));
+    if (flags & PS_LOAD_PARAMETERS)
+        CHECK(load_rows(st, o, "parameters", sql_params, id, PS_KIND_DATASET,
+                        row_param, err));
+    if (flags & PS_LOAD_SAMPLES)
+        CHECK(load_rows(st, o, "samples", samples, id, 0, row_sample, err));
+    if (flags & PS_LOAD_TECHNIQUES)
+        CHECK(load_rows(st, o, "techniques", techniques, id, 0, row_technique,
+                        err));
+    if (flags & PS_LOAD_DOCUMENTS)
+        CHECK(load_rows(st, o, "documents", documents, id, 0, row_document_ref,
+                        err));
+out:
+    return status;
+}
+
+static ps_status load_document(ps_store *st, ps_kind kind, int64_t id,
+                               unsigned flags, json_t *o, ps_err *err)
+{
+    static const char prop_sql[] =
+        "SELECT p.id, p.pid, p.type, p.code, p.title, p.summary, p.doi, "
+        "p.license, p.status, p.start_at, p.end_at, p.release_at, NULL, NULL, "
+        "p.keywords, p.visibility, p.embargo_until, p.deleted, p.seq, f.name "
+        "FROM proposal p LEFT JOIN facility f ON f.id = p.facility_id WHERE "
+        "p.id = ?1";
+    static const char pub_sql[] =
+        "SELECT id, pid, type, NULL, title, abstract, doi, license, NULL, "
+        "start_at, end_at, release_at, journal, year, keywords, visibility, "
+        "embargo_until, deleted, seq, NULL FROM publication WHERE id = ?1";
+    static const char members[] =
+        "SELECT m.id, m.role, p.id, p.pid, p.full_name, p.given_name, "
+        "p.family_name, p.orcid, i.id, i.pid, i.name, i.address, i.city, "
+        "i.country, i.ror FROM member m LEFT JOIN person p ON p.id = "
+        "m.person_id LEFT JOIN institution i ON i.id = m.institution_id WHERE "
+        "m.doc_id = ?1 AND m.doc_kind = ?2 ORDER BY m.position";
+    static const char prop_datasets[] =
+        "SELECT d.id, d.pid FROM link l JOIN dataset d ON d.id = l.src_id AND "
+        "d.deleted = 0 WHERE l.type = 'dataset-of-proposal' AND l.dst_kind = "
+        "3 AND l.dst_id = ?1 AND ?2 = ?2 ORDER BY d.pid";
+    static const char pub_datasets[] =
+        "SELECT d.id, d.pid FROM link l JOIN dataset d ON d.id = l.dst_id AND "
+        "d.deleted = 0 WHERE l.type = 'publication-cites-data' AND l.src_kind "
+        "= 9 AND l.src_id = ?1 AND ?2 = ?2 ORDER BY d.pid";
+    static const char pub_proposals[] =
+        "SELECT 3, p.id, p.pid, p.code, p.title, l.score FROM link l JOIN "
+        "proposal p ON p.id = l.dst_id AND p.deleted = 0 WHERE l.type = "
+        "'publication-from-proposal' AND l.src_kind = 9 AND l.src_id = ?1 AND "
+        "l.state != 2 AND ?2 = ?2 ORDER BY p.pid";
+    static const char prop_publications[] =
+        "SELECT 9, u.id, u.pid, NULL, u.title, l.score FROM link l JOIN "
+        "publication u ON u.id = l.src_id AND u.deleted = 0 WHERE l.type = "
+        "'publication-from-proposal' AND l.dst_kind = 3 AND l.dst_id = ?1 AND "
+        "l.state != 2 AND ?2 = ?2 ORDER BY u.pid";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    int is_prop = kind == PS_KIND_PROPOSAL;
+    STMT(s, is_prop ? prop_sql : pub_sql);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        if (rc == SQLITE_DONE)
+            FAIL(ps_err_set(err, PS_ERR_NOTFOUND, "no %s %lld",
+                            ps_kind_name(kind), (long long)id));
+        FAIL(psi_db_error(st, err, "reading a document"));
+    }
+    json_object_set_new(o, "kind", json_string(ps_kind_name(kind)));
+    set_int(o, "id", s, 0);
+    set_text(o, "pid", s, 1);
+    set_text(o, "type", s, 2);
+    set_text(o, "code", s, 3);
+    set_text(o, "title", s, 4);
+    set_text(o, "summary", s, 5);
+    set_text(o, "doi", s, 6);
+    set_text(o, "license", s, 7);
+    set_text(o, "status", s, 8);
+    set_int(o, "start", s, 9);
+    set_int(o, "end", s, 10);
+    set_int(o, "release", s, 11);
+    set_text(o, "journal", s, 12);
+    set_int(o, "year", s, 13);
+    set_json(o, "keywords", s, 14);
+    set_common(o, s, 15);
+    set_text(o, "facility", s, 19);
+    sqlite3_reset(s);
+    if (flags & PS_LOAD_MEMBERS)
+        CHECK(load_rows(st, o, "members", members, id, kind, row_member, err));
+    if (flags & PS_LOAD_PARAMETERS)
+        CHECK(load_rows(st, o, "parameters", sql_params, id, kind, row_param,
+                        err));
+    if (flags & PS_LOAD_DATASETS)
+        CHECK(load_rows(st, o, "datasets",
+                        is_prop ? prop_datasets : pub_datasets, id, 0,
+                        row_idpid, err));
+    if (flags & PS_LOAD_DOCUMENTS)
+        CHECK(load_rows(st, o, is_prop ? "publications" : "proposals",
+                        is_prop ? prop_publications : pub_proposals, id, 0,
+                        row_document_ref, err));
+out:
+    return status;
+}
+
+static ps_status load_instrument(ps_store *st, int64_t id, unsigned flags,
+                                 json_t *o, ps_err *err)
+{
+    static const char main_sql[] =
+        "SELECT i.id, i.pid, i.name, f.name, i.visibility, i.embargo_until, "
+        "i.deleted, i.seq FROM instrument i LEFT JOIN facility f ON f.id = "
+        "i.facility_id WHERE i.id = ?1";
+    static const char datasets[] =
+        "SELECT id, pid FROM dataset WHERE instrument_id = ?1 AND deleted = 0 "
+        "AND ?2 = ?2 ORDER BY pid";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    STMT(s, main_sql);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        if (rc == SQLITE_DONE)
+            FAIL(ps_err_set(err, PS_ERR_NOTFOUND, "no instrument %lld",
+                            (long long)id));
+        FAIL(psi_db_error(st, err, "reading an instrument"));
+    }
+    json_object_set_new(o, "kind", json_string("instrument"));
+    set_int(o, "id", s, 0);
+    set_text(o, "pid", s, 1);
+    set_text(o, "name", s, 2);
+    set_text(o, "facility", s, 3);
+    set_common(o, s, 4);
+    sqlite3_reset(s);
+    if (flags & PS_LOAD_DATASETS)
+        CHECK(load_rows(st, o, "datasets", datasets, id, 0, row_idpid, err));
+out:
+    return status;
+}
+
+ps_status ps_store_load(ps_store *st, ps_kind kind, int64_t id, unsigned flags,
+                        json_t **out, ps_err *err)
+{
+    *out = NULL;
+    json_t *o = json_object();
+    if (!o)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    ps_status rc;
+    switch (kind) {
+    case PS_KIND_DATASET: rc = load_dataset(st, id, flags, o, err); break;
+    case PS_KIND_PROPOSAL:
+    case PS_KIND_PUBLICATION: rc = load_document(st, kind, id, flags, o, err); break;
+    case PS_KIND_INSTRUMENT: rc = load_instrument(st, id, flags, o, err); break;
+    default:
+        rc = ps_err_set(err, PS_ERR_INVALID, "cannot load a %s",
+                        ps_kind_name(kind));
+    }
+    if (rc != PS_OK) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return PS_OK;
+}
+
+ps_status ps_store_find_pid(ps_store *st, ps_kind kind, const char *pid,
+                            int64_t *id_out, ps_err *err)
+{
+    static const char *const sql[PS_KIND_MAX + 1] = {
+        [PS_KIND_INSTRUMENT] = "SELECT id FROM instrument WHERE pid = ?1 AND deleted = 0",
+        [PS_KIND_PROPOSAL] = "SELECT id FROM proposal WHERE pid = ?1 AND deleted = 0",
+        [PS_KIND_DATASET] = "SELECT id FROM dataset WHERE pid = ?1 AND deleted = 0",
+        [PS_KIND_PUBLICATION] = "SELECT id FROM publication WHERE pid = ?1 AND deleted = 0",
+    };
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    *id_out = 0;
+    if ((int)kind < 0 || kind > PS_KIND_MAX || !sql[kind] || !pid)
+        return ps_err_set(err, PS_ERR_INVALID, "cannot look up a %s by pid",
+                          ps_kind_name(kind));
+    STMT(s, sql[kind]);
+    psi_bind_text(s, 1, pid);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *id_out = sqlite3_column_int64(s, 0);
+    else if (rc == SQLITE_DONE)
+        status = ps_err_set(err, PS_ERR_NOTFOUND, "no %s with pid %s",
+                            ps_kind_name(kind), pid);
+    else
+        status = psi_db_error(st, err, "looking up a pid");
+    sqlite3_reset(s);
+out:
+    return status;
+}
+
+/* ---- pages, counts -------------------------------------------------------------- */
+
+#define VISIBLE_AT                                                             \
+    " AND (?2 = 0 OR visibility = 0 OR (visibility = 1 AND embargo_until <= " \
+    "?2))"
+#define PAGE_SQL(k, t)                                                         \
+    "SELECT " k ", id, pid FROM " t " WHERE deleted = 0 AND pid > ?1"          \
+    VISIBLE_AT " ORDER BY pid LIMIT ?3 OFFSET ?4"
+#define COUNT_SQL(t) "SELECT count(*) FROM " t " WHERE deleted = 0" VISIBLE_AT
+
+ps_status ps_store_page(ps_store *st, ps_kind kind, const char *after_pid,
+                        int64_t offset, int64_t now_ms, ps_store_row *out,
+                        size_t max, size_t *n_out, ps_err *err)
+{
+    static const char *const sql[PS_KIND_MAX + 1] = {
+        [PS_KIND_NONE] =
+            "SELECT kind, id, pid FROM (SELECT 3 AS kind, id, pid FROM "
+            "proposal WHERE deleted = 0 AND pid > ?1" VISIBLE_AT
+            " UNION ALL SELECT 9, id, pid FROM publication WHERE deleted = 0 "
+            "AND pid > ?1" VISIBLE_AT ") ORDER BY pid LIMIT ?3 OFFSET ?4",
+        [PS_KIND_INSTRUMENT] = PAGE_SQL("2", "instrument"),
+        [PS_KIND_PROPOSAL] = PAGE_SQL("3", "proposal"),
+        [PS_KIND_DATASET] = PAGE_SQL("4", "dataset"),
+        [PS_KIND_PUBLICATION] = PAGE_SQL("9", "publication"),
+    };
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    *n_out = 0;
+    if ((int)kind < 0 || kind > PS_KIND_MAX || !sql[kind])
+        return ps_err_set(err, PS_ERR_INVALID, "cannot page %s records",
+                          ps_kind_name(kind));
+    STMT(s, sql[kind]);
+    psi_bind_text(s, 1, after_pid ? after_pid : "");
+    sqlite3_bind_int64(s, 2, now_ms);
+    sqlite3_bind_int64(s, 3, (int64_t)max);
+    sqlite3_bind_int64(s, 4, offset > 0 ? offset : 0);
+    int rc = SQLITE_DONE;
+    size_t n = 0;
+    while (n < max) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
+        out[n].kind = (ps_kind)sqlite3_column_int(s, 0);
+        out[n].id = sqlite3_column_int64(s, 1);
+        out[n].pid = ps_strdup((const char *)sqlite3_column_text(s, 2));
+        if (!out[n].pid) {
+            sqlite3_reset(s);
+            ps_store_rows_free(out, n);
+            FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
+        }
+        n++;
+    }
+    if (n < max && rc != SQLITE_DONE) {
+        sqlite3_reset(s);
+        ps_store_rows_free(out, n);
+        FAIL(psi_db_error(st, err, "listing records"));
+    }
+    sqlite3_reset(s);
+    *n_out = n;
+out:
+    return status;
+}
+
+void ps_store_rows_free(ps_store_row *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++) {
+        ps_free(rows[i].pid);
+        rows[i].pid = NULL;
+    }
+}
+
+ps_status ps_store_count(ps_store *st, ps_kind kind, int64_t now_ms,
+                         int64_t *out, ps_err *err)
+{
+    static const char *const sql[PS_KIND_MAX + 1] = {
+        [PS_KIND_NONE] = "SELECT (" COUNT_SQL("proposal") ") + ("
+            COUNT_SQL("publication") ")",
+        [PS_KIND_INSTRUMENT] = COUNT_SQL("instrument"),
+        [PS_KIND_PROPOSAL] = COUNT_SQL("proposal"),
+        [PS_KIND_DATASET] = COUNT_SQL("dataset"),
+        [PS_KIND_PUBLICATION] = COUNT_SQL("publication"),
+    };
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    *out = 0;
+    if ((int)kind < 0 || kind > PS_KIND_MAX || !sql[kind])
+        return ps_err_set(err, PS_ERR_INVALID, "cannot count %s records",
+                          ps_kind_name(kind));
+    STMT(s, sql[kind]);
+    sqlite3_bind_int64(s, 2, now_ms);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    else
+        status = psi_db_error(st, err, "counting records");
+    sqlite3_reset(s);
+out:
+    return status;
+}
+
+#define IDS_SQL(t)                                                             \
+    "SELECT id FROM " t " WHERE deleted = 0 AND id > ?1 AND id % ?2 = ?3 "    \
+    "ORDER BY id LIMIT ?4"
+
+ps_status ps_store_ids(ps_store *st, ps_kind kind, int64_t after_id,
+                       int stride, int offset, int64_t *out, size_t max,
+                       size_t *n_out, ps_err *err)
+{
+    static const char *const sql[PS_KIND_MAX + 1] = {
+        [PS_KIND_INSTRUMENT] = IDS_SQL("instrument"),
+        [PS_KIND_PROPOSAL] = IDS_SQL("proposal"),
+        [PS_KIND_DATASET] = IDS_SQL("dataset"),
+        [PS_KIND_PUBLICATION] = IDS_SQL("publication"),
+    };
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    *n_out = 0;
+    if ((int)kind < 0 || kind > PS_KIND_MAX || !sql[kind] || stride < 1)
+        return ps_err_set(err, PS_ERR_INVALID, "cannot list %s ids",
+                          ps_kind_name(kind));
+    STMT(s, sql[kind]);
+    sqlite3_bind_int64(s, 1, after_id);
+    sqlite3_bind_int(s, 2, stride);
+    sqlite3_bind_int(s, 3, offset);
+    sqlite3_bind_int64(s, 4, (int64_t)max);
+    int rc = SQLITE_DONE;
+    size_t n = 0;
+    while (n < max) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
+        out[n++] = sqlite3_column_int64(s, 0);
+    }
+    if (n < max && rc != SQLITE_DONE)
+        status = psi_db_error(st, err, "listing records");
+    sqlite3_reset(s);
+    *n_out = n;
+out:
+    return status;
+}
+
+/* ---- the change feed ---------------------------------------------------------------- */
+
+ps_status ps_store_changes(ps_store *st, int64_t after, ps_change *out,
+                           size_t max, size_t *n_out, ps_err *err)
+{
+    static const char sql[] =
+        "SELECT seq, kind, rec_id FROM change WHERE seq > ?1 ORDER BY seq "
+        "LIMIT ?2";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    *n_out = 0;
+    STMT(s, sql);
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int64(s, 2, (int64_t)max);
+    int rc = SQLITE_DONE;
+    size_t n = 0;
+    while (n < max) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
+        out[n].seq = sqlite3_column_int64(s, 0);
+        out[n].kind = (ps_kind)sqlite3_column_int(s, 1);
+        out[n].id = sqlite3_column_int64(s, 2);
+        n++;
+    }
+    if (n < max && rc != SQLITE_DONE)
+        status = psi_db_error(st, err, "reading the change feed");
+    sqlite3_reset(s);
+    *n_out = n;
+out:
+    return status;
+}
+
+ps_status ps_store_max_seq(ps_store *st, int64_t *out, ps_err *err)
+{
+    static const char sql[] =
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+        "'change'), 0)";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    STMT(s, sql);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    else
+        status = psi_db_error(st, err, "reading the change feed");
+    sqlite3_reset(s);
+out:
+    return status;
+}
+
+ps_status ps_store_pending(ps_store *st, int64_t after, int64_t *out,
+                           ps_err *err)
+{
+    static const char sql[] = "SELECT count(*) FROM change WHERE seq > ?1";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    STMT(s, sql);
+    sqlite3_bind_int64(s, 1, after);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    else
+        status = psi_db_error(st, err, "reading the change feed");
+    sqlite3_reset(s);
+out:
+    return status;
+}
+
+/* ---- status ------------------------------------------------------------------------- */
+
+ps_status ps_store_stats(ps_store *st, json_t **out, ps_err *err)
+{
+    static const char counts[] =
+        "SELECT 'facility', sum(deleted = 0), sum(deleted) FROM facility "
+        "UNION ALL SELECT 'instrument', sum(deleted = 0), sum(deleted) FROM "
+        "instrument UNION ALL SELECT 'proposal', sum(deleted = 0), "
+        "sum(deleted) FROM proposal UNION ALL SELECT 'dataset', sum(deleted = "
+        "0), sum(deleted) FROM dataset UNION ALL SELECT 'publication', "
+        "sum(deleted = 0), sum(deleted) FROM publication UNION ALL SELECT "
+        "'person', sum(deleted = 0), sum(deleted) FROM person UNION ALL "
+        "SELECT 'institution', sum(deleted = 0), sum(deleted) FROM "
+        "institution UNION ALL SELECT 'file', count(*), 0 FROM file UNION ALL "
+        "SELECT 'sample', count(*), 0 FROM sample UNION ALL SELECT "
+        "'technique', count(*), 0 FROM technique UNION ALL SELECT "
+        "'parameter', count(*), 0 FROM parameter UNION ALL SELECT 'link', "
+        "count(*), 0 FROM link UNION ALL SELECT 'collection', sum(deleted = "
+        "0), sum(deleted) FROM collection";
+    static const char sources[] =
+        "SELECT id, name, type, url FROM source ORDER BY name";
+    static const char per_source[] =
+        "SELECT kind, count(*) FROM provenance WHERE source_id = ?1 GROUP BY "
+        "kind ORDER BY kind";
+    static const char last_run[] =
+        "SELECT id, state, started_at, finished_at, seen, inserted, updated, "
+        "unchanged, deleted, rejected, message FROM harvest_run WHERE "
+        "source_id = ?1 ORDER BY id DESC LIMIT 1";
+    static const char *const states[] = {"running", "ok", "partial", "failed",
+                                         "interrupted"};
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    *out = NULL;
+    json_t *root = json_object(), *ents = json_object(), *tombs = json_object();
+    json_t *srcs = json_array();
+    int64_t *ids = NULL;
+    size_t nsrc = 0;
+    if (!root || !ents || !tombs || !srcs)
+        FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
+    json_object_set_new(root, "schema",
+                        json_integer(ps_store_schema_version(st)));
+    int64_t maxseq = 0;
+    CHECK(ps_store_max_seq(st, &maxseq, err));
+    json_object_set_new(root, "max_seq", json_integer(maxseq));
+    STMT(s, counts);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(s, 0);
+        json_object_set_new(ents, k, json_integer(sqlite3_column_int64(s, 1)));
+        if (sqlite3_column_int64(s, 2))
+            json_object_set_new(tombs, k,
+                                json_integer(sqlite3_column_int64(s, 2)));
+    }
+    sqlite3_reset(s);
+
+    STMT(s, sources);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        json_t *src = json_object();
+        int64_t *p = ps_realloc(ids, (nsrc + 1) * sizeof *ids);
+        if (!src || !p) {
+            json_decref(src);
+            if (p)
+                ids = p;
+            sqlite3_reset(s);
+            FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
+        }
+        ids = p;
+        ids[nsrc++] = sqlite3_column_int64(s, 0);
+        set_text(src, "name", s, 1);
+        set_text(src, "type", s, 2);
+        set_text(src, "url", s, 3);
+        json_array_append_new(srcs, src);
+    }
+    sqlite3_reset(s);
+    for (size_t i = 0; i < nsrc; i++) {
+        json_t *src = json_array_get(srcs, i);
+        json_t *rec = json_object();
+        STMT(s, per_source);
+        sqlite3_bind_int64(s, 1, ids[i]);
+        while (sqlite3_step(s) == SQLITE_ROW)
+            json_object_set_new(
+                rec, ps_kind_name((ps_kind)sqlite3_column_int(s, 0)),
+                json_integer(sqlite3_column_int64(s, 1)));
+        sqlite3_reset(s);
+        json_object_set_new(src, "records", rec);
+        STMT(s, last_run);
+        sqlite3_bind_int64(s, 1, ids[i]);
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            json_t *run = json_object();
+            int state = sqlite3_column_int(s, 1);
+            set_int(run, "id", s, 0);
+            json_object_set_new(
+                run, "state", json_string(states[state >= 0 && state <= 4 ? state : 4]));
+            set_int(run, "started", s, 2);
+            set_int(run, "finished", s, 3);
+            set_int(run, "seen", s, 4);
+            set_int(run, "inserted", s, 5);
+            set_int(run, "updated", s, 6);
+            set_int(run, "unchanged", s, 7);
+            set_int(run, "deleted", s, 8);
+            set_int(run, "rejected", s, 9);
+            set_text(run, "message", s, 10);
+            json_object_set_new(src, "last_run", run);
+        }
+        sqlite3_reset(s);
+    }
+    json_object_set_new(root, "entities", ents);
+    json_object_set_new(root, "tombstones", tombs);
+    json_object_set_new(root, "sources", srcs);
+    ents = tombs = srcs = NULL;
+    *out = root;
+    root = NULL;
+out:
+    ps_free(ids);
+    json_decref(root);
+    json_decref(ents);
+    json_decref(tombs);
+    json_decref(srcs);
+    return status;
+}

@@ -1,0 +1,443 @@
+/*
+ * store.h: the public header of the store, pansift's only truth. A SQLite
+ * file (WAL, foreign keys on) holds every entity of product.md and the typed
+ * links between them. Every record keeps its provenance (which source said
+ * it, under which remote id, when, and the hash of the raw record), a change
+ * sequence number, a tombstone when deleted and its visibility. Harvesters
+ * write through the ps_store_put_* upserts, which are idempotent: putting
+ * the same raw record twice changes nothing. The indexer reads the change
+ * feed (ps_store_changes) and the query server reads entities as JSON
+ * (ps_store_load). The schema is versioned and migrated on open.
+ *
+ * Threads: one ps_store handle per thread. Several processes may use the same
+ * file (SQLite's WAL: one writer at a time, readers never block).
+ * Ownership: ps_store_open/ps_store_close pair up; JSON returned through
+ * json_t **out is a new reference owned by the caller (json_decref).
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef PS_STORE_H
+#define PS_STORE_H
+
+#include "common.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- entity kinds -----------------------------------------------------------
+ * Numbers are stored in the file: append, never renumber. */
+typedef enum {
+    PS_KIND_NONE = 0,
+    PS_KIND_FACILITY = 1,
+    PS_KIND_INSTRUMENT = 2,
+    PS_KIND_PROPOSAL = 3,
+    PS_KIND_DATASET = 4,
+    PS_KIND_FILE = 5,
+    PS_KIND_SAMPLE = 6,
+    PS_KIND_TECHNIQUE = 7,
+    PS_KIND_PARAMETER = 8,
+    PS_KIND_PUBLICATION = 9,
+    PS_KIND_PERSON = 10,
+    PS_KIND_INSTITUTION = 11,
+    PS_KIND_COLLECTION = 12,
+    PS_KIND_LINK = 13,
+    PS_KIND_SOURCE = 14
+} ps_kind;
+#define PS_KIND_MAX 14
+
+/* "dataset", "proposal", ...; "none" for unknown values. */
+const char *ps_kind_name(ps_kind kind);
+/* Inverse of ps_kind_name; PS_KIND_NONE if unknown. */
+ps_kind ps_kind_parse(const char *name);
+
+/* Visibility of a record. Embargoed records become public at embargo_until;
+ * restricted ones are visible only to the proposal's members (not served to
+ * anonymous clients). */
+typedef enum {
+    PS_VIS_PUBLIC = 0,
+    PS_VIS_EMBARGOED = 1,
+    PS_VIS_RESTRICTED = 2
+} ps_visibility;
+
+/* The one visibility rule of the read paths: is a record with this
+ * visibility and embargo end (ms since epoch, 0 = none) visible to the
+ * public at time now_ms? */
+int ps_visible(ps_visibility vis, int64_t embargo_until_ms, int64_t now_ms);
+
+/* A time that is not known. */
+#define PS_TIME_NONE INT64_MIN
+
+/* ---- opening ---------------------------------------------------------------- */
+typedef struct ps_store ps_store;
+
+typedef struct ps_store_opts {
+    int version;
+    int readonly;       /* open read-only (no migration; the server's readers) */
+    int create;         /* create the file if missing (only `pansift init`) */
+    long busy_timeout_ms; /* wait this long for another writer; 10000 */
+    long cache_kib;     /* page cache per connection; 65536 */
+} ps_store_opts;
+
+#define PS_STORE_OPTS_VERSION 1
+#define PS_STORE_OPTS_INIT {PS_STORE_OPTS_VERSION, 0, 0, 10000, 65536}
+
+/* Open the store file at path, migrating the schema to the current version
+ * (unless readonly). Errors: PS_ERR_NOTFOUND (no file and !create: "run
+ * pansift init"), PS_ERR_CORRUPT (not a SQLite file, damaged, or not a
+ * pansift store), PS_ERR_INVALID (created by a newer pansift), PS_ERR_IO
+ * (cannot open or create: permissions), PS_ERR_BUSY, PS_ERR_DB, PS_ERR_NOMEM.
+ * The message says what to do. */
+ps_status ps_store_open(ps_store **out, const char *path,
+                        const ps_store_opts *opts, ps_err *err);
+void ps_store_close(ps_store *st); /* NULL is a no-op */
+/* Schema version of the open file, and the version this build writes. */
+int ps_store_schema_version(ps_store *st);
+int ps_store_schema_latest(void);
+/* Run SQLite's integrity check (slow on big files): PS_OK or PS_ERR_CORRUPT
+ * with the first problem in err. */
+ps_status ps_store_check(ps_store *st, ps_err *err);
+
+/* ---- transactions ------------------------------------------------------------
+ * Writes outside a transaction are committed one by one (slow). Harvesters
+ * wrap a batch of records in begin/commit. begin takes the write lock at
+ * once (BEGIN IMMEDIATE), so change sequence numbers follow commit order. */
+ps_status ps_store_begin(ps_store *st, ps_err *err);
+ps_status ps_store_commit(ps_store *st, ps_err *err);
+void ps_store_rollback(ps_store *st); /* no-op outside a transaction */
+
+/* ---- sources and harvest runs ------------------------------------------------ */
+/* Find or create the source called name; updates type and url if they
+ * changed. */
+ps_status ps_store_source_ensure(ps_store *st, const char *name,
+                                 const char *type, const char *url,
+                                 int64_t *id_out, ps_err *err);
+/* A source's checkpoint values (resumption tokens, last harvest date, ...).
+ * get: *value_out is a new string (ps_free) or NULL if unset. */
+ps_status ps_store_state_get(ps_store *st, int64_t source_id, const char *key,
+                             char **value_out, ps_err *err);
+ps_status ps_store_state_set(ps_store *st, int64_t source_id, const char *key,
+                             const char *value, ps_err *err);
+
+typedef enum {
+    PS_RUN_RUNNING = 0,
+    PS_RUN_OK = 1,      /* finished, everything harvested */
+    PS_RUN_PARTIAL = 2, /* finished with some records rejected */
+    PS_RUN_FAILED = 3,  /* stopped by an error */
+    PS_RUN_INTERRUPTED = 4 /* stopped by a signal or a crash */
+} ps_run_state;
+
+typedef struct ps_run_counts {
+    int64_t seen;      /* records received */
+    int64_t inserted;  /* new records */
+    int64_t updated;   /* records whose content changed */
+    int64_t unchanged; /* records identical to what the store had */
+    int64_t deleted;   /* tombstones written */
+    int64_t rejected;  /* records that could not be mapped (bad input) */
+} ps_run_counts;
+
+/* Start a run of source_id (marks older runs still "running" as
+ * interrupted: their process died). */
+ps_status ps_store_run_begin(ps_store *st, int64_t source_id,
+                             int64_t *run_id_out, ps_err *err);
+ps_status ps_store_run_finish(ps_store *st, int64_t run_id, ps_run_state state,
+                              const ps_run_counts *counts, const char *message,
+                              ps_err *err);
+
+/* ---- provenance and upserts ------------------------------------------------- */
+typedef struct ps_prov {
+    int64_t source_id;
+    const char *remote_id;    /* the record's id at the source */
+    const json_t *raw;        /* the record as received; hashed and kept */
+    int64_t harvested_at_ms;  /* 0: now */
+    int64_t run_id;           /* the run that saw it (for the sweep); 0: none */
+} ps_prov;
+
+typedef enum {
+    PS_PUT_UNCHANGED = 0,
+    PS_PUT_INSERTED = 1,
+    PS_PUT_UPDATED = 2
+} ps_put_result;
+
+typedef struct ps_param_in {
+    const char *name;
+    const char *text;  /* the value as text (string values, or numbers) */
+    double num;        /* the value as a number when is_num */
+    int is_num;
+    const char *unit;  /* "" or NULL when unitless */
+} ps_param_in;
+
+typedef struct ps_file_in {
+    const char *name;
+    const char *path;
+    int64_t size;      /* -1: unknown */
+    const char *checksum; /* "md5:...", "sha256:..." or NULL */
+    const char *url;
+} ps_file_in;
+
+typedef struct ps_sample_in {
+    const char *pid;
+    const char *name;
+    const char *description;
+} ps_sample_in;
+
+typedef struct ps_technique_in {
+    const char *pid;       /* the source's technique id (may be the IRI) */
+    const char *name;
+    const char *panet_iri; /* PaNET IRI, or NULL */
+} ps_technique_in;
+
+typedef struct ps_institution_in {
+    const char *pid;      /* ROR id if known; else the store makes one */
+    const char *name;
+    const char *address;
+    const char *city;
+    const char *country;
+} ps_institution_in;
+
+typedef struct ps_person_in {
+    const char *pid;       /* ORCID IRI if known, else "<source>:<local id>" */
+    const char *full_name;
+    const char *given_name;
+    const char *family_name;
+    const char *orcid;
+} ps_person_in;
+
+typedef struct ps_member_in {
+    const char *role;
+    ps_person_in person;           /* pid NULL: a member without a person */
+    ps_institution_in institution; /* name NULL: no affiliation */
+} ps_member_in;
+
+typedef struct ps_instrument_in {
+    const char *pid;
+    const char *name;
+    const char *facility; /* facility name (short, e.g. "ESRF"); may be NULL */
+    ps_visibility vis;
+    int64_t embargo_until_ms;
+} ps_instrument_in;
+
+typedef struct ps_dataset_in {
+    const char *pid;
+    const char *title;
+    const char *description;
+    const char *doi;
+    int64_t created_ms;        /* PS_TIME_NONE if unknown */
+    int64_t size;              /* bytes; -1 if unknown */
+    const char *instrument_pid;
+    ps_visibility vis;
+    int64_t embargo_until_ms;  /* for PS_VIS_EMBARGOED */
+    const char *const *keywords;
+    size_t nkeywords;
+    const ps_param_in *params;
+    size_t nparams;
+    const ps_file_in *files;
+    size_t nfiles;
+    const ps_sample_in *samples;
+    size_t nsamples;
+    const ps_technique_in *techniques;
+    size_t ntechniques;
+} ps_dataset_in;
+
+/* A PaN "Document": a proposal or a publication. */
+typedef struct ps_document_in {
+    ps_kind kind;              /* PS_KIND_PROPOSAL or PS_KIND_PUBLICATION */
+    const char *pid;
+    const char *type;          /* publication kind ("publication", "article",
+                                  ...) or proposal type */
+    const char *code;          /* proposal code ("8-01-418"); NULL */
+    const char *title;
+    const char *summary;       /* abstract */
+    const char *doi;
+    const char *license;
+    const char *status;        /* proposal: accepted/refused/...; NULL */
+    int64_t start_ms, end_ms, release_ms; /* PS_TIME_NONE if unknown */
+    const char *journal;       /* publication only */
+    int year;                  /* publication year; 0 if unknown */
+    ps_visibility vis;
+    int64_t embargo_until_ms;
+    const char *const *keywords;
+    size_t nkeywords;
+    const ps_member_in *members;
+    size_t nmembers;
+    const ps_param_in *params;
+    size_t nparams;
+    const char *const *dataset_pids; /* datasets of the proposal / cited */
+    size_t ndatasets;
+} ps_document_in;
+
+/* Upserts: find the record by its pid (one entity whatever the source),
+ * store the provenance of this source, and write only if the raw record of
+ * this source changed (by hash) or the record was a tombstone. A written
+ * record gets a new change sequence number; so do records whose index
+ * document depends on it (a dataset's proposal, an instrument's datasets are
+ * not rewritten). *result_out and *id_out may be NULL. Errors:
+ * PS_ERR_INVALID (missing pid or required field: the message names it),
+ * PS_ERR_DB, PS_ERR_BUSY, PS_ERR_NOMEM. */
+ps_status ps_store_put_instrument(ps_store *st, const ps_prov *prov,
+                                  const ps_instrument_in *in,
+                                  ps_put_result *result_out, int64_t *id_out,
+                                  ps_err *err);
+ps_status ps_store_put_dataset(ps_store *st, const ps_prov *prov,
+                               const ps_dataset_in *in,
+                               ps_put_result *result_out, int64_t *id_out,
+                               ps_err *err);
+ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
+                                const ps_document_in *in,
+                                ps_put_result *result_out, int64_t *id_out,
+                                ps_err *err);
+
+/* The source says the record (kind, remote_id) is gone: drop this source's
+ * provenance; when no source is left the record becomes a tombstone.
+ * *deleted_out (may be NULL) is 1 if a tombstone was written. Unknown
+ * records are PS_OK with *deleted_out = 0. */
+ps_status ps_store_delete(ps_store *st, int64_t source_id, ps_kind kind,
+                          const char *remote_id, int *deleted_out,
+                          ps_err *err);
+/* The source listed (kind, remote_id) in run_id but the record could not be
+ * used (rejected): keep the stored version alive through the sweep. */
+ps_status ps_store_mark_seen(ps_store *st, int64_t source_id, ps_kind kind,
+                             const char *remote_id, int64_t run_id,
+                             ps_err *err);
+/* After a complete run of a source that lists everything it has (PaN):
+ * every record of that source not seen by run_id is deleted as above.
+ * *deleted_out counts the tombstones written. */
+ps_status ps_store_sweep(ps_store *st, int64_t source_id, int64_t run_id,
+                         int64_t *deleted_out, ps_err *err);
+
+/* Resolve references that named records not yet in the store (a document's
+ * datasets, a dataset's instrument) now that they may have arrived. *n_out
+ * (may be NULL) counts the links resolved. */
+ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err);
+
+/* ---- links -------------------------------------------------------------------
+ * Typed links between entities: "dataset-of-proposal" (dataset -> proposal),
+ * "publication-cites-data" (publication -> dataset),
+ * "publication-from-proposal" (publication -> proposal), ... */
+typedef enum {
+    PS_LINK_HARVESTED = 0,
+    PS_LINK_INFERRED = 1,
+    PS_LINK_USER = 2,
+    PS_LINK_VALIDATED = 3
+} ps_link_provenance;
+
+typedef enum {
+    PS_LINK_CANDIDATE = 0,
+    PS_LINK_CONFIRMED = 1,
+    PS_LINK_REJECTED = 2
+} ps_link_state;
+
+typedef struct ps_link_in {
+    const char *type;
+    ps_kind src_kind;
+    int64_t src_id;
+    ps_kind dst_kind;
+    const char *dst_pid;       /* the target's pid; resolved when it exists */
+    ps_link_provenance provenance;
+    int64_t source_id;         /* 0: not from a source */
+    double score;              /* 1.0 for harvested links */
+    const json_t *evidence;    /* NULL or a JSON array of evidence items */
+    ps_link_state state;
+} ps_link_in;
+
+/* Insert or update the link (type, src, dst); bumps the change sequence of
+ * both ends when anything changed. */
+ps_status ps_store_put_link(ps_store *st, const ps_link_in *in,
+                            ps_put_result *result_out, ps_err *err);
+
+/* ---- reading -------------------------------------------------------------------
+ * Entities come out as JSON in the store's own shape (field names of the
+ * schema, times as integers in ms since the epoch, absent fields omitted):
+ *   dataset: {"id","pid","title","description","doi","created","size",
+ *             "instrument_pid","instrument":{id,pid,name,facility},
+ *             "proposal":{id,pid,code,title}, "keywords":[...],
+ *             "visibility":"public|embargoed|restricted","embargo_until",
+ *             "deleted":bool,"seq", and with flags: "files","parameters",
+ *             "samples","techniques","documents" (pids of the proposal and
+ *             publications linking it)}
+ *   proposal / publication: {"id","kind","pid","type","code","title",
+ *             "summary","doi","license","status","start","end","release",
+ *             "journal","year","keywords",...,"members","parameters",
+ *             "datasets"}
+ *   instrument: {"id","pid","name","facility", "datasets" (with flag)}
+ * Parameters: {"id","name","value" (number or string as harvested),"unit",
+ * "value_si","unit_si"}; members: {"id","role","person":{...},
+ * "institution":{...}}. */
+#define PS_LOAD_FILES 0x01u
+#define PS_LOAD_PARAMETERS 0x02u
+#define PS_LOAD_SAMPLES 0x04u
+#define PS_LOAD_TECHNIQUES 0x08u
+#define PS_LOAD_MEMBERS 0x10u
+#define PS_LOAD_DATASETS 0x20u  /* a document's / instrument's datasets */
+#define PS_LOAD_DOCUMENTS 0x40u /* a dataset's proposal and publications */
+#define PS_LOAD_ALL 0xffu
+
+/* Load one entity by its row id. PS_ERR_NOTFOUND if there is no such row
+ * (tombstones are returned, with "deleted": true). */
+ps_status ps_store_load(ps_store *st, ps_kind kind, int64_t id, unsigned flags,
+                        json_t **out, ps_err *err);
+/* Row id of the live (not deleted) entity with this pid. PS_ERR_NOTFOUND if
+ * none. For documents pass PS_KIND_PROPOSAL or PS_KIND_PUBLICATION. */
+ps_status ps_store_find_pid(ps_store *st, ps_kind kind, const char *pid,
+                            int64_t *id_out, ps_err *err);
+
+/* A page of live records of kind in pid order: after `after_pid` (NULL:
+ * from the start), skipping offset records, visible at now_ms (0: whatever
+ * their visibility). Up to max rows go into out[] (*n_out of them); free
+ * their pids with ps_store_rows_free. Kinds: instrument, proposal, dataset,
+ * publication, and PS_KIND_NONE for proposals and publications together
+ * (the PaN API's Documents). */
+typedef struct ps_store_row {
+    ps_kind kind;
+    int64_t id;
+    char *pid;
+} ps_store_row;
+ps_status ps_store_page(ps_store *st, ps_kind kind, const char *after_pid,
+                        int64_t offset, int64_t now_ms, ps_store_row *out,
+                        size_t max, size_t *n_out, ps_err *err);
+void ps_store_rows_free(ps_store_row *rows, size_t n);
+/* Ids of the live records of kind with id > after_id and id % stride ==
+ * offset (stride 1: all), ascending, up to max into out[] (*n_out of them).
+ * Rebuild workers use this to split the records between them. */
+ps_status ps_store_ids(ps_store *st, ps_kind kind, int64_t after_id,
+                       int stride, int offset, int64_t *out, size_t max,
+                       size_t *n_out, ps_err *err);
+/* Number of live records of kind visible at now_ms (0: all); PS_KIND_NONE
+ * counts proposals and publications together. */
+ps_status ps_store_count(ps_store *st, ps_kind kind, int64_t now_ms,
+                         int64_t *out, ps_err *err);
+
+/* ---- the change feed ----------------------------------------------------------
+ * Every write gives the record a new sequence number; the feed holds one row
+ * per record at its latest number. Indexable kinds: instrument, proposal,
+ * dataset, publication. */
+typedef struct ps_change {
+    int64_t seq;
+    ps_kind kind;
+    int64_t id;
+} ps_change;
+
+/* Up to max changes with seq > after, in sequence order, into out[]; *n_out
+ * gets how many. */
+ps_status ps_store_changes(ps_store *st, int64_t after, ps_change *out,
+                           size_t max, size_t *n_out, ps_err *err);
+/* The highest sequence number given so far (0 for an empty store). */
+ps_status ps_store_max_seq(ps_store *st, int64_t *out, ps_err *err);
+/* Number of changes with seq > after. */
+ps_status ps_store_pending(ps_store *st, int64_t after, int64_t *out,
+                           ps_err *err);
+
+/* ---- status ---------------------------------------------------------------------
+ * {"schema":N,"max_seq":N,"entities":{"dataset":N,...} (live records),
+ *  "tombstones":{...},"sources":[{"name","type","url","records":{kind:N},
+ *  "last_run":{"id","state","started","finished","seen","inserted",
+ *  "updated","unchanged","deleted","rejected","message"}}]} */
+ps_status ps_store_stats(ps_store *st, json_t **out, ps_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PS_STORE_H */
