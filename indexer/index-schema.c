@@ -1,0 +1,348 @@
+/*
+ * index-schema.c: what goes into the index, in one place. The field table
+ * says, for each field the APIs filter, sort and facet on, which boolean
+ * term prefix or value slot holds it; psi_index_build_doc writes those terms
+ * and values, plus the stemmed full text (title, abstract, keywords, names)
+ * with field prefixes, into the Xapian document of a store entity. The query
+ * planner reads the same table, so the two cannot drift apart.
+ *
+ * Text prefixes (Xapian convention, upper case): S title, A person names,
+ * N instrument and facility names, T technique names, W keywords; every
+ * text is also indexed without prefix for plain searches, the title twice.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "index-private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DS PS_IDX_DATASET
+#define DOC PS_IDX_DOCUMENT
+#define INS PS_IDX_INSTRUMENT
+
+static const ps_index_field fields[] = {
+    {"pid", DS | DOC | INS, PS_IDXF_TERM, "XP:", PS_IDX_SLOT_PID},
+    {"title", DS | DOC, PS_IDXF_TERM, "XT:", PS_IDX_SLOT_TITLE},
+    {"name", INS, PS_IDXF_TERM, "XN:", PS_IDX_SLOT_TITLE},
+    {"facility", INS, PS_IDXF_TERM, "XF:", -1},
+    {"creationDate", DS, PS_IDXF_DATE, NULL, 2},
+    {"size", DS, PS_IDXF_NUM, NULL, 3},
+    {"instrumentId", DS, PS_IDXF_TERM, "XI:", -1},
+    {"type", DOC, PS_IDXF_TERM, "XTY:", -1},
+    {"doi", DOC, PS_IDXF_TERM, "XDOI:", -1},
+    {"license", DOC, PS_IDXF_TERM, "XL:", -1},
+    {"keywords", DOC, PS_IDXF_TERM, "XKW:", -1},
+    {"startDate", DOC, PS_IDXF_DATE, NULL, 2},
+    {"endDate", DOC, PS_IDXF_DATE, NULL, 5},
+    {"releaseDate", DOC, PS_IDXF_DATE, NULL, 6},
+};
+
+const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name)
+{
+    for (size_t i = 0; name && i < sizeof fields / sizeof fields[0]; i++)
+        if ((fields[i].groups & group) && strcmp(fields[i].name, name) == 0)
+            return &fields[i];
+    return NULL;
+}
+
+int psi_index_kind(ps_kind kind)
+{
+    return kind == PS_KIND_DATASET || kind == PS_KIND_PROPOSAL ||
+           kind == PS_KIND_PUBLICATION || kind == PS_KIND_INSTRUMENT;
+}
+
+unsigned psi_index_load_flags(ps_kind kind)
+{
+    switch (kind) {
+    case PS_KIND_DATASET:
+        return PS_LOAD_SAMPLES | PS_LOAD_TECHNIQUES | PS_LOAD_PARAMETERS |
+               PS_LOAD_DOCUMENTS;
+    case PS_KIND_PROPOSAL:
+    case PS_KIND_PUBLICATION:
+        return PS_LOAD_MEMBERS | PS_LOAD_PARAMETERS | PS_LOAD_DOCUMENTS;
+    default: return 0;
+    }
+}
+
+static char kind_letter(ps_kind kind)
+{
+    switch (kind) {
+    case PS_KIND_DATASET: return 'd';
+    case PS_KIND_PROPOSAL: return 'p';
+    case PS_KIND_PUBLICATION: return 'u';
+    case PS_KIND_INSTRUMENT: return 'i';
+    default: return 'x';
+    }
+}
+
+char *ps_index_idterm(ps_kind kind, int64_t id, char *out, size_t size)
+{
+    snprintf(out, size, "Q%c%lld", kind_letter(kind), (long long)id);
+    return out;
+}
+
+int ps_index_hit_ref(const char *data, ps_kind *kind, int64_t *id)
+{
+    if (!data || !data[0] || data[1] != ':')
+        return -1;
+    switch (data[0]) {
+    case 'd': *kind = PS_KIND_DATASET; break;
+    case 'p': *kind = PS_KIND_PROPOSAL; break;
+    case 'u': *kind = PS_KIND_PUBLICATION; break;
+    case 'i': *kind = PS_KIND_INSTRUMENT; break;
+    default: return -1;
+    }
+    return ps_parse_i64(data + 2, id);
+}
+
+ps_xquery *ps_index_visible_query(int64_t now_ms)
+{
+    char hi[32];
+    size_t n = ps_xvalue_num((double)now_ms, hi);
+    ps_xquery *embargo[2] = {ps_xq_term(PS_IDX_TERM_VIS "embargoed"),
+                             ps_xq_range(PS_IDX_SLOT_EMBARGO, NULL, 0, hi, n)};
+    ps_xquery *either[2] = {ps_xq_term(PS_IDX_TERM_VIS "public"),
+                            ps_xq_and(embargo, 2)};
+    return ps_xq_or(either, 2);
+}
+
+/* ---- building documents ------------------------------------------------------------ */
+
+typedef struct builder {
+    ps_xdoc *doc;
+    ps_err *err;
+    ps_status rc;
+} builder;
+
+static void add_term(builder *b, const char *prefix, const char *value)
+{
+    if (b->rc != PS_OK || !value)
+        return;
+    char term[1024];
+    int n = snprintf(term, sizeof term, "%s%s", prefix, value);
+    if (n < 0 || (size_t)n >= sizeof term) {
+        /* Long values: let the shim hash them, built from a heap copy. */
+        char *t = ps_asprintf("%s%s", prefix, value);
+        if (!t) {
+            b->rc = ps_err_set(b->err, PS_ERR_NOMEM, "out of memory");
+            return;
+        }
+        b->rc = ps_xdoc_add_term(b->doc, t, b->err);
+        ps_free(t);
+        return;
+    }
+    b->rc = ps_xdoc_add_term(b->doc, term, b->err);
+}
+
+static void add_text(builder *b, const char *text, unsigned weight,
+                     const char *prefix)
+{
+    if (b->rc != PS_OK || !text || !*text)
+        return;
+    b->rc = ps_xdoc_index_text(b->doc, text, weight, prefix, b->err);
+}
+
+/* Text both with a field prefix and unprefixed. */
+static void add_field_text(builder *b, const char *text, const char *prefix,
+                           unsigned plain_weight)
+{
+    add_text(b, text, 1, prefix);
+    add_text(b, text, plain_weight, "");
+}
+
+static void set_str_value(builder *b, int slot, const char *v, int lower)
+{
+    if (b->rc != PS_OK || !v)
+        return;
+    size_t n = strlen(v);
+    char buf[256];
+    if (n >= sizeof buf)
+        n = sizeof buf - 1;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = lower && v[i] >= 'A' && v[i] <= 'Z' ? (char)(v[i] + 32) : v[i];
+    buf[n] = '\0';
+    b->rc = ps_xdoc_set_value(b->doc, (unsigned)slot, buf, n, b->err);
+}
+
+static void set_num_value(builder *b, int slot, const json_t *v)
+{
+    if (b->rc != PS_OK || !json_is_number(v))
+        return;
+    b->rc = ps_xdoc_set_value_num(b->doc, (unsigned)slot, json_number_value(v),
+                                  b->err);
+}
+
+static void add_keywords(builder *b, const json_t *ent, int terms)
+{
+    size_t i;
+    json_t *kw;
+    json_array_foreach(json_object_get(ent, "keywords"), i, kw)
+    {
+        if (!json_is_string(kw))
+            continue;
+        if (terms)
+            add_term(b, "XKW:", json_string_value(kw));
+        add_field_text(b, json_string_value(kw), "W", 1);
+    }
+}
+
+static void common_terms(builder *b, ps_kind kind, const json_t *ent,
+                         const char *group)
+{
+    const char *vis = ps_json_str(ent, "visibility");
+    add_term(b, PS_IDX_TERM_GROUP, group);
+    add_term(b, PS_IDX_TERM_KIND, ps_kind_name(kind));
+    add_term(b, PS_IDX_TERM_VIS, vis ? vis : "restricted");
+    add_term(b, "XP:", ps_json_str(ent, "pid"));
+    set_str_value(b, PS_IDX_SLOT_PID, ps_json_str(ent, "pid"), 0);
+    if (vis && strcmp(vis, "embargoed") == 0)
+        set_num_value(b, PS_IDX_SLOT_EMBARGO,
+                      json_object_get(ent, "embargo_until"));
+    if (b->rc == PS_OK) {
+        char data[48];
+        int64_t rid = json_integer_value(json_object_get(ent, "id"));
+        snprintf(data, sizeof data, "%c:%lld", kind_letter(kind),
+                 (long long)rid);
+        b->rc = ps_xdoc_set_data(b->doc, data, strlen(data), b->err);
+    }
+}
+
+static void build_dataset(builder *b, const json_t *ent)
+{
+    size_t i;
+    json_t *x;
+    common_terms(b, PS_KIND_DATASET, ent, "dataset");
+    const char *title = ps_json_str(ent, "title");
+    add_term(b, "XT:", title);
+    set_str_value(b, PS_IDX_SLOT_TITLE, title, 1);
+    add_field_text(b, title, "S", 2);
+    add_text(b, ps_json_str(ent, "description"), 1, "");
+    set_num_value(b, 2, json_object_get(ent, "created"));
+    set_num_value(b, 3, json_object_get(ent, "size"));
+    add_term(b, "XI:", ps_json_str(ent, "instrument_pid"));
+    json_t *ins = json_object_get(ent, "instrument");
+    if (ins) {
+        add_field_text(b, ps_json_str(ins, "name"), "N", 1);
+        add_field_text(b, ps_json_str(ins, "facility"), "N", 1);
+        add_term(b, "XF:", ps_json_str(ins, "facility"));
+    }
+    json_t *created = json_object_get(ent, "created");
+    if (json_is_integer(created)) {
+        char when[PS_TIME_BUFSZ];
+        ps_time_format(json_integer_value(created), when);
+        when[4] = '\0';
+        add_term(b, "XY:", when);
+    }
+    add_keywords(b, ent, 0);
+    json_array_foreach(json_object_get(ent, "samples"), i, x)
+    {
+        add_text(b, ps_json_str(x, "name"), 1, "");
+        add_text(b, ps_json_str(x, "description"), 1, "");
+    }
+    json_array_foreach(json_object_get(ent, "techniques"), i, x)
+    {
+        add_term(b, "XTE:", ps_json_str(x, "panet_iri"));
+        add_term(b, "XTP:", ps_json_str(x, "pid"));
+        add_field_text(b, ps_json_str(x, "name"), "T", 1);
+    }
+    json_array_foreach(json_object_get(ent, "parameters"), i, x)
+    {
+        add_text(b, ps_json_str(x, "name"), 1, "");
+        if (json_is_string(json_object_get(x, "value")))
+            add_text(b, ps_json_str(x, "value"), 1, "");
+    }
+    json_array_foreach(json_object_get(ent, "documents"), i, x)
+    {
+        add_term(b, "XD:", ps_json_str(x, "pid"));
+        add_term(b, "XC:", ps_json_str(x, "code"));
+    }
+}
+
+static void build_document(builder *b, ps_kind kind, const json_t *ent)
+{
+    size_t i;
+    json_t *x;
+    common_terms(b, kind, ent, "document");
+    const char *title = ps_json_str(ent, "title");
+    add_term(b, "XT:", title);
+    set_str_value(b, PS_IDX_SLOT_TITLE, title, 1);
+    add_field_text(b, title, "S", 2);
+    add_text(b, ps_json_str(ent, "summary"), 1, "");
+    const char *type = ps_json_str(ent, "type");
+    add_term(b, "XTY:", type ? type : kind == PS_KIND_PROPOSAL ? "proposal"
+                                                              : "publication");
+    add_term(b, "XDOI:", ps_json_str(ent, "doi"));
+    add_term(b, "XL:", ps_json_str(ent, "license"));
+    add_term(b, "XC:", ps_json_str(ent, "code"));
+    add_text(b, ps_json_str(ent, "code"), 1, "");
+    add_text(b, ps_json_str(ent, "journal"), 1, "");
+    add_term(b, "XF:", ps_json_str(ent, "facility"));
+    set_num_value(b, 2, json_object_get(ent, "start"));
+    set_num_value(b, 5, json_object_get(ent, "end"));
+    set_num_value(b, 6, json_object_get(ent, "release"));
+    add_keywords(b, ent, 1);
+    json_t *year = json_object_get(ent, "year");
+    json_t *start = json_object_get(ent, "start");
+    char y[PS_TIME_BUFSZ] = "";
+    if (json_is_integer(year))
+        snprintf(y, sizeof y, "%lld", (long long)json_integer_value(year));
+    else if (json_is_integer(start))
+        ps_time_format(json_integer_value(start), y)[4] = '\0';
+    if (y[0])
+        add_term(b, "XY:", y);
+    json_array_foreach(json_object_get(ent, "members"), i, x)
+    {
+        json_t *p = json_object_get(x, "person");
+        json_t *inst = json_object_get(x, "institution");
+        add_field_text(b, ps_json_str(p, "full_name"), "A", 1);
+        add_term(b, "XA:", ps_json_str(p, "pid"));
+        add_text(b, ps_json_str(inst, "name"), 1, "");
+        add_term(b, "XO:", ps_json_str(inst, "pid"));
+        add_term(b, "XCO:", ps_json_str(inst, "country"));
+    }
+    json_array_foreach(json_object_get(ent, "parameters"), i, x)
+        add_text(b, ps_json_str(x, "name"), 1, "");
+    json_array_foreach(json_object_get(ent, kind == PS_KIND_PROPOSAL
+                                                ? "publications"
+                                                : "proposals"),
+                       i, x)
+    {
+        add_term(b, "XD:", ps_json_str(x, "pid"));
+        add_term(b, "XC:", ps_json_str(x, "code"));
+    }
+}
+
+static void build_instrument(builder *b, const json_t *ent)
+{
+    common_terms(b, PS_KIND_INSTRUMENT, ent, "instrument");
+    const char *name = ps_json_str(ent, "name");
+    add_term(b, "XN:", name);
+    set_str_value(b, PS_IDX_SLOT_TITLE, name, 1);
+    add_field_text(b, name, "N", 2);
+    add_term(b, "XF:", ps_json_str(ent, "facility"));
+    add_field_text(b, ps_json_str(ent, "facility"), "N", 1);
+}
+
+ps_status psi_index_build_doc(ps_kind kind, const json_t *ent, ps_xdoc **out,
+                              ps_err *err)
+{
+    *out = NULL;
+    builder b = {ps_xdoc_new(), err, PS_OK};
+    if (!b.doc)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    switch (kind) {
+    case PS_KIND_DATASET: build_dataset(&b, ent); break;
+    case PS_KIND_PROPOSAL:
+    case PS_KIND_PUBLICATION: build_document(&b, kind, ent); break;
+    case PS_KIND_INSTRUMENT: build_instrument(&b, ent); break;
+    default:
+        b.rc = ps_err_set(err, PS_ERR_INVALID, "%s records are not indexed",
+                          ps_kind_name(kind));
+    }
+    if (b.rc != PS_OK) {
+        ps_xdoc_free(b.doc);
+        return b.rc;
+    }
+    *out = b.doc;
+    return PS_OK;
+}

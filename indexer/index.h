@@ -1,0 +1,150 @@
+/*
+ * index.h: the public header of the indexer, the component that keeps a
+ * Xapian index derived from the store. The index applies the store's change
+ * feed in sequence order and remembers (in the index itself, committed with
+ * the documents) the last sequence number it applied, so updates are
+ * incremental and a crash at any moment leaves a state from which the next
+ * update completes: every document is replaced by its unique id term, so
+ * nothing is duplicated, and nothing after the last commit is lost because
+ * it is applied again. A rebuild writes a new generation of the index in
+ * parallel shards, merges them, and swaps it in atomically.
+ *
+ * On disk, in the data directory: `index` (a symbolic link to the current
+ * generation), `index.N` (generations), `index.lock` (held by the one
+ * writer). Readers open `index` and follow swaps with ps_index_refresh.
+ *
+ * The query side of the index is the Xapian shim (xapian-shim.h, included
+ * here: its query constructors and ps_xdb_search are part of this
+ * component's API) plus the field table below, which says which term prefix
+ * and value slot hold each field the APIs filter, sort and facet on.
+ *
+ * Threads: one ps_index per thread. Ownership: open/close pair up.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef PS_INDEX_H
+#define PS_INDEX_H
+
+#include "common.h"
+#include "store.h"
+#include "xapian-shim.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the index schema --------------------------------------------------------
+ * Document groups as the PaN API sees them. */
+typedef enum {
+    PS_IDX_DATASET = 1,
+    PS_IDX_DOCUMENT = 2, /* proposals and publications */
+    PS_IDX_INSTRUMENT = 4
+} ps_idx_group;
+
+/* How a field is stored. */
+typedef enum {
+    PS_IDXF_TERM, /* exact string as a boolean term (prefix + value) */
+    PS_IDXF_DATE, /* ms since the epoch in a numeric value slot */
+    PS_IDXF_NUM,  /* a number in a numeric value slot */
+    PS_IDXF_BOOL  /* boolean term prefix + "true" / "false" */
+} ps_idxf_type;
+
+typedef struct ps_index_field {
+    const char *name;   /* the API's field name ("pid", "creationDate", ...) */
+    unsigned groups;    /* PS_IDX_* where the field exists */
+    ps_idxf_type type;
+    const char *prefix; /* term prefix for TERM/BOOL, else NULL */
+    int slot;           /* value slot, -1 if none */
+} ps_index_field;
+
+/* The field called name in group, or NULL. Borrowed, static. */
+const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
+
+/* Fixed term prefixes and value slots. */
+#define PS_IDX_TERM_GROUP "XG:" /* + "dataset" | "document" | "instrument" */
+#define PS_IDX_TERM_KIND "XK:"  /* + ps_kind_name() */
+#define PS_IDX_TERM_VIS "XV:"   /* + "public" | "embargoed" | "restricted" */
+#define PS_IDX_SLOT_PID 0       /* pid as a string: the default order */
+#define PS_IDX_SLOT_TITLE 1     /* lower-cased title / name */
+#define PS_IDX_SLOT_EMBARGO 4   /* embargo end (ms), embargoed records only */
+
+/* Unique id term of a record ("Q" + kind letter + id) into out (>= 32). */
+char *ps_index_idterm(ps_kind kind, int64_t id, char *out, size_t size);
+/* Parse a hit's data back into kind and store id; -1 if malformed. */
+int ps_index_hit_ref(const char *data, ps_kind *kind, int64_t *id);
+/* The Xapian query matching what the public may see at now_ms. */
+ps_xquery *ps_index_visible_query(int64_t now_ms);
+
+/* ---- opening -------------------------------------------------------------------- */
+typedef struct ps_index ps_index;
+
+/* Create the index of a new data directory (generation 1, empty). PS_OK if
+ * it already exists. */
+ps_status ps_index_create(const char *data_dir, ps_err *err);
+
+/* Open the index of data_dir. Writable handles take index.lock first:
+ * PS_ERR_BUSY if another process writes the index (the message says which
+ * command is likely to hold it). Errors: PS_ERR_NOTFOUND (no index: run
+ * `pansift init`), PS_ERR_CORRUPT, PS_ERR_INDEX, PS_ERR_IO, PS_ERR_NOMEM. */
+ps_status ps_index_open(ps_index **out, const char *data_dir, int writable,
+                        ps_err *err);
+void ps_index_close(ps_index *idx); /* NULL is a no-op */
+
+/* The Xapian handle of an open index (borrowed; valid until the next
+ * ps_index_refresh or ps_index_close). */
+ps_xdb *ps_index_xdb(ps_index *idx);
+
+/* Readers: see the latest committed revision, following a generation swap.
+ * *changed_out (may be NULL) is 1 if anything changed. */
+ps_status ps_index_refresh(ps_index *idx, int *changed_out, ps_err *err);
+
+/* The last store sequence number applied to the index (0: none). */
+ps_status ps_index_last_seq(ps_index *idx, int64_t *out, ps_err *err);
+/* Number of documents in the index. */
+uint64_t ps_index_doccount(ps_index *idx);
+
+/* ---- updating --------------------------------------------------------------------- */
+typedef void (*ps_index_progress_fn)(const char *phase, int64_t done,
+                                     int64_t total, void *payload);
+
+typedef struct ps_index_opts {
+    int version;
+    size_t batch;                  /* changes per commit; 1000 */
+    int workers;                   /* rebuild shard writers; 0: one per core */
+    ps_index_progress_fn progress; /* may be NULL */
+    void *payload;
+    volatile int *cancel;          /* non-zero stops at the next commit */
+} ps_index_opts;
+
+#define PS_INDEX_OPTS_VERSION 1
+#define PS_INDEX_OPTS_INIT {PS_INDEX_OPTS_VERSION, 1000, 0, NULL, NULL, NULL}
+
+typedef struct ps_index_stats {
+    int64_t applied;  /* changes applied (documents written or deleted) */
+    int64_t deleted;  /* documents deleted */
+    int64_t last_seq; /* sequence number the index is at afterwards */
+    double seconds;
+} ps_index_stats;
+
+/* Apply every change of the store after the index's last sequence number,
+ * committing every opts->batch changes. A cancel request stops after a
+ * commit: PS_ERR_CANCELLED, and the index is consistent. */
+ps_status ps_index_update(ps_index *idx, ps_store *st,
+                          const ps_index_opts *opts, ps_index_stats *stats,
+                          ps_err *err);
+
+/* Recreate the index from the store at store_path: opts->workers threads
+ * each build a shard of a new generation, the shards are compacted into
+ * one database, which is swapped in atomically; then the changes made
+ * during the rebuild are applied. idx must be writable; it is reopened on
+ * the new generation. On failure or cancel the old generation stays. */
+ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
+                           const ps_index_opts *opts, ps_index_stats *stats,
+                           ps_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PS_INDEX_H */

@@ -1,0 +1,200 @@
+/*
+ * xapian-shim.h: the C face of Xapian. Pure C with opaque handles; the C++
+ * objects live only in xapian-shim.cc and xapian-private.hh. Every function
+ * catches every exception and turns it into a ps_status with Xapian's message
+ * in ps_err (no exception ever crosses into C). The API is task-shaped, in
+ * the manner of Cyrus's xapian_wrap.h, not a mirror of Xapian's classes:
+ * open a database, build a document, replace or delete it by its unique id
+ * term, build a query tree, run a search, compact shards into one database.
+ *
+ * Threads: a handle may be used by one thread at a time. Use one read handle
+ * per thread (Xapian has no locking inside). A writable handle holds
+ * Xapian's write lock until it is closed.
+ *
+ * Ownership: ps_xdb_open/ps_xdb_close, ps_xdoc_new/ps_xdoc_free,
+ * ps_xq_* / ps_xq_free and ps_xresult_free pair up; NULL is a no-op for every
+ * free/close. Composite query constructors take ownership of (steal) their
+ * children, even when they fail, like jansson's *_new setters.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef PS_XAPIAN_SHIM_H
+#define PS_XAPIAN_SHIM_H
+
+#include "common.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ps_xdb ps_xdb;
+typedef struct ps_xdoc ps_xdoc;
+typedef struct ps_xquery ps_xquery;
+
+/* ---- databases ------------------------------------------------------------ */
+typedef enum {
+    PS_XDB_READ = 0,     /* read-only; the database must exist */
+    PS_XDB_WRITE = 1,    /* writable; created if missing */
+    PS_XDB_OVERWRITE = 2 /* writable; any existing database is replaced */
+} ps_xdb_mode;
+
+/* Flags for writable databases. */
+#define PS_XDB_BULK 0x1u        /* DB_DANGEROUS | DB_NO_SYNC: a throw-away
+                                   build (rebuild shards); no readers */
+#define PS_XDB_NO_TERMLIST 0x2u /* DB_NO_TERMLIST: build-once shards only */
+
+/* Open the database at path (a directory, or a stub file). Errors:
+ * PS_ERR_NOTFOUND (read mode and nothing there), PS_ERR_BUSY (another writer
+ * holds the lock), PS_ERR_CORRUPT, PS_ERR_INDEX, PS_ERR_NOMEM. */
+ps_status ps_xdb_open(ps_xdb **out, const char *path, ps_xdb_mode mode,
+                      unsigned flags, ps_err *err);
+/* Close; a writable database commits pending changes first (Xapian's
+ * behaviour). */
+void ps_xdb_close(ps_xdb *db);
+/* Read handles: move to the latest committed revision. *changed_out (may be
+ * NULL) is set to 1 if the revision changed. */
+ps_status ps_xdb_reopen(ps_xdb *db, int *changed_out, ps_err *err);
+/* Revision number of the open database (glass revision). */
+uint64_t ps_xdb_revision(ps_xdb *db);
+/* Writable handles: make everything since the last commit durable and
+ * visible, atomically. */
+ps_status ps_xdb_commit(ps_xdb *db, ps_err *err);
+
+/* User metadata (small strings such as the last applied store sequence). The
+ * value set is committed with the next commit. get: *value_out is a new
+ * string (free with ps_free), "" if the key is absent. */
+ps_status ps_xdb_set_metadata(ps_xdb *db, const char *key, const char *value,
+                              ps_err *err);
+ps_status ps_xdb_get_metadata(ps_xdb *db, const char *key, char **value_out,
+                              ps_err *err);
+
+/* Add or replace the document indexed by the unique term idterm (which the
+ * document must also contain; the shim adds it if missing). */
+ps_status ps_xdb_replace(ps_xdb *db, const char *idterm, ps_xdoc *doc,
+                         ps_err *err);
+/* Add a new document without looking for an existing one (bulk builds). */
+ps_status ps_xdb_add(ps_xdb *db, ps_xdoc *doc, ps_err *err);
+/* Delete the document(s) indexed by idterm; deleting nothing is PS_OK. */
+ps_status ps_xdb_delete(ps_xdb *db, const char *idterm, ps_err *err);
+
+/* Number of documents; 0 on error. */
+uint64_t ps_xdb_doccount(ps_xdb *db);
+/* Number of documents containing term (exact). */
+ps_status ps_xdb_termfreq(ps_xdb *db, const char *term, uint64_t *out,
+                          ps_err *err);
+
+/* Merge the databases at srcs[0..n) into a new compacted database at dst
+ * (which must not exist), keeping the user metadata of srcs[0]. */
+ps_status ps_xdb_compact(const char *const *srcs, size_t n, const char *dst,
+                         ps_err *err);
+
+/* ---- documents -------------------------------------------------------------
+ * Text is indexed with Xapian's TermGenerator, English stemmer, every term
+ * stemmed (STEM_ALL), with positions so that phrases match. Each call to
+ * ps_xdoc_index_text starts 100 positions after the previous one, so a
+ * phrase never spans two fields. */
+ps_xdoc *ps_xdoc_new(void); /* NULL if out of memory */
+void ps_xdoc_free(ps_xdoc *doc);
+/* Index text with the given within-document frequency increment (weight)
+ * and term prefix ("" for none; prefixes are upper-case letters, as in
+ * Xapian's conventions, e.g. "S" for titles). */
+ps_status ps_xdoc_index_text(ps_xdoc *doc, const char *text, unsigned weight,
+                             const char *prefix, ps_err *err);
+/* Add a boolean term (wdf 0). Terms longer than Xapian's limit (245 bytes)
+ * are cut at 200 bytes and followed by a hash of the whole term, so equal
+ * long terms stay equal; use ps_xterm_make to build query terms the same
+ * way. */
+ps_status ps_xdoc_add_term(ps_xdoc *doc, const char *term, ps_err *err);
+/* Set value slot to raw bytes / to a number (Xapian::sortable_serialise, so
+ * byte order is numeric order). */
+ps_status ps_xdoc_set_value(ps_xdoc *doc, unsigned slot, const char *bytes,
+                            size_t len, ps_err *err);
+ps_status ps_xdoc_set_value_num(ps_xdoc *doc, unsigned slot, double v,
+                                ps_err *err);
+/* Opaque data returned with search hits. */
+ps_status ps_xdoc_set_data(ps_xdoc *doc, const char *data, size_t len,
+                           ps_err *err);
+
+/* Write into out (size bytes, at least 246) the term as ps_xdoc_add_term
+ * stores it (identity for short terms). Returns out. */
+char *ps_xterm_make(const char *term, char *out, size_t size);
+/* sortable_serialise(v) into out (at least 18 bytes); returns its length. */
+size_t ps_xvalue_num(double v, char *out);
+
+/* ---- queries ---------------------------------------------------------------
+ * Constructors return NULL only when out of memory (or, for ps_xq_text, on a
+ * parse error reported in err). Composite constructors steal their
+ * arguments; a NULL child makes the result NULL (and the other children are
+ * freed). */
+ps_xquery *ps_xq_all(void);           /* every document */
+ps_xquery *ps_xq_none(void);          /* no document */
+ps_xquery *ps_xq_term(const char *term); /* boolean: weight 0 */
+/* Value range on slot, bounds inclusive; a NULL bound is open. lo/hi are
+ * raw value bytes (strings, or ps_xvalue_num output for numbers). */
+ps_xquery *ps_xq_range(unsigned slot, const char *lo, size_t lo_len,
+                       const char *hi, size_t hi_len);
+ps_xquery *ps_xq_and(ps_xquery **children, size_t n);
+ps_xquery *ps_xq_or(ps_xquery **children, size_t n);
+ps_xquery *ps_xq_and_not(ps_xquery *a, ps_xquery *b);
+/* Match a, restricted to documents matching b (b does not weigh). */
+ps_xquery *ps_xq_filter(ps_xquery *a, ps_xquery *b);
+/* Parse user text with Xapian's QueryParser (English stemmer, STEM_ALL,
+ * default operator AND, phrases, boolean operators, wildcards); prefix is
+ * the default term prefix ("" for the unprefixed text). PS_ERR_PARSE on a
+ * syntax error. */
+ps_xquery *ps_xq_text(ps_xdb *db, const char *text, const char *prefix,
+                      ps_err *err);
+void ps_xq_free(ps_xquery *q);
+/* Xapian's description of the query, for logs and tests (free with
+ * ps_free). */
+char *ps_xq_describe(const ps_xquery *q);
+
+/* ---- search ---------------------------------------------------------------- */
+typedef struct ps_xsort {
+    unsigned slot;
+    int descending;
+} ps_xsort;
+
+typedef struct ps_xsearch_opts {
+    int version;
+    const ps_xsort *sort; /* NULL/0: by relevance, then docid */
+    size_t nsort;
+    uint64_t offset;          /* first hit to return */
+    uint64_t count;           /* how many hits to return (0: only count) */
+    uint64_t check_at_least;  /* make the counts exact up to this many; use
+                                 UINT64_MAX for an exact total */
+} ps_xsearch_opts;
+
+#define PS_XSEARCH_OPTS_VERSION 1
+#define PS_XSEARCH_OPTS_INIT {PS_XSEARCH_OPTS_VERSION, NULL, 0, 0, 10, 0}
+
+typedef struct ps_xhit {
+    uint32_t docid;
+    double weight;
+    char *data; /* the document's data, NUL-terminated */
+    size_t data_len;
+} ps_xhit;
+
+typedef struct ps_xresult {
+    ps_xhit *hits;
+    size_t n;
+    uint64_t matches_lower;
+    uint64_t matches_estimated;
+    uint64_t matches_upper; /* equal to lower when the count is exact */
+    double max_weight;      /* best weight of the whole match set */
+} ps_xresult;
+
+/* Run q and fill out (free with ps_xresult_free). Errors: PS_ERR_RETRY (the
+ * database was modified under a reader: reopen and repeat), PS_ERR_INDEX,
+ * PS_ERR_NOMEM, PS_ERR_INVALID (bad opts). */
+ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
+                        const ps_xsearch_opts *opts, ps_xresult *out,
+                        ps_err *err);
+void ps_xresult_free(ps_xresult *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PS_XAPIAN_SHIM_H */
