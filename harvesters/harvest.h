@@ -1,0 +1,93 @@
+/*
+ * harvest.h: the public header of the harvesters, the component that pulls
+ * records from the places facilities keep them into the store. A harvest
+ * run of one source fetches page after page (politely: timeouts, retries
+ * with backoff, Retry-After, a pause between requests), maps each record
+ * into the store's entities and writes it through the store's idempotent
+ * upserts, a batch per transaction. A run that fails or is interrupted keeps
+ * what it committed and deletes nothing; only a complete run of a source
+ * that lists everything it has removes (tombstones) the records it no longer
+ * lists. Every run is recorded in the store with its counts.
+ *
+ * Source types: "pan" (a PaN search API provider, over http(s) or a file://
+ * directory holding Instruments.json, Datasets.json and Documents.json).
+ * Harvesters do not print: progress comes through a callback, problems
+ * through ps_err and the result.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef PS_HARVEST_H
+#define PS_HARVEST_H
+
+#include "common.h"
+#include "store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One configured source (from a [source NAME] section). Borrowed strings. */
+typedef struct ps_harvest_source {
+    const char *name;
+    const char *type;
+    const char *url;
+    long page_size;         /* records per request */
+    long timeout_ms;        /* per request */
+    long connect_timeout_ms;
+    long retries;           /* extra attempts on transient failures */
+    long delay_ms;          /* pause between requests */
+    size_t max_response_bytes;
+    const char *user_agent;
+} ps_harvest_source;
+
+/* Progress of a run, reported after every page. */
+typedef struct ps_harvest_progress {
+    const char *source;
+    const char *phase;  /* what is being fetched ("Datasets", ...) */
+    int64_t done;       /* records of this phase so far */
+    int64_t total;      /* records of this phase, -1 if unknown */
+    ps_run_counts counts; /* the whole run so far */
+} ps_harvest_progress;
+
+typedef void (*ps_harvest_progress_fn)(const ps_harvest_progress *p,
+                                       void *payload);
+
+typedef struct ps_harvest_opts {
+    int version;
+    size_t batch;                    /* records per store transaction; 1000 */
+    ps_harvest_progress_fn progress; /* may be NULL */
+    void *payload;
+    volatile int *cancel; /* non-zero: stop after the current batch */
+} ps_harvest_opts;
+
+#define PS_HARVEST_OPTS_VERSION 1
+#define PS_HARVEST_OPTS_INIT {PS_HARVEST_OPTS_VERSION, 1000, NULL, NULL, NULL}
+
+typedef struct ps_harvest_result {
+    int64_t run_id;
+    ps_run_state state;
+    ps_run_counts counts;
+    double seconds;
+    char message[512]; /* a summary; the first rejected records' reasons */
+} ps_harvest_result;
+
+/* The source types this build knows, NULL-terminated. */
+const char *const *ps_harvest_types(void);
+
+/* Run one harvest of src into st. Returns PS_OK when the run finished (its
+ * state may be PS_RUN_PARTIAL if some records were rejected: see
+ * res->message). Errors: PS_ERR_INVALID (unknown type, bad URL),
+ * PS_ERR_UPSTREAM / PS_ERR_TIMEOUT / PS_ERR_IO / PS_ERR_NOTFOUND /
+ * PS_ERR_PARSE / PS_ERR_TOOBIG (the source failed: what was committed stays,
+ * nothing is deleted), PS_ERR_CANCELLED, PS_ERR_BUSY / PS_ERR_DB (the store).
+ * res is filled in every case. */
+ps_status ps_harvest_run(ps_store *st, const ps_harvest_source *src,
+                         const ps_harvest_opts *opts, ps_harvest_result *res,
+                         ps_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PS_HARVEST_H */

@@ -1,0 +1,749 @@
+/*
+ * pan.c: the "pan" source: a PaN search API provider (the PaNOSC reference,
+ * SciCat's, ICAT's DataGateway, ILL's, ESRF's ICAT+, another pansift), or a
+ * directory on disk in the same format. It fetches Instruments, then
+ * Datasets (with parameters, files, samples, techniques, instrument), then
+ * Documents (with members and their person and affiliation, parameters,
+ * datasets), page by page with limit/skip, and maps every record into the
+ * store. Paging stops at the first short page; a provider that ignores limit
+ * or skip is detected instead of being asked forever.
+ *
+ * A file:// URL names a directory with Instruments.json, Datasets.json and
+ * Documents.json, each a JSON array of records as the API returns them
+ * (pansift-gencat writes one record per line); records are read one at a
+ * time, so catalogues of any size stream through in constant memory.
+ *
+ * Crosswalk (docs/harvesting.md has the table): Instrument -> instrument
+ * and its facility; Dataset -> dataset (isPublic false -> restricted) with
+ * files, samples, techniques (panetId -> PaNET IRI) and parameters (numbers
+ * converted to SI by the store); Document -> proposal (type "proposal") or
+ * publication (any other type), isPublic false with a future releaseDate ->
+ * embargoed until then, else restricted; members -> person (by ORCID when
+ * there is one) and institution; datasets -> dataset-of-proposal or
+ * publication-cites-data links. The API's "score" is not kept.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "harvest-private.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RECORD_BYTES (64u << 20) /* one record read from a file */
+
+static const char *const dataset_include =
+    "[{\"relation\":\"parameters\"},{\"relation\":\"files\"},"
+    "{\"relation\":\"samples\"},{\"relation\":\"techniques\"},"
+    "{\"relation\":\"instrument\"}]";
+static const char *const document_include =
+    "[{\"relation\":\"members\",\"scope\":{\"include\":[{\"relation\":"
+    "\"person\"},{\"relation\":\"affiliation\"}]}},{\"relation\":"
+    "\"parameters\"},{\"relation\":\"datasets\"}]";
+
+typedef enum { MODEL_INSTRUMENTS, MODEL_DATASETS, MODEL_DOCUMENTS } pan_model;
+static const char *const model_names[] = {"Instruments", "Datasets",
+                                          "Documents"};
+
+/* ---- small JSON helpers --------------------------------------------------------- */
+
+/* A string member, or a number member turned into text (ids are numbers in
+ * some providers); NULL otherwise. Numbers are written into buf. */
+static const char *str_or_num(const json_t *o, const char *key, char *buf,
+                              size_t size)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(buf, size, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    return NULL;
+}
+
+static int64_t date_of(const json_t *o, const char *key)
+{
+    int64_t ms;
+    const char *s = ps_json_str(o, key);
+    if (s && ps_time_parse(s, &ms) == PS_OK)
+        return ms;
+    return PS_TIME_NONE;
+}
+
+/* Visibility from isPublic and, for documents, releaseDate. */
+static void visibility_of(const json_t *o, int64_t release, ps_visibility *vis,
+                          int64_t *until)
+{
+    *until = 0;
+    if (ps_json_bool(o, "isPublic", 1)) {
+        *vis = PS_VIS_PUBLIC;
+    } else if (release != PS_TIME_NONE && release > ps_now_ms()) {
+        *vis = PS_VIS_EMBARGOED;
+        *until = release;
+    } else {
+        *vis = PS_VIS_RESTRICTED;
+    }
+}
+
+/* ---- mapping ------------------------------------------------------------------------ */
+
+/* Everything a mapped record borrows or owns until it is stored. */
+typedef struct mapped {
+    ps_param_in *params;
+    ps_file_in *files;
+    ps_sample_in *samples;
+    ps_technique_in *techs;
+    ps_member_in *members;
+    const char **keywords;
+    const char **datasets;
+    char (*numbufs)[32]; /* text of numeric values */
+    char **owned;        /* strings built for this record */
+    size_t nowned;
+} mapped;
+
+static void mapped_free(mapped *m)
+{
+    ps_free(m->params);
+    ps_free(m->files);
+    ps_free(m->samples);
+    ps_free(m->techs);
+    ps_free(m->members);
+    ps_free(m->keywords);
+    ps_free(m->datasets);
+    ps_free(m->numbufs);
+    for (size_t i = 0; i < m->nowned; i++)
+        ps_free(m->owned[i]);
+    ps_free(m->owned);
+    memset(m, 0, sizeof *m);
+}
+
+/* Keep s (allocated) until the record is stored. NULL stays NULL. */
+static const char *own(mapped *m, char *s, int *nomem)
+{
+    if (!s) {
+        *nomem = 1;
+        return NULL;
+    }
+    char **p = ps_realloc(m->owned, (m->nowned + 1) * sizeof *p);
+    if (!p) {
+        ps_free(s);
+        *nomem = 1;
+        return NULL;
+    }
+    m->owned = p;
+    m->owned[m->nowned++] = s;
+    return s;
+}
+
+static size_t arr_size(const json_t *o, const char *key)
+{
+    return json_array_size(json_object_get(o, key));
+}
+
+static int map_params(const json_t *rec, mapped *m, size_t *n_out)
+{
+    json_t *arr = json_object_get(rec, "parameters");
+    size_t n = json_array_size(arr), k = 0;
+    *n_out = 0;
+    if (!n)
+        return 0;
+    m->params = ps_calloc(n, sizeof *m->params);
+    m->numbufs = ps_calloc(n, sizeof *m->numbufs);
+    if (!m->params || !m->numbufs)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = json_array_get(arr, i);
+        json_t *v = json_object_get(p, "value");
+        const char *name = ps_json_str(p, "name");
+        if (!name || !v)
+            continue;
+        ps_param_in *o = &m->params[k];
+        o->name = name;
+        o->unit = ps_json_str(p, "unit");
+        if (json_is_number(v)) {
+            o->is_num = 1;
+            o->num = json_number_value(v);
+            snprintf(m->numbufs[k], sizeof m->numbufs[k], "%.17g", o->num);
+            o->text = m->numbufs[k];
+        } else if (json_is_string(v)) {
+            o->text = json_string_value(v);
+        } else if (json_is_boolean(v)) {
+            o->text = json_is_true(v) ? "true" : "false";
+        } else {
+            continue;
+        }
+        k++;
+    }
+    *n_out = k;
+    return 0;
+}
+
+static int map_keywords(const json_t *rec, mapped *m, size_t *n_out)
+{
+    json_t *arr = json_object_get(rec, "keywords");
+    size_t n = json_array_size(arr), k = 0;
+    *n_out = 0;
+    if (!n)
+        return 0;
+    m->keywords = ps_calloc(n, sizeof *m->keywords);
+    if (!m->keywords)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (json_is_string(json_array_get(arr, i)))
+            m->keywords[k++] = json_string_value(json_array_get(arr, i));
+    *n_out = k;
+    return 0;
+}
+
+static ps_status put_instrument(psi_run *run, json_t *rec, const char *pid,
+                                ps_put_result *res, ps_err *err)
+{
+    ps_instrument_in in = {0};
+    in.pid = pid;
+    in.name = ps_json_str(rec, "name");
+    in.facility = ps_json_str(rec, "facility");
+    visibility_of(rec, PS_TIME_NONE, &in.vis, &in.embargo_until_ms);
+    if (!in.name)
+        return ps_err_set(err, PS_ERR_INVALID, "instrument %s has no name",
+                          pid);
+    ps_prov prov = {run->source_id, pid, rec, 0, run->run_id};
+    return ps_store_put_instrument(run->st, &prov, &in, res, NULL, err);
+}
+
+static ps_status put_dataset(psi_run *run, json_t *rec, const char *pid,
+                             ps_put_result *res, ps_err *err)
+{
+    mapped m = {0};
+    ps_dataset_in in = {0};
+    ps_status rc = PS_OK;
+    char buf[32];
+    in.pid = pid;
+    in.title = ps_json_str(rec, "title");
+    in.description = ps_json_str(rec, "description");
+    in.created_ms = date_of(rec, "creationDate");
+    double size;
+    in.size = ps_json_num(rec, "size", &size) == 0 && size >= 0
+                  ? (int64_t)size
+                  : -1;
+    in.instrument_pid = ps_json_str(rec, "instrumentId");
+    if (!in.instrument_pid)
+        in.instrument_pid = ps_json_str(json_object_get(rec, "instrument"), "pid");
+    visibility_of(rec, PS_TIME_NONE, &in.vis, &in.embargo_until_ms);
+    if (!in.title) {
+        rc = ps_err_set(err, PS_ERR_INVALID, "dataset %s has no title", pid);
+        goto out;
+    }
+    if (map_params(rec, &m, &in.nparams) || map_keywords(rec, &m, &in.nkeywords))
+        goto nomem;
+    in.params = m.params;
+    in.keywords = m.keywords;
+
+    json_t *files = json_object_get(rec, "files");
+    if (arr_size(rec, "files")) {
+        m.files = ps_calloc(json_array_size(files), sizeof *m.files);
+        if (!m.files)
+            goto nomem;
+        size_t i;
+        json_t *f;
+        json_array_foreach(files, i, f)
+        {
+            const char *name = ps_json_str(f, "name");
+            if (!name)
+                continue;
+            ps_file_in *o = &m.files[in.nfiles++];
+            o->name = name;
+            o->path = ps_json_str(f, "path");
+            o->size = ps_json_num(f, "size", &size) == 0 && size >= 0
+                          ? (int64_t)size
+                          : -1;
+        }
+    }
+    json_t *samples = json_object_get(rec, "samples");
+    if (arr_size(rec, "samples")) {
+        m.samples = ps_calloc(json_array_size(samples), sizeof *m.samples);
+        if (!m.samples)
+            goto nomem;
+        size_t i;
+        json_t *x;
+        json_array_foreach(samples, i, x)
+        {
+            const char *spid = str_or_num(x, "pid", buf, sizeof buf);
+            if (!spid)
+                continue;
+            int nomem = 0;
+            ps_sample_in *o = &m.samples[in.nsamples++];
+            o->pid = spid == buf ? own(&m, ps_strdup(buf), &nomem) : spid;
+            if (nomem)
+                goto nomem;
+            o->name = ps_json_str(x, "name");
+            o->description = ps_json_str(x, "description");
+        }
+    }
+    json_t *techs = json_object_get(rec, "techniques");
+    if (arr_size(rec, "techniques")) {
+        m.techs = ps_calloc(json_array_size(techs), sizeof *m.techs);
+        if (!m.techs)
+            goto nomem;
+        size_t i;
+        json_t *x;
+        json_array_foreach(techs, i, x)
+        {
+            const char *tpid = ps_json_str(x, "pid");
+            const char *iri = ps_json_str(x, "panetId");
+            if (!iri && tpid && ps_str_startswith(tpid, "http://purl.org/pan-science/PaNET/"))
+                iri = tpid;
+            if (!tpid && !iri)
+                continue;
+            ps_technique_in *o = &m.techs[in.ntechniques++];
+            o->pid = tpid ? tpid : iri;
+            o->name = ps_json_str(x, "name");
+            o->panet_iri = iri;
+        }
+    }
+    in.files = m.files;
+    in.samples = m.samples;
+    in.techniques = m.techs;
+    ps_prov prov = {run->source_id, pid, rec, 0, run->run_id};
+    rc = ps_store_put_dataset(run->st, &prov, &in, res, NULL, err);
+out:
+    mapped_free(&m);
+    return rc;
+nomem:
+    mapped_free(&m);
+    return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+}
+
+/* Person id: the ORCID IRI when there is one, else "<source>:<id>". */
+static const char *person_pid(psi_run *run, const json_t *p, mapped *m,
+                              int *nomem)
+{
+    char buf[32];
+    const char *orcid = ps_json_str(p, "orcid");
+    const char *id = str_or_num(p, "id", buf, sizeof buf);
+    if (!orcid && id && (ps_str_startswith(id, "https://orcid.org/") ||
+                         ps_str_startswith(id, "http://orcid.org/")))
+        orcid = id;
+    if (orcid) {
+        const char *bare = strrchr(orcid, '/') ? strrchr(orcid, '/') + 1 : orcid;
+        return own(m, ps_asprintf("https://orcid.org/%s", bare), nomem);
+    }
+    if (!id)
+        return NULL;
+    return own(m, ps_asprintf("%s:%s", run->src->name, id), nomem);
+}
+
+static ps_status put_document(psi_run *run, json_t *rec, const char *pid,
+                              ps_put_result *res, ps_err *err)
+{
+    mapped m = {0};
+    ps_document_in in = {0};
+    ps_status rc = PS_OK;
+    char buf[32];
+    int nomem = 0;
+    const char *type = ps_json_str(rec, "type");
+    in.kind = type && strcmp(type, "proposal") == 0 ? PS_KIND_PROPOSAL
+                                                    : PS_KIND_PUBLICATION;
+    in.pid = pid;
+    in.type = type;
+    in.title = ps_json_str(rec, "title");
+    in.summary = ps_json_str(rec, "summary");
+    in.doi = ps_json_str(rec, "doi");
+    in.license = ps_json_str(rec, "license");
+    in.start_ms = date_of(rec, "startDate");
+    in.end_ms = date_of(rec, "endDate");
+    in.release_ms = date_of(rec, "releaseDate");
+    visibility_of(rec, in.release_ms, &in.vis, &in.embargo_until_ms);
+    if (!in.title) {
+        rc = ps_err_set(err, PS_ERR_INVALID, "document %s has no title", pid);
+        goto out;
+    }
+    if (map_params(rec, &m, &in.nparams) || map_keywords(rec, &m, &in.nkeywords))
+        goto nomem;
+    in.params = m.params;
+    in.keywords = m.keywords;
+
+    json_t *members = json_object_get(rec, "members");
+    if (arr_size(rec, "members")) {
+        m.members = ps_calloc(json_array_size(members), sizeof *m.members);
+        if (!m.members)
+            goto nomem;
+        size_t i;
+        json_t *x;
+        json_array_foreach(members, i, x)
+        {
+            ps_member_in *o = &m.members[in.nmembers++];
+            json_t *p = json_object_get(x, "person");
+            json_t *a = json_object_get(x, "affiliation");
+            o->role = ps_json_str(x, "role");
+            if (json_is_object(p)) {
+                o->person.pid = person_pid(run, p, &m, &nomem);
+                o->person.full_name = ps_json_str(p, "fullName");
+                o->person.given_name = ps_json_str(p, "firstName");
+                o->person.family_name = ps_json_str(p, "lastName");
+                o->person.orcid = ps_json_str(p, "orcid");
+                if (!o->person.full_name && o->person.family_name) {
+                    o->person.full_name =
+                        o->person.given_name
+                            ? own(&m, ps_asprintf("%s %s", o->person.given_name,
+                                                  o->person.family_name),
+                                  &nomem)
+                            : o->person.family_name;
+                }
+            }
+            if (json_is_object(a) && ps_json_str(a, "name")) {
+                o->institution.name = ps_json_str(a, "name");
+                o->institution.address = ps_json_str(a, "address");
+                o->institution.city = ps_json_str(a, "city");
+                o->institution.country = ps_json_str(a, "country");
+                const char *ror = ps_json_str(a, "ror");
+                const char *aid = str_or_num(a, "id", buf, sizeof buf);
+                if (!ror && aid && ps_str_startswith(aid, "https://ror.org/"))
+                    ror = aid;
+                o->institution.pid = ror;
+            }
+            if (nomem)
+                goto nomem;
+        }
+    }
+    json_t *datasets = json_object_get(rec, "datasets");
+    if (arr_size(rec, "datasets")) {
+        m.datasets = ps_calloc(json_array_size(datasets), sizeof *m.datasets);
+        if (!m.datasets)
+            goto nomem;
+        size_t i;
+        json_t *x;
+        json_array_foreach(datasets, i, x)
+        {
+            const char *dpid = json_is_string(x) ? json_string_value(x)
+                                                 : ps_json_str(x, "pid");
+            if (dpid)
+                m.datasets[in.ndatasets++] = dpid;
+        }
+    }
+    in.members = m.members;
+    in.dataset_pids = m.datasets;
+    ps_prov prov = {run->source_id, pid, rec, 0, run->run_id};
+    rc = ps_store_put_document(run->st, &prov, &in, res, NULL, err);
+out:
+    mapped_free(&m);
+    return rc;
+nomem:
+    mapped_free(&m);
+    return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+}
+
+/* Map and store one record of model. A record that cannot be used is
+ * rejected (counted, reason kept) and the run goes on; store failures end
+ * the run. */
+static ps_status put_record(psi_run *run, pan_model model, json_t *rec,
+                            ps_err *err)
+{
+    static const ps_kind kinds[] = {PS_KIND_INSTRUMENT, PS_KIND_DATASET,
+                                    PS_KIND_PROPOSAL};
+    char why[300];
+    char buf[32];
+    if (!json_is_object(rec)) {
+        snprintf(why, sizeof why, "%s: a record that is not an object",
+                 model_names[model]);
+        return psi_run_reject(run, kinds[model], NULL, why, err);
+    }
+    const char *pid = str_or_num(rec, "pid", buf, sizeof buf);
+    if (!pid || !*pid) {
+        snprintf(why, sizeof why, "%s: a record without pid",
+                 model_names[model]);
+        return psi_run_reject(run, kinds[model], NULL, why, err);
+    }
+    /* The score is the provider's answer to this query, not data. */
+    json_object_del(rec, "score");
+    ps_put_result res = PS_PUT_UNCHANGED;
+    ps_err e = PS_ERR_INIT;
+    char pidcopy[256];
+    snprintf(pidcopy, sizeof pidcopy, "%s", pid);
+    ps_status rc;
+    switch (model) {
+    case MODEL_INSTRUMENTS: rc = put_instrument(run, rec, pidcopy, &res, &e); break;
+    case MODEL_DATASETS: rc = put_dataset(run, rec, pidcopy, &res, &e); break;
+    default: rc = put_document(run, rec, pidcopy, &res, &e); break;
+    }
+    if (rc == PS_ERR_INVALID)
+        return psi_run_reject(run, kinds[model], pidcopy, e.msg, err);
+    if (rc != PS_OK) {
+        if (err)
+            *err = e;
+        return rc;
+    }
+    return psi_run_record(run, res, err);
+}
+
+/* ---- fetching over HTTP ------------------------------------------------------------ */
+
+static char *model_url(const char *base, const char *model, const char *suffix)
+{
+    size_t n = strlen(base);
+    while (n && base[n - 1] == '/')
+        n--;
+    return ps_asprintf("%.*s/%s%s", (int)n, base, model, suffix);
+}
+
+/* GET base/Model/count: the total, or -1 if the provider does not say. */
+static int64_t fetch_count(psi_run *run, pan_model model)
+{
+    char *url = model_url(run->src->url, model_names[model], "/count");
+    ps_http_response resp;
+    ps_err e = PS_ERR_INIT;
+    int64_t n = -1;
+    if (url && ps_http_get(run->http, url, &resp, &e) == PS_OK) {
+        json_t *j = json_loadb(resp.body, resp.body_len, 0, NULL);
+        double v;
+        if (ps_json_num(j, "count", &v) == 0 && v >= 0)
+            n = (int64_t)v;
+        json_decref(j);
+    }
+    ps_http_response_free(&resp);
+    ps_free(url);
+    return n;
+}
+
+static ps_status harvest_http(psi_run *run, pan_model model, ps_err *err)
+{
+    long limit = run->src->page_size > 0 ? run->src->page_size : 500;
+    long skip = 0;
+    ps_status rc = PS_OK;
+    char *prev_first = NULL;
+    run->phase = model_names[model];
+    run->phase_done = 0;
+    run->phase_total = fetch_count(run, model);
+    for (;;) {
+        if (psi_run_cancelled(run))
+            return ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
+                              run->src->name);
+        json_t *filter = json_pack("{s:i, s:i}", "limit", (json_int_t)limit,
+                                   "skip", (json_int_t)skip);
+        const char *inc = model == MODEL_DATASETS    ? dataset_include
+                          : model == MODEL_DOCUMENTS ? document_include
+                                                     : NULL;
+        if (filter && inc)
+            json_object_set_new(filter, "include", json_loads(inc, 0, NULL));
+        char *text = filter ? json_dumps(filter, JSON_COMPACT) : NULL;
+        char *enc = text ? ps_pct_encode(text) : NULL;
+        char *suffix = enc ? ps_asprintf("?filter=%s", enc) : NULL;
+        char *url = suffix ? model_url(run->src->url, model_names[model], suffix)
+                           : NULL;
+        json_decref(filter);
+        free(text);
+        ps_free(enc);
+        ps_free(suffix);
+        if (!url) {
+            rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        ps_http_response resp;
+        rc = ps_http_get(run->http, url, &resp, err);
+        json_t *page = NULL;
+        if (rc == PS_OK) {
+            json_error_t je;
+            page = json_loadb(resp.body, resp.body_len, 0, &je);
+            if (!page)
+                rc = ps_err_set(err, PS_ERR_UPSTREAM,
+                                "source %s: %s answered something that is not "
+                                "JSON (%s at line %d); is the url a PaN search "
+                                "API base (e.g. https://host/api)?",
+                                run->src->name, url, je.text, je.line);
+            else if (!json_is_array(page))
+                rc = ps_err_set(err, PS_ERR_UPSTREAM,
+                                "source %s: %s answered a JSON %s, not the "
+                                "array of records of a PaN search API",
+                                run->src->name, url,
+                                json_is_object(page) ? "object" : "value");
+        } else {
+            ps_err_prefix(err, "source %s", run->src->name);
+        }
+        ps_http_response_free(&resp);
+        ps_free(url);
+        if (rc != PS_OK) {
+            json_decref(page);
+            break;
+        }
+        size_t n = json_array_size(page);
+        /* A provider that ignores skip answers the first page again. */
+        const char *first = n ? ps_json_str(json_array_get(page, 0), "pid") : NULL;
+        if (skip > 0 && first && prev_first && strcmp(first, prev_first) == 0) {
+            json_decref(page);
+            rc = ps_err_set(err, PS_ERR_UPSTREAM,
+                            "source %s: %s ignores skip (page %ld repeats the "
+                            "first page); cannot page through it",
+                            run->src->name, model_names[model],
+                            skip / limit + 1);
+            break;
+        }
+        ps_free(prev_first);
+        prev_first = first ? ps_strdup(first) : NULL;
+        for (size_t i = 0; i < n && rc == PS_OK; i++)
+            rc = put_record(run, model, json_array_get(page, i), err);
+        json_decref(page);
+        if (rc == PS_OK)
+            rc = psi_run_flush(run, err);
+        if (rc != PS_OK)
+            break;
+        /* A short page is the last one; a provider that ignored limit and
+         * sent more than asked has sent everything. */
+        if (n < (size_t)limit || n > (size_t)limit)
+            break;
+        skip += limit;
+        if (psi_run_pause(run)) {
+            rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
+                            run->src->name);
+            break;
+        }
+    }
+    ps_free(prev_first);
+    return rc;
+}
+
+/* ---- reading a directory ------------------------------------------------------------- */
+
+typedef struct file_reader {
+    FILE *f;
+    size_t used;
+    int toobig;
+} file_reader;
+
+static size_t read_limited(void *buffer, size_t buflen, void *data)
+{
+    file_reader *r = data;
+    if (r->used >= MAX_RECORD_BYTES) {
+        r->toobig = 1;
+        return (size_t)-1;
+    }
+    int c = fgetc(r->f);
+    if (c == EOF)
+        return 0;
+    ((char *)buffer)[0] = (char)c;
+    r->used++;
+    return buflen ? 1 : 0;
+}
+
+/* Next non-space character of f (EOF at the end). */
+static int next_char(FILE *f)
+{
+    int c;
+    do
+        c = fgetc(f);
+    while (c == ' ' || c == '\n' || c == '\r' || c == '\t');
+    return c;
+}
+
+static ps_status harvest_file(psi_run *run, const char *dir, pan_model model,
+                              ps_err *err)
+{
+    char *path = ps_asprintf("%s/%s.json", dir, model_names[model]);
+    if (!path)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    run->phase = model_names[model];
+    run->phase_done = 0;
+    run->phase_total = -1;
+    ps_status rc = PS_OK;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        rc = ps_err_set(err, errno == ENOENT ? PS_ERR_NOTFOUND : PS_ERR_IO,
+                        "source %s: cannot read %s: %s (a file:// source is a "
+                        "directory with Instruments.json, Datasets.json and "
+                        "Documents.json)",
+                        run->src->name, path, strerror(errno));
+        ps_free(path);
+        return rc;
+    }
+    if (next_char(f) != '[') {
+        rc = ps_err_set(err, PS_ERR_PARSE,
+                        "source %s: %s does not hold a JSON array", run->src->name,
+                        path);
+        goto out;
+    }
+    size_t index = 0;
+    int c = next_char(f);
+    if (c == ']')
+        goto out;
+    ungetc(c, f);
+    for (;;) {
+        file_reader r = {f, 0, 0};
+        json_error_t je;
+        json_t *rec = json_load_callback(read_limited, &r,
+                                         JSON_DISABLE_EOF_CHECK, &je);
+        if (!rec) {
+            rc = ps_err_set(err, r.toobig ? PS_ERR_TOOBIG : PS_ERR_PARSE,
+                            "source %s: %s: record %zu: %s", run->src->name,
+                            path, index + 1,
+                            r.toobig ? "larger than 64 MiB" : je.text);
+            break;
+        }
+        rc = put_record(run, model, rec, err);
+        json_decref(rec);
+        index++;
+        if (rc != PS_OK)
+            break;
+        if (psi_run_cancelled(run)) {
+            rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
+                            run->src->name);
+            break;
+        }
+        c = next_char(f);
+        if (c == ']')
+            break;
+        if (c != ',') {
+            rc = ps_err_set(err, PS_ERR_PARSE,
+                            "source %s: %s: expected ',' or ']' after record "
+                            "%zu",
+                            run->src->name, path, index);
+            break;
+        }
+    }
+    if (rc == PS_OK)
+        rc = psi_run_flush(run, err);
+out:
+    fclose(f);
+    ps_free(path);
+    return rc;
+}
+
+/* ---- the source ------------------------------------------------------------------------ */
+
+ps_status psi_harvest_pan(psi_run *run, ps_err *err)
+{
+    const char *url = run->src->url;
+    int is_file = ps_str_startswith(url, "file://");
+    if (!is_file && !ps_str_startswith(url, "http://") &&
+        !ps_str_startswith(url, "https://"))
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "source %s: url \"%s\" is neither http(s):// nor "
+                          "file://",
+                          run->src->name, url);
+    const char *dir = NULL;
+    char *decoded = NULL;
+    if (is_file) {
+        const char *p = url + 7;
+        if (ps_str_startswith(p, "localhost/"))
+            p += 9;
+        decoded = ps_pct_decode(p, strlen(p));
+        if (!decoded || decoded[0] != '/') {
+            ps_free(decoded);
+            return ps_err_set(err, PS_ERR_INVALID,
+                              "source %s: \"%s\" is not a file:///absolute/path",
+                              run->src->name, url);
+        }
+        dir = decoded;
+    }
+    ps_status rc = PS_OK;
+    for (int m = MODEL_INSTRUMENTS; m <= MODEL_DOCUMENTS && rc == PS_OK; m++) {
+        rc = is_file ? harvest_file(run, dir, (pan_model)m, err)
+                     : harvest_http(run, (pan_model)m, err);
+        if (rc == PS_OK && !is_file && m != MODEL_DOCUMENTS &&
+            psi_run_pause(run))
+            rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
+                            run->src->name);
+    }
+    ps_free(decoded);
+    if (rc == PS_OK)
+        run->complete = 1;
+    return rc;
+}
