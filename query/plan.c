@@ -1,0 +1,524 @@
+/*
+ * plan.c: planning and executing PaN queries. A where clause is compiled
+ * into a Xapian query over the fields the index holds (boolean terms for
+ * exact strings, numeric value ranges for dates and sizes); a condition the
+ * index cannot decide exactly (like, regexp, text, a field it does not
+ * hold) compiles to "everything", and the planner notes that the result is
+ * a superset. Exact plans are paged by Xapian directly; superset plans, and
+ * filters whose includes restrict the parent (the inner-join rule), are
+ * checked record by record with the evaluator of filter.c *before* skip and
+ * limit are applied, so a page is always full when more matches exist.
+ * Plain listings in pid order (the most common request) skip the index and
+ * page through the store's pid index.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "query-private.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CHUNK 256
+
+static ps_idx_group group_of(ps_pan_model m)
+{
+    return m == PS_PAN_DATASET    ? PS_IDX_DATASET
+           : m == PS_PAN_DOCUMENT ? PS_IDX_DOCUMENT
+                                  : PS_IDX_INSTRUMENT;
+}
+
+static const char *group_term(ps_pan_model m)
+{
+    return m == PS_PAN_DATASET    ? PS_IDX_TERM_GROUP "dataset"
+           : m == PS_PAN_DOCUMENT ? PS_IDX_TERM_GROUP "document"
+                                  : PS_IDX_TERM_GROUP "instrument";
+}
+
+/* ---- compiling where clauses ------------------------------------------------------- */
+
+static ps_xquery *residual(int *exact)
+{
+    *exact = 0;
+    return ps_xq_all();
+}
+
+static ps_xquery *term_query(const char *prefix, const char *value)
+{
+    char *t = ps_asprintf("%s%s", prefix, value);
+    ps_xquery *q = t ? ps_xq_term(t) : NULL;
+    ps_free(t);
+    return q;
+}
+
+static int all_strings(const json_t *arr)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) if (!json_is_string(v)) return 0;
+    return 1;
+}
+
+static ps_xquery *terms_or(const char *prefix, const json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    ps_xquery **kids = ps_calloc(n ? n : 1, sizeof *kids);
+    if (!kids)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        kids[i] = term_query(prefix, json_string_value(json_array_get(arr, i)));
+    ps_xquery *q = ps_xq_or(kids, n);
+    ps_free(kids);
+    return q;
+}
+
+/* A comparison operand as the number stored in the slot. */
+static int slot_number(const ps_index_field *fi, const json_t *v, double *out)
+{
+    if (fi->type == PS_IDXF_DATE) {
+        int64_t ms;
+        if (json_is_string(v) && ps_time_parse(json_string_value(v), &ms) == PS_OK) {
+            *out = (double)ms;
+            return 0;
+        }
+        if (json_is_number(v)) {
+            *out = json_number_value(v);
+            return 0;
+        }
+        return -1;
+    }
+    if (json_is_number(v)) {
+        *out = json_number_value(v);
+        return 0;
+    }
+    if (json_is_string(v))
+        return ps_parse_double(json_string_value(v), out);
+    return -1;
+}
+
+static ps_xquery *range(int slot, const double *lo, const double *hi)
+{
+    char a[32], b[32];
+    size_t na = lo ? ps_xvalue_num(*lo, a) : 0;
+    size_t nb = hi ? ps_xvalue_num(*hi, b) : 0;
+    if (lo && hi && *lo > *hi)
+        return ps_xq_none();
+    return ps_xq_range((unsigned)slot, lo ? a : NULL, na, hi ? b : NULL, nb);
+}
+
+static ps_xquery *compile_cond(const ps_where *w, ps_idx_group g, int *exact)
+{
+    *exact = 1;
+    if (w->op == PSI_OP_TEXT)
+        return residual(exact);
+    if (strcmp(w->field, "isPublic") == 0 && w->op == PSI_OP_EQ) {
+        /* Everything served is public at the time of the query. */
+        const json_t *v = w->value;
+        int t = json_is_true(v) ||
+                (json_is_string(v) && (strcmp(json_string_value(v), "true") == 0 ||
+                                       strcmp(json_string_value(v), "1") == 0));
+        int f = json_is_false(v) ||
+                (json_is_string(v) && (strcmp(json_string_value(v), "false") == 0 ||
+                                       strcmp(json_string_value(v), "0") == 0));
+        if (t)
+            return ps_xq_all();
+        if (f)
+            return ps_xq_none();
+        return residual(exact);
+    }
+    const ps_index_field *fi = ps_index_field_find(g, w->field);
+    if (!fi)
+        return residual(exact);
+    const json_t *v = w->value;
+    if (fi->type == PS_IDXF_TERM) {
+        int array_field = w->def && w->def->type == PSI_FT_STRING_ARRAY;
+        switch (w->op) {
+        case PSI_OP_EQ:
+            if (json_is_string(v))
+                return term_query(fi->prefix, json_string_value(v));
+            break;
+        case PSI_OP_INQ:
+            if (all_strings(v))
+                return terms_or(fi->prefix, v);
+            break;
+        case PSI_OP_NEQ:
+            if (json_is_string(v) && !array_field)
+                return ps_xq_and_not(ps_xq_all(),
+                                     term_query(fi->prefix, json_string_value(v)));
+            break;
+        case PSI_OP_NIN:
+            if (all_strings(v) && !array_field)
+                return ps_xq_and_not(ps_xq_all(), terms_or(fi->prefix, v));
+            break;
+        default: break;
+        }
+        return residual(exact);
+    }
+    if (fi->slot < 0)
+        return residual(exact);
+    double x, y;
+    switch (w->op) {
+    case PSI_OP_EQ:
+        if (slot_number(fi, v, &x) == 0)
+            return range(fi->slot, &x, &x);
+        break;
+    case PSI_OP_GT:
+        if (slot_number(fi, v, &x) == 0) {
+            x = nextafter(x, INFINITY);
+            return range(fi->slot, &x, NULL);
+        }
+        break;
+    case PSI_OP_GTE:
+        if (slot_number(fi, v, &x) == 0)
+            return range(fi->slot, &x, NULL);
+        break;
+    case PSI_OP_LT:
+        if (slot_number(fi, v, &x) == 0) {
+            x = nextafter(x, -INFINITY);
+            return range(fi->slot, NULL, &x);
+        }
+        break;
+    case PSI_OP_LTE:
+        if (slot_number(fi, v, &x) == 0)
+            return range(fi->slot, NULL, &x);
+        break;
+    case PSI_OP_BETWEEN:
+        if (slot_number(fi, json_array_get(v, 0), &x) == 0 &&
+            slot_number(fi, json_array_get(v, 1), &y) == 0)
+            return range(fi->slot, &x, &y);
+        break;
+    default: break;
+    }
+    return residual(exact);
+}
+
+ps_xquery *psi_plan_where(const ps_where *w, ps_idx_group g, int *exact)
+{
+    *exact = 1;
+    if (!w || w->type == PSI_W_TRUE)
+        return ps_xq_all();
+    if (w->type == PSI_W_COND)
+        return compile_cond(w, g, exact);
+    ps_xquery **kids = ps_calloc(w->nkids ? w->nkids : 1, sizeof *kids);
+    if (!kids)
+        return NULL;
+    int all_exact = 1;
+    for (size_t i = 0; i < w->nkids; i++) {
+        int e = 1;
+        kids[i] = psi_plan_where(w->kids[i], g, &e);
+        all_exact &= e;
+    }
+    ps_xquery *q = w->type == PSI_W_AND ? ps_xq_and(kids, w->nkids)
+                                        : ps_xq_or(kids, w->nkids);
+    ps_free(kids);
+    *exact = all_exact;
+    return q;
+}
+
+/* ---- executing -------------------------------------------------------------------------- */
+
+static int includes_filter(const ps_pan_filter *f)
+{
+    for (size_t i = 0; i < f->nincludes; i++)
+        if (f->includes[i].filters_parent)
+            return 1;
+    return 0;
+}
+
+/* The whole query: the compiled where (or the text query, filtered by it),
+ * restricted to the model's group and to what the public may see now. */
+static ps_xquery *full_query(psi_ctx *ctx, ps_pan_model model,
+                             const ps_where *w, const char *text, int *exact,
+                             ps_err *err)
+{
+    ps_xquery *where = psi_plan_where(w, group_of(model), exact);
+    ps_xquery *scope[2] = {ps_xq_term(group_term(model)),
+                           ps_index_visible_query(ps_now_ms())};
+    ps_xquery *bounds = ps_xq_and(scope, 2);
+    ps_xquery *filter = ps_xq_and((ps_xquery *[]){where, bounds}, 2);
+    if (!filter) {
+        ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (!text)
+        return filter;
+    ps_err perr = PS_ERR_INIT;
+    ps_xquery *tq = ps_xq_text(ps_index_xdb(ctx->idx), text, "", &perr);
+    if (!tq) {
+        ps_xq_free(filter);
+        if (perr.code == PS_ERR_PARSE)
+            ps_err_set(err, PS_ERR_INVALID, "query: %s", perr.msg);
+        else if (err)
+            *err = perr;
+        return NULL;
+    }
+    return ps_xq_filter(tq, filter);
+}
+
+/* Run a search, refreshing the reader once if the index moved under it. */
+static ps_status search(psi_ctx *ctx, const ps_xquery *q,
+                        const ps_xsearch_opts *o, ps_xresult *res, ps_err *err)
+{
+    ps_status rc = ps_xdb_search(ps_index_xdb(ctx->idx), q, o, res, err);
+    if (rc == PS_ERR_RETRY || rc == PS_ERR_INDEX) {
+        if (ps_index_refresh(ctx->idx, NULL, err) == PS_OK)
+            rc = ps_xdb_search(ps_index_xdb(ctx->idx), q, o, res, err);
+    }
+    return rc;
+}
+
+static ps_status sort_keys(ps_pan_model model, const ps_pan_filter *f,
+                           ps_xsort *keys, size_t *n, ps_err *err)
+{
+    *n = 0;
+    if (f->query && (!f->norder || strcmp(f->order[0].field, "score") == 0))
+        return PS_OK; /* relevance */
+    if (!f->norder) {
+        keys[0].slot = PS_IDX_SLOT_PID;
+        keys[0].descending = 0;
+        *n = 1;
+        return PS_OK;
+    }
+    for (size_t i = 0; i < f->norder && i < 7; i++) {
+        const ps_index_field *fi =
+            ps_index_field_find(group_of(model), f->order[i].field);
+        if (!fi || fi->slot < 0)
+            return ps_err_set(err, PS_ERR_INVALID,
+                              "order: %s cannot be sorted on \"%s\" (sortable: "
+                              "%s)",
+                              psi_model_name(model), f->order[i].field,
+                              model == PS_PAN_DATASET
+                                  ? "pid, title, creationDate, size"
+                              : model == PS_PAN_DOCUMENT
+                                  ? "pid, title, startDate, endDate, releaseDate"
+                                  : "pid, name");
+        keys[*n].slot = (unsigned)fi->slot;
+        keys[*n].descending = f->order[i].descending;
+        (*n)++;
+    }
+    /* Ties in pid order, as the reference does. */
+    if (keys[*n - 1].slot != PS_IDX_SLOT_PID) {
+        keys[*n].slot = PS_IDX_SLOT_PID;
+        keys[*n].descending = 0;
+        (*n)++;
+    }
+    return PS_OK;
+}
+
+/* Append one hit (render, check, page) to out. *matched counts records that
+ * passed; those beyond skip are kept until limit. */
+typedef struct pager {
+    psi_ctx *ctx;
+    const ps_pan_filter *f;
+    int verify;         /* check the where clause on the rendered record */
+    int64_t skip;       /* matches still to skip (0 when the source skipped) */
+    int64_t matched;
+    int64_t want;       /* limit (or the ceiling) */
+    int truncated;
+    json_t *out;
+} pager;
+
+static ps_status page_hit(pager *p, ps_kind kind, int64_t id, int with_score,
+                          double score, int *done, ps_err *err)
+{
+    const ps_pan_filter *f = p->f;
+    json_t *obj = NULL;
+    ps_status rc = psi_render(p->ctx, f->model, kind, id, f->includes,
+                              f->nincludes, with_score, score, &obj, err);
+    if (rc != PS_OK || !obj)
+        return rc;
+    if (p->verify && !ps_where_match(f->where, f->model, obj)) {
+        json_decref(obj);
+        return PS_OK;
+    }
+    p->matched++;
+    if (p->matched <= p->skip) {
+        json_decref(obj);
+        return PS_OK;
+    }
+    if ((int64_t)json_array_size(p->out) >= p->want) {
+        json_decref(obj);
+        p->truncated = 1;
+        *done = 1;
+        return PS_OK;
+    }
+    psi_project(obj, f);
+    json_array_append_new(p->out, obj);
+    return PS_OK;
+}
+
+/* Plain listing in pid order, from the store. */
+static ps_status browse(pager *p, int64_t skip_in_store, ps_err *err)
+{
+    ps_kind kind = p->f->model == PS_PAN_DATASET    ? PS_KIND_DATASET
+                   : p->f->model == PS_PAN_DOCUMENT ? PS_KIND_NONE
+                                                    : PS_KIND_INSTRUMENT;
+    ps_store_row rows[CHUNK];
+    int64_t offset = skip_in_store;
+    int done = 0;
+    char *after = NULL;
+    ps_status rc = PS_OK;
+    while (!done && rc == PS_OK) {
+        size_t n = 0;
+        rc = ps_store_page(p->ctx->st, kind, after, offset, ps_now_ms(), rows,
+                           CHUNK, &n, err);
+        offset = 0;
+        if (rc != PS_OK || n == 0)
+            break;
+        for (size_t i = 0; i < n && !done && rc == PS_OK; i++)
+            rc = page_hit(p, rows[i].kind, rows[i].id, 1, 0, &done, err);
+        ps_free(after);
+        after = ps_strdup(rows[n - 1].pid);
+        ps_store_rows_free(rows, n);
+        if (!after && rc == PS_OK)
+            rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        if (n < CHUNK)
+            break;
+    }
+    ps_free(after);
+    return rc;
+}
+
+ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
+                       json_t **out, int *truncated, ps_err *err)
+{
+    *out = NULL;
+    *truncated = 0;
+    pager p = {ctx, f, 0, f->skip, 0, 0, 0, json_array()};
+    if (!p.out)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    p.want = f->limit > 0 ? f->limit : (int64_t)max_results;
+    ps_status rc = PS_OK;
+    int filtering_includes = includes_filter(f);
+    int default_order = f->norder == 0 ||
+                        (f->norder == 1 && strcmp(f->order[0].field, "pid") == 0 &&
+                         !f->order[0].descending);
+    int no_where = !f->where || f->where->type == PSI_W_TRUE;
+
+    if (!f->query && no_where && default_order) {
+        /* The store pages in pid order; with filtering includes the skip
+         * must count matches, not rows. */
+        p.verify = 0;
+        if (!filtering_includes)
+            p.skip = 0;
+        rc = browse(&p, filtering_includes ? 0 : f->skip, err);
+    } else {
+        int exact = 1;
+        ps_xquery *q = full_query(ctx, f->model, f->where, f->query, &exact, err);
+        ps_xsort keys[8];
+        size_t nkeys = 0;
+        if (!q)
+            rc = err && err->code != PS_OK ? err->code : PS_ERR_NOMEM;
+        if (rc == PS_OK)
+            rc = sort_keys(f->model, f, keys, &nkeys, err);
+        p.verify = !exact;
+        int direct = exact && !filtering_includes;
+        uint64_t offset = direct ? (uint64_t)f->skip : 0;
+        if (direct)
+            p.skip = 0;
+        int done = 0;
+        double maxw = 0;
+        while (rc == PS_OK && !done) {
+            ps_xsearch_opts o = PS_XSEARCH_OPTS_INIT;
+            o.sort = nkeys ? keys : NULL;
+            o.nsort = nkeys;
+            o.offset = offset;
+            o.count = direct ? (uint64_t)p.want + 1 : CHUNK;
+            ps_xresult res;
+            rc = search(ctx, q, &o, &res, err);
+            if (rc != PS_OK)
+                break;
+            if (offset == 0 || maxw == 0)
+                maxw = res.max_weight;
+            for (size_t i = 0; i < res.n && !done && rc == PS_OK; i++) {
+                ps_kind kind;
+                int64_t id;
+                if (ps_index_hit_ref(res.hits[i].data, &kind, &id) != 0)
+                    continue;
+                /* Relevance as the PaN scoring service gives it: in (0, 1). */
+                double score = f->query && maxw > 0
+                                   ? 0.999 * res.hits[i].weight / maxw
+                                   : 0;
+                if (f->query && score <= 0)
+                    score = 1e-6;
+                rc = page_hit(&p, kind, id, 1, score, &done, err);
+            }
+            size_t got = res.n;
+            ps_xresult_free(&res);
+            if (direct || got < o.count)
+                break;
+            offset += got;
+        }
+        ps_xq_free(q);
+    }
+    if (rc != PS_OK) {
+        json_decref(p.out);
+        return rc;
+    }
+    /* With an explicit limit, more matches are not a truncation. */
+    *truncated = f->limit == 0 && p.truncated;
+    *out = p.out;
+    return PS_OK;
+}
+
+ps_status psi_pan_count(psi_ctx *ctx, ps_pan_model model, const ps_where *w,
+                        int64_t *out, ps_err *err)
+{
+    *out = 0;
+    if (!w || w->type == PSI_W_TRUE) {
+        ps_kind kind = model == PS_PAN_DATASET    ? PS_KIND_DATASET
+                       : model == PS_PAN_DOCUMENT ? PS_KIND_NONE
+                                                  : PS_KIND_INSTRUMENT;
+        return ps_store_count(ctx->st, kind, ps_now_ms(), out, err);
+    }
+    int exact = 1;
+    ps_xquery *q = full_query(ctx, model, w, NULL, &exact, err);
+    if (!q)
+        return err && err->code != PS_OK ? err->code : PS_ERR_NOMEM;
+    ps_status rc = PS_OK;
+    if (exact) {
+        ps_xsearch_opts o = PS_XSEARCH_OPTS_INIT;
+        o.count = 0;
+        o.check_at_least = UINT64_MAX;
+        ps_xresult res;
+        rc = search(ctx, q, &o, &res, err);
+        if (rc == PS_OK) {
+            *out = (int64_t)res.matches_lower;
+            ps_xresult_free(&res);
+        }
+    } else {
+        /* Check every candidate the index cannot decide. */
+        ps_pan_filter f = {0};
+        f.model = model;
+        f.where = (ps_where *)w;
+        pager p = {ctx, &f, 1, 0, 0, INT64_MAX, 0, NULL};
+        uint64_t offset = 0;
+        for (;;) {
+            ps_xsearch_opts o = PS_XSEARCH_OPTS_INIT;
+            o.offset = offset;
+            o.count = CHUNK;
+            ps_xresult res;
+            rc = search(ctx, q, &o, &res, err);
+            if (rc != PS_OK)
+                break;
+            for (size_t i = 0; i < res.n && rc == PS_OK; i++) {
+                ps_kind kind;
+                int64_t id;
+                json_t *obj = NULL;
+                if (ps_index_hit_ref(res.hits[i].data, &kind, &id) != 0)
+                    continue;
+                rc = psi_render(ctx, model, kind, id, NULL, 0, 0, 0, &obj, err);
+                if (obj && ps_where_match(w, model, obj))
+                    p.matched++;
+                json_decref(obj);
+            }
+            size_t got = res.n;
+            ps_xresult_free(&res);
+            if (rc != PS_OK || got < CHUNK)
+                break;
+            offset += got;
+        }
+        *out = p.matched;
+    }
+    ps_xq_free(q);
+    return rc;
+}

@@ -1,0 +1,223 @@
+/*
+ * query-private.h: what the query server's files share: the where-clause
+ * tree and the PaN models' field schemas (filter.c), the request/response
+ * of one HTTP exchange and the route table (server.c, routes.c), the
+ * per-thread query context (store connection and index reader), rendering
+ * store entities as PaN JSON (render.c) and planning/executing PaN queries
+ * over the index (plan.c). Not part of the public API (query.h is).
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef PS_QUERY_PRIVATE_H
+#define PS_QUERY_PRIVATE_H
+
+#include "index.h"
+#include "query.h"
+#include "store.h"
+
+#include <microhttpd.h>
+#include <regex.h>
+#include <stdatomic.h>
+
+/* ---- the PaN models ---------------------------------------------------------------- */
+
+typedef enum {
+    PSI_FT_STRING,
+    PSI_FT_NUMBER,
+    PSI_FT_BOOL,
+    PSI_FT_DATE,
+    PSI_FT_ANY,         /* Parameter.value: number or string */
+    PSI_FT_STRING_ARRAY /* Document.keywords */
+} psi_ftype;
+
+typedef struct psi_field {
+    const char *name;
+    psi_ftype type;
+} psi_field;
+
+typedef struct psi_relation {
+    const char *name;
+    ps_pan_model model;
+    int many; /* to-many (array) or to-one (object) */
+} psi_relation;
+
+const char *psi_model_name(ps_pan_model m); /* "Dataset", ... */
+const psi_field *psi_model_field(ps_pan_model m, const char *name);
+const psi_relation *psi_model_relation(ps_pan_model m, const char *name);
+/* Comma-separated field names, for error messages. */
+void psi_model_field_list(ps_pan_model m, char *out, size_t size);
+/* Fields the `text` operator searches (NULL-terminated). */
+const char *const *psi_model_text_fields(ps_pan_model m);
+
+/* ---- where clauses ------------------------------------------------------------------- */
+
+typedef enum {
+    PSI_W_TRUE, /* the empty where */
+    PSI_W_AND,
+    PSI_W_OR,
+    PSI_W_COND
+} psi_wtype;
+
+typedef enum {
+    PSI_OP_EQ,
+    PSI_OP_NEQ,
+    PSI_OP_GT,
+    PSI_OP_GTE,
+    PSI_OP_LT,
+    PSI_OP_LTE,
+    PSI_OP_BETWEEN,
+    PSI_OP_INQ,
+    PSI_OP_NIN,
+    PSI_OP_LIKE,
+    PSI_OP_NLIKE,
+    PSI_OP_ILIKE,
+    PSI_OP_NILIKE,
+    PSI_OP_REGEXP,
+    PSI_OP_TEXT /* the `text` pseudo-field: ilike on the model's text fields */
+} psi_op;
+
+struct ps_where {
+    psi_wtype type;
+    ps_where **kids;
+    size_t nkids;
+    char *field;          /* COND: the field (NULL for TEXT) */
+    const psi_field *def; /* COND: its schema entry */
+    psi_op op;
+    json_t *value;        /* COND: the operand (array for between/inq/nin) */
+    regex_t *re;          /* like/ilike/regexp/text */
+};
+
+/* ---- HTTP exchanges --------------------------------------------------------------------- */
+
+typedef struct psi_ctx psi_ctx;
+
+typedef struct psi_req {
+    ps_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    char *uri;       /* the raw request target, as received */
+    char *path;      /* its path part, still percent-encoded */
+    char **seg;      /* decoded path segments */
+    size_t nseg;
+    ps_buf body;
+    int started;     /* the first access-handler call has happened */
+    int too_big;     /* the body passed its ceiling */
+    int status;      /* for the access log */
+    size_t bytes;
+    int64_t t0;
+} psi_req;
+
+typedef struct psi_resp {
+    int status;
+    json_t *json;        /* owned; or: */
+    char *body;          /* owned (ps_malloc) */
+    size_t len;
+    const void *static_body; /* borrowed, static */
+    int fd;              /* a file to send (owned), or -1 */
+    uint64_t fd_size;
+    const char *content_type;
+    const char *cache_control;
+    char location[256];  /* redirect target, if any */
+    int truncated;       /* the answer hit max_results */
+} psi_resp;
+
+/* What a route pattern captured. */
+typedef struct psi_match {
+    ps_pan_model model;
+    char *pid;   /* decoded, owned */
+    char *file;  /* static file path under the dashboard, owned */
+} psi_match;
+
+typedef int (*psi_handler)(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                           psi_resp *resp);
+
+typedef struct psi_route {
+    const char *method;  /* "GET" */
+    const char *pattern; /* "$api/:model/count", "/health", ... */
+    psi_handler handler;
+    const char *summary;
+} psi_route;
+
+/* Find the route for method and segments; 0 found, 404 no path, 405 path
+ * known but not for this method. */
+int psi_route_find(const ps_server *srv, const char *method, char **seg,
+                   size_t nseg, const psi_route **route, psi_match *m);
+void psi_match_free(psi_match *m);
+
+/* Fill resp with the LoopBack-style error body
+ * {"error":{"statusCode","name","message"[,"code"]}} and return status. */
+int psi_error(psi_resp *resp, int status, const char *code, const char *fmt,
+              ...) __attribute__((format(printf, 4, 5)));
+/* Map a ps_status to an HTTP status and error body. */
+int psi_error_status(psi_resp *resp, const ps_err *err);
+
+/* Handlers (pan-api.c, server.c, static.c). */
+int psi_h_health(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
+int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
+int psi_h_pan_count(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
+int psi_h_pan_by_pid(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
+int psi_h_pan_files(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
+int psi_h_pan_files_count(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
+int psi_h_static(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
+int psi_h_routes(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
+
+/* The value of query argument name (decoded), or NULL. */
+const char *psi_arg(psi_req *req, const char *name);
+
+/* ---- the server and its per-thread contexts ------------------------------------------ */
+
+struct ps_server {
+    ps_server_opts opts;
+    char *data_dir, *store_path, *api_prefix, *dashboard_dir, *cors_origin;
+    char **api_seg;     /* api_prefix split into segments */
+    size_t napi_seg;
+    struct MHD_Daemon *daemon;
+    int port;
+    int64_t started_ms;
+    atomic_uint index_gen; /* bumped by the in-server indexer after commits */
+    atomic_int active;     /* requests in progress */
+    pthread_mutex_t ctx_lock;
+    psi_ctx *ctxs;          /* every thread's context, freed at stop */
+    /* the in-server indexer */
+    pthread_t indexer;
+    int indexer_running;
+    volatile int stopping;
+    atomic_llong index_seq;   /* what the indexer last applied */
+    char indexer_note[256];   /* why it is not running, if so */
+};
+
+struct psi_ctx {
+    psi_ctx *next;
+    ps_store *st;
+    ps_index *idx;
+    unsigned gen;          /* index_gen when idx was last refreshed */
+    int64_t refreshed_ms;
+};
+
+/* The calling thread's context, opened on first use. NULL with err filled
+ * if the store or index cannot be opened. */
+psi_ctx *psi_ctx_get(ps_server *srv, ps_err *err);
+
+/* ---- rendering and planning --------------------------------------------------------------- */
+
+/* The PaN JSON of store record (kind, id) as model, with includes applied
+ * (children filtered by their scope, inner-join rule). *out is NULL (and
+ * PS_OK returned) when the record is invisible, deleted, or removed by an
+ * include's scope. with_score adds "score": score. */
+ps_status psi_render(psi_ctx *ctx, ps_pan_model model, ps_kind kind,
+                     int64_t id, const ps_pan_include *inc, size_t ninc,
+                     int with_score, double score, json_t **out, ps_err *err);
+/* Keep only the projected fields of a rendered object. */
+void psi_project(json_t *obj, const ps_pan_filter *f);
+
+/* The PaN find: the array of matching records, after where, includes (inner
+ * join before paging), order, skip and limit. */
+ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
+                       json_t **out, int *truncated, ps_err *err);
+/* The number of records matching w. */
+ps_status psi_pan_count(psi_ctx *ctx, ps_pan_model model, const ps_where *w,
+                        int64_t *out, ps_err *err);
+/* Compile w into a Xapian query for group; *exact says whether it matches
+ * exactly the records satisfying w (else it is a superset to check). */
+ps_xquery *psi_plan_where(const ps_where *w, ps_idx_group group, int *exact);
+
+#endif /* PS_QUERY_PRIVATE_H */
