@@ -1,0 +1,670 @@
+/*
+ * commands.c: the `pansift` commands. Each parses its own options (and
+ * answers --help), turns the configuration into the options structs of the
+ * components, runs them with a progress display, and maps the outcome to
+ * an exit code and a one-line message that says what to do:
+ *   init     create the data directory, the store, the index, a config file
+ *   harvest  run the configured sources (all enabled ones by default)
+ *   index    bring the index up to date with the store (--rebuild: anew)
+ *   serve    answer the APIs and serve the dashboard
+ *   status   counts per entity and source, last harvests, index lag
+ *   config   print the effective configuration or a commented template
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "cli.h"
+#include "harvest.h"
+#include "index.h"
+#include "query.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef PS_DEFAULT_DASHBOARD_DIR
+#define PS_DEFAULT_DASHBOARD_DIR ""
+#endif
+
+volatile int ps_cli_interrupted = 0;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    ps_cli_interrupted = 1;
+}
+
+void ps_cli_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int ps_cli_exit_code(ps_status st)
+{
+    switch (st) {
+    case PS_OK: return PS_EXIT_OK;
+    case PS_ERR_CONFIG:
+    case PS_ERR_INVALID: return PS_EXIT_USAGE;
+    case PS_ERR_CORRUPT:
+    case PS_ERR_DB:
+    case PS_ERR_INDEX: return PS_EXIT_DATA;
+    case PS_ERR_NOTFOUND: return PS_EXIT_DATA;
+    case PS_ERR_BUSY: return PS_EXIT_BUSY;
+    case PS_ERR_CANCELLED: return PS_EXIT_INTERRUPTED;
+    default: return PS_EXIT_FAIL;
+    }
+}
+
+void ps_cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("pansift: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+static int unknown_option(const char *cmd, const char *opt)
+{
+    ps_cli_error("%s: unknown option '%s' (see `pansift %s --help`)", cmd, opt,
+                 cmd);
+    return PS_EXIT_USAGE;
+}
+
+static ps_status open_store(ps_cli *cli, int create, ps_store **out,
+                            ps_err *err)
+{
+    ps_store_opts o = PS_STORE_OPTS_INIT;
+    o.create = create;
+    return ps_store_open(out, cli->store_path, &o, err);
+}
+
+/* ---- init ----------------------------------------------------------------------------- */
+
+static int mkdirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+int ps_cmd_init(ps_cli *cli, int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        printf("usage: pansift [--data-dir DIR] init\n\n"
+               "Create the data directory (default ./data) with an empty "
+               "store (store.db),\nan empty index (index/) and, unless a "
+               "config file was given, a commented\npansift.ini listing every "
+               "setting. Running it again is harmless: it only\nmigrates the "
+               "store to the current schema.\n");
+        return PS_EXIT_OK;
+    }
+    for (int i = 1; i < argc; i++)
+        return unknown_option("init", argv[i]);
+    const char *dir = cli->cfg.data_dir;
+    ps_err err = PS_ERR_INIT;
+    if (mkdirs(dir) != 0) {
+        ps_cli_error("cannot create the data directory %s: %s; choose another "
+                     "one with --data-dir",
+                     dir, strerror(errno));
+        return PS_EXIT_DATA;
+    }
+    if (access(dir, W_OK) != 0) {
+        ps_cli_error("the data directory %s is not writable: %s; fix its "
+                     "permissions or choose another one with --data-dir",
+                     dir, strerror(errno));
+        return PS_EXIT_DATA;
+    }
+    struct stat sb;
+    int existed = stat(cli->store_path, &sb) == 0;
+    ps_store *st = NULL;
+    ps_status rc = open_store(cli, 1, &st, &err);
+    if (rc == PS_OK)
+        rc = ps_index_create(dir, &err);
+    int schema = st ? ps_store_schema_version(st) : 0;
+    ps_store_close(st);
+    if (rc != PS_OK) {
+        ps_cli_error("%s", err.msg);
+        return ps_cli_exit_code(rc);
+    }
+    char *ini = ps_asprintf("%s/pansift.ini", dir);
+    if (ini && !cli->config_path && stat(ini, &sb) != 0) {
+        FILE *f = fopen(ini, "w");
+        if (f) {
+            ps_config_write_template(f, NULL);
+            fclose(f);
+        }
+    }
+    printf("%s %s: store schema %d, index ready%s\n",
+           existed ? "data directory already initialised:" : "initialised", dir,
+           schema, ini && access(ini, R_OK) == 0 && !cli->config_path
+                       ? "; settings in pansift.ini"
+                       : "");
+    ps_free(ini);
+    return PS_EXIT_OK;
+}
+
+/* ---- harvest ------------------------------------------------------------------------------ */
+
+typedef struct harvest_ui {
+    ps_progress bar;
+} harvest_ui;
+
+static void on_harvest_progress(const ps_harvest_progress *p, void *payload)
+{
+    harvest_ui *ui = payload;
+    char label[96], extra[96];
+    snprintf(label, sizeof label, "harvest %s: %s", p->source, p->phase);
+    snprintf(extra, sizeof extra, "+%lld ~%lld =%lld%s",
+             (long long)p->counts.inserted, (long long)p->counts.updated,
+             (long long)p->counts.unchanged,
+             p->counts.rejected ? " (some rejected)" : "");
+    ps_progress_update(&ui->bar, label, p->done, p->total, extra);
+}
+
+static ps_status take_harvest_lock(const char *dir, int *fd_out, ps_err *err)
+{
+    char *path = ps_asprintf("%s/harvest.lock", dir);
+    if (!path)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    ps_free(path);
+    if (fd < 0 && errno == ENOENT)
+        return ps_err_set(err, PS_ERR_NOTFOUND,
+                          "no data directory %s; run `pansift init` first", dir);
+    if (fd < 0)
+        return ps_err_set(err, PS_ERR_IO, "cannot create %s/harvest.lock: %s",
+                          dir, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return ps_err_set(err, PS_ERR_BUSY,
+                          "another `pansift harvest` is running on %s; wait "
+                          "for it to finish",
+                          dir);
+    }
+    *fd_out = fd;
+    return PS_OK;
+}
+
+static const char *const state_names[] = {"running", "ok", "partial", "failed",
+                                          "interrupted"};
+
+int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        printf("usage: pansift [--config FILE] harvest [--index] [SOURCE...]\n\n"
+               "Harvest the configured sources ([source NAME] sections) into "
+               "the store:\nall enabled ones, or those named. Each run is "
+               "incremental where the source\nallows it, idempotent (an "
+               "unchanged record is not rewritten) and safe to\ninterrupt "
+               "(Ctrl-C): what was committed stays, nothing is deleted.\n\n"
+               "  --index   bring the index up to date afterwards (a running "
+               "`pansift serve`\n            does this by itself)\n\n"
+               "Exit status: 0 all sources harvested (some records may have "
+               "been rejected:\nsee the summary), 4 a source failed, 5 "
+               "another harvest is running, 130\ninterrupted.\n");
+        return PS_EXIT_OK;
+    }
+    int do_index = 0;
+    int nnames = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--index") == 0)
+            do_index = 1;
+        else if (argv[i][0] == '-')
+            return unknown_option("harvest", argv[i]);
+        else if (!ps_config_source_find(&cli->cfg, argv[i])) {
+            ps_cli_error("no source called \"%s\" in %s (sources: %s%s)",
+                         argv[i], cli->config_path ? cli->config_path : "the configuration",
+                         cli->cfg.nsources ? cli->cfg.sources[0].name : "none",
+                         cli->cfg.nsources > 1 ? ", ..." : "");
+            return PS_EXIT_USAGE;
+        } else {
+            nnames++;
+        }
+    }
+    if (cli->cfg.nsources == 0) {
+        ps_cli_error("no sources configured: add a [source NAME] section with "
+                     "type and url to %s (see docs/configuration.md)",
+                     cli->config_path ? cli->config_path : "a config file given with --config");
+        return PS_EXIT_USAGE;
+    }
+    ps_err err = PS_ERR_INIT;
+    ps_store *st = NULL;
+    int lock = -1;
+    ps_status rc = take_harvest_lock(cli->cfg.data_dir, &lock, &err);
+    if (rc == PS_OK)
+        rc = open_store(cli, 0, &st, &err);
+    if (rc != PS_OK) {
+        ps_cli_error("%s", err.msg);
+        if (lock >= 0)
+            close(lock);
+        return ps_cli_exit_code(rc);
+    }
+    ps_cli_catch_signals();
+    harvest_ui ui;
+    ps_progress_init(&ui.bar, cli->quiet);
+    int failed = 0, interrupted = 0;
+    for (size_t i = 0; i < cli->cfg.nsources && !ps_cli_interrupted; i++) {
+        const ps_config_source *cs = &cli->cfg.sources[i];
+        int named = 0;
+        for (int a = 1; a < argc; a++)
+            named |= strcmp(argv[a], cs->name) == 0;
+        if (nnames ? !named : !cs->enabled)
+            continue;
+        ps_harvest_source src = {cs->name, cs->type, cs->url, cs->page_size,
+                                 cs->timeout_ms, cs->connect_timeout_ms,
+                                 cs->retries, cs->delay_ms,
+                                 (size_t)cs->max_response_bytes,
+                                 cs->user_agent};
+        ps_harvest_opts ho = PS_HARVEST_OPTS_INIT;
+        ho.batch = (size_t)cli->cfg.harvest_batch;
+        ho.progress = on_harvest_progress;
+        ho.payload = &ui;
+        ho.cancel = &ps_cli_interrupted;
+        ps_harvest_result res;
+        ps_err herr = PS_ERR_INIT;
+        rc = ps_harvest_run(st, &src, &ho, &res, &herr);
+        ps_progress_end(&ui.bar);
+        printf("%s: %s in %.1f s: %lld seen, %lld new, %lld updated, %lld "
+               "unchanged, %lld deleted, %lld rejected\n",
+               cs->name, state_names[res.state], res.seconds,
+               (long long)res.counts.seen, (long long)res.counts.inserted,
+               (long long)res.counts.updated, (long long)res.counts.unchanged,
+               (long long)res.counts.deleted, (long long)res.counts.rejected);
+        if (rc == PS_ERR_CANCELLED) {
+            interrupted = 1;
+            ps_cli_error("%s: interrupted; what was harvested is kept, run "
+                         "`pansift harvest %s` again to finish",
+                         cs->name, cs->name);
+        } else if (rc != PS_OK) {
+            failed++;
+            ps_cli_error("%s: %s", cs->name, herr.msg);
+        } else if (res.state == PS_RUN_PARTIAL) {
+            ps_cli_error("%s: %s", cs->name, res.message);
+        }
+    }
+    if (ps_cli_interrupted)
+        interrupted = 1;
+    if (do_index && !interrupted) {
+        ps_index *idx = NULL;
+        ps_index_stats stats;
+        ps_index_opts io = PS_INDEX_OPTS_INIT;
+        io.batch = (size_t)cli->cfg.index_batch;
+        io.cancel = &ps_cli_interrupted;
+        rc = ps_index_open(&idx, cli->cfg.data_dir, 1, &err);
+        if (rc == PS_OK)
+            rc = ps_index_update(idx, st, &io, &stats, &err);
+        ps_index_close(idx);
+        if (rc == PS_OK)
+            printf("index: %lld change(s) applied\n", (long long)stats.applied);
+        else
+            ps_cli_error("index: %s", err.msg);
+    } else if (!interrupted && !cli->quiet) {
+        fprintf(stderr, "pansift: run `pansift index` to make the changes "
+                        "searchable (a running `pansift serve` does it by "
+                        "itself)\n");
+    }
+    ps_store_close(st);
+    close(lock);
+    if (interrupted)
+        return PS_EXIT_INTERRUPTED;
+    return failed ? PS_EXIT_SOURCE : PS_EXIT_OK;
+}
+
+/* ---- index ------------------------------------------------------------------------------------ */
+
+static void on_index_progress(const char *phase, int64_t done, int64_t total,
+                              void *payload)
+{
+    ps_progress_update(payload, phase, done, total, NULL);
+}
+
+int ps_cmd_index(ps_cli *cli, int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        printf("usage: pansift index [--rebuild]\n\n"
+               "Apply the store's changes since the last run to the index "
+               "(incremental;\nsafe to interrupt: the next run continues "
+               "where this one stopped).\n\n"
+               "  --rebuild  recreate the index from the store: parallel "
+               "shard writers\n             ([index] rebuild_workers), a "
+               "merge, and an atomic swap;\n             searches keep using "
+               "the old index until the swap\n");
+        return PS_EXIT_OK;
+    }
+    int rebuild = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--rebuild") == 0)
+            rebuild = 1;
+        else
+            return unknown_option("index", argv[i]);
+    }
+    ps_err err = PS_ERR_INIT;
+    ps_store *st = NULL;
+    ps_index *idx = NULL;
+    ps_status rc = open_store(cli, 0, &st, &err);
+    if (rc == PS_OK) {
+        rc = ps_index_open(&idx, cli->cfg.data_dir, 1, &err);
+        /* A missing or foreign index is what --rebuild is for. */
+        if (rebuild && (rc == PS_ERR_NOTFOUND || rc == PS_ERR_INVALID ||
+                        rc == PS_ERR_CORRUPT)) {
+            char *link = ps_asprintf("%s/index", cli->cfg.data_dir);
+            if (link)
+                unlink(link);
+            ps_free(link);
+            rc = ps_index_create(cli->cfg.data_dir, &err);
+            if (rc == PS_OK)
+                rc = ps_index_open(&idx, cli->cfg.data_dir, 1, &err);
+        }
+    }
+    if (rc != PS_OK) {
+        ps_cli_error("%s", err.msg);
+        ps_store_close(st);
+        return ps_cli_exit_code(rc);
+    }
+    ps_cli_catch_signals();
+    ps_progress bar;
+    ps_progress_init(&bar, cli->quiet);
+    ps_index_opts o = PS_INDEX_OPTS_INIT;
+    o.batch = (size_t)cli->cfg.index_batch;
+    o.workers = (int)cli->cfg.rebuild_workers;
+    o.progress = on_index_progress;
+    o.payload = &bar;
+    o.cancel = &ps_cli_interrupted;
+    ps_index_stats stats;
+    if (rebuild) {
+        ps_store_close(st);
+        st = NULL;
+        rc = ps_index_rebuild(idx, cli->store_path, &o, &stats, &err);
+    } else {
+        rc = ps_index_update(idx, st, &o, &stats, &err);
+    }
+    ps_progress_end(&bar);
+    uint64_t docs = ps_index_doccount(idx);
+    ps_index_close(idx);
+    ps_store_close(st);
+    if (rc != PS_OK) {
+        ps_cli_error("%s", err.msg);
+        return ps_cli_exit_code(rc);
+    }
+    printf("index %s: %lld change(s) applied (%lld deletions) in %.1f s, "
+           "%.0f/s; %llu documents, at change %lld\n",
+           rebuild ? "rebuilt" : "updated", (long long)stats.applied,
+           (long long)stats.deleted, stats.seconds,
+           stats.seconds > 0 ? (double)stats.applied / stats.seconds : 0.0,
+           (unsigned long long)docs, (long long)stats.last_seq);
+    return PS_EXIT_OK;
+}
+
+/* ---- serve ---------------------------------------------------------------------------------- */
+
+static int write_port_file(const char *path, int port)
+{
+    char *tmp = ps_asprintf("%s.tmp", path);
+    if (!tmp)
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fprintf(f, "%d\n", port) > 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok)
+        unlink(tmp);
+    ps_free(tmp);
+    return ok ? 0 : -1;
+}
+
+int ps_cmd_serve(ps_cli *cli, int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        printf("usage: pansift serve [--listen ADDR:PORT] [--port-file FILE] "
+               "[--no-indexer]\n\n"
+               "Serve the PaN search API under [server] api_prefix (/api) and "
+               "the dashboard\nat /, on [server] listen (127.0.0.1:8080). Port "
+               "0 picks a free port; the\nchosen one is printed and, with "
+               "--port-file, written to FILE. The server\nindexes new "
+               "harvests by itself within about a second, unless "
+               "--no-indexer\nor [server] index_refresh_ms = 0. Stops "
+               "gracefully on SIGINT or SIGTERM.\n");
+        return PS_EXIT_OK;
+    }
+    const char *port_file = NULL;
+    int no_indexer = 0;
+    ps_err err = PS_ERR_INIT;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+            if (ps_config_set(&cli->cfg, "server", "listen", argv[++i],
+                              "--listen", &err) != PS_OK) {
+                ps_cli_error("%s", err.msg);
+                return PS_EXIT_USAGE;
+            }
+        } else if (strcmp(argv[i], "--port-file") == 0 && i + 1 < argc) {
+            port_file = argv[++i];
+        } else if (strcmp(argv[i], "--no-indexer") == 0) {
+            no_indexer = 1;
+        } else {
+            return unknown_option("serve", argv[i]);
+        }
+    }
+    /* Block the stop signals in every thread; main waits for them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    const ps_config *c = &cli->cfg;
+    ps_server_opts o = PS_SERVER_OPTS_INIT;
+    o.data_dir = c->data_dir;
+    o.listen = c->listen;
+    o.threads = (int)c->threads;
+    o.api_prefix = c->api_prefix;
+    o.max_url_bytes = (size_t)c->max_url_bytes;
+    o.max_header_bytes = (size_t)c->max_header_bytes;
+    o.max_body_bytes = (size_t)c->max_body_bytes;
+    o.connection_limit = (unsigned)c->connection_limit;
+    o.connection_timeout_s = (unsigned)c->connection_timeout_s;
+    o.access_log = c->access_log;
+    o.dashboard_dir = c->dashboard_dir && *c->dashboard_dir
+                          ? c->dashboard_dir
+                          : PS_DEFAULT_DASHBOARD_DIR;
+    o.cors_origin = c->cors_origin;
+    o.index_refresh_ms = no_indexer ? 0 : c->index_refresh_ms;
+    o.index_batch = (size_t)c->index_batch;
+    ps_server *srv = NULL;
+    ps_status rc = ps_server_start(&srv, &o, &err);
+    if (rc != PS_OK) {
+        ps_cli_error("%s", err.msg);
+        return rc == PS_ERR_IO ? PS_EXIT_FAIL : ps_cli_exit_code(rc);
+    }
+    int port = ps_server_port(srv);
+    char host[64];
+    snprintf(host, sizeof host, "%.*s", (int)strcspn(c->listen, ":"), c->listen);
+    printf("pansift serving %s on http://%s:%d/ (dashboard), API at "
+           "http://%s:%d%s/Datasets\n",
+           c->data_dir, host, port, host, port, c->api_prefix);
+    fflush(stdout);
+    if (port_file && write_port_file(port_file, port) != 0) {
+        ps_cli_error("cannot write the port file %s: %s", port_file,
+                     strerror(errno));
+        ps_server_stop(srv);
+        return PS_EXIT_FAIL;
+    }
+    int sig = 0;
+    sigwait(&set, &sig);
+    ps_log(PS_LOG_INFO, "%s received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    ps_server_stop(srv);
+    if (port_file)
+        unlink(port_file);
+    return PS_EXIT_OK;
+}
+
+/* ---- status ------------------------------------------------------------------------------------ */
+
+static void fmt_time(json_t *v, char *out, size_t size)
+{
+    if (json_is_integer(v)) {
+        char buf[PS_TIME_BUFSZ];
+        ps_time_format(json_integer_value(v), buf);
+        snprintf(out, size, "%.10s %.8s", buf, buf + 11);
+    } else {
+        snprintf(out, size, "-");
+    }
+}
+
+int ps_cmd_status(ps_cli *cli, int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        printf("usage: pansift status [--json]\n\n"
+               "Show the number of records per entity and per source, the "
+               "last harvest of\neach source, and how far the index is "
+               "behind the store (index lag).\n");
+        return PS_EXIT_OK;
+    }
+    int as_json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            as_json = 1;
+        else
+            return unknown_option("status", argv[i]);
+    }
+    ps_err err = PS_ERR_INIT;
+    ps_store *st = NULL;
+    ps_index *idx = NULL;
+    json_t *stats = NULL;
+    ps_status rc = open_store(cli, 0, &st, &err);
+    if (rc == PS_OK)
+        rc = ps_store_stats(st, &stats, &err);
+    if (rc != PS_OK) {
+        ps_cli_error("%s", err.msg);
+        ps_store_close(st);
+        return ps_cli_exit_code(rc);
+    }
+    int64_t index_seq = -1, pending = 0;
+    ps_err ierr = PS_ERR_INIT;
+    json_t *ij = json_object();
+    if (ps_index_open(&idx, cli->cfg.data_dir, 0, &ierr) == PS_OK &&
+        ps_index_last_seq(idx, &index_seq, &ierr) == PS_OK &&
+        ps_store_pending(st, index_seq, &pending, &ierr) == PS_OK) {
+        json_object_set_new(ij, "documents",
+                            json_integer((json_int_t)ps_index_doccount(idx)));
+        json_object_set_new(ij, "last_seq", json_integer(index_seq));
+        json_object_set_new(ij, "lag", json_integer(pending));
+    } else {
+        json_object_set_new(ij, "error", json_string(ierr.msg));
+    }
+    json_object_set_new(stats, "index", ij);
+    json_object_set_new(stats, "data_dir", json_string(cli->cfg.data_dir));
+    ps_index_close(idx);
+    ps_store_close(st);
+    if (as_json) {
+        json_dumpf(stats, stdout, JSON_INDENT(2));
+        fputc('\n', stdout);
+        json_decref(stats);
+        return PS_EXIT_OK;
+    }
+    printf("data directory: %s (store schema %lld)\n", cli->cfg.data_dir,
+           (long long)json_integer_value(json_object_get(stats, "schema")));
+    printf("\nrecords:\n");
+    const char *k;
+    json_t *v;
+    json_t *tombs = json_object_get(stats, "tombstones");
+    json_object_foreach(json_object_get(stats, "entities"), k, v)
+    {
+        json_t *t = json_object_get(tombs, k);
+        printf("  %-12s %10lld", k, (long long)json_integer_value(v));
+        if (t)
+            printf("  (%lld deleted)", (long long)json_integer_value(t));
+        putchar('\n');
+    }
+    printf("\nsources:\n");
+    size_t i;
+    json_t *src;
+    json_t *sources = json_object_get(stats, "sources");
+    if (!json_array_size(sources))
+        printf("  none harvested yet\n");
+    json_array_foreach(sources, i, src)
+    {
+        json_t *run = json_object_get(src, "last_run");
+        char started[32], finished[32];
+        fmt_time(json_object_get(run, "started"), started, sizeof started);
+        fmt_time(json_object_get(run, "finished"), finished, sizeof finished);
+        printf("  %s (%s, %s)\n", ps_json_str(src, "name"),
+               ps_json_str(src, "type"), ps_json_str(src, "url"));
+        printf("    records:");
+        json_object_foreach(json_object_get(src, "records"), k, v)
+            printf(" %s %lld", k, (long long)json_integer_value(v));
+        printf("\n");
+        if (run)
+            printf("    last harvest: %s, started %s, finished %s: %lld seen, "
+                   "%lld new, %lld updated, %lld deleted, %lld rejected%s%s\n",
+                   ps_json_str(run, "state"), started, finished,
+                   (long long)json_integer_value(json_object_get(run, "seen")),
+                   (long long)json_integer_value(json_object_get(run, "inserted")),
+                   (long long)json_integer_value(json_object_get(run, "updated")),
+                   (long long)json_integer_value(json_object_get(run, "deleted")),
+                   (long long)json_integer_value(json_object_get(run, "rejected")),
+                   ps_json_str(run, "message") ? "\n    message: " : "",
+                   ps_json_str(run, "message") ? ps_json_str(run, "message") : "");
+    }
+    if (json_object_get(ij, "error"))
+        printf("\nindex: %s\n", ps_json_str(ij, "error"));
+    else
+        printf("\nindex: %lld documents, at change %lld of %lld (lag %lld)\n",
+               (long long)json_integer_value(json_object_get(ij, "documents")),
+               (long long)index_seq,
+               (long long)json_integer_value(json_object_get(stats, "max_seq")),
+               (long long)pending);
+    json_decref(stats);
+    return PS_EXIT_OK;
+}
+
+/* ---- config ----------------------------------------------------------------------------------- */
+
+int ps_cmd_config(ps_cli *cli, int argc, char **argv)
+{
+    if (wants_help(argc, argv)) {
+        printf("usage: pansift config [--template]\n\n"
+               "Print the effective configuration (defaults, file, "
+               "environment, command\nline) as INI, or with --template a "
+               "commented file listing every setting.\n");
+        return PS_EXIT_OK;
+    }
+    if (argc > 1 && strcmp(argv[1], "--template") == 0)
+        return ps_config_write_template(stdout, NULL) == PS_OK ? PS_EXIT_OK
+                                                                : PS_EXIT_FAIL;
+    if (argc > 1)
+        return unknown_option("config", argv[1]);
+    ps_config_dump(&cli->cfg, stdout);
+    return PS_EXIT_OK;
+}
