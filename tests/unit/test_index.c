@@ -1,0 +1,204 @@
+/*
+ * test_index.c: unit tests of the indexer. What users rely on: the index
+ * holds exactly the live records of the store (no missing, no duplicate
+ * document) after incremental updates, deletions and rebuilds; it remembers
+ * how far it got, so an interrupted update resumes; embargoed and
+ * restricted records are indexed but only what the public may see now
+ * matches the visibility query; one writer at a time, with a message that
+ * says who holds the lock; readers follow a rebuild's swap.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "check.h"
+#include "index.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[256], store_path[300];
+static int64_t src;
+
+static void put_dataset(ps_store *st, int i, ps_visibility vis, int64_t until)
+{
+    char pid[32], title[64];
+    snprintf(pid, sizeof pid, "ds/%04d", i);
+    snprintf(title, sizeof title, "Neutron scattering of sample %d", i);
+    json_t *raw = json_pack("{s:s, s:s, s:i}", "pid", pid, "title", title,
+                            "vis", (int)vis);
+    ps_dataset_in in = {0};
+    in.pid = pid;
+    in.title = title;
+    in.created_ms = 1600000000000LL + i * 86400000LL;
+    in.size = i * 1000;
+    in.instrument_pid = i % 2 ? "ins/odd" : "ins/even";
+    in.vis = vis;
+    in.embargo_until_ms = until;
+    ps_prov prov = {src, pid, raw, 0, 0};
+    ps_err err = PS_ERR_INIT;
+    check(ps_store_put_dataset(st, &prov, &in, NULL, NULL, &err) == PS_OK,
+          "put %s: %s", pid, err.msg);
+    json_decref(raw);
+}
+
+static uint64_t count(ps_index *idx, ps_xquery *q)
+{
+    ps_xsearch_opts o = PS_XSEARCH_OPTS_INIT;
+    o.count = 0;
+    o.check_at_least = UINT64_MAX;
+    ps_xresult r;
+    ps_err err = PS_ERR_INIT;
+    uint64_t n = 0;
+    if (ps_xdb_search(ps_index_xdb(idx), q, &o, &r, &err) == PS_OK) {
+        n = r.matches_lower;
+        ps_xresult_free(&r);
+    } else {
+        check(0, "search: %s", err.msg);
+    }
+    ps_xq_free(q);
+    return n;
+}
+
+static uint64_t visible_datasets(ps_index *idx, int64_t now)
+{
+    ps_xquery *kids[2] = {ps_xq_term(PS_IDX_TERM_GROUP "dataset"),
+                          ps_index_visible_query(now)};
+    return count(idx, ps_xq_and(kids, 2));
+}
+
+int main(void)
+{
+    ps_err err = PS_ERR_INIT;
+    char *d = check_tmpdir("index");
+    check_fatal(d != NULL, "temp dir");
+    snprintf(dir, sizeof dir, "%s", d);
+    snprintf(store_path, sizeof store_path, "%s/store.db", dir);
+
+    ps_index *idx = NULL;
+    check(ps_index_open(&idx, dir, 0, &err) == PS_ERR_NOTFOUND,
+          "no index yet");
+    check(strstr(err.msg, "pansift init") != NULL, "says what to do: %s",
+          err.msg);
+
+    ps_store_opts so = PS_STORE_OPTS_INIT;
+    so.create = 1;
+    ps_store *st = NULL;
+    check_fatal(ps_store_open(&st, store_path, &so, &err) == PS_OK, "store");
+    check_fatal(ps_index_create(dir, &err) == PS_OK, "create: %s", err.msg);
+    check(ps_index_create(dir, &err) == PS_OK, "create is idempotent");
+    ps_store_source_ensure(st, "s", "pan", NULL, &src, &err);
+
+    int64_t now = ps_now_ms();
+    ps_store_begin(st, &err);
+    for (int i = 0; i < 300; i++)
+        put_dataset(st, i, PS_VIS_PUBLIC, 0);
+    put_dataset(st, 300, PS_VIS_EMBARGOED, now + 3600000); /* future */
+    put_dataset(st, 301, PS_VIS_EMBARGOED, now - 3600000); /* over */
+    put_dataset(st, 302, PS_VIS_RESTRICTED, 0);
+    ps_store_commit(st, &err);
+
+    check_fatal(ps_index_open(&idx, dir, 1, &err) == PS_OK, "open writable: %s",
+                err.msg);
+    ps_index *other = NULL;
+    check(ps_index_open(&other, dir, 1, &err) == PS_ERR_BUSY,
+          "a second writer is refused");
+    check(strstr(err.msg, "pid") != NULL && strstr(err.msg, "serve") != NULL,
+          "message says who and what to do: %s", err.msg);
+
+    /* An update cancelled after its first commit leaves a consistent index
+     * that the next update completes. */
+    volatile int cancel = 1;
+    ps_index_opts o = PS_INDEX_OPTS_INIT;
+    o.batch = 100;
+    o.cancel = &cancel;
+    ps_index_stats stats;
+    check(ps_index_update(idx, st, &o, &stats, &err) == PS_ERR_CANCELLED,
+          "cancelled update");
+    int64_t last = 0;
+    ps_index_last_seq(idx, &last, &err);
+    check(last == 100 && ps_index_doccount(idx) == 100,
+          "stopped after one batch: at %lld with %llu docs", (long long)last,
+          (unsigned long long)ps_index_doccount(idx));
+    cancel = 0;
+    check(ps_index_update(idx, st, &o, &stats, &err) == PS_OK, "update: %s",
+          err.msg);
+    int64_t maxseq = 0;
+    ps_store_max_seq(st, &maxseq, &err);
+    ps_index_last_seq(idx, &last, &err);
+    check(last == maxseq, "index at the store's last change");
+    check(ps_index_doccount(idx) == 303, "every record once: %llu",
+          (unsigned long long)ps_index_doccount(idx));
+    check(visible_datasets(idx, now) == 301,
+          "public + expired embargo: %llu",
+          (unsigned long long)visible_datasets(idx, now));
+    check(visible_datasets(idx, now + 7200000) == 302,
+          "the embargo ends without reindexing");
+    check(count(idx, ps_xq_term("XI:ins/odd")) == 151, "instrument term");
+    char term[300];
+    check(count(idx, ps_xq_term(ps_xterm_make("XP:ds/0042", term, sizeof term))) == 1,
+          "pid term");
+
+    /* A changed and a deleted record. */
+    put_dataset(st, 7, PS_VIS_RESTRICTED, 0);
+    int deleted = 0;
+    ps_store_delete(st, src, PS_KIND_DATASET, "ds/0008", &deleted, &err);
+    check(deleted == 1, "tombstone written");
+    o.cancel = NULL;
+    check(ps_index_update(idx, st, &o, &stats, &err) == PS_OK, "update 2");
+    check(stats.applied == 2 && stats.deleted == 1, "2 changes, 1 deletion: "
+          "%lld/%lld", (long long)stats.applied, (long long)stats.deleted);
+    check(ps_index_doccount(idx) == 302, "deleted record gone");
+    check(visible_datasets(idx, now) == 299, "restricted record hidden");
+    check(ps_index_update(idx, st, &o, &stats, &err) == PS_OK &&
+              stats.applied == 0,
+          "nothing to do");
+
+    /* A reader, then a rebuild in parallel shards: same contents, new
+     * generation, the reader follows the swap. */
+    ps_index *reader = NULL;
+    check_fatal(ps_index_open(&reader, dir, 0, &err) == PS_OK, "reader");
+    char before[128];
+    char link[300];
+    snprintf(link, sizeof link, "%s/index", dir);
+    ssize_t n = readlink(link, before, sizeof before - 1);
+    before[n > 0 ? n : 0] = '\0';
+    o.workers = 3;
+    ps_store_close(st);
+    check(ps_index_rebuild(idx, store_path, &o, &stats, &err) == PS_OK,
+          "rebuild: %s", err.msg);
+    char after[128];
+    n = readlink(link, after, sizeof after - 1);
+    after[n > 0 ? n : 0] = '\0';
+    check(strcmp(before, after) != 0, "new generation %s -> %s", before, after);
+    check(ps_index_doccount(idx) == 302, "rebuild has every live record: %llu",
+          (unsigned long long)ps_index_doccount(idx));
+    check(visible_datasets(idx, now) == 299, "same visibility after rebuild");
+    ps_index_last_seq(idx, &last, &err);
+    check(last == maxseq + 2, "rebuild records the sequence number");
+    int changed = 0;
+    check(ps_index_refresh(reader, &changed, &err) == PS_OK && changed,
+          "reader follows the swap");
+    check(ps_index_doccount(reader) == 302, "reader sees the new generation");
+    ps_index_close(reader);
+
+    /* A second rebuild keeps one previous generation, prunes the rest. */
+    check(ps_index_rebuild(idx, store_path, &o, &stats, &err) == PS_OK,
+          "rebuild 2");
+    char genpath[400];
+    snprintf(genpath, sizeof genpath, "%s/%s", dir, before);
+    check(access(genpath, F_OK) != 0, "oldest generation removed");
+    snprintf(genpath, sizeof genpath, "%s/%s", dir, after);
+    check(access(genpath, F_OK) == 0, "previous generation kept for readers");
+    ps_index_close(idx);
+
+    /* A link pointing somewhere else is refused with advice. */
+    unlink(link);
+    if (symlink("/etc", link) == 0) {
+        check(ps_index_open(&idx, dir, 0, &err) == PS_ERR_CORRUPT,
+              "foreign link refused");
+        check(strstr(err.msg, "--rebuild") != NULL, "%s", err.msg);
+    }
+    ps_index_close(NULL);
+    check_rmtree(dir);
+    return check_report();
+}
