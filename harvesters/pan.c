@@ -97,7 +97,6 @@ typedef struct mapped {
     ps_member_in *members;
     const char **keywords;
     const char **datasets;
-    char (*numbufs)[32]; /* text of numeric values */
     char **owned;        /* strings built for this record */
     size_t nowned;
 } mapped;
@@ -111,7 +110,6 @@ static void mapped_free(mapped *m)
     ps_free(m->members);
     ps_free(m->keywords);
     ps_free(m->datasets);
-    ps_free(m->numbufs);
     for (size_t i = 0; i < m->nowned; i++)
         ps_free(m->owned[i]);
     ps_free(m->owned);
@@ -149,8 +147,7 @@ static int map_params(const json_t *rec, mapped *m, size_t *n_out)
     if (!n)
         return 0;
     m->params = ps_calloc(n, sizeof *m->params);
-    m->numbufs = ps_calloc(n, sizeof *m->numbufs);
-    if (!m->params || !m->numbufs)
+    if (!m->params)
         return -1;
     for (size_t i = 0; i < n; i++) {
         json_t *p = json_array_get(arr, i);
@@ -164,8 +161,6 @@ static int map_params(const json_t *rec, mapped *m, size_t *n_out)
         if (json_is_number(v)) {
             o->is_num = 1;
             o->num = json_number_value(v);
-            snprintf(m->numbufs[k], sizeof m->numbufs[k], "%.17g", o->num);
-            o->text = m->numbufs[k];
         } else if (json_is_string(v)) {
             o->text = json_string_value(v);
         } else if (json_is_boolean(v)) {
@@ -603,35 +598,106 @@ static ps_status harvest_http(psi_run *run, pan_model model, ps_err *err)
 
 /* ---- reading a directory ------------------------------------------------------------- */
 
-typedef struct file_reader {
+/* Records of a JSON array file, one at a time: the file is read in chunks
+ * and a small scanner finds where each array element ends (tracking
+ * nesting and strings), so each record is parsed from memory on its own and
+ * a file of any size streams through in constant memory. */
+typedef struct rec_reader {
     FILE *f;
-    size_t used;
-    int toobig;
-} file_reader;
+    char *buf;
+    size_t len;   /* bytes in buf */
+    size_t start; /* where the current record starts */
+    size_t cap;
+    int eof;
+} rec_reader;
 
-static size_t read_limited(void *buffer, size_t buflen, void *data)
+/* Make room and read more; the current record is kept. -1 on a record
+ * larger than the ceiling or out of memory, 0 at end of file, else 1. */
+static int refill(rec_reader *r)
 {
-    file_reader *r = data;
-    if (r->used >= MAX_RECORD_BYTES) {
-        r->toobig = 1;
-        return (size_t)-1;
+    if (r->start > 0) {
+        memmove(r->buf, r->buf + r->start, r->len - r->start);
+        r->len -= r->start;
+        r->start = 0;
     }
-    int c = fgetc(r->f);
-    if (c == EOF)
+    if (r->len == r->cap) {
+        if (r->cap >= MAX_RECORD_BYTES)
+            return -1;
+        size_t cap = r->cap ? r->cap * 2 : 1u << 16;
+        char *p = ps_realloc(r->buf, cap);
+        if (!p)
+            return -1;
+        r->buf = p;
+        r->cap = cap;
+    }
+    if (r->eof)
         return 0;
-    ((char *)buffer)[0] = (char)c;
-    r->used++;
-    return buflen ? 1 : 0;
+    size_t n = fread(r->buf + r->len, 1, r->cap - r->len, r->f);
+    if (n == 0) {
+        r->eof = 1;
+        return 0;
+    }
+    r->len += n;
+    return 1;
 }
 
-/* Next non-space character of f (EOF at the end). */
-static int next_char(FILE *f)
+/* The byte at offset i of the current record (reading more if needed), or
+ * -1 at end of input, -2 on a ceiling/memory failure. */
+static int byte_at(rec_reader *r, size_t i)
 {
-    int c;
-    do
-        c = fgetc(f);
-    while (c == ' ' || c == '\n' || c == '\r' || c == '\t');
-    return c;
+    while (r->start + i >= r->len) {
+        int got = refill(r);
+        if (got < 0)
+            return -2;
+        if (got == 0 && r->start + i >= r->len)
+            return -1;
+    }
+    return (unsigned char)r->buf[r->start + i];
+}
+
+/* Skip white space; return the next byte (consumed) or -1/-2. */
+static int next_token(rec_reader *r)
+{
+    for (;;) {
+        int c = byte_at(r, 0);
+        if (c < 0)
+            return c;
+        r->start++;
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
+            return c;
+    }
+}
+
+/* Length of the JSON value starting at the current position, or -1 (not a
+ * complete value) / -2 (too big). */
+static long value_length(rec_reader *r)
+{
+    int depth = 0, in_str = 0, esc = 0;
+    for (size_t i = 0;; i++) {
+        int c = byte_at(r, i);
+        if (c < 0)
+            return c == -2 ? -2 : (i > 0 && depth == 0 && !in_str ? (long)i : -1);
+        if (in_str) {
+            if (esc)
+                esc = 0;
+            else if (c == '\\')
+                esc = 1;
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"')
+            in_str = 1;
+        else if (c == '{' || c == '[')
+            depth++;
+        else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return (long)i; /* the end of the enclosing array */
+            if (--depth == 0)
+                return (long)i + 1;
+        } else if (c == ',' && depth == 0)
+            return (long)i;
+    }
 }
 
 static ps_status harvest_file(psi_run *run, const char *dir, pan_model model,
@@ -644,8 +710,9 @@ static ps_status harvest_file(psi_run *run, const char *dir, pan_model model,
     run->phase_done = 0;
     run->phase_total = -1;
     ps_status rc = PS_OK;
-    FILE *f = fopen(path, "r");
-    if (!f) {
+    rec_reader r = {0};
+    r.f = fopen(path, "r");
+    if (!r.f) {
         rc = ps_err_set(err, errno == ENOENT ? PS_ERR_NOTFOUND : PS_ERR_IO,
                         "source %s: cannot read %s: %s (a file:// source is a "
                         "directory with Instruments.json, Datasets.json and "
@@ -654,27 +721,41 @@ static ps_status harvest_file(psi_run *run, const char *dir, pan_model model,
         ps_free(path);
         return rc;
     }
-    if (next_char(f) != '[') {
+    if (next_token(&r) != '[') {
         rc = ps_err_set(err, PS_ERR_PARSE,
-                        "source %s: %s does not hold a JSON array", run->src->name,
-                        path);
+                        "source %s: %s does not hold a JSON array",
+                        run->src->name, path);
         goto out;
     }
     size_t index = 0;
-    int c = next_char(f);
-    if (c == ']')
-        goto out;
-    ungetc(c, f);
     for (;;) {
-        file_reader r = {f, 0, 0};
-        json_error_t je;
-        json_t *rec = json_load_callback(read_limited, &r,
-                                         JSON_DISABLE_EOF_CHECK, &je);
-        if (!rec) {
-            rc = ps_err_set(err, r.toobig ? PS_ERR_TOOBIG : PS_ERR_PARSE,
-                            "source %s: %s: record %zu: %s", run->src->name,
+        int c = next_token(&r);
+        if (c == ']' && index == 0)
+            break;
+        if (c < 0) {
+            rc = ps_err_set(err, c == -2 ? PS_ERR_TOOBIG : PS_ERR_PARSE,
+                            "source %s: %s: %s after record %zu",
+                            run->src->name, path,
+                            c == -2 ? "a record larger than 64 MiB"
+                                    : "the array is not closed",
+                            index);
+            break;
+        }
+        r.start--; /* the token is the record's first byte */
+        long n = value_length(&r);
+        if (n < 0) {
+            rc = ps_err_set(err, n == -2 ? PS_ERR_TOOBIG : PS_ERR_PARSE,
+                            "source %s: %s: record %zu is %s", run->src->name,
                             path, index + 1,
-                            r.toobig ? "larger than 64 MiB" : je.text);
+                            n == -2 ? "larger than 64 MiB" : "cut short");
+            break;
+        }
+        json_error_t je;
+        json_t *rec = json_loadb(r.buf + r.start, (size_t)n, 0, &je);
+        r.start += (size_t)n;
+        if (!rec) {
+            rc = ps_err_set(err, PS_ERR_PARSE, "source %s: %s: record %zu: %s",
+                            run->src->name, path, index + 1, je.text);
             break;
         }
         rc = put_record(run, model, rec, err);
@@ -687,7 +768,7 @@ static ps_status harvest_file(psi_run *run, const char *dir, pan_model model,
                             run->src->name);
             break;
         }
-        c = next_char(f);
+        c = next_token(&r);
         if (c == ']')
             break;
         if (c != ',') {
@@ -701,7 +782,8 @@ static ps_status harvest_file(psi_run *run, const char *dir, pan_model model,
     if (rc == PS_OK)
         rc = psi_run_flush(run, err);
 out:
-    fclose(f);
+    fclose(r.f);
+    ps_free(r.buf);
     ps_free(path);
     return rc;
 }

@@ -87,7 +87,7 @@ int psi_h_static(psi_req *req, psi_ctx *ctx, const psi_match *m,
     resp->fd = fd;
     resp->fd_size = (uint64_t)sb.st_size;
     resp->content_type = type_of(real);
-    resp->cache_control = ps_str_endswith(real, ".html") ? "no-cache"
-                                                          : "max-age=3600";
+    /* Revalidate every time: an upgraded server must not run old scripts. */
+    resp->cache_control = "no-cache";
     return 200;
 }

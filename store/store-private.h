@@ -13,6 +13,20 @@
 #include <sqlite3.h>
 
 #define PSI_STMT_CACHE 256
+#define PSI_CHILD_SLOTS 4096
+
+/* Shared children (samples, techniques, people, institutions) recur in
+ * thousands of records: this cache remembers, per pid, the row id and a
+ * hash of the fields last written, so an unchanged child costs no SQL. It
+ * is emptied on rollback (ids written in the transaction may be gone). */
+enum { PSI_CHILD_SAMPLE, PSI_CHILD_TECHNIQUE, PSI_CHILD_PERSON,
+       PSI_CHILD_INSTITUTION, PSI_CHILD_KINDS };
+
+struct psi_child_slot {
+    char *pid;
+    uint64_t content;
+    int64_t id;
+};
 
 struct psi_stmt_slot {
     const char *sql; /* static string: the pointer is the key */
@@ -27,7 +41,17 @@ struct ps_store {
     int64_t seq;    /* last sequence number given (valid inside a txn) */
     ps_units *units; /* writable stores: SI conversion of parameters */
     struct psi_stmt_slot stmts[PSI_STMT_CACHE];
+    struct psi_child_slot *children[PSI_CHILD_KINDS];
 };
+
+/* FNV-1a over the strings (NULL and "" differ), for the child cache. */
+uint64_t psi_hash_fields(const char *const *fields, size_t n);
+/* The cached row id of child pid if its fields still hash to content. */
+int psi_child_get(ps_store *st, int which, const char *pid, uint64_t content,
+                  int64_t *id_out);
+void psi_child_put(ps_store *st, int which, const char *pid, uint64_t content,
+                   int64_t id);
+void psi_child_clear(ps_store *st);
 
 /* Migrations (store-schema.c). */
 extern const char *const psi_migrations[];
@@ -50,6 +74,10 @@ void psi_bind_i64_or_null(sqlite3_stmt *s, int i, int64_t v, int64_t null_v);
 
 /* Inside a write transaction: the next change sequence number. */
 int64_t psi_next_seq(ps_store *st);
+/* Write the change feed row of (kind, id) at seq (the record's own seq
+ * column is written by the caller). */
+ps_status psi_feed(ps_store *st, ps_kind kind, int64_t id, int64_t seq,
+                   ps_err *err);
 /* Give record (kind, id) a new sequence number: the change feed row and the
  * record's seq column. */
 ps_status psi_touch(ps_store *st, ps_kind kind, int64_t id, ps_err *err);

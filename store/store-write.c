@@ -246,6 +246,7 @@ typedef struct put_ctx {
     int existed;      /* the record was in the store before this put */
     int was_deleted;
     int64_t now;
+    int64_t seq;      /* the record's new sequence number */
 } put_ctx;
 
 static void put_ctx_free(put_ctx *c)
@@ -277,8 +278,10 @@ static ps_status put_begin(ps_store *st, ps_kind kind, const ps_prov *prov,
                           ps_kind_name(kind));
     c->now = prov->harvested_at_ms ? prov->harvested_at_ms : ps_now_ms();
     if (prov->raw) {
-        c->canon = json_dumps(prov->raw, JSON_COMPACT | JSON_SORT_KEYS |
-                                             JSON_ENCODE_ANY);
+        /* The record as received, compact: sources emit their keys in a
+         * stable order, so equal records hash equally without the cost of
+         * sorting keys (a source that reorders keys only causes a rewrite). */
+        c->canon = json_dumps(prov->raw, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!c->canon)
             return ps_err_set(err, PS_ERR_NOMEM, "cannot serialise a record");
         ps_sha256_hex(c->canon, strlen(c->canon), c->hash);
@@ -333,6 +336,7 @@ static ps_status put_begin(ps_store *st, ps_kind kind, const ps_prov *prov,
         status = psi_db_error(st, err, "looking up a record");
     }
     sqlite3_reset(s);
+    c->seq = psi_next_seq(st);
 out:
     return status;
 }
@@ -367,7 +371,7 @@ static ps_status put_finish(ps_store *st, const ps_prov *prov, put_ctx *c,
     sqlite3_bind_int64(s, 7, c->now);
     psi_bind_i64_or_null(s, 8, prov->run_id, 0);
     CHECK(psi_step_done(st, s, err, "recording provenance"));
-    CHECK(psi_touch(st, c->kind, c->rec_id, err));
+    CHECK(psi_feed(st, c->kind, c->rec_id, c->seq, err));
     if (c->prov_id && c->prov_rec && c->prov_rec != c->rec_id) {
         STMT(s, left);
         sqlite3_bind_int(s, 1, (int)c->kind);
@@ -440,9 +444,10 @@ static ps_status put_params(ps_store *st, ps_kind owner_kind, int64_t owner_id,
         sqlite3_bind_int64(s, 2, owner_id);
         sqlite3_bind_int64(s, 3, (int64_t)i);
         psi_bind_text(s, 4, p[i].name);
-        psi_bind_text(s, 5, p[i].text);
         if (p[i].is_num)
             sqlite3_bind_double(s, 6, p[i].num);
+        else
+            psi_bind_text(s, 5, p[i].text);
         sqlite3_bind_int(s, 7, p[i].is_num ? 1 : 0);
         psi_bind_text(s, 8, p[i].unit ? p[i].unit : "");
         char si_unit[64];
@@ -497,12 +502,12 @@ ps_status ps_store_put_instrument(ps_store *st, const ps_prov *prov,
 {
     static const char ins[] =
         "INSERT INTO instrument (pid, name, facility_id, visibility, "
-        "embargo_until, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, "
-        "?6, ?6)";
+        "embargo_until, created_at, updated_at, seq) VALUES (?1, ?2, ?3, ?4, "
+        "?5, ?6, ?6, ?7)";
     static const char upd[] =
         "UPDATE instrument SET name = ?2, facility_id = ?3, visibility = ?4, "
-        "embargo_until = ?5, updated_at = ?6, deleted = 0, deleted_at = NULL "
-        "WHERE id = ?1";
+        "embargo_until = ?5, updated_at = ?6, seq = ?7, deleted = 0, "
+        "deleted_at = NULL WHERE id = ?1";
     static const char name_hist[] =
         "INSERT OR IGNORE INTO instrument_name (instrument_id, name) VALUES "
         "(?1, ?2)";
@@ -544,6 +549,7 @@ ps_status ps_store_put_instrument(ps_store *st, const ps_prov *prov,
     sqlite3_bind_int(s, 4, (int)in->vis);
     psi_bind_i64_or_null(s, 5, in->embargo_until_ms, 0);
     sqlite3_bind_int64(s, 6, c.now);
+    sqlite3_bind_int64(s, 7, c.seq);
     CHECK(psi_step_done(st, s, err, "recording an instrument"));
     if (!c.rec_id)
         c.rec_id = sqlite3_last_insert_rowid(st->db);
@@ -655,18 +661,25 @@ static ps_status put_dataset_children(ps_store *st, int64_t id,
         const ps_sample_in *x = &in->samples[i];
         if (!x->pid)
             continue;
-        STMT(s, up_sample);
-        psi_bind_text(s, 1, x->pid);
-        psi_bind_text(s, 2, x->name ? x->name : x->pid);
-        psi_bind_text(s, 3, x->description);
-        sqlite3_bind_int64(s, 4, now);
-        if (sqlite3_step(s) != SQLITE_ROW) {
-            status = psi_db_error(st, err, "recording a sample");
+        const char *name = x->name ? x->name : x->pid;
+        const char *fields[2] = {name, x->description};
+        uint64_t content = psi_hash_fields(fields, 2);
+        int64_t sid = 0;
+        if (!psi_child_get(st, PSI_CHILD_SAMPLE, x->pid, content, &sid)) {
+            STMT(s, up_sample);
+            psi_bind_text(s, 1, x->pid);
+            psi_bind_text(s, 2, name);
+            psi_bind_text(s, 3, x->description);
+            sqlite3_bind_int64(s, 4, now);
+            if (sqlite3_step(s) != SQLITE_ROW) {
+                status = psi_db_error(st, err, "recording a sample");
+                sqlite3_reset(s);
+                goto out;
+            }
+            sid = sqlite3_column_int64(s, 0);
             sqlite3_reset(s);
-            goto out;
+            psi_child_put(st, PSI_CHILD_SAMPLE, x->pid, content, sid);
         }
-        int64_t sid = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
         STMT(s, ins_ds_sample);
         sqlite3_bind_int64(s, 1, id);
         sqlite3_bind_int64(s, 2, sid);
@@ -678,18 +691,25 @@ static ps_status put_dataset_children(ps_store *st, int64_t id,
         const char *pid = t->pid ? t->pid : t->panet_iri;
         if (!pid)
             continue;
-        STMT(s, up_tech);
-        psi_bind_text(s, 1, pid);
-        psi_bind_text(s, 2, t->name ? t->name : pid);
-        psi_bind_text(s, 3, t->panet_iri);
-        sqlite3_bind_int64(s, 4, now);
-        if (sqlite3_step(s) != SQLITE_ROW) {
-            status = psi_db_error(st, err, "recording a technique");
+        const char *tname = t->name ? t->name : pid;
+        const char *fields[2] = {tname, t->panet_iri};
+        uint64_t content = psi_hash_fields(fields, 2);
+        int64_t tid = 0;
+        if (!psi_child_get(st, PSI_CHILD_TECHNIQUE, pid, content, &tid)) {
+            STMT(s, up_tech);
+            psi_bind_text(s, 1, pid);
+            psi_bind_text(s, 2, tname);
+            psi_bind_text(s, 3, t->panet_iri);
+            sqlite3_bind_int64(s, 4, now);
+            if (sqlite3_step(s) != SQLITE_ROW) {
+                status = psi_db_error(st, err, "recording a technique");
+                sqlite3_reset(s);
+                goto out;
+            }
+            tid = sqlite3_column_int64(s, 0);
             sqlite3_reset(s);
-            goto out;
+            psi_child_put(st, PSI_CHILD_TECHNIQUE, pid, content, tid);
         }
-        int64_t tid = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
         STMT(s, ins_ds_tech);
         sqlite3_bind_int64(s, 1, id);
         sqlite3_bind_int64(s, 2, tid);
@@ -709,13 +729,13 @@ ps_status ps_store_put_dataset(ps_store *st, const ps_prov *prov,
     static const char ins[] =
         "INSERT INTO dataset (pid, title, description, doi, created, size, "
         "instrument_pid, instrument_id, keywords, visibility, embargo_until, "
-        "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-        "?10, ?11, ?12, ?12)";
+        "created_at, updated_at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+        "?9, ?10, ?11, ?12, ?12, ?13)";
     static const char upd[] =
         "UPDATE dataset SET title = ?2, description = ?3, doi = ?4, created = "
         "?5, size = ?6, instrument_pid = ?7, instrument_id = ?8, keywords = "
-        "?9, visibility = ?10, embargo_until = ?11, updated_at = ?12, deleted "
-        "= 0, deleted_at = NULL WHERE id = ?1";
+        "?9, visibility = ?10, embargo_until = ?11, updated_at = ?12, seq = "
+        "?13, deleted = 0, deleted_at = NULL WHERE id = ?1";
     static const char resolve_links[] =
         "UPDATE link SET src_id = ?1 WHERE src_kind = 4 AND src_ref = ?2 AND "
         "src_id IS NULL";
@@ -763,6 +783,7 @@ ps_status ps_store_put_dataset(ps_store *st, const ps_prov *prov,
     sqlite3_bind_int(s, 10, (int)in->vis);
     psi_bind_i64_or_null(s, 11, in->embargo_until_ms, 0);
     sqlite3_bind_int64(s, 12, c.now);
+    sqlite3_bind_int64(s, 13, c.seq);
     CHECK(psi_step_done(st, s, err, "recording a dataset"));
     if (!existed) {
         c.rec_id = sqlite3_last_insert_rowid(st->db);
@@ -801,6 +822,11 @@ static ps_status put_person(ps_store *st, const ps_person_in *p, int64_t now,
         "coalesce(excluded.orcid, orcid), deleted = 0 RETURNING id";
     ps_status status = PS_OK;
     sqlite3_stmt *s;
+    const char *fields[4] = {p->full_name ? p->full_name : p->pid,
+                             p->given_name, p->family_name, p->orcid};
+    uint64_t content = psi_hash_fields(fields, 4);
+    if (psi_child_get(st, PSI_CHILD_PERSON, p->pid, content, id_out))
+        return PS_OK;
     STMT(s, up);
     psi_bind_text(s, 1, p->pid);
     psi_bind_text(s, 2, p->full_name ? p->full_name : p->pid);
@@ -808,10 +834,12 @@ static ps_status put_person(ps_store *st, const ps_person_in *p, int64_t now,
     psi_bind_text(s, 4, p->family_name);
     psi_bind_text(s, 5, p->orcid);
     sqlite3_bind_int64(s, 6, now);
-    if (sqlite3_step(s) == SQLITE_ROW)
+    if (sqlite3_step(s) == SQLITE_ROW) {
         *id_out = sqlite3_column_int64(s, 0);
-    else
+        psi_child_put(st, PSI_CHILD_PERSON, p->pid, content, *id_out);
+    } else {
         status = psi_db_error(st, err, "recording a person");
+    }
     sqlite3_reset(s);
 out:
     return status;
@@ -849,6 +877,10 @@ static ps_status put_institution(ps_store *st, const ps_institution_in *x,
         lower_into(x->country, country, sizeof country);
         snprintf(pid, sizeof pid, "name:%s|%s", name, country);
     }
+    const char *fields[5] = {x->name, ror, x->country, x->city, x->address};
+    uint64_t content = psi_hash_fields(fields, 5);
+    if (psi_child_get(st, PSI_CHILD_INSTITUTION, pid, content, id_out))
+        return PS_OK;
     STMT(s, up);
     sqlite3_bind_text(s, 1, pid, -1, SQLITE_TRANSIENT);
     psi_bind_text(s, 2, x->name);
@@ -857,10 +889,12 @@ static ps_status put_institution(ps_store *st, const ps_institution_in *x,
     psi_bind_text(s, 5, x->city);
     psi_bind_text(s, 6, x->address);
     sqlite3_bind_int64(s, 7, now);
-    if (sqlite3_step(s) == SQLITE_ROW)
+    if (sqlite3_step(s) == SQLITE_ROW) {
         *id_out = sqlite3_column_int64(s, 0);
-    else
+        psi_child_put(st, PSI_CHILD_INSTITUTION, pid, content, *id_out);
+    } else {
         status = psi_db_error(st, err, "recording an institution");
+    }
     sqlite3_reset(s);
 out:
     return status;
@@ -916,23 +950,25 @@ ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
     static const char ins_prop[] =
         "INSERT INTO proposal (pid, code, title, summary, doi, type, status, "
         "start_at, end_at, release_at, license, keywords, visibility, "
-        "embargo_until, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, "
-        "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)";
+        "embargo_until, created_at, updated_at, seq) VALUES (?1, ?2, ?3, ?4, "
+        "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)";
     static const char upd_prop[] =
         "UPDATE proposal SET code = ?2, title = ?3, summary = ?4, doi = ?5, "
         "type = ?6, status = ?7, start_at = ?8, end_at = ?9, release_at = "
         "?10, license = ?11, keywords = ?12, visibility = ?13, embargo_until "
-        "= ?14, updated_at = ?15, deleted = 0, deleted_at = NULL WHERE id = ?1";
+        "= ?14, updated_at = ?15, seq = ?16, deleted = 0, deleted_at = NULL "
+        "WHERE id = ?1";
     static const char ins_pub[] =
         "INSERT INTO publication (pid, journal, title, abstract, doi, type, "
         "year, start_at, end_at, release_at, license, keywords, visibility, "
-        "embargo_until, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, "
-        "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)";
+        "embargo_until, created_at, updated_at, seq) VALUES (?1, ?2, ?3, ?4, "
+        "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)";
     static const char upd_pub[] =
         "UPDATE publication SET journal = ?2, title = ?3, abstract = ?4, doi "
         "= ?5, type = ?6, year = ?7, start_at = ?8, end_at = ?9, release_at = "
         "?10, license = ?11, keywords = ?12, visibility = ?13, embargo_until "
-        "= ?14, updated_at = ?15, deleted = 0, deleted_at = NULL WHERE id = ?1";
+        "= ?14, updated_at = ?15, seq = ?16, deleted = 0, deleted_at = NULL "
+        "WHERE id = ?1";
     static const char del_members[] =
         "DELETE FROM member WHERE doc_kind = ?1 AND doc_id = ?2";
     static const char ins_member[] =
@@ -1015,6 +1051,7 @@ ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
     sqlite3_bind_int(s, 13, (int)in->vis);
     psi_bind_i64_or_null(s, 14, in->embargo_until_ms, 0);
     sqlite3_bind_int64(s, 15, c.now);
+    sqlite3_bind_int64(s, 16, c.seq);
     CHECK(psi_step_done(st, s, err, "recording a document"));
     if (!existed)
         c.rec_id = sqlite3_last_insert_rowid(st->db);

@@ -164,7 +164,8 @@ typedef enum {
 
 typedef struct ps_param_in {
     const char *name;
-    const char *text;  /* the value as text (string values, or numbers) */
+    const char *text;  /* the value as text (string values; unused when
+                          is_num) */
     double num;        /* the value as a number when is_num */
     int is_num;
     const char *unit;  /* "" or NULL when unitless */
