@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# serve: the HTTP server as clients meet it: /health, the endpoint list,
+# ceilings on URL, header and body sizes (414, 431, 413 with a JSON error),
+# read-only methods (405), CORS, HEAD, keep-alive, many requests in
+# parallel, the dashboard's files (and nothing outside them), a record
+# harvested while the server runs becoming searchable without a restart,
+# and a clean exit on SIGTERM.
+# SPDX-License-Identifier: GPL-2.0-or-later
+. "$(dirname "$0")/lib.sh"
+
+"$GENCAT" --out "$T/cat" --datasets 200 --seed 3 --quiet
+write_config "$T/pansift.ini" "$T/data" "max_url_bytes = 2048
+max_header_bytes = 8192
+max_body_bytes = 1024
+dashboard_dir = $PS_SOURCE_DIR/dashboard
+[source gen]
+type = pan
+url = file://$T/cat"
+P() { "$PANSIFT" --quiet --config "$T/pansift.ini" "$@"; }
+P init >/dev/null && P harvest >/dev/null 2>&1 && P index >/dev/null
+start_serve "$T/pansift.ini"
+
+get "$SERVE_URL/health"
+check_eq "$STATUS" 200 "health"
+check_eq "$(jq -r .status "$T/body")" ok "health status"
+check_eq "$(jq -r .index.indexer "$T/body")" running "in-server indexer running"
+get "$SERVE_URL/api"
+check_contains "$(cat "$T/body")" "/api/{Datasets|Documents|Instruments}/count" "endpoint list"
+
+# Ceilings.
+long=$(head -c 3000 /dev/zero | tr '\0' 'a')
+get "$SERVE_URL/api/Datasets?filter={\"where\":{\"title\":\"$long\"}}"
+check_eq "$STATUS" 414 "URL over max_url_bytes: 414"
+check_eq "$(jq .error.statusCode "$T/body")" 414 "414 has a JSON error"
+big=$(head -c 9000 /dev/zero | tr '\0' 'b')
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$SERVE_URL/health")
+check test "$STATUS" = 431 -o "$STATUS" = 413 -- "headers over max_header_bytes refused ($STATUS)"
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' --data-binary "@$T/cat/Instruments.json" "$SERVE_URL/api/Datasets")
+check_eq "$STATUS" 413 "body over max_body_bytes: 413"
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -X DELETE "$SERVE_URL/api/Datasets")
+check_eq "$STATUS" 405 "DELETE: 405"
+check_contains "$(jq -r .error.message "$T/body")" "read-only" "405 says why"
+
+# CORS, HEAD, keep-alive.
+h=$(curl -s -D - -o /dev/null -H "Origin: https://data.panosc.eu" "$SERVE_URL/api/Instruments/count")
+check_contains "$h" "Access-Control-Allow-Origin: https://data.panosc.eu" "CORS origin"
+h=$(curl -s -I "$SERVE_URL/api/Instruments/count")
+check_contains "$h" "HTTP/1.1 200" "HEAD"
+v=$(curl -sv "$SERVE_URL/health" "$SERVE_URL/health" 2>&1 >/dev/null)
+check_contains "$v" "Re-using existing connection" "keep-alive"
+
+# Parallel requests.
+seq 60 | xargs -P 12 -I{} curl -s -o /dev/null -w '%{http_code}\n' -g \
+    "$SERVE_URL/api/Datasets?filter={\"limit\":5,\"skip\":{}}" > "$T/codes"
+check_eq "$(sort -u "$T/codes")" 200 "60 parallel requests all answered"
+
+# Dashboard files, and nothing else.
+get "$SERVE_URL/"
+check_eq "$STATUS" 200 "dashboard /"
+check_contains "$(curl -s -D - -o /dev/null "$SERVE_URL/")" "Content-Type: text/html" "index.html type"
+get "$SERVE_URL/app.js"
+check_eq "$STATUS" 200 "dashboard script"
+for bad in "/../../etc/passwd" "/%2e%2e/%2e%2e/etc/passwd" "/.hidden" "/nope.html"; do
+    STATUS=$(curl -s --path-as-is -o "$T/body" -w '%{http_code}' "$SERVE_URL$bad")
+    check_eq "$STATUS" 404 "no file outside the dashboard: $bad"
+done
+get "$SERVE_URL/api/Nothing"
+check_contains "$(jq -r .error.message "$T/body")" "no such endpoint" "unknown API path"
+
+# Freshness: a record harvested while the server runs becomes searchable.
+mkdir -p "$T/late"
+printf '[\n{"pid":"late/instrument","name":"LATE-1","facility":"TESTLAB"}\n]\n' > "$T/late/Instruments.json"
+printf '[\n{"pid":"late/ds1","title":"Freshly harvested dataset","isPublic":true,"creationDate":"2026-01-02T03:04:05.000Z","instrumentId":"late/instrument"}\n]\n' > "$T/late/Datasets.json"
+printf '[\n]\n' > "$T/late/Documents.json"
+cat >> "$T/pansift.ini" <<INI
+[source late]
+type = pan
+url = file://$T/late
+INI
+t0=$(date +%s%N)
+P harvest late >/dev/null 2>&1
+found=0
+for _ in $(seq 100); do
+    get "$SERVE_URL/api/Datasets" --data-urlencode 'filter={"where":{"text":"freshly"}}' -G
+    if [ "$(jq length "$T/body")" = 1 ]; then found=1; break; fi
+    sleep 0.1
+done
+t1=$(date +%s%N)
+check_eq "$found" 1 "harvested record becomes searchable while serving"
+echo "freshness: searchable $(( (t1 - t0) / 1000000 )) ms after the harvest started" >&2
+get "$SERVE_URL/api/Datasets/count" --data-urlencode 'where={"instrumentId":"late/instrument"}' -G
+check_eq "$(jq .count "$T/body")" 1 "indexed by its instrument too"
+
+# Clean stop.
+stop_serve
+check test ! -e "$T/serve.port" -- "port file removed on exit"
+finish
