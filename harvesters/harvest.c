@@ -61,18 +61,23 @@ static void report(psi_run *run)
     run->opts->progress(&p, run->opts->payload);
 }
 
+/* Commit the open transaction, count what it held, open the next one. */
+static ps_status commit_batch(psi_run *run, ps_err *err)
+{
+    ps_status rc = ps_store_commit(run->st, err);
+    if (rc != PS_OK)
+        return rc;
+    add_counts(&run->counts, &run->pending);
+    memset(&run->pending, 0, sizeof run->pending);
+    run->in_batch = 0;
+    return ps_store_begin(run->st, err);
+}
+
 ps_status psi_run_flush(psi_run *run, ps_err *err)
 {
     ps_status rc = PS_OK;
-    if (run->in_batch || run->pending.seen) {
-        rc = ps_store_commit(run->st, err);
-        if (rc == PS_OK) {
-            add_counts(&run->counts, &run->pending);
-            memset(&run->pending, 0, sizeof run->pending);
-            run->in_batch = 0;
-            rc = ps_store_begin(run->st, err);
-        }
-    }
+    if (run->in_batch || run->pending.seen)
+        rc = commit_batch(run, err);
     report(run);
     return rc;
 }
@@ -88,13 +93,7 @@ ps_status psi_run_record(psi_run *run, ps_put_result result, ps_err *err)
     }
     size_t batch = run->opts->batch ? run->opts->batch : 1000;
     if (++run->in_batch >= batch) {
-        ps_status rc = ps_store_commit(run->st, err);
-        if (rc != PS_OK)
-            return rc;
-        add_counts(&run->counts, &run->pending);
-        memset(&run->pending, 0, sizeof run->pending);
-        run->in_batch = 0;
-        rc = ps_store_begin(run->st, err);
+        ps_status rc = commit_batch(run, err);
         report(run);
         return rc;
     }

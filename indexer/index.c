@@ -406,6 +406,23 @@ uint64_t ps_index_doccount(ps_index *idx)
     return idx && idx->db ? ps_xdb_doccount(idx->db) : 0;
 }
 
+/* Defaults for NULL options and stats; 0 if idx cannot write. */
+static int writer_start(ps_index *idx, const ps_index_opts **opts,
+                        const ps_index_opts *def, ps_index_stats **stats,
+                        ps_index_stats *local, ps_err *err)
+{
+    if (!*opts)
+        *opts = def;
+    if (!*stats)
+        *stats = local;
+    memset(*stats, 0, sizeof **stats);
+    if (!idx->writable) {
+        ps_err_set(err, PS_ERR_INVALID, "the index is open read-only");
+        return 0;
+    }
+    return 1;
+}
+
 /* ---- applying changes ----------------------------------------------------------------- */
 
 /* Write (or delete) the document of one record. */
@@ -450,13 +467,8 @@ ps_status ps_index_update(ps_index *idx, ps_store *st,
 {
     ps_index_opts def = PS_INDEX_OPTS_INIT;
     ps_index_stats local = {0};
-    if (!opts)
-        opts = &def;
-    if (!stats)
-        stats = &local;
-    memset(stats, 0, sizeof *stats);
-    if (!idx->writable)
-        return ps_err_set(err, PS_ERR_INVALID, "the index is open read-only");
+    if (!writer_start(idx, &opts, &def, &stats, &local, err))
+        return err ? err->code : PS_ERR_INVALID;
     size_t batch = opts->batch ? opts->batch : 1000;
     int64_t t0 = ps_mono_ns();
     int64_t last = 0, total = 0;
@@ -573,13 +585,8 @@ ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
 {
     ps_index_opts def = PS_INDEX_OPTS_INIT;
     ps_index_stats local = {0};
-    if (!opts)
-        opts = &def;
-    if (!stats)
-        stats = &local;
-    memset(stats, 0, sizeof *stats);
-    if (!idx->writable)
-        return ps_err_set(err, PS_ERR_INVALID, "the index is open read-only");
+    if (!writer_start(idx, &opts, &def, &stats, &local, err))
+        return err ? err->code : PS_ERR_INVALID;
     int64_t t0 = ps_mono_ns();
     int nw = opts->workers > 0 ? opts->workers : ps_cpu_count();
     if (nw > 64)

@@ -144,32 +144,26 @@ const char *psi_arg(psi_req *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-/* Split the raw path into decoded segments. -1 on a bad escape. */
-static int split_path(psi_req *req)
+/* Append the segments of path to (*seg, *n), percent-decoded if decode.
+ * -1 on a bad escape or out of memory (what was appended stays owned). */
+static int split_segments(const char *path, int decode, char ***seg, size_t *n)
 {
-    const char *p = req->path;
-    size_t cap = 0;
+    const char *p = path;
     while (*p) {
         while (*p == '/')
             p++;
         if (!*p)
             break;
-        size_t n = strcspn(p, "/");
-        char *seg = ps_pct_decode(p, n);
-        if (!seg)
+        size_t len = strcspn(p, "/");
+        char *one = decode ? ps_pct_decode(p, len) : ps_strndup(p, len);
+        char **grown = one ? ps_realloc(*seg, (*n + 1) * sizeof *grown) : NULL;
+        if (!grown) {
+            ps_free(one);
             return -1;
-        if (req->nseg == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            char **s = ps_realloc(req->seg, nc * sizeof *s);
-            if (!s) {
-                ps_free(seg);
-                return -1;
-            }
-            req->seg = s;
-            cap = nc;
         }
-        req->seg[req->nseg++] = seg;
-        p += n;
+        *seg = grown;
+        (*seg)[(*n)++] = one;
+        p += len;
     }
     return 0;
 }
@@ -318,7 +312,7 @@ static void dispatch(psi_req *req, psi_resp *resp)
                   srv->opts.max_body_bytes);
         return;
     }
-    if (split_path(req) != 0) {
+    if (split_segments(req->path, 1, &req->seg, &req->nseg) != 0) {
         psi_error(resp, 400, NULL, "the request path has a bad %%-escape");
         return;
     }
@@ -467,28 +461,6 @@ static ps_status parse_listen(const char *listen, struct sockaddr_in *sa,
     return PS_OK;
 }
 
-static ps_status split_prefix(ps_server *srv, ps_err *err)
-{
-    const char *p = srv->api_prefix;
-    while (*p) {
-        while (*p == '/')
-            p++;
-        if (!*p)
-            break;
-        size_t n = strcspn(p, "/");
-        char **s = ps_realloc(srv->api_seg, (srv->napi_seg + 1) * sizeof *s);
-        if (!s)
-            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
-        srv->api_seg = s;
-        srv->api_seg[srv->napi_seg] = ps_strndup(p, n);
-        if (!srv->api_seg[srv->napi_seg])
-            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
-        srv->napi_seg++;
-        p += n;
-    }
-    return PS_OK;
-}
-
 static void server_free(ps_server *srv)
 {
     ctx_free_all(srv);
@@ -537,10 +509,9 @@ ps_status ps_server_start(ps_server **out, const ps_server_opts *opts,
         server_free(srv);
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     }
-    rc = split_prefix(srv, err);
-    if (rc != PS_OK) {
+    if (split_segments(srv->api_prefix, 0, &srv->api_seg, &srv->napi_seg)) {
         server_free(srv);
-        return rc;
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     }
     /* Check the data directory now, so that a bad one is a clear error at
      * start rather than a 503 on every request (and migrate the store). */

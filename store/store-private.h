@@ -53,6 +53,28 @@ void psi_child_put(ps_store *st, int which, const char *pid, uint64_t content,
                    int64_t id);
 void psi_child_clear(ps_store *st);
 
+/* Error-path helpers of the store's functions, which keep a `ps_status
+ * status`, an `ps_err *err` and an `out:` label: FAIL jumps to out with a
+ * status, CHECK does so when a call fails, STMT fetches a cached statement
+ * (st is the handle). */
+#define FAIL(rc)                                                               \
+    do {                                                                       \
+        status = (rc);                                                         \
+        goto out;                                                              \
+    } while (0)
+#define CHECK(expr)                                                            \
+    do {                                                                       \
+        ps_status check_rc_ = (expr);                                          \
+        if (check_rc_ != PS_OK)                                                \
+            FAIL(check_rc_);                                                   \
+    } while (0)
+#define STMT(var, sql)                                                         \
+    do {                                                                       \
+        (var) = psi_stmt(st, (sql), err);                                      \
+        if (!(var))                                                            \
+            FAIL(err ? err->code : PS_ERR_DB);                                 \
+    } while (0)
+
 /* Migrations (store-schema.c). */
 extern const char *const psi_migrations[];
 extern const int psi_nmigrations;

@@ -9,28 +9,37 @@
  */
 #include "store-private.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#define FAIL(rc)                                                               \
-    do {                                                                       \
-        status = (rc);                                                         \
-        goto out;                                                              \
-    } while (0)
-#define CHECK(expr)                                                            \
-    do {                                                                       \
-        ps_status check_rc_ = (expr);                                          \
-        if (check_rc_ != PS_OK)                                                \
-            FAIL(check_rc_);                                                   \
-    } while (0)
-#define STMT(var, sql)                                                         \
-    do {                                                                       \
-        (var) = psi_stmt(st, (sql), err);                                      \
-        if (!(var))                                                            \
-            FAIL(err ? err->code : PS_ERR_DB);                                 \
-    } while (0)
 
 static const char *const vis_names[] = {"public", "embargoed", "restricted"};
+
+/* Step s to its one row: PS_ERR_NOTFOUND (with the message fmt) when there
+ * is none, a store error otherwise. The statement is reset on failure. */
+static ps_status step_row(ps_store *st, sqlite3_stmt *s, const char *what,
+                          ps_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static ps_status step_row(ps_store *st, sqlite3_stmt *s, const char *what,
+                          ps_err *err, const char *fmt, ...)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        return PS_OK;
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return psi_db_error(st, err, what);
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = PS_ERR_NOTFOUND;
+    }
+    return PS_ERR_NOTFOUND;
+}
 
 /* ---- JSON building from columns ------------------------------------------------ */
 
@@ -238,14 +247,7 @@ static ps_status load_dataset(ps_store *st, int64_t id, unsigned flags,
     sqlite3_stmt *s;
     STMT(s, main_sql);
     sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(s);
-        if (rc == SQLITE_DONE)
-            FAIL(ps_err_set(err, PS_ERR_NOTFOUND, "no dataset %lld",
-                            (long long)id));
-        FAIL(psi_db_error(st, err, "reading a dataset"));
-    }
+    CHECK(step_row(st, s, "reading a dataset", err, "no dataset %lld", (long long)id));
     json_object_set_new(o, "kind", json_string("dataset"));
     set_int(o, "id", s, 0);
     set_text(o, "pid", s, 1);
@@ -325,14 +327,7 @@ static ps_status load_document(ps_store *st, ps_kind kind, int64_t id,
     int is_prop = kind == PS_KIND_PROPOSAL;
     STMT(s, is_prop ? prop_sql : pub_sql);
     sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(s);
-        if (rc == SQLITE_DONE)
-            FAIL(ps_err_set(err, PS_ERR_NOTFOUND, "no %s %lld",
-                            ps_kind_name(kind), (long long)id));
-        FAIL(psi_db_error(st, err, "reading a document"));
-    }
+    CHECK(step_row(st, s, "reading a document", err, "no %s %lld", ps_kind_name(kind), (long long)id));
     json_object_set_new(o, "kind", json_string(ps_kind_name(kind)));
     set_int(o, "id", s, 0);
     set_text(o, "pid", s, 1);
@@ -383,14 +378,7 @@ static ps_status load_instrument(ps_store *st, int64_t id, unsigned flags,
     sqlite3_stmt *s;
     STMT(s, main_sql);
     sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(s);
-        if (rc == SQLITE_DONE)
-            FAIL(ps_err_set(err, PS_ERR_NOTFOUND, "no instrument %lld",
-                            (long long)id));
-        FAIL(psi_db_error(st, err, "reading an instrument"));
-    }
+    CHECK(step_row(st, s, "reading an instrument", err, "no instrument %lld", (long long)id));
     json_object_set_new(o, "kind", json_string("instrument"));
     set_int(o, "id", s, 0);
     set_text(o, "pid", s, 1);

@@ -21,23 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FAIL(rc)                                                               \
-    do {                                                                       \
-        status = (rc);                                                         \
-        goto out;                                                              \
-    } while (0)
-#define CHECK(expr)                                                            \
-    do {                                                                       \
-        ps_status check_rc_ = (expr);                                          \
-        if (check_rc_ != PS_OK)                                                \
-            FAIL(check_rc_);                                                   \
-    } while (0)
-#define STMT(var, sql)                                                         \
-    do {                                                                       \
-        (var) = psi_stmt(st, (sql), err);                                      \
-        if (!(var))                                                            \
-            FAIL(err ? err->code : PS_ERR_DB);                                 \
-    } while (0)
 
 /* ---- sources, runs, checkpoints ---------------------------------------------- */
 
