@@ -17,11 +17,11 @@
 /* Exit codes (documented in docs/cli.md and `pansift --help`). */
 enum {
     PS_EXIT_OK = 0,
-    PS_EXIT_FAIL = 1,      /* the command failed (message says why) */
-    PS_EXIT_USAGE = 2,     /* bad command line or configuration */
-    PS_EXIT_DATA = 3,      /* data directory, store or index missing/damaged */
-    PS_EXIT_SOURCE = 4,    /* harvest: at least one source failed */
-    PS_EXIT_BUSY = 5,      /* another process holds a lock; try later */
+    PS_EXIT_FAIL = 1,   /* the command failed (message says why) */
+    PS_EXIT_USAGE = 2,  /* bad command line or configuration */
+    PS_EXIT_DATA = 3,   /* data directory, store or index missing/damaged */
+    PS_EXIT_SOURCE = 4, /* harvest: at least one source failed */
+    PS_EXIT_BUSY = 5,   /* another process holds a lock; try later */
     PS_EXIT_INTERRUPTED = 130 /* stopped by SIGINT/SIGTERM; state consistent */
 };
 
@@ -49,7 +49,8 @@ int ps_cmd_config(ps_cli *cli, int argc, char **argv);
 extern volatile int ps_cli_interrupted;
 void ps_cli_catch_signals(void);
 
-/* ---- progress ------------------------------------------------------------------ */
+/* ---- progress
+ * ------------------------------------------------------------------ */
 /* A progress line on stderr: redrawn in place on a terminal (bar, rate, ETA),
  * a plain line every few seconds otherwise, nothing when quiet. */
 typedef struct ps_progress {

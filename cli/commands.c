@@ -98,7 +98,9 @@ static ps_status open_store(ps_cli *cli, int create, ps_store **out,
     return ps_store_open(out, cli->store_path, &o, err);
 }
 
-/* ---- init ----------------------------------------------------------------------------- */
+/* ---- init
+ * -----------------------------------------------------------------------------
+ */
 
 static int mkdirs(const char *path)
 {
@@ -166,14 +168,17 @@ int ps_cmd_init(ps_cli *cli, int argc, char **argv)
     }
     printf("%s %s: store schema %d, index ready%s\n",
            existed ? "data directory already initialised:" : "initialised", dir,
-           schema, ini && access(ini, R_OK) == 0 && !cli->config_path
-                       ? "; settings in pansift.ini"
-                       : "");
+           schema,
+           ini && access(ini, R_OK) == 0 && !cli->config_path
+               ? "; settings in pansift.ini"
+               : "");
     ps_free(ini);
     return PS_EXIT_OK;
 }
 
-/* ---- harvest ------------------------------------------------------------------------------ */
+/* ---- harvest
+ * ------------------------------------------------------------------------------
+ */
 
 typedef struct harvest_ui {
     ps_progress bar;
@@ -200,7 +205,8 @@ static ps_status take_harvest_lock(const char *dir, int *fd_out, ps_err *err)
     ps_free(path);
     if (fd < 0 && errno == ENOENT)
         return ps_err_set(err, PS_ERR_NOTFOUND,
-                          "no data directory %s; run `pansift init` first", dir);
+                          "no data directory %s; run `pansift init` first",
+                          dir);
     if (fd < 0)
         return ps_err_set(err, PS_ERR_IO, "cannot create %s/harvest.lock: %s",
                           dir, strerror(errno));
@@ -221,17 +227,18 @@ static const char *const state_names[] = {"running", "ok", "partial", "failed",
 int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
 {
     if (wants_help(argc, argv)) {
-        printf("usage: pansift [--config FILE] harvest [--index] [SOURCE...]\n\n"
-               "Harvest the configured sources ([source NAME] sections) into "
-               "the store:\nall enabled ones, or those named. Each run is "
-               "incremental where the source\nallows it, idempotent (an "
-               "unchanged record is not rewritten) and safe to\ninterrupt "
-               "(Ctrl-C): what was committed stays, nothing is deleted.\n\n"
-               "  --index   bring the index up to date afterwards (a running "
-               "`pansift serve`\n            does this by itself)\n\n"
-               "Exit status: 0 all sources harvested (some records may have "
-               "been rejected:\nsee the summary), 4 a source failed, 5 "
-               "another harvest is running, 130\ninterrupted.\n");
+        printf(
+            "usage: pansift [--config FILE] harvest [--index] [SOURCE...]\n\n"
+            "Harvest the configured sources ([source NAME] sections) into "
+            "the store:\nall enabled ones, or those named. Each run is "
+            "incremental where the source\nallows it, idempotent (an "
+            "unchanged record is not rewritten) and safe to\ninterrupt "
+            "(Ctrl-C): what was committed stays, nothing is deleted.\n\n"
+            "  --index   bring the index up to date afterwards (a running "
+            "`pansift serve`\n            does this by itself)\n\n"
+            "Exit status: 0 all sources harvested (some records may have "
+            "been rejected:\nsee the summary), 4 a source failed, 5 "
+            "another harvest is running, 130\ninterrupted.\n");
         return PS_EXIT_OK;
     }
     int do_index = 0;
@@ -242,10 +249,11 @@ int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
         else if (argv[i][0] == '-')
             return unknown_option("harvest", argv[i]);
         else if (!ps_config_source_find(&cli->cfg, argv[i])) {
-            ps_cli_error("no source called \"%s\" in %s (sources: %s%s)",
-                         argv[i], cli->config_path ? cli->config_path : "the configuration",
-                         cli->cfg.nsources ? cli->cfg.sources[0].name : "none",
-                         cli->cfg.nsources > 1 ? ", ..." : "");
+            ps_cli_error(
+                "no source called \"%s\" in %s (sources: %s%s)", argv[i],
+                cli->config_path ? cli->config_path : "the configuration",
+                cli->cfg.nsources ? cli->cfg.sources[0].name : "none",
+                cli->cfg.nsources > 1 ? ", ..." : "");
             return PS_EXIT_USAGE;
         } else {
             nnames++;
@@ -254,7 +262,8 @@ int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
     if (cli->cfg.nsources == 0) {
         ps_cli_error("no sources configured: add a [source NAME] section with "
                      "type and url to %s (see docs/configuration.md)",
-                     cli->config_path ? cli->config_path : "a config file given with --config");
+                     cli->config_path ? cli->config_path
+                                      : "a config file given with --config");
         return PS_EXIT_USAGE;
     }
     ps_err err = PS_ERR_INIT;
@@ -280,11 +289,11 @@ int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
             named |= strcmp(argv[a], cs->name) == 0;
         if (nnames ? !named : !cs->enabled)
             continue;
-        ps_harvest_source src = {cs->name, cs->type, cs->url, cs->page_size,
-                                 cs->timeout_ms, cs->connect_timeout_ms,
-                                 cs->retries, cs->delay_ms,
-                                 (size_t)cs->max_response_bytes,
-                                 cs->user_agent};
+        ps_harvest_source src = {
+            cs->name,      cs->type,       cs->url,
+            cs->page_size, cs->timeout_ms, cs->connect_timeout_ms,
+            cs->retries,   cs->delay_ms,   (size_t)cs->max_response_bytes,
+            cs->user_agent};
         ps_harvest_opts ho = PS_HARVEST_OPTS_INIT;
         ho.batch = (size_t)cli->cfg.harvest_batch;
         ho.progress = on_harvest_progress;
@@ -340,7 +349,9 @@ int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
     return failed ? PS_EXIT_SOURCE : PS_EXIT_OK;
 }
 
-/* ---- index ------------------------------------------------------------------------------------ */
+/* ---- index
+ * ------------------------------------------------------------------------------------
+ */
 
 static void on_index_progress(const char *phase, int64_t done, int64_t total,
                               void *payload)
@@ -425,7 +436,9 @@ int ps_cmd_index(ps_cli *cli, int argc, char **argv)
     return PS_EXIT_OK;
 }
 
-/* ---- serve ---------------------------------------------------------------------------------- */
+/* ---- serve
+ * ----------------------------------------------------------------------------------
+ */
 
 static int write_port_file(const char *path, int port)
 {
@@ -509,7 +522,8 @@ int ps_cmd_serve(ps_cli *cli, int argc, char **argv)
     }
     int port = ps_server_port(srv);
     char host[64];
-    snprintf(host, sizeof host, "%.*s", (int)strcspn(c->listen, ":"), c->listen);
+    snprintf(host, sizeof host, "%.*s", (int)strcspn(c->listen, ":"),
+             c->listen);
     printf("pansift serving %s on http://%s:%d/ (dashboard), API at "
            "http://%s:%d%s/Datasets\n",
            c->data_dir, host, port, host, port, c->api_prefix);
@@ -522,14 +536,17 @@ int ps_cmd_serve(ps_cli *cli, int argc, char **argv)
     }
     int sig = 0;
     sigwait(&set, &sig);
-    ps_log(PS_LOG_INFO, "%s received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    ps_log(PS_LOG_INFO, "%s received: stopping",
+           sig == SIGINT ? "SIGINT" : "SIGTERM");
     ps_server_stop(srv);
     if (port_file)
         unlink(port_file);
     return PS_EXIT_OK;
 }
 
-/* ---- status ------------------------------------------------------------------------------------ */
+/* ---- status
+ * ------------------------------------------------------------------------------------
+ */
 
 static void fmt_time(json_t *v, char *out, size_t size)
 {
@@ -599,8 +616,7 @@ int ps_cmd_status(ps_cli *cli, int argc, char **argv)
     const char *k;
     json_t *v;
     json_t *tombs = json_object_get(stats, "tombstones");
-    json_object_foreach(json_object_get(stats, "entities"), k, v)
-    {
+    json_object_foreach (json_object_get(stats, "entities"), k, v) {
         json_t *t = json_object_get(tombs, k);
         printf("  %-12s %10lld", k, (long long)json_integer_value(v));
         if (t)
@@ -613,8 +629,7 @@ int ps_cmd_status(ps_cli *cli, int argc, char **argv)
     json_t *sources = json_object_get(stats, "sources");
     if (!json_array_size(sources))
         printf("  none harvested yet\n");
-    json_array_foreach(sources, i, src)
-    {
+    json_array_foreach (sources, i, src) {
         json_t *run = json_object_get(src, "last_run");
         char started[32], finished[32];
         fmt_time(json_object_get(run, "started"), started, sizeof started);
@@ -622,20 +637,21 @@ int ps_cmd_status(ps_cli *cli, int argc, char **argv)
         printf("  %s (%s, %s)\n", ps_json_str(src, "name"),
                ps_json_str(src, "type"), ps_json_str(src, "url"));
         printf("    records:");
-        json_object_foreach(json_object_get(src, "records"), k, v)
+        json_object_foreach (json_object_get(src, "records"), k, v)
             printf(" %s %lld", k, (long long)json_integer_value(v));
         printf("\n");
         if (run)
-            printf("    last harvest: %s, started %s, finished %s: %lld seen, "
-                   "%lld new, %lld updated, %lld deleted, %lld rejected%s%s\n",
-                   ps_json_str(run, "state"), started, finished,
-                   (long long)json_integer_value(json_object_get(run, "seen")),
-                   (long long)json_integer_value(json_object_get(run, "inserted")),
-                   (long long)json_integer_value(json_object_get(run, "updated")),
-                   (long long)json_integer_value(json_object_get(run, "deleted")),
-                   (long long)json_integer_value(json_object_get(run, "rejected")),
-                   ps_json_str(run, "message") ? "\n    message: " : "",
-                   ps_json_str(run, "message") ? ps_json_str(run, "message") : "");
+            printf(
+                "    last harvest: %s, started %s, finished %s: %lld seen, "
+                "%lld new, %lld updated, %lld deleted, %lld rejected%s%s\n",
+                ps_json_str(run, "state"), started, finished,
+                (long long)json_integer_value(json_object_get(run, "seen")),
+                (long long)json_integer_value(json_object_get(run, "inserted")),
+                (long long)json_integer_value(json_object_get(run, "updated")),
+                (long long)json_integer_value(json_object_get(run, "deleted")),
+                (long long)json_integer_value(json_object_get(run, "rejected")),
+                ps_json_str(run, "message") ? "\n    message: " : "",
+                ps_json_str(run, "message") ? ps_json_str(run, "message") : "");
     }
     if (json_object_get(ij, "error"))
         printf("\nindex: %s\n", ps_json_str(ij, "error"));
@@ -649,7 +665,9 @@ int ps_cmd_status(ps_cli *cli, int argc, char **argv)
     return PS_EXIT_OK;
 }
 
-/* ---- config ----------------------------------------------------------------------------------- */
+/* ---- config
+ * -----------------------------------------------------------------------------------
+ */
 
 int ps_cmd_config(ps_cli *cli, int argc, char **argv)
 {
@@ -662,7 +680,7 @@ int ps_cmd_config(ps_cli *cli, int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "--template") == 0)
         return ps_config_write_template(stdout, NULL) == PS_OK ? PS_EXIT_OK
-                                                                : PS_EXIT_FAIL;
+                                                               : PS_EXIT_FAIL;
     if (argc > 1)
         return unknown_option("config", argv[1]);
     ps_config_dump(&cli->cfg, stdout);

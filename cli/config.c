@@ -65,9 +65,9 @@ typedef struct setting {
     section_kind section;
     const char *key;
     setting_type type;
-    const char *dflt;    /* as it would be written in the file; NULL: none */
-    int64_t min, max;    /* numbers: bounds; T_PATH: min 1 = non-empty */
-    size_t offset;       /* in ps_config, or ps_config_source for SEC_SOURCE */
+    const char *dflt; /* as it would be written in the file; NULL: none */
+    int64_t min, max; /* numbers: bounds; T_PATH: min 1 = non-empty */
+    size_t offset;    /* in ps_config, or ps_config_source for SEC_SOURCE */
     const char *help;
     const char *const *choices; /* T_ENUM */
     string_check check;         /* T_STRING */
@@ -103,8 +103,7 @@ static const setting settings[] = {
      .help = "Least important messages logged", .choices = log_levels},
 
     /* [server] */
-    {KEY(SEC_SERVER, "listen", T_LISTEN, "127.0.0.1:8080", 0, 0,
-         CFG(listen)),
+    {KEY(SEC_SERVER, "listen", T_LISTEN, "127.0.0.1:8080", 0, 0, CFG(listen)),
      .help = "Address the HTTP server binds; port 0 picks a free port"},
     {KEY(SEC_SERVER, "threads", T_INT, "0", 0, 256, CFG(threads)),
      .help = "Worker threads; 0 = one per CPU core"},
@@ -140,8 +139,7 @@ static const setting settings[] = {
     /* [index] */
     {KEY(SEC_INDEX, "batch", T_INT, "1000", 1, 1000000, CFG(index_batch)),
      .help = "Changes applied per Xapian commit"},
-    {KEY(SEC_INDEX, "rebuild_workers", T_INT, "0", 0, 64,
-         CFG(rebuild_workers)),
+    {KEY(SEC_INDEX, "rebuild_workers", T_INT, "0", 0, 64, CFG(rebuild_workers)),
      .help = "Parallel shard writers for a rebuild; 0 = one per CPU core"},
 
     /* [harvest]: also the defaults of the [source NAME] keys that inherit */
@@ -152,24 +150,22 @@ static const setting settings[] = {
     {KEY(SEC_HARVEST, "timeout_ms", T_MS, "60000", TIMEOUT_MIN, TIMEOUT_MAX,
          CFG(harvest_timeout_ms)),
      .help = "Time limit of one request, whole transfer"},
-    {KEY(SEC_HARVEST, "connect_timeout_ms", T_MS, "10000",
-         CONNECT_TIMEOUT_MIN, CONNECT_TIMEOUT_MAX,
-         CFG(harvest_connect_timeout_ms)),
+    {KEY(SEC_HARVEST, "connect_timeout_ms", T_MS, "10000", CONNECT_TIMEOUT_MIN,
+         CONNECT_TIMEOUT_MAX, CFG(harvest_connect_timeout_ms)),
      .help = "Time limit for connecting to a source"},
     {KEY(SEC_HARVEST, "retries", T_INT, "4", 0, RETRIES_MAX,
          CFG(harvest_retries)),
      .help = "Extra attempts after a transient failure (timeout, 429, 5xx)"},
-    {KEY(SEC_HARVEST, "max_response_bytes", T_BYTES, "67108864",
-         RESPONSE_MIN, RESPONSE_MAX, CFG(harvest_max_response_bytes)),
+    {KEY(SEC_HARVEST, "max_response_bytes", T_BYTES, "67108864", RESPONSE_MIN,
+         RESPONSE_MAX, CFG(harvest_max_response_bytes)),
      .help = "Largest response body accepted from a source"},
-    {KEY(SEC_HARVEST, "batch", T_INT, "1000", 1, 100000,
-         CFG(harvest_batch)),
+    {KEY(SEC_HARVEST, "batch", T_INT, "1000", 1, 100000, CFG(harvest_batch)),
      .help = "Records written per store transaction"},
 
     /* [source NAME] */
     {KEY(SEC_SOURCE, "type", T_ENUM, NULL, 0, 0, SRC(type)),
-     .help = "Kind of API the source speaks",
-     .choices = ps_config_source_types, .required = 1},
+     .help = "Kind of API the source speaks", .choices = ps_config_source_types,
+     .required = 1},
     {KEY(SEC_SOURCE, "url", T_URL, NULL, 0, 0, SRC(url)),
      .help = "Base URL of the source's API (file:// for a local copy)",
      .required = 1},
@@ -186,8 +182,7 @@ static const setting settings[] = {
      .help = "Time limit for connecting to the source",
      .inherit = "connect_timeout_ms"},
     {KEY(SEC_SOURCE, "retries", T_INT, NULL, 0, RETRIES_MAX, SRC(retries)),
-     .help = "Extra attempts after a transient failure",
-     .inherit = "retries"},
+     .help = "Extra attempts after a transient failure", .inherit = "retries"},
     {KEY(SEC_SOURCE, "delay_ms", T_MS, "0", 0, 600000, SRC(delay_ms)),
      .help = "Pause between requests, to be polite to the source"},
     {KEY(SEC_SOURCE, "max_response_bytes", T_BYTES, NULL, RESPONSE_MIN,
@@ -195,8 +190,8 @@ static const setting settings[] = {
      .help = "Largest response body accepted from the source",
      .inherit = "max_response_bytes"},
     {KEY(SEC_SOURCE, "user_agent", T_STRING, NULL, 0, 0, SRC(user_agent)),
-     .help = "User-Agent header sent to the source",
-     .check = check_user_agent, .inherit = "user_agent"},
+     .help = "User-Agent header sent to the source", .check = check_user_agent,
+     .inherit = "user_agent"},
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
@@ -419,12 +414,14 @@ typedef struct unit {
     int64_t factor;
 } unit;
 
-static const unit byte_units[] = {
-    {"", 1},
-    {"k", INT64_C(1) << 10}, {"kib", INT64_C(1) << 10},
-    {"m", INT64_C(1) << 20}, {"mib", INT64_C(1) << 20},
-    {"g", INT64_C(1) << 30}, {"gib", INT64_C(1) << 30},
-    {NULL, 0}};
+static const unit byte_units[] = {{"", 1},
+                                  {"k", INT64_C(1) << 10},
+                                  {"kib", INT64_C(1) << 10},
+                                  {"m", INT64_C(1) << 20},
+                                  {"mib", INT64_C(1) << 20},
+                                  {"g", INT64_C(1) << 30},
+                                  {"gib", INT64_C(1) << 30},
+                                  {NULL, 0}};
 
 /* Factors in milliseconds; the empty suffix is filled in per type. */
 static const unit time_units[] = {
@@ -493,17 +490,20 @@ static void describe_expected(const setting *s, char *why, size_t size)
     case T_BYTES:
         snprintf(why, size,
                  "expected a size between %lld and %lld bytes (suffixes K, M, "
-                 "G allowed)", lo, hi);
+                 "G allowed)",
+                 lo, hi);
         break;
     case T_MS:
         snprintf(why, size,
                  "expected a duration between %lld and %lld ms (a whole "
-                 "number of ms, or with a unit: ms, s, min, h)", lo, hi);
+                 "number of ms, or with a unit: ms, s, min, h)",
+                 lo, hi);
         break;
     case T_SECONDS:
         snprintf(why, size,
                  "expected a duration between %lld and %lld s (a whole "
-                 "number of seconds, or with a unit: s, min, h)", lo, hi);
+                 "number of seconds, or with a unit: s, min, h)",
+                 lo, hi);
         break;
     case T_BOOL:
         snprintf(why, size,
@@ -529,9 +529,7 @@ static void describe_expected(const setting *s, char *why, size_t size)
         snprintf(why, size, "expected a%s path without control characters",
                  s->min >= 1 ? " non-empty" : "");
         break;
-    case T_STRING:
-        snprintf(why, size, "expected a string");
-        break;
+    case T_STRING: snprintf(why, size, "expected a string"); break;
     }
 }
 
@@ -557,15 +555,9 @@ static ps_status parse_value(const setting *s, const char *text, parsed *out,
         ok = 1;
         break;
     }
-    case T_PATH:
-        ok = !has_control_chars(text) && (s->min < 1 || *text);
-        break;
-    case T_URL:
-        ok = valid_url(text);
-        break;
-    case T_LISTEN:
-        ok = valid_listen(text);
-        break;
+    case T_PATH: ok = !has_control_chars(text) && (s->min < 1 || *text); break;
+    case T_URL: ok = valid_url(text); break;
+    case T_LISTEN: ok = valid_listen(text); break;
     case T_ENUM:
         for (size_t i = 0; s->choices[i]; i++) {
             if (strcasecmp(text, s->choices[i]) == 0) {
@@ -575,15 +567,9 @@ static ps_status parse_value(const setting *s, const char *text, parsed *out,
             }
         }
         break;
-    case T_INT:
-        ok = ps_parse_i64(text, &v) == 0;
-        break;
-    case T_BYTES:
-        ok = parse_scaled(text, byte_units, 1, 1, &v) == 0;
-        break;
-    case T_MS:
-        ok = parse_scaled(text, time_units, 1, 1, &v) == 0;
-        break;
+    case T_INT: ok = ps_parse_i64(text, &v) == 0; break;
+    case T_BYTES: ok = parse_scaled(text, byte_units, 1, 1, &v) == 0; break;
+    case T_MS: ok = parse_scaled(text, time_units, 1, 1, &v) == 0; break;
     case T_SECONDS:
         ok = parse_scaled(text, time_units, 1000, 1000, &v) == 0;
         break;
@@ -698,7 +684,8 @@ static ps_status apply_defaults(void *base, section_kind sec, ps_err *err)
             continue;
         ps_status st = set_value(base, s, s->dflt, why, sizeof why);
         if (st == PS_ERR_NOMEM)
-            return ps_err_set(err, st, "out of memory setting up the "
+            return ps_err_set(err, st,
+                              "out of memory setting up the "
                               "configuration");
         if (st != PS_OK)
             return ps_err_set(err, PS_ERR_INTERNAL,
@@ -711,7 +698,8 @@ static ps_status apply_defaults(void *base, section_kind sec, ps_err *err)
 ps_status ps_config_defaults(ps_config *cfg, ps_err *err)
 {
     if (!cfg)
-        return ps_err_set(err, PS_ERR_INVALID, "ps_config_defaults: cfg is "
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "ps_config_defaults: cfg is "
                           "NULL");
     memset(cfg, 0, sizeof *cfg);
     for (int sec = 0; sec < SEC_SOURCE; sec++) {
@@ -729,8 +717,8 @@ ps_status ps_config_defaults(ps_config *cfg, ps_err *err)
 static ps_status add_source(ps_config *cfg, const char *name, int line,
                             ps_config_source **out, ps_err *err)
 {
-    ps_config_source *grown = ps_realloc(
-        cfg->sources, (cfg->nsources + 1) * sizeof *cfg->sources);
+    ps_config_source *grown =
+        ps_realloc(cfg->sources, (cfg->nsources + 1) * sizeof *cfg->sources);
     if (!grown)
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     cfg->sources = grown;
@@ -774,8 +762,8 @@ static ps_status resolve_inheritance(ps_config *cfg)
 static size_t source_index(const ps_config *cfg, const char *name)
 {
     size_t i = 0;
-    while (i < cfg->nsources && !(cfg->sources[i].name &&
-                                  strcmp(cfg->sources[i].name, name) == 0))
+    while (i < cfg->nsources &&
+           !(cfg->sources[i].name && strcmp(cfg->sources[i].name, name) == 0))
         i++;
     return i;
 }
@@ -800,24 +788,23 @@ typedef struct parse_ctx {
     ps_config *cfg;
     const char *path;
     FILE *fp;
-    int line;          /* lines read so far = the line being parsed */
-    ps_err err;        /* the first error */
-    int err_at;        /* line being read when it was found (0: none) */
-    int io_errno;      /* errno of a read error */
-    int section;       /* section_kind of the current section, -1 before any */
-    size_t src;        /* index of the current source */
-    int section_line;  /* line of the current section's header */
-    int seen[SEC_SOURCE];         /* header line of each fixed section */
-    int key_line[NSETTINGS];      /* where each key of this section was set */
+    int line;         /* lines read so far = the line being parsed */
+    ps_err err;       /* the first error */
+    int err_at;       /* line being read when it was found (0: none) */
+    int io_errno;     /* errno of a read error */
+    int section;      /* section_kind of the current section, -1 before any */
+    size_t src;       /* index of the current source */
+    int section_line; /* line of the current section's header */
+    int seen[SEC_SOURCE];    /* header line of each fixed section */
+    int key_line[NSETTINGS]; /* where each key of this section was set */
 } parse_ctx;
 
-static void ctx_fail(parse_ctx *ctx, ps_status code, int line,
-                     const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void ctx_fail(parse_ctx *ctx, ps_status code, int line, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
 
 /* Record the first error as "FILE:LINE: message". */
-static void ctx_fail(parse_ctx *ctx, ps_status code, int line,
-                     const char *fmt, ...)
+static void ctx_fail(parse_ctx *ctx, ps_status code, int line, const char *fmt,
+                     ...)
 {
     char msg[256];
     va_list ap;
@@ -848,7 +835,8 @@ static void end_section(parse_ctx *ctx)
         if (s->section == SEC_SOURCE && s->required && !ctx->key_line[i]) {
             ctx_fail(ctx, PS_ERR_CONFIG, ctx->section_line,
                      "[source %s] has no %s (every source needs type and "
-                     "url)", ctx_source(ctx)->name, s->key);
+                     "url)",
+                     ctx_source(ctx)->name, s->key);
             return;
         }
     }
@@ -898,8 +886,8 @@ static int begin_section(parse_ctx *ctx, char *text)
             continue;
         if (ctx->seen[sec]) {
             ctx_fail(ctx, PS_ERR_CONFIG, ctx->line,
-                     "[%s] appears twice (lines %d and %d); merge them",
-                     text, ctx->seen[sec], ctx->line);
+                     "[%s] appears twice (lines %d and %d); merge them", text,
+                     ctx->seen[sec], ctx->line);
             return 1;
         }
         ctx->seen[sec] = ctx->line;
@@ -923,7 +911,8 @@ static int begin_section(parse_ctx *ctx, char *text)
         if (dup) {
             ctx_fail(ctx, PS_ERR_CONFIG, ctx->line,
                      "duplicate [source %s] (lines %d and %d); source names "
-                     "must be unique", name, dup->line, ctx->line);
+                     "must be unique",
+                     name, dup->line, ctx->line);
             return 1;
         }
         ps_config_source *src;
@@ -939,7 +928,8 @@ static int begin_section(parse_ctx *ctx, char *text)
 
     ctx_fail(ctx, PS_ERR_CONFIG, ctx->line,
              "unknown section [%s] (known: [pansift], [server], [index], "
-             "[harvest], [source NAME])", text);
+             "[harvest], [source NAME])",
+             text);
     return 1;
 }
 
@@ -1002,7 +992,8 @@ static int handle_pair(void *user, const char *section, const char *name,
     if (ctx->section < 0) {
         ctx_fail(ctx, PS_ERR_CONFIG, ctx->line,
                  "key '%s' is outside any section; put it under [pansift], "
-                 "[server], [index], [harvest] or [source NAME]", name);
+                 "[server], [index], [harvest] or [source NAME]",
+                 name);
         return 0;
     }
     ps_config_source *src = ctx_source(ctx);
@@ -1020,8 +1011,8 @@ static int handle_pair(void *user, const char *section, const char *name,
     if (ctx->key_line[idx]) {
         /* Last-wins would silently hide one of the two: refuse. */
         ctx_fail(ctx, PS_ERR_CONFIG, ctx->line,
-                 "[%s] %s is set twice (lines %d and %d); keep one",
-                 label, name, ctx->key_line[idx], ctx->line);
+                 "[%s] %s is set twice (lines %d and %d); keep one", label,
+                 name, ctx->key_line[idx], ctx->line);
         return 0;
     }
     ctx->key_line[idx] = ctx->line;
@@ -1045,8 +1036,7 @@ ps_status ps_config_load(ps_config *cfg, const char *path, ps_err *err)
         return ps_err_set(err, PS_ERR_INVALID, "ps_config_load: cfg is NULL");
     memset(cfg, 0, sizeof *cfg);
     if (!path)
-        return ps_err_set(err, PS_ERR_INVALID,
-                          "ps_config_load: path is NULL");
+        return ps_err_set(err, PS_ERR_INVALID, "ps_config_load: path is NULL");
 
     FILE *fp = fopen(path, "r");
     if (!fp)
@@ -1092,7 +1082,8 @@ ps_status ps_config_load(ps_config *cfg, const char *path, ps_err *err)
     } else if (rc > 0 && (!ctx.err_at || rc < ctx.err_at)) {
         st = ps_err_set(err, PS_ERR_CONFIG,
                         "%s:%d: syntax error (expected 'key = value' or "
-                        "'[section]')", path, rc);
+                        "'[section]')",
+                        path, rc);
     } else if (ctx.err_at) {
         st = ctx.err.code;
         if (err)
@@ -1122,8 +1113,7 @@ ps_status ps_config_set(ps_config *cfg, const char *section, const char *key,
 {
     char label[SOURCE_NAME_MAX + 16], why[200];
     if (!cfg || !section || !key || !value)
-        return ps_err_set(err, PS_ERR_INVALID,
-                          "ps_config_set: NULL argument");
+        return ps_err_set(err, PS_ERR_INVALID, "ps_config_set: NULL argument");
 
     int sec = -1;
     ps_config_source *src = NULL;
@@ -1196,8 +1186,7 @@ ps_status ps_config_set(ps_config *cfg, const char *section, const char *key,
             if (!values_equal(&cfg->sources[i], &old, t, s))
                 continue;
             if (inherit_value(&cfg->sources[i], cfg, t) != PS_OK) {
-                st = ps_err_set(err, PS_ERR_NOMEM, "%s: out of memory",
-                                where);
+                st = ps_err_set(err, PS_ERR_NOMEM, "%s: out of memory", where);
                 break;
             }
         }
@@ -1212,14 +1201,13 @@ ps_status ps_config_apply_env(ps_config *cfg, ps_err *err)
     if (!cfg)
         return ps_err_set(err, PS_ERR_INVALID,
                           "ps_config_apply_env: cfg is NULL");
-    for (size_t i = 0; i < sizeof env_settings / sizeof env_settings[0];
-         i++) {
+    for (size_t i = 0; i < sizeof env_settings / sizeof env_settings[0]; i++) {
         const char *value = getenv(env_settings[i].var);
         if (!value || !*value) /* unset or empty: no override */
             continue;
-        ps_status st = ps_config_set(cfg, env_settings[i].section,
-                                     env_settings[i].key, value,
-                                     env_settings[i].var, err);
+        ps_status st =
+            ps_config_set(cfg, env_settings[i].section, env_settings[i].key,
+                          value, env_settings[i].var, err);
         if (st != PS_OK)
             return st;
     }
@@ -1243,21 +1231,11 @@ static void describe_type(const setting *s, char *buf, size_t size)
 {
     long long lo = (long long)s->min, hi = (long long)s->max;
     switch (s->type) {
-    case T_INT:
-        snprintf(buf, size, "integer %lld..%lld", lo, hi);
-        break;
-    case T_BYTES:
-        snprintf(buf, size, "bytes %lld..%lld", lo, hi);
-        break;
-    case T_MS:
-        snprintf(buf, size, "ms %lld..%lld", lo, hi);
-        break;
-    case T_SECONDS:
-        snprintf(buf, size, "seconds %lld..%lld", lo, hi);
-        break;
-    case T_BOOL:
-        snprintf(buf, size, "boolean");
-        break;
+    case T_INT: snprintf(buf, size, "integer %lld..%lld", lo, hi); break;
+    case T_BYTES: snprintf(buf, size, "bytes %lld..%lld", lo, hi); break;
+    case T_MS: snprintf(buf, size, "ms %lld..%lld", lo, hi); break;
+    case T_SECONDS: snprintf(buf, size, "seconds %lld..%lld", lo, hi); break;
+    case T_BOOL: snprintf(buf, size, "boolean"); break;
     case T_ENUM: {
         size_t len = (size_t)snprintf(buf, size, "one of ");
         for (size_t i = 0; s->choices[i] && len < size; i++)
@@ -1265,18 +1243,10 @@ static void describe_type(const setting *s, char *buf, size_t size)
                                     i ? ", " : "", s->choices[i]);
         break;
     }
-    case T_LISTEN:
-        snprintf(buf, size, "ADDR:PORT");
-        break;
-    case T_URL:
-        snprintf(buf, size, "URL");
-        break;
-    case T_PATH:
-        snprintf(buf, size, "path");
-        break;
-    case T_STRING:
-        snprintf(buf, size, "string");
-        break;
+    case T_LISTEN: snprintf(buf, size, "ADDR:PORT"); break;
+    case T_URL: snprintf(buf, size, "URL"); break;
+    case T_PATH: snprintf(buf, size, "path"); break;
+    case T_STRING: snprintf(buf, size, "string"); break;
     }
 }
 
@@ -1309,8 +1279,8 @@ static void write_setting_help(FILE *out, const setting *s)
     if (s->required)
         snprintf(text, sizeof text, "%s (%s; required)", s->help, type);
     else if (s->inherit)
-        snprintf(text, sizeof text, "%s (%s; default: [harvest] %s)",
-                 s->help, type, s->inherit);
+        snprintf(text, sizeof text, "%s (%s; default: [harvest] %s)", s->help,
+                 type, s->inherit);
     else if (s->dflt && !*s->dflt)
         snprintf(text, sizeof text, "%s (%s; default empty)", s->help, type);
     else
@@ -1344,8 +1314,7 @@ ps_status ps_config_write_template(FILE *out, ps_err *err)
             if (n++)
                 fputc('\n', out);
             write_setting_help(out, s);
-            fprintf(out, "; %s =%s%s\n", s->key, *s->dflt ? " " : "",
-                    s->dflt);
+            fprintf(out, "; %s =%s%s\n", s->key, *s->dflt ? " " : "", s->dflt);
         }
     }
     fputc('\n', out);
@@ -1399,11 +1368,14 @@ void ps_config_dump(const ps_config *cfg, FILE *out)
     if (!cfg || !out)
         return;
     if (cfg->path)
-        fprintf(out, "; effective configuration: defaults, %s, environment, "
-                "command line\n", cfg->path);
+        fprintf(out,
+                "; effective configuration: defaults, %s, environment, "
+                "command line\n",
+                cfg->path);
     else
         fputs("; effective configuration: defaults, environment, command "
-              "line\n", out);
+              "line\n",
+              out);
     for (int sec = 0; sec < SEC_SOURCE; sec++) {
         fprintf(out, "\n[%s]\n", section_names[sec]);
         dump_fields(out, cfg, (section_kind)sec);

@@ -22,18 +22,18 @@ extern "C" {
 
 /* One [source NAME] section. */
 typedef struct ps_config_source {
-    char *name;               /* NAME of [source NAME] */
-    char *type;               /* "pan", ... (validated against the known types) */
-    char *url;                /* http(s):// or file:// base URL; required */
-    int enabled;              /* harvested by `pansift harvest` without names */
-    long page_size;           /* records per request */
-    long timeout_ms;          /* per request, whole transfer */
+    char *name;      /* NAME of [source NAME] */
+    char *type;      /* "pan", ... (validated against the known types) */
+    char *url;       /* http(s):// or file:// base URL; required */
+    int enabled;     /* harvested by `pansift harvest` without names */
+    long page_size;  /* records per request */
+    long timeout_ms; /* per request, whole transfer */
     long connect_timeout_ms;
-    long retries;             /* extra attempts on transient failures */
-    long delay_ms;            /* pause between requests (politeness) */
-    long max_response_bytes;  /* ceiling on one response body */
-    char *user_agent;         /* overrides [harvest] user_agent */
-    int line;                 /* line of the section header, for messages */
+    long retries;            /* extra attempts on transient failures */
+    long delay_ms;           /* pause between requests (politeness) */
+    long max_response_bytes; /* ceiling on one response body */
+    char *user_agent;        /* overrides [harvest] user_agent */
+    int line;                /* line of the section header, for messages */
 } ps_config_source;
 
 typedef struct ps_config {
@@ -44,23 +44,23 @@ typedef struct ps_config {
     char *log_level; /* error | warn | info | debug */
 
     /* [server] */
-    char *listen;             /* ADDR:PORT; port 0 picks a free port */
-    long threads;             /* worker threads; 0 = one per core */
-    char *api_prefix;         /* "/api" */
-    long max_url_bytes;       /* longer request URLs get 414 */
-    long max_header_bytes;    /* per-connection memory for headers (431) */
-    long max_body_bytes;      /* larger request bodies get 413 */
+    char *listen;          /* ADDR:PORT; port 0 picks a free port */
+    long threads;          /* worker threads; 0 = one per core */
+    char *api_prefix;      /* "/api" */
+    long max_url_bytes;    /* longer request URLs get 414 */
+    long max_header_bytes; /* per-connection memory for headers (431) */
+    long max_body_bytes;   /* larger request bodies get 413 */
     long connection_limit;
-    long connection_timeout_s;/* idle keep-alive connections are closed */
-    int access_log;           /* one line per request on stderr */
-    char *dashboard_dir;      /* static files served at / */
-    char *cors_origin;        /* "*" or one origin */
-    long index_refresh_ms;    /* the server's indexer polls the store this
-                                 often; 0 turns the in-server indexer off */
+    long connection_timeout_s; /* idle keep-alive connections are closed */
+    int access_log;            /* one line per request on stderr */
+    char *dashboard_dir;       /* static files served at / */
+    char *cors_origin;         /* "*" or one origin */
+    long index_refresh_ms;     /* the server's indexer polls the store this
+                                  often; 0 turns the in-server indexer off */
 
     /* [index] */
-    long index_batch;         /* changes applied per Xapian commit */
-    long rebuild_workers;     /* parallel shard writers; 0 = one per core */
+    long index_batch;     /* changes applied per Xapian commit */
+    long rebuild_workers; /* parallel shard writers; 0 = one per core */
 
     /* [harvest] */
     char *user_agent;
@@ -68,7 +68,7 @@ typedef struct ps_config {
     long harvest_connect_timeout_ms;
     long harvest_retries;
     long harvest_max_response_bytes;
-    long harvest_batch;       /* records per store transaction */
+    long harvest_batch; /* records per store transaction */
 
     ps_config_source *sources;
     size_t nsources;

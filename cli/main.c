@@ -22,21 +22,25 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"init", ps_cmd_init, "create the data directory, store and index"},
-    {"harvest", ps_cmd_harvest, "harvest the configured sources into the store"},
+    {"harvest", ps_cmd_harvest,
+     "harvest the configured sources into the store"},
     {"index", ps_cmd_index, "bring the index up to date (--rebuild: anew)"},
     {"serve", ps_cmd_serve, "serve the PaN API and the dashboard"},
-    {"status", ps_cmd_status, "records per entity and source, harvests, index lag"},
-    {"config", ps_cmd_config, "print the effective configuration or a template"},
+    {"status", ps_cmd_status,
+     "records per entity and source, harvests, index lag"},
+    {"config", ps_cmd_config,
+     "print the effective configuration or a template"},
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: pansift [--config FILE] [--data-dir DIR] [--log-level LEVEL] "
-            "[--quiet]\n               COMMAND [ARGS]\n\n"
-            "pansift harvests photon and neutron facility catalogues into one "
-            "store, indexes\nthem, and serves the PaN search API and a "
-            "dashboard.\n\ncommands:\n");
+    fprintf(
+        out,
+        "usage: pansift [--config FILE] [--data-dir DIR] [--log-level LEVEL] "
+        "[--quiet]\n               COMMAND [ARGS]\n\n"
+        "pansift harvests photon and neutron facility catalogues into one "
+        "store, indexes\nthem, and serves the PaN search API and a "
+        "dashboard.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
@@ -73,7 +77,8 @@ int main(int argc, char **argv)
             return PS_EXIT_OK;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             cli.quiet = 1;
-        } else if ((strcmp(a, "--config") == 0 || strcmp(a, "--data-dir") == 0 ||
+        } else if ((strcmp(a, "--config") == 0 ||
+                    strcmp(a, "--data-dir") == 0 ||
                     strcmp(a, "--log-level") == 0)) {
             if (i + 1 >= argc) {
                 ps_cli_error("%s needs a value (see `pansift --help`)", a);
@@ -140,7 +145,8 @@ int main(int argc, char **argv)
     ps_log_set_level((ps_log_level)ps_log_level_parse(cli.cfg.log_level));
     cli.store_path = ps_asprintf("%s/store.db", cli.cfg.data_dir);
     if (!cli.store_path || ps_http_global_init(&err) != PS_OK) {
-        ps_cli_error("cannot start: %s", err.msg[0] ? err.msg : "out of memory");
+        ps_cli_error("cannot start: %s",
+                     err.msg[0] ? err.msg : "out of memory");
         ps_config_free(&cli.cfg);
         ps_free(implicit);
         return PS_EXIT_FAIL;

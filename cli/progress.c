@@ -62,8 +62,9 @@ void ps_progress_update(ps_progress *p, const char *label, int64_t done,
             bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
         bar[20] = '\0';
         double eta = rate > 0 ? (double)(total - done) / rate : 0;
-        snprintf(line, sizeof line, "%s [%s] %3d%% %s/%s  %.0f/s  ETA %d:%02d%s%s",
-                 label, bar, pct, d, t, rate, (int)eta / 60, (int)eta % 60,
+        snprintf(line, sizeof line,
+                 "%s [%s] %3d%% %s/%s  %.0f/s  ETA %d:%02d%s%s", label, bar,
+                 pct, d, t, rate, (int)eta / 60, (int)eta % 60,
                  extra ? "  " : "", extra ? extra : "");
     } else {
         snprintf(line, sizeof line, "%s %s  %.0f/s%s%s", label, d, rate,

@@ -55,7 +55,10 @@ typedef struct ps_err {
     char msg[256];
 } ps_err;
 
-#define PS_ERR_INIT {PS_OK, {0}}
+#define PS_ERR_INIT                                                            \
+    {                                                                          \
+        PS_OK, { 0 }                                                           \
+    }
 
 /* Fill err (if not NULL) with code and a printf-style message; returns code
  * so that `return ps_err_set(err, PS_ERR_INVALID, "...")` reads naturally. */
@@ -101,7 +104,7 @@ void *ps_malloc(size_t size);
 void *ps_calloc(size_t n, size_t size);
 void *ps_realloc(void *ptr, size_t size);
 void ps_free(void *ptr);
-char *ps_strdup(const char *s);             /* NULL in, NULL out */
+char *ps_strdup(const char *s); /* NULL in, NULL out */
 char *ps_strndup(const char *s, size_t n);
 char *ps_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Test hook: fail every allocation after `n` more have succeeded; -1 turns
@@ -131,7 +134,8 @@ void ps_buf_free(ps_buf *b);
  * afterwards. Never NULL for an initialised buffer unless out of memory. */
 char *ps_buf_detach(ps_buf *b);
 
-/* ---- strings -------------------------------------------------------------- */
+/* ---- strings --------------------------------------------------------------
+ */
 int ps_str_startswith(const char *s, const char *prefix);
 int ps_str_endswith(const char *s, const char *suffix);
 /* Decode %XX escapes (and not '+') into a new string; NULL on a bad escape or
@@ -162,7 +166,8 @@ ps_status ps_time_parse(const char *s, int64_t *ms_out);
 #define PS_TIME_BUFSZ 32
 char *ps_time_format(int64_t ms, char *buf);
 
-/* ---- hashing -------------------------------------------------------------- */
+/* ---- hashing --------------------------------------------------------------
+ */
 /* SHA-256 of data as 64 lower-case hex digits plus NUL in out. */
 void ps_sha256_hex(const void *data, size_t len, char out[65]);
 
@@ -204,15 +209,17 @@ typedef struct ps_http_opts {
 
 #define PS_HTTP_OPTS_VERSION 1
 #define PS_HTTP_OPTS_INIT                                                      \
-    {PS_HTTP_OPTS_VERSION, NULL, 10000, 60000, 64u << 20, 4, 500, 60000,      \
-     NULL, NULL}
+    {                                                                          \
+        PS_HTTP_OPTS_VERSION, NULL, 10000, 60000, 64u << 20, 4, 500, 60000,    \
+            NULL, NULL                                                         \
+    }
 
 typedef struct ps_http_response {
-    long status;       /* HTTP status; 200 for a file read */
-    char *body;        /* NUL-terminated, owned: free with ps_http_response_free */
+    long status; /* HTTP status; 200 for a file read */
+    char *body;  /* NUL-terminated, owned: free with ps_http_response_free */
     size_t body_len;
     char content_type[128];
-    int attempts;      /* how many attempts were made */
+    int attempts; /* how many attempts were made */
 } ps_http_response;
 
 /* Create a client. Returns PS_OK, PS_ERR_NOMEM, PS_ERR_INVALID (opts). */

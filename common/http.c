@@ -64,7 +64,8 @@ ps_status ps_http_new(ps_http **out, const ps_http_opts *opts, ps_err *err)
     if (h->opts.max_backoff_ms <= 0)
         h->opts.max_backoff_ms = def.max_backoff_ms;
     h->user_agent = ps_strdup(opts->user_agent ? opts->user_agent
-                                               : "pansift/" "0.1");
+                                               : "pansift/"
+                                                 "0.1");
     h->curl = curl_easy_init();
     if (!h->curl || !h->user_agent) {
         ps_http_free(h);
@@ -143,7 +144,9 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
             time_t when = curl_getdate(v, NULL);
             if (when != (time_t)-1) {
                 int64_t d = (int64_t)when * 1000 - ps_now_ms();
-                h->retry_after_ms = d < 0 ? 0 : d > 86400000 ? 86400000 : (long)d;
+                h->retry_after_ms = d < 0          ? 0
+                                    : d > 86400000 ? 86400000
+                                                   : (long)d;
             }
         }
     }
@@ -195,10 +198,8 @@ static int transient_curl(CURLcode rc)
     case CURLE_PARTIAL_FILE:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        return 1;
-    default:
-        return 0;
+    case CURLE_HTTP2_STREAM: return 1;
+    default: return 0;
     }
 }
 
@@ -227,7 +228,8 @@ ps_status ps_http_get(ps_http *h, const char *url, ps_http_response *resp,
         curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
         curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                         h->opts.connect_timeout_ms);
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->opts.timeout_ms);
         curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
                          (curl_off_t)h->opts.max_body);

@@ -21,14 +21,13 @@ ps_status ps_json_hash(const json_t *v, char out[65], ps_err *err)
     return PS_OK;
 }
 
-ps_status ps_json_parse(const char *text, size_t len, json_t **out,
-                        ps_err *err)
+ps_status ps_json_parse(const char *text, size_t len, json_t **out, ps_err *err)
 {
     json_error_t je;
     *out = json_loadb(text, len, JSON_DECODE_ANY, &je);
     if (!*out)
-        return ps_err_set(err, PS_ERR_PARSE, "%s (line %d, column %d)",
-                          je.text, je.line, je.column);
+        return ps_err_set(err, PS_ERR_PARSE, "%s (line %d, column %d)", je.text,
+                          je.line, je.column);
     return PS_OK;
 }
 

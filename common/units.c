@@ -19,8 +19,8 @@
 #define CACHE_SIZE 128
 
 struct unit_entry {
-    char *name;     /* as given by the caller */
-    ut_unit *unit;  /* parsed */
+    char *name;    /* as given by the caller */
+    ut_unit *unit; /* parsed */
     cv_converter *to_si;
     char si[64];
 };
@@ -36,14 +36,28 @@ struct ps_units {
 static const struct {
     const char *from, *to;
 } aliases[] = {
-    {"deg", "degree"},    {"degrees", "degree"}, {"grad", "0.9 degree"},
-    {"gradian", "0.9 degree"}, {"hrs", "hour"},  {"secs", "second"},
-    {"mins", "minute"},   {"Wh", "watt hour"},   {"b", "bit"},
-    {"bits", "bit"},      {"B", "byte"},         {"bytes", "byte"},
-    {"kB", "1000 byte"},  {"MB", "1e6 byte"},    {"GB", "1e9 byte"},
-    {"TB", "1e12 byte"},  {"Angstrom", "angstrom"}, {"A", "ampere"},
-    {"angstroms", "angstrom"}, {"Celsius", "celsius"},
-    {"Fahrenheit", "fahrenheit"}, {"Kelvin", "kelvin"},
+    {"deg", "degree"},
+    {"degrees", "degree"},
+    {"grad", "0.9 degree"},
+    {"gradian", "0.9 degree"},
+    {"hrs", "hour"},
+    {"secs", "second"},
+    {"mins", "minute"},
+    {"Wh", "watt hour"},
+    {"b", "bit"},
+    {"bits", "bit"},
+    {"B", "byte"},
+    {"bytes", "byte"},
+    {"kB", "1000 byte"},
+    {"MB", "1e6 byte"},
+    {"GB", "1e9 byte"},
+    {"TB", "1e12 byte"},
+    {"Angstrom", "angstrom"},
+    {"A", "ampere"},
+    {"angstroms", "angstrom"},
+    {"Celsius", "celsius"},
+    {"Fahrenheit", "fahrenheit"},
+    {"Kelvin", "kelvin"},
 };
 
 ps_status ps_units_open(ps_units **out, ps_err *err)

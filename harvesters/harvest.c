@@ -195,7 +195,8 @@ ps_status ps_harvest_run(ps_store *st, const ps_harvest_source *src,
     if (rc == PS_OK)
         res->state = run.counts.rejected ? PS_RUN_PARTIAL : PS_RUN_OK;
     else
-        res->state = rc == PS_ERR_CANCELLED ? PS_RUN_INTERRUPTED : PS_RUN_FAILED;
+        res->state =
+            rc == PS_ERR_CANCELLED ? PS_RUN_INTERRUPTED : PS_RUN_FAILED;
     res->counts = run.counts;
     if (rc != PS_OK)
         snprintf(res->message, sizeof res->message, "%s",

@@ -33,11 +33,11 @@ typedef struct ps_harvest_source {
     const char *name;
     const char *type;
     const char *url;
-    long page_size;         /* records per request */
-    long timeout_ms;        /* per request */
+    long page_size;  /* records per request */
+    long timeout_ms; /* per request */
     long connect_timeout_ms;
-    long retries;           /* extra attempts on transient failures */
-    long delay_ms;          /* pause between requests */
+    long retries;  /* extra attempts on transient failures */
+    long delay_ms; /* pause between requests */
     size_t max_response_bytes;
     const char *user_agent;
 } ps_harvest_source;
@@ -45,9 +45,9 @@ typedef struct ps_harvest_source {
 /* Progress of a run, reported after every page. */
 typedef struct ps_harvest_progress {
     const char *source;
-    const char *phase;  /* what is being fetched ("Datasets", ...) */
-    int64_t done;       /* records of this phase so far */
-    int64_t total;      /* records of this phase, -1 if unknown */
+    const char *phase;    /* what is being fetched ("Datasets", ...) */
+    int64_t done;         /* records of this phase so far */
+    int64_t total;        /* records of this phase, -1 if unknown */
     ps_run_counts counts; /* the whole run so far */
 } ps_harvest_progress;
 
@@ -63,7 +63,10 @@ typedef struct ps_harvest_opts {
 } ps_harvest_opts;
 
 #define PS_HARVEST_OPTS_VERSION 1
-#define PS_HARVEST_OPTS_INIT {PS_HARVEST_OPTS_VERSION, 1000, NULL, NULL, NULL}
+#define PS_HARVEST_OPTS_INIT                                                   \
+    {                                                                          \
+        PS_HARVEST_OPTS_VERSION, 1000, NULL, NULL, NULL                        \
+    }
 
 typedef struct ps_harvest_result {
     int64_t run_id;

@@ -45,7 +45,8 @@ typedef enum { MODEL_INSTRUMENTS, MODEL_DATASETS, MODEL_DOCUMENTS } pan_model;
 static const char *const model_names[] = {"Instruments", "Datasets",
                                           "Documents"};
 
-/* ---- small JSON helpers --------------------------------------------------------- */
+/* ---- small JSON helpers
+ * --------------------------------------------------------- */
 
 /* A string member, or a number member turned into text (ids are numbers in
  * some providers); NULL otherwise. Numbers are written into buf. */
@@ -86,7 +87,8 @@ static void visibility_of(const json_t *o, int64_t release, ps_visibility *vis,
     }
 }
 
-/* ---- mapping ------------------------------------------------------------------------ */
+/* ---- mapping
+ * ------------------------------------------------------------------------ */
 
 /* Everything a mapped record borrows or owns until it is stored. */
 typedef struct mapped {
@@ -97,7 +99,7 @@ typedef struct mapped {
     ps_member_in *members;
     const char **keywords;
     const char **datasets;
-    char **owned;        /* strings built for this record */
+    char **owned; /* strings built for this record */
     size_t nowned;
 } mapped;
 
@@ -218,18 +220,19 @@ static ps_status put_dataset(psi_run *run, json_t *rec, const char *pid,
     in.description = ps_json_str(rec, "description");
     in.created_ms = date_of(rec, "creationDate");
     double size;
-    in.size = ps_json_num(rec, "size", &size) == 0 && size >= 0
-                  ? (int64_t)size
-                  : -1;
+    in.size =
+        ps_json_num(rec, "size", &size) == 0 && size >= 0 ? (int64_t)size : -1;
     in.instrument_pid = ps_json_str(rec, "instrumentId");
     if (!in.instrument_pid)
-        in.instrument_pid = ps_json_str(json_object_get(rec, "instrument"), "pid");
+        in.instrument_pid =
+            ps_json_str(json_object_get(rec, "instrument"), "pid");
     visibility_of(rec, PS_TIME_NONE, &in.vis, &in.embargo_until_ms);
     if (!in.title) {
         rc = ps_err_set(err, PS_ERR_INVALID, "dataset %s has no title", pid);
         goto out;
     }
-    if (map_params(rec, &m, &in.nparams) || map_keywords(rec, &m, &in.nkeywords))
+    if (map_params(rec, &m, &in.nparams) ||
+        map_keywords(rec, &m, &in.nkeywords))
         goto nomem;
     in.params = m.params;
     in.keywords = m.keywords;
@@ -241,8 +244,7 @@ static ps_status put_dataset(psi_run *run, json_t *rec, const char *pid,
             goto nomem;
         size_t i;
         json_t *f;
-        json_array_foreach(files, i, f)
-        {
+        json_array_foreach (files, i, f) {
             const char *name = ps_json_str(f, "name");
             if (!name)
                 continue;
@@ -261,8 +263,7 @@ static ps_status put_dataset(psi_run *run, json_t *rec, const char *pid,
             goto nomem;
         size_t i;
         json_t *x;
-        json_array_foreach(samples, i, x)
-        {
+        json_array_foreach (samples, i, x) {
             const char *spid = str_or_num(x, "pid", buf, sizeof buf);
             if (!spid)
                 continue;
@@ -282,11 +283,11 @@ static ps_status put_dataset(psi_run *run, json_t *rec, const char *pid,
             goto nomem;
         size_t i;
         json_t *x;
-        json_array_foreach(techs, i, x)
-        {
+        json_array_foreach (techs, i, x) {
             const char *tpid = ps_json_str(x, "pid");
             const char *iri = ps_json_str(x, "panetId");
-            if (!iri && tpid && ps_str_startswith(tpid, "http://purl.org/pan-science/PaNET/"))
+            if (!iri && tpid &&
+                ps_str_startswith(tpid, "http://purl.org/pan-science/PaNET/"))
                 iri = tpid;
             if (!tpid && !iri)
                 continue;
@@ -316,11 +317,13 @@ static const char *person_pid(psi_run *run, const json_t *p, mapped *m,
     char buf[32];
     const char *orcid = ps_json_str(p, "orcid");
     const char *id = str_or_num(p, "id", buf, sizeof buf);
-    if (!orcid && id && (ps_str_startswith(id, "https://orcid.org/") ||
-                         ps_str_startswith(id, "http://orcid.org/")))
+    if (!orcid && id &&
+        (ps_str_startswith(id, "https://orcid.org/") ||
+         ps_str_startswith(id, "http://orcid.org/")))
         orcid = id;
     if (orcid) {
-        const char *bare = strrchr(orcid, '/') ? strrchr(orcid, '/') + 1 : orcid;
+        const char *bare =
+            strrchr(orcid, '/') ? strrchr(orcid, '/') + 1 : orcid;
         return own(m, ps_asprintf("https://orcid.org/%s", bare), nomem);
     }
     if (!id)
@@ -353,7 +356,8 @@ static ps_status put_document(psi_run *run, json_t *rec, const char *pid,
         rc = ps_err_set(err, PS_ERR_INVALID, "document %s has no title", pid);
         goto out;
     }
-    if (map_params(rec, &m, &in.nparams) || map_keywords(rec, &m, &in.nkeywords))
+    if (map_params(rec, &m, &in.nparams) ||
+        map_keywords(rec, &m, &in.nkeywords))
         goto nomem;
     in.params = m.params;
     in.keywords = m.keywords;
@@ -365,8 +369,7 @@ static ps_status put_document(psi_run *run, json_t *rec, const char *pid,
             goto nomem;
         size_t i;
         json_t *x;
-        json_array_foreach(members, i, x)
-        {
+        json_array_foreach (members, i, x) {
             ps_member_in *o = &m.members[in.nmembers++];
             json_t *p = json_object_get(x, "person");
             json_t *a = json_object_get(x, "affiliation");
@@ -380,8 +383,9 @@ static ps_status put_document(psi_run *run, json_t *rec, const char *pid,
                 if (!o->person.full_name && o->person.family_name) {
                     o->person.full_name =
                         o->person.given_name
-                            ? own(&m, ps_asprintf("%s %s", o->person.given_name,
-                                                  o->person.family_name),
+                            ? own(&m,
+                                  ps_asprintf("%s %s", o->person.given_name,
+                                              o->person.family_name),
                                   &nomem)
                             : o->person.family_name;
                 }
@@ -408,8 +412,7 @@ static ps_status put_document(psi_run *run, json_t *rec, const char *pid,
             goto nomem;
         size_t i;
         json_t *x;
-        json_array_foreach(datasets, i, x)
-        {
+        json_array_foreach (datasets, i, x) {
             const char *dpid = json_is_string(x) ? json_string_value(x)
                                                  : ps_json_str(x, "pid");
             if (dpid)
@@ -457,7 +460,9 @@ static ps_status put_record(psi_run *run, pan_model model, json_t *rec,
     snprintf(pidcopy, sizeof pidcopy, "%s", pid);
     ps_status rc;
     switch (model) {
-    case MODEL_INSTRUMENTS: rc = put_instrument(run, rec, pidcopy, &res, &e); break;
+    case MODEL_INSTRUMENTS:
+        rc = put_instrument(run, rec, pidcopy, &res, &e);
+        break;
     case MODEL_DATASETS: rc = put_dataset(run, rec, pidcopy, &res, &e); break;
     default: rc = put_document(run, rec, pidcopy, &res, &e); break;
     }
@@ -471,7 +476,8 @@ static ps_status put_record(psi_run *run, pan_model model, json_t *rec,
     return psi_run_record(run, res, err);
 }
 
-/* ---- fetching over HTTP ------------------------------------------------------------ */
+/* ---- fetching over HTTP
+ * ------------------------------------------------------------ */
 
 static char *model_url(const char *base, const char *model, const char *suffix)
 {
@@ -523,8 +529,9 @@ static ps_status harvest_http(psi_run *run, pan_model model, ps_err *err)
         char *text = filter ? json_dumps(filter, JSON_COMPACT) : NULL;
         char *enc = text ? ps_pct_encode(text) : NULL;
         char *suffix = enc ? ps_asprintf("?filter=%s", enc) : NULL;
-        char *url = suffix ? model_url(run->src->url, model_names[model], suffix)
-                           : NULL;
+        char *url = suffix
+                        ? model_url(run->src->url, model_names[model], suffix)
+                        : NULL;
         json_decref(filter);
         free(text);
         ps_free(enc);
@@ -562,7 +569,8 @@ static ps_status harvest_http(psi_run *run, pan_model model, ps_err *err)
         }
         size_t n = json_array_size(page);
         /* A provider that ignores skip answers the first page again. */
-        const char *first = n ? ps_json_str(json_array_get(page, 0), "pid") : NULL;
+        const char *first =
+            n ? ps_json_str(json_array_get(page, 0), "pid") : NULL;
         if (skip > 0 && first && prev_first && strcmp(first, prev_first) == 0) {
             json_decref(page);
             rc = ps_err_set(err, PS_ERR_UPSTREAM,
@@ -596,7 +604,8 @@ static ps_status harvest_http(psi_run *run, pan_model model, ps_err *err)
     return rc;
 }
 
-/* ---- reading a directory ------------------------------------------------------------- */
+/* ---- reading a directory
+ * ------------------------------------------------------------- */
 
 /* Records of a JSON array file, one at a time: the file is read in chunks
  * and a small scanner finds where each array element ends (tracking
@@ -676,7 +685,8 @@ static long value_length(rec_reader *r)
     for (size_t i = 0;; i++) {
         int c = byte_at(r, i);
         if (c < 0)
-            return c == -2 ? -2 : (i > 0 && depth == 0 && !in_str ? (long)i : -1);
+            return c == -2 ? -2
+                           : (i > 0 && depth == 0 && !in_str ? (long)i : -1);
         if (in_str) {
             if (esc)
                 esc = 0;
@@ -788,7 +798,8 @@ out:
     return rc;
 }
 
-/* ---- the source ------------------------------------------------------------------------ */
+/* ---- the source
+ * ------------------------------------------------------------------------ */
 
 ps_status psi_harvest_pan(psi_run *run, ps_err *err)
 {
@@ -809,9 +820,10 @@ ps_status psi_harvest_pan(psi_run *run, ps_err *err)
         decoded = ps_pct_decode(p, strlen(p));
         if (!decoded || decoded[0] != '/') {
             ps_free(decoded);
-            return ps_err_set(err, PS_ERR_INVALID,
-                              "source %s: \"%s\" is not a file:///absolute/path",
-                              run->src->name, url);
+            return ps_err_set(
+                err, PS_ERR_INVALID,
+                "source %s: \"%s\" is not a file:///absolute/path",
+                run->src->name, url);
         }
         dir = decoded;
     }

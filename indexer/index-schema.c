@@ -106,7 +106,8 @@ ps_xquery *ps_index_visible_query(int64_t now_ms)
     return ps_xq_or(either, 2);
 }
 
-/* ---- building documents ------------------------------------------------------------ */
+/* ---- building documents
+ * ------------------------------------------------------------ */
 
 typedef struct builder {
     ps_xdoc *doc;
@@ -176,8 +177,7 @@ static void add_keywords(builder *b, const json_t *ent, int terms)
 {
     size_t i;
     json_t *kw;
-    json_array_foreach(json_object_get(ent, "keywords"), i, kw)
-    {
+    json_array_foreach (json_object_get(ent, "keywords"), i, kw) {
         if (!json_is_string(kw))
             continue;
         if (terms)
@@ -234,25 +234,21 @@ static void build_dataset(builder *b, const json_t *ent)
         add_term(b, "XY:", when);
     }
     add_keywords(b, ent, 0);
-    json_array_foreach(json_object_get(ent, "samples"), i, x)
-    {
+    json_array_foreach (json_object_get(ent, "samples"), i, x) {
         add_text(b, ps_json_str(x, "name"), 1, "");
         add_text(b, ps_json_str(x, "description"), 1, "");
     }
-    json_array_foreach(json_object_get(ent, "techniques"), i, x)
-    {
+    json_array_foreach (json_object_get(ent, "techniques"), i, x) {
         add_term(b, "XTE:", ps_json_str(x, "panet_iri"));
         add_term(b, "XTP:", ps_json_str(x, "pid"));
         add_field_text(b, ps_json_str(x, "name"), "T", 1);
     }
-    json_array_foreach(json_object_get(ent, "parameters"), i, x)
-    {
+    json_array_foreach (json_object_get(ent, "parameters"), i, x) {
         add_text(b, ps_json_str(x, "name"), 1, "");
         if (json_is_string(json_object_get(x, "value")))
             add_text(b, ps_json_str(x, "value"), 1, "");
     }
-    json_array_foreach(json_object_get(ent, "documents"), i, x)
-    {
+    json_array_foreach (json_object_get(ent, "documents"), i, x) {
         add_term(b, "XD:", ps_json_str(x, "pid"));
         add_term(b, "XC:", ps_json_str(x, "code"));
     }
@@ -269,8 +265,10 @@ static void build_document(builder *b, ps_kind kind, const json_t *ent)
     add_field_text(b, title, "S", 2);
     add_text(b, ps_json_str(ent, "summary"), 1, "");
     const char *type = ps_json_str(ent, "type");
-    add_term(b, "XTY:", type ? type : kind == PS_KIND_PROPOSAL ? "proposal"
-                                                              : "publication");
+    add_term(b, "XTY:",
+             type                       ? type
+             : kind == PS_KIND_PROPOSAL ? "proposal"
+                                        : "publication");
     add_term(b, "XDOI:", ps_json_str(ent, "doi"));
     add_term(b, "XL:", ps_json_str(ent, "license"));
     add_term(b, "XC:", ps_json_str(ent, "code"));
@@ -290,8 +288,7 @@ static void build_document(builder *b, ps_kind kind, const json_t *ent)
         ps_time_format(json_integer_value(start), y)[4] = '\0';
     if (y[0])
         add_term(b, "XY:", y);
-    json_array_foreach(json_object_get(ent, "members"), i, x)
-    {
+    json_array_foreach (json_object_get(ent, "members"), i, x) {
         json_t *p = json_object_get(x, "person");
         json_t *inst = json_object_get(x, "institution");
         add_field_text(b, ps_json_str(p, "full_name"), "A", 1);
@@ -300,13 +297,12 @@ static void build_document(builder *b, ps_kind kind, const json_t *ent)
         add_term(b, "XO:", ps_json_str(inst, "pid"));
         add_term(b, "XCO:", ps_json_str(inst, "country"));
     }
-    json_array_foreach(json_object_get(ent, "parameters"), i, x)
+    json_array_foreach (json_object_get(ent, "parameters"), i, x)
         add_text(b, ps_json_str(x, "name"), 1, "");
-    json_array_foreach(json_object_get(ent, kind == PS_KIND_PROPOSAL
-                                                ? "publications"
-                                                : "proposals"),
-                       i, x)
-    {
+    json_array_foreach (json_object_get(ent, kind == PS_KIND_PROPOSAL
+                                                 ? "publications"
+                                                 : "proposals"),
+                        i, x) {
         add_term(b, "XD:", ps_json_str(x, "pid"));
         add_term(b, "XC:", ps_json_str(x, "code"));
     }

@@ -34,11 +34,12 @@ struct ps_index {
     char *link;      /* dir/index */
     char target[64]; /* "index.N" the handle is on */
     int writable;
-    int lock_fd;     /* writers: index.lock, held */
+    int lock_fd; /* writers: index.lock, held */
     ps_xdb *db;
 };
 
-/* ---- paths and generations -------------------------------------------------------- */
+/* ---- paths and generations
+ * -------------------------------------------------------- */
 
 static char *join(const char *dir, const char *name)
 {
@@ -148,7 +149,8 @@ static long newest_generation(const char *dir)
             continue;
         char num[32];
         size_t i = 0;
-        for (const char *p = e->d_name + 6; *p >= '0' && *p <= '9' && i < 20; p++)
+        for (const char *p = e->d_name + 6; *p >= '0' && *p <= '9' && i < 20;
+             p++)
             num[i++] = *p;
         num[i] = '\0';
         int64_t n;
@@ -188,7 +190,8 @@ out:
     return rc;
 }
 
-/* ---- the writer lock -------------------------------------------------------------- */
+/* ---- the writer lock
+ * -------------------------------------------------------------- */
 
 static ps_status take_lock(const char *dir, int *fd_out, ps_err *err)
 {
@@ -229,7 +232,8 @@ static ps_status take_lock(const char *dir, int *fd_out, ps_err *err)
     return PS_OK;
 }
 
-/* ---- opening ---------------------------------------------------------------------- */
+/* ---- opening
+ * ---------------------------------------------------------------------- */
 
 static ps_status init_generation(const char *path, int64_t last_seq,
                                  ps_err *err)
@@ -284,8 +288,8 @@ static ps_status open_db(ps_index *idx, ps_err *err)
     char *path = join(idx->dir, idx->target);
     if (!path)
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
-    rc = ps_xdb_open(&idx->db, path,
-                     idx->writable ? PS_XDB_WRITE : PS_XDB_READ, 0, err);
+    rc = ps_xdb_open(&idx->db, path, idx->writable ? PS_XDB_WRITE : PS_XDB_READ,
+                     0, err);
     if (rc == PS_ERR_NOTFOUND)
         ps_err_set(err, PS_ERR_NOTFOUND,
                    "the index generation %s is missing; run `pansift index "
@@ -423,7 +427,8 @@ static int writer_start(ps_index *idx, const ps_index_opts **opts,
     return 1;
 }
 
-/* ---- applying changes ----------------------------------------------------------------- */
+/* ---- applying changes
+ * ----------------------------------------------------------------- */
 
 /* Write (or delete) the document of one record. */
 static ps_status apply_one(ps_xdb *db, ps_store *st, ps_kind kind, int64_t id,
@@ -433,10 +438,10 @@ static ps_status apply_one(ps_xdb *db, ps_store *st, ps_kind kind, int64_t id,
     ps_index_idterm(kind, id, idterm, sizeof idterm);
     json_t *ent = NULL;
     *deleted_out = 0;
-    ps_status rc = ps_store_load(st, kind, id, psi_index_load_flags(kind), &ent,
-                                 err);
-    if (rc == PS_ERR_NOTFOUND || (rc == PS_OK && json_is_true(json_object_get(
-                                                     ent, "deleted")))) {
+    ps_status rc =
+        ps_store_load(st, kind, id, psi_index_load_flags(kind), &ent, err);
+    if (rc == PS_ERR_NOTFOUND ||
+        (rc == PS_OK && json_is_true(json_object_get(ent, "deleted")))) {
         json_decref(ent);
         *deleted_out = 1;
         return add_only ? PS_OK : ps_xdb_delete(db, idterm, err);
@@ -448,7 +453,8 @@ static ps_status apply_one(ps_xdb *db, ps_store *st, ps_kind kind, int64_t id,
     json_decref(ent);
     if (rc != PS_OK)
         return rc;
-    rc = add_only ? ps_xdb_add(db, doc, err) : ps_xdb_replace(db, idterm, doc, err);
+    rc = add_only ? ps_xdb_add(db, doc, err)
+                  : ps_xdb_replace(db, idterm, doc, err);
     ps_xdoc_free(doc);
     return rc;
 }
@@ -520,7 +526,8 @@ ps_status ps_index_update(ps_index *idx, ps_store *st,
     return rc;
 }
 
-/* ---- rebuilding ------------------------------------------------------------------------- */
+/* ---- rebuilding
+ * ------------------------------------------------------------------------- */
 
 typedef struct worker {
     pthread_t thread;
@@ -546,8 +553,8 @@ static void *worker_main(void *arg)
     int64_t ids[512];
     w->rc = ps_store_open(&st, w->store_path, &so, &w->err);
     if (w->rc == PS_OK)
-        w->rc = ps_xdb_open(&db, w->shard, PS_XDB_OVERWRITE, PS_XDB_BULK,
-                            &w->err);
+        w->rc =
+            ps_xdb_open(&db, w->shard, PS_XDB_OVERWRITE, PS_XDB_BULK, &w->err);
     for (size_t ki = 0; w->rc == PS_OK && ki < sizeof kinds / sizeof kinds[0];
          ki++) {
         int64_t after = 0;
@@ -559,14 +566,14 @@ static void *worker_main(void *arg)
                 break;
             for (size_t i = 0; i < n && w->rc == PS_OK; i++) {
                 int deleted;
-                w->rc = apply_one(db, st, kinds[ki], ids[i], 1, &deleted,
-                                  &w->err);
+                w->rc =
+                    apply_one(db, st, kinds[ki], ids[i], 1, &deleted, &w->err);
             }
             atomic_fetch_add(w->done, (long long)n);
             after = ids[n - 1];
             if (w->rc == PS_OK && w->cancel && *w->cancel)
-                w->rc = ps_err_set(&w->err, PS_ERR_CANCELLED,
-                                   "rebuild cancelled");
+                w->rc =
+                    ps_err_set(&w->err, PS_ERR_CANCELLED, "rebuild cancelled");
             if (w->rc != PS_OK)
                 break;
         }

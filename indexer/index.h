@@ -35,8 +35,9 @@
 extern "C" {
 #endif
 
-/* ---- the index schema --------------------------------------------------------
- * Document groups as the PaN API sees them. */
+/* ---- the index schema
+ * -------------------------------------------------------- Document groups as
+ * the PaN API sees them. */
 typedef enum {
     PS_IDX_DATASET = 1,
     PS_IDX_DOCUMENT = 2, /* proposals and publications */
@@ -52,8 +53,8 @@ typedef enum {
 } ps_idxf_type;
 
 typedef struct ps_index_field {
-    const char *name;   /* the API's field name ("pid", "creationDate", ...) */
-    unsigned groups;    /* PS_IDX_* where the field exists */
+    const char *name; /* the API's field name ("pid", "creationDate", ...) */
+    unsigned groups;  /* PS_IDX_* where the field exists */
     ps_idxf_type type;
     const char *prefix; /* term prefix for TERM/BOOL, else NULL */
     int slot;           /* value slot, -1 if none */
@@ -77,7 +78,8 @@ int ps_index_hit_ref(const char *data, ps_kind *kind, int64_t *id);
 /* The Xapian query matching what the public may see at now_ms. */
 ps_xquery *ps_index_visible_query(int64_t now_ms);
 
-/* ---- opening -------------------------------------------------------------------- */
+/* ---- opening
+ * -------------------------------------------------------------------- */
 typedef struct ps_index ps_index;
 
 /* Create the index of a new data directory (generation 1, empty). PS_OK if
@@ -105,7 +107,8 @@ ps_status ps_index_last_seq(ps_index *idx, int64_t *out, ps_err *err);
 /* Number of documents in the index. */
 uint64_t ps_index_doccount(ps_index *idx);
 
-/* ---- updating --------------------------------------------------------------------- */
+/* ---- updating
+ * --------------------------------------------------------------------- */
 typedef void (*ps_index_progress_fn)(const char *phase, int64_t done,
                                      int64_t total, void *payload);
 
@@ -115,11 +118,14 @@ typedef struct ps_index_opts {
     int workers;                   /* rebuild shard writers; 0: one per core */
     ps_index_progress_fn progress; /* may be NULL */
     void *payload;
-    volatile int *cancel;          /* non-zero stops at the next commit */
+    volatile int *cancel; /* non-zero stops at the next commit */
 } ps_index_opts;
 
 #define PS_INDEX_OPTS_VERSION 1
-#define PS_INDEX_OPTS_INIT {PS_INDEX_OPTS_VERSION, 1000, 0, NULL, NULL, NULL}
+#define PS_INDEX_OPTS_INIT                                                     \
+    {                                                                          \
+        PS_INDEX_OPTS_VERSION, 1000, 0, NULL, NULL, NULL                       \
+    }
 
 typedef struct ps_index_stats {
     int64_t applied;  /* changes applied (documents written or deleted) */

@@ -33,7 +33,8 @@ typedef struct ps_xdb ps_xdb;
 typedef struct ps_xdoc ps_xdoc;
 typedef struct ps_xquery ps_xquery;
 
-/* ---- databases ------------------------------------------------------------ */
+/* ---- databases ------------------------------------------------------------
+ */
 typedef enum {
     PS_XDB_READ = 0,     /* read-only; the database must exist */
     PS_XDB_WRITE = 1,    /* writable; created if missing */
@@ -41,7 +42,8 @@ typedef enum {
 } ps_xdb_mode;
 
 /* Flags for writable databases. */
-#define PS_XDB_BULK 0x1u        /* DB_DANGEROUS | DB_NO_SYNC: a throw-away
+#define PS_XDB_BULK                                                            \
+    0x1u                        /* DB_DANGEROUS | DB_NO_SYNC: a throw-away     \
                                    build (rebuild shards); no readers */
 #define PS_XDB_NO_TERMLIST 0x2u /* DB_NO_TERMLIST: build-once shards only */
 
@@ -128,8 +130,8 @@ size_t ps_xvalue_num(double v, char *out);
  * parse error reported in err). Composite constructors steal their
  * arguments; a NULL child makes the result NULL (and the other children are
  * freed). */
-ps_xquery *ps_xq_all(void);           /* every document */
-ps_xquery *ps_xq_none(void);          /* no document */
+ps_xquery *ps_xq_all(void);              /* every document */
+ps_xquery *ps_xq_none(void);             /* no document */
 ps_xquery *ps_xq_term(const char *term); /* boolean: weight 0 */
 /* Value range on slot, bounds inclusive; a NULL bound is open. lo/hi are
  * raw value bytes (strings, or ps_xvalue_num output for numbers). */
@@ -151,7 +153,8 @@ void ps_xq_free(ps_xquery *q);
  * ps_free). */
 char *ps_xq_describe(const ps_xquery *q);
 
-/* ---- search ---------------------------------------------------------------- */
+/* ---- search ----------------------------------------------------------------
+ */
 typedef struct ps_xsort {
     unsigned slot;
     int descending;
@@ -161,14 +164,17 @@ typedef struct ps_xsearch_opts {
     int version;
     const ps_xsort *sort; /* NULL/0: by relevance, then docid */
     size_t nsort;
-    uint64_t offset;          /* first hit to return */
-    uint64_t count;           /* how many hits to return (0: only count) */
-    uint64_t check_at_least;  /* make the counts exact up to this many; use
-                                 UINT64_MAX for an exact total */
+    uint64_t offset;         /* first hit to return */
+    uint64_t count;          /* how many hits to return (0: only count) */
+    uint64_t check_at_least; /* make the counts exact up to this many; use
+                                UINT64_MAX for an exact total */
 } ps_xsearch_opts;
 
 #define PS_XSEARCH_OPTS_VERSION 1
-#define PS_XSEARCH_OPTS_INIT {PS_XSEARCH_OPTS_VERSION, NULL, 0, 0, 10, 0}
+#define PS_XSEARCH_OPTS_INIT                                                   \
+    {                                                                          \
+        PS_XSEARCH_OPTS_VERSION, NULL, 0, 0, 10, 0                             \
+    }
 
 typedef struct ps_xhit {
     uint32_t docid;

@@ -21,32 +21,43 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- models ------------------------------------------------------------------------ */
+/* ---- models
+ * ------------------------------------------------------------------------ */
 
 static const psi_field dataset_fields[] = {
-    {"pid", PSI_FT_STRING},        {"title", PSI_FT_STRING},
-    {"isPublic", PSI_FT_BOOL},     {"creationDate", PSI_FT_DATE},
-    {"size", PSI_FT_NUMBER},       {"instrumentId", PSI_FT_STRING},
-    {"score", PSI_FT_NUMBER},      {NULL, 0}};
-static const psi_field document_fields[] = {
-    {"pid", PSI_FT_STRING},       {"isPublic", PSI_FT_BOOL},
-    {"type", PSI_FT_STRING},      {"title", PSI_FT_STRING},
-    {"summary", PSI_FT_STRING},   {"doi", PSI_FT_STRING},
-    {"startDate", PSI_FT_DATE},   {"endDate", PSI_FT_DATE},
-    {"releaseDate", PSI_FT_DATE}, {"license", PSI_FT_STRING},
-    {"keywords", PSI_FT_STRING_ARRAY}, {"score", PSI_FT_NUMBER},
-    {NULL, 0}};
-static const psi_field instrument_fields[] = {
-    {"pid", PSI_FT_STRING}, {"name", PSI_FT_STRING},
-    {"facility", PSI_FT_STRING}, {"score", PSI_FT_NUMBER}, {NULL, 0}};
+    {"pid", PSI_FT_STRING},    {"title", PSI_FT_STRING},
+    {"isPublic", PSI_FT_BOOL}, {"creationDate", PSI_FT_DATE},
+    {"size", PSI_FT_NUMBER},   {"instrumentId", PSI_FT_STRING},
+    {"score", PSI_FT_NUMBER},  {NULL, 0}};
+static const psi_field document_fields[] = {{"pid", PSI_FT_STRING},
+                                            {"isPublic", PSI_FT_BOOL},
+                                            {"type", PSI_FT_STRING},
+                                            {"title", PSI_FT_STRING},
+                                            {"summary", PSI_FT_STRING},
+                                            {"doi", PSI_FT_STRING},
+                                            {"startDate", PSI_FT_DATE},
+                                            {"endDate", PSI_FT_DATE},
+                                            {"releaseDate", PSI_FT_DATE},
+                                            {"license", PSI_FT_STRING},
+                                            {"keywords", PSI_FT_STRING_ARRAY},
+                                            {"score", PSI_FT_NUMBER},
+                                            {NULL, 0}};
+static const psi_field instrument_fields[] = {{"pid", PSI_FT_STRING},
+                                              {"name", PSI_FT_STRING},
+                                              {"facility", PSI_FT_STRING},
+                                              {"score", PSI_FT_NUMBER},
+                                              {NULL, 0}};
 static const psi_field file_fields[] = {
-    {"id", PSI_FT_NUMBER}, {"name", PSI_FT_STRING}, {"path", PSI_FT_STRING},
-    {"size", PSI_FT_NUMBER}, {"datasetId", PSI_FT_STRING}, {NULL, 0}};
-static const psi_field parameter_fields[] = {
     {"id", PSI_FT_NUMBER},        {"name", PSI_FT_STRING},
-    {"value", PSI_FT_ANY},        {"unit", PSI_FT_STRING},
-    {"datasetId", PSI_FT_STRING}, {"documentId", PSI_FT_STRING},
-    {NULL, 0}};
+    {"path", PSI_FT_STRING},      {"size", PSI_FT_NUMBER},
+    {"datasetId", PSI_FT_STRING}, {NULL, 0}};
+static const psi_field parameter_fields[] = {{"id", PSI_FT_NUMBER},
+                                             {"name", PSI_FT_STRING},
+                                             {"value", PSI_FT_ANY},
+                                             {"unit", PSI_FT_STRING},
+                                             {"datasetId", PSI_FT_STRING},
+                                             {"documentId", PSI_FT_STRING},
+                                             {NULL, 0}};
 static const psi_field sample_fields[] = {{"pid", PSI_FT_STRING},
                                           {"name", PSI_FT_STRING},
                                           {"description", PSI_FT_STRING},
@@ -55,32 +66,40 @@ static const psi_field technique_fields[] = {{"pid", PSI_FT_STRING},
                                              {"name", PSI_FT_STRING},
                                              {"panetId", PSI_FT_STRING},
                                              {NULL, 0}};
-static const psi_field member_fields[] = {
-    {"id", PSI_FT_NUMBER},         {"role", PSI_FT_STRING},
-    {"documentId", PSI_FT_STRING}, {"personId", PSI_FT_STRING},
-    {"affiliationId", PSI_FT_NUMBER}, {NULL, 0}};
-static const psi_field person_fields[] = {
-    {"id", PSI_FT_STRING},        {"fullName", PSI_FT_STRING},
-    {"orcid", PSI_FT_STRING},     {"researcherId", PSI_FT_STRING},
-    {"firstName", PSI_FT_STRING}, {"lastName", PSI_FT_STRING},
-    {NULL, 0}};
+static const psi_field member_fields[] = {{"id", PSI_FT_NUMBER},
+                                          {"role", PSI_FT_STRING},
+                                          {"documentId", PSI_FT_STRING},
+                                          {"personId", PSI_FT_STRING},
+                                          {"affiliationId", PSI_FT_NUMBER},
+                                          {NULL, 0}};
+static const psi_field person_fields[] = {{"id", PSI_FT_STRING},
+                                          {"fullName", PSI_FT_STRING},
+                                          {"orcid", PSI_FT_STRING},
+                                          {"researcherId", PSI_FT_STRING},
+                                          {"firstName", PSI_FT_STRING},
+                                          {"lastName", PSI_FT_STRING},
+                                          {NULL, 0}};
 static const psi_field affiliation_fields[] = {
     {"id", PSI_FT_NUMBER},      {"name", PSI_FT_STRING},
     {"address", PSI_FT_STRING}, {"city", PSI_FT_STRING},
     {"country", PSI_FT_STRING}, {NULL, 0}};
 
-static const psi_relation dataset_rel[] = {
-    {"parameters", PS_PAN_PARAMETER, 1}, {"files", PS_PAN_FILE, 1},
-    {"samples", PS_PAN_SAMPLE, 1},       {"techniques", PS_PAN_TECHNIQUE, 1},
-    {"instrument", PS_PAN_INSTRUMENT, 0}, {"documents", PS_PAN_DOCUMENT, 1},
-    {NULL, 0, 0}};
-static const psi_relation document_rel[] = {
-    {"datasets", PS_PAN_DATASET, 1}, {"members", PS_PAN_MEMBER, 1},
-    {"parameters", PS_PAN_PARAMETER, 1}, {NULL, 0, 0}};
+static const psi_relation dataset_rel[] = {{"parameters", PS_PAN_PARAMETER, 1},
+                                           {"files", PS_PAN_FILE, 1},
+                                           {"samples", PS_PAN_SAMPLE, 1},
+                                           {"techniques", PS_PAN_TECHNIQUE, 1},
+                                           {"instrument", PS_PAN_INSTRUMENT, 0},
+                                           {"documents", PS_PAN_DOCUMENT, 1},
+                                           {NULL, 0, 0}};
+static const psi_relation document_rel[] = {{"datasets", PS_PAN_DATASET, 1},
+                                            {"members", PS_PAN_MEMBER, 1},
+                                            {"parameters", PS_PAN_PARAMETER, 1},
+                                            {NULL, 0, 0}};
 static const psi_relation instrument_rel[] = {{"datasets", PS_PAN_DATASET, 1},
                                               {NULL, 0, 0}};
 static const psi_relation member_rel[] = {
-    {"person", PS_PAN_PERSON, 0}, {"affiliation", PS_PAN_AFFILIATION, 0},
+    {"person", PS_PAN_PERSON, 0},
+    {"affiliation", PS_PAN_AFFILIATION, 0},
     {NULL, 0, 0}};
 static const psi_relation no_rel[] = {{NULL, 0, 0}};
 
@@ -169,7 +188,8 @@ const char *const *psi_model_text_fields(ps_pan_model m)
     return models[m].text;
 }
 
-/* ---- freeing ------------------------------------------------------------------------ */
+/* ---- freeing
+ * ------------------------------------------------------------------------ */
 
 void ps_where_free(ps_where *w)
 {
@@ -214,7 +234,8 @@ void ps_pan_filter_free(ps_pan_filter *f)
     ps_free(f);
 }
 
-/* ---- patterns ------------------------------------------------------------------------ */
+/* ---- patterns
+ * ------------------------------------------------------------------------ */
 
 /* Compile a LoopBack like pattern (% any run, _ one character, everything
  * else literal, unanchored) into a POSIX extended regex. */
@@ -241,7 +262,8 @@ static ps_status compile_like(const char *pat, int icase, regex_t **out,
         ps_buf_free(&b);
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     }
-    int e = regcomp(re, b.data, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
+    int e =
+        regcomp(re, b.data, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
     ps_buf_free(&b);
     if (e) {
         ps_free(re);
@@ -268,7 +290,8 @@ static ps_status compile_regexp(const char *src, regex_t **out,
                     icase = 1;
                 else if (!strchr("gmsuy", *f))
                     return ps_err_set(err, PS_ERR_INVALID,
-                                      "%s: unknown regexp flag '%c'", where, *f);
+                                      "%s: unknown regexp flag '%c'", where,
+                                      *f);
             }
             pat = src + 1;
             len = (size_t)(end - pat);
@@ -298,7 +321,8 @@ static ps_status compile_regexp(const char *src, regex_t **out,
         ps_buf_free(&b);
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     }
-    int e = regcomp(re, b.data, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
+    int e =
+        regcomp(re, b.data, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
     ps_buf_free(&b);
     if (e) {
         ps_free(re);
@@ -310,17 +334,20 @@ static ps_status compile_regexp(const char *src, regex_t **out,
     return PS_OK;
 }
 
-/* ---- parsing where clauses ------------------------------------------------------------ */
+/* ---- parsing where clauses
+ * ------------------------------------------------------------ */
 
 static const struct {
     const char *name;
     psi_op op;
 } ops[] = {
-    {"eq", PSI_OP_EQ},       {"neq", PSI_OP_NEQ},         {"gt", PSI_OP_GT},
-    {"gte", PSI_OP_GTE},     {"lt", PSI_OP_LT},           {"lte", PSI_OP_LTE},
-    {"between", PSI_OP_BETWEEN}, {"inq", PSI_OP_INQ},     {"nin", PSI_OP_NIN},
-    {"like", PSI_OP_LIKE},   {"nlike", PSI_OP_NLIKE},     {"ilike", PSI_OP_ILIKE},
-    {"nilike", PSI_OP_NILIKE}, {"regexp", PSI_OP_REGEXP},
+    {"eq", PSI_OP_EQ},           {"neq", PSI_OP_NEQ},
+    {"gt", PSI_OP_GT},           {"gte", PSI_OP_GTE},
+    {"lt", PSI_OP_LT},           {"lte", PSI_OP_LTE},
+    {"between", PSI_OP_BETWEEN}, {"inq", PSI_OP_INQ},
+    {"nin", PSI_OP_NIN},         {"like", PSI_OP_LIKE},
+    {"nlike", PSI_OP_NLIKE},     {"ilike", PSI_OP_ILIKE},
+    {"nilike", PSI_OP_NILIKE},   {"regexp", PSI_OP_REGEXP},
 };
 
 static ps_where *node_new(psi_wtype type)
@@ -366,8 +393,8 @@ static ps_status parse_where_obj(ps_pan_model model, const json_t *obj,
                                  const char *path, ps_where **out, ps_err *err);
 
 static ps_status parse_cond(ps_pan_model model, const char *key,
-                            const json_t *val, const char *path,
-                            ps_where **out, ps_err *err)
+                            const json_t *val, const char *path, ps_where **out,
+                            ps_err *err)
 {
     char where[200];
     snprintf(where, sizeof where, "%s.%s", path, key);
@@ -379,8 +406,8 @@ static ps_status parse_cond(ps_pan_model model, const char *key,
 
     if (strcmp(key, "text") == 0 && !psi_model_field(model, "text")) {
         if (!json_is_string(val)) {
-            rc = ps_err_set(err, PS_ERR_INVALID, "%s: expected a string",
-                            where);
+            rc =
+                ps_err_set(err, PS_ERR_INVALID, "%s: expected a string", where);
             goto fail;
         }
         if (!psi_model_text_fields(model)[0]) {
@@ -409,8 +436,8 @@ static ps_status parse_cond(ps_pan_model model, const char *key,
         char list[400];
         psi_model_field_list(model, list, sizeof list);
         rc = ps_err_set(err, PS_ERR_INVALID,
-                        "%s: %s has no field \"%s\" (fields: %s, or text)", where,
-                        psi_model_name(model), key, list);
+                        "%s: %s has no field \"%s\" (fields: %s, or text)",
+                        where, psi_model_name(model), key, list);
         goto fail;
     }
     w->field = ps_strdup(key);
@@ -428,7 +455,8 @@ static ps_status parse_cond(ps_pan_model model, const char *key,
                             where);
             goto fail;
         }
-        const char *opname = json_object_iter_key(json_object_iter((json_t *)val));
+        const char *opname =
+            json_object_iter_key(json_object_iter((json_t *)val));
         operand = json_object_iter_value(json_object_iter((json_t *)val));
         size_t i;
         for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
@@ -449,8 +477,8 @@ static ps_status parse_cond(ps_pan_model model, const char *key,
     switch (w->op) {
     case PSI_OP_BETWEEN:
         if (!json_is_array(operand) || json_array_size(operand) != 2) {
-            rc = ps_err_set(err, PS_ERR_INVALID,
-                            "%s: expected [low, high]", where);
+            rc = ps_err_set(err, PS_ERR_INVALID, "%s: expected [low, high]",
+                            where);
             goto fail;
         }
         for (size_t i = 0; i < 2 && rc == PS_OK; i++)
@@ -459,8 +487,8 @@ static ps_status parse_cond(ps_pan_model model, const char *key,
     case PSI_OP_INQ:
     case PSI_OP_NIN:
         if (!json_is_array(operand)) {
-            rc = ps_err_set(err, PS_ERR_INVALID, "%s: expected an array",
-                            where);
+            rc =
+                ps_err_set(err, PS_ERR_INVALID, "%s: expected an array", where);
             goto fail;
         }
         for (size_t i = 0; i < json_array_size(operand) && rc == PS_OK; i++)
@@ -471,8 +499,8 @@ static ps_status parse_cond(ps_pan_model model, const char *key,
     case PSI_OP_ILIKE:
     case PSI_OP_NILIKE:
         if (!json_is_string(operand)) {
-            rc = ps_err_set(err, PS_ERR_INVALID, "%s: expected a pattern string",
-                            where);
+            rc = ps_err_set(err, PS_ERR_INVALID,
+                            "%s: expected a pattern string", where);
             goto fail;
         }
         rc = compile_like(json_string_value(operand),
@@ -481,8 +509,8 @@ static ps_status parse_cond(ps_pan_model model, const char *key,
         break;
     case PSI_OP_REGEXP:
         if (!json_is_string(operand)) {
-            rc = ps_err_set(err, PS_ERR_INVALID, "%s: expected a string",
-                            where);
+            rc =
+                ps_err_set(err, PS_ERR_INVALID, "%s: expected a string", where);
             goto fail;
         }
         rc = compile_regexp(json_string_value(operand), &w->re, where, err);
@@ -524,8 +552,8 @@ static ps_status parse_list(ps_pan_model model, psi_wtype type,
         char sub[200];
         snprintf(sub, sizeof sub, "%s[%zu]", path, i);
         ps_where *kid = NULL;
-        ps_status rc = parse_where_obj(model, json_array_get(arr, i), sub, &kid,
-                                       err);
+        ps_status rc =
+            parse_where_obj(model, json_array_get(arr, i), sub, &kid, err);
         if (rc == PS_OK)
             rc = add_kid(w, kid, err);
         if (rc != PS_OK) {
@@ -550,8 +578,7 @@ static ps_status parse_where_obj(ps_pan_model model, const json_t *obj,
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     const char *key;
     json_t *val;
-    json_object_foreach((json_t *)obj, key, val)
-    {
+    json_object_foreach ((json_t *)obj, key, val) {
         ps_where *kid = NULL;
         ps_status rc;
         char sub[200];
@@ -620,7 +647,8 @@ ps_status ps_pan_where_parse(ps_pan_model model, const char *text,
     return rc;
 }
 
-/* ---- parsing filters ------------------------------------------------------------------- */
+/* ---- parsing filters
+ * ------------------------------------------------------------------- */
 
 static ps_status parse_includes(ps_pan_model model, const json_t *v,
                                 const char *path, ps_pan_include **out,
@@ -638,8 +666,7 @@ static ps_status parse_include(ps_pan_model model, const json_t *v,
     } else if (json_is_object(v)) {
         const char *key;
         json_t *val;
-        json_object_foreach((json_t *)v, key, val)
-        {
+        json_object_foreach ((json_t *)v, key, val) {
             if (strcmp(key, "relation") == 0 && json_is_string(val))
                 rel = json_string_value(val);
             else if (strcmp(key, "scope") == 0)
@@ -675,8 +702,7 @@ static ps_status parse_include(ps_pan_model model, const json_t *v,
                           path);
     const char *key;
     json_t *val;
-    json_object_foreach((json_t *)scope, key, val)
-    {
+    json_object_foreach ((json_t *)scope, key, val) {
         char sub[200];
         snprintf(sub, sizeof sub, "%s.scope.%s", path, key);
         ps_status rc;
@@ -758,7 +784,8 @@ static int nonneg_int(const json_t *v, int64_t *out)
         return 0;
     }
     if (json_is_string(v))
-        return ps_parse_i64(json_string_value(v), out) == 0 && *out >= 0 ? 0 : -1;
+        return ps_parse_i64(json_string_value(v), out) == 0 && *out >= 0 ? 0
+                                                                         : -1;
     return -1;
 }
 
@@ -772,13 +799,14 @@ static ps_status parse_order(ps_pan_model model, const json_t *v,
     for (size_t i = 0; i < n; i++) {
         const json_t *item = json_is_array(v) ? json_array_get(v, i) : v;
         if (!json_is_string(item))
-            return ps_err_set(err, PS_ERR_INVALID,
-                              "order: expected \"field ASC\" or \"field DESC\"");
+            return ps_err_set(
+                err, PS_ERR_INVALID,
+                "order: expected \"field ASC\" or \"field DESC\"");
         char field[128], dir[16] = "ASC", extra[8];
         int k = sscanf(json_string_value(item), "%127s %15s %7s", field, dir,
                        extra);
-        if (k < 1 || k > 2 || (strcasecmp(dir, "ASC") != 0 &&
-                               strcasecmp(dir, "DESC") != 0))
+        if (k < 1 || k > 2 ||
+            (strcasecmp(dir, "ASC") != 0 && strcasecmp(dir, "DESC") != 0))
             return ps_err_set(err, PS_ERR_INVALID,
                               "order: \"%s\" is not \"field ASC\" or \"field "
                               "DESC\"",
@@ -802,9 +830,9 @@ static ps_status parse_order(ps_pan_model model, const json_t *v,
 static ps_status parse_fields(ps_pan_model model, const json_t *v,
                               ps_pan_filter *f, ps_err *err)
 {
-    size_t n = json_is_array(v) ? json_array_size(v)
+    size_t n = json_is_array(v)    ? json_array_size(v)
                : json_is_object(v) ? json_object_size(v)
-                                    : 0;
+                                   : 0;
     if (!json_is_array(v) && !json_is_object(v))
         return ps_err_set(err, PS_ERR_INVALID,
                           "fields: expected {\"pid\": true, ...} or [\"pid\", "
@@ -817,7 +845,8 @@ static ps_status parse_fields(ps_pan_model model, const json_t *v,
     const char *key;
     json_t *val;
     if (json_is_object(v))
-        json_object_foreach((json_t *)v, key, val) any_true |= json_is_true(val);
+        json_object_foreach ((json_t *)v, key, val)
+            any_true |= json_is_true(val);
     for (size_t i = 0; i < n; i++) {
         const char *name;
         int include = 1;
@@ -831,9 +860,9 @@ static ps_status parse_fields(ps_pan_model model, const json_t *v,
             include = json_is_true(json_object_iter_value(it));
         }
         if (!name || !psi_model_field(model, name))
-            return ps_err_set(err, PS_ERR_INVALID,
-                              "fields: %s has no field \"%s\"",
-                              psi_model_name(model), name ? name : "(not a string)");
+            return ps_err_set(
+                err, PS_ERR_INVALID, "fields: %s has no field \"%s\"",
+                psi_model_name(model), name ? name : "(not a string)");
         if (any_true && !include)
             continue;
         if (!any_true && json_is_object(v)) {
@@ -866,8 +895,7 @@ ps_status ps_pan_filter_parse(ps_pan_model model, const char *text,
     const char *key;
     json_t *val;
     if (rc == PS_OK) {
-        json_object_foreach(j, key, val)
-        {
+        json_object_foreach (j, key, val) {
             if (strcmp(key, "where") == 0) {
                 rc = parse_where_obj(model, val, "where", &f->where, err);
             } else if (strcmp(key, "include") == 0) {
@@ -923,7 +951,9 @@ ps_status ps_pan_filter_parse(ps_pan_model model, const char *text,
     return PS_OK;
 }
 
-/* ---- evaluating ---------------------------------------------------------------------------- */
+/* ---- evaluating
+ * ----------------------------------------------------------------------------
+ */
 
 /* A JSON value as a number: numbers, numeric strings, booleans as 0/1. */
 static int as_number(const json_t *v, double *out)
@@ -961,12 +991,14 @@ static int compare(const psi_field *def, const json_t *a, const json_t *b)
         return x < y ? -1 : x > y;
     }
     if (json_is_boolean(a) || json_is_boolean(b)) {
-        int x = json_is_true(a) || (json_is_string(a) &&
-                                    (strcmp(json_string_value(a), "true") == 0 ||
-                                     strcmp(json_string_value(a), "1") == 0));
-        int y = json_is_true(b) || (json_is_string(b) &&
-                                    (strcmp(json_string_value(b), "true") == 0 ||
-                                     strcmp(json_string_value(b), "1") == 0));
+        int x =
+            json_is_true(a) ||
+            (json_is_string(a) && (strcmp(json_string_value(a), "true") == 0 ||
+                                   strcmp(json_string_value(a), "1") == 0));
+        int y =
+            json_is_true(b) ||
+            (json_is_string(b) && (strcmp(json_string_value(b), "true") == 0 ||
+                                   strcmp(json_string_value(b), "1") == 0));
         if ((json_is_number(a) && !json_is_boolean(b)) ||
             (json_is_number(b) && !json_is_boolean(a)))
             return 2;
@@ -1066,8 +1098,8 @@ int ps_where_match(const ps_where *w, ps_pan_model model, const json_t *obj)
                       w->op == PSI_OP_NLIKE || w->op == PSI_OP_NILIKE;
         ps_where pos = *w;
         if (negated)
-            pos.op = w->op == PSI_OP_NEQ    ? PSI_OP_EQ
-                     : w->op == PSI_OP_NIN  ? PSI_OP_INQ
+            pos.op = w->op == PSI_OP_NEQ     ? PSI_OP_EQ
+                     : w->op == PSI_OP_NIN   ? PSI_OP_INQ
                      : w->op == PSI_OP_NLIKE ? PSI_OP_LIKE
                                              : PSI_OP_ILIKE;
         int any = 0;

@@ -27,7 +27,8 @@ int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m,
 {
     ps_err err = PS_ERR_INIT;
     ps_pan_filter *f = NULL;
-    if (ps_pan_filter_parse(m->model, psi_arg(req, "filter"), &f, &err) != PS_OK)
+    if (ps_pan_filter_parse(m->model, psi_arg(req, "filter"), &f, &err) !=
+        PS_OK)
         return bad_request(resp, &err);
     /* SciCat's provider also takes the keywords as ?query=. */
     const char *q = psi_arg(req, "query");
@@ -102,7 +103,8 @@ int psi_h_pan_by_pid(psi_req *req, psi_ctx *ctx, const psi_match *m,
 {
     ps_err err = PS_ERR_INIT;
     ps_pan_filter *f = NULL;
-    if (ps_pan_filter_parse(m->model, psi_arg(req, "filter"), &f, &err) != PS_OK)
+    if (ps_pan_filter_parse(m->model, psi_arg(req, "filter"), &f, &err) !=
+        PS_OK)
         return bad_request(resp, &err);
     ps_kind kind = PS_KIND_NONE;
     int64_t id = 0;
@@ -135,7 +137,8 @@ static int dataset_files(psi_req *req, psi_ctx *ctx, const psi_match *m,
     inc.model = PS_PAN_FILE;
     ps_status rc = lookup(ctx, PS_PAN_DATASET, m->pid, &kind, &id, &err);
     if (rc == PS_OK && id)
-        rc = psi_render(ctx, PS_PAN_DATASET, kind, id, &inc, 1, 0, 0, &obj, &err);
+        rc = psi_render(ctx, PS_PAN_DATASET, kind, id, &inc, 1, 0, 0, &obj,
+                        &err);
     if (rc != PS_OK)
         return psi_error_status(resp, &err);
     if (!obj)
@@ -150,7 +153,8 @@ int psi_h_pan_files(psi_req *req, psi_ctx *ctx, const psi_match *m,
 {
     ps_err err = PS_ERR_INIT;
     ps_pan_filter *f = NULL;
-    if (ps_pan_filter_parse(PS_PAN_FILE, psi_arg(req, "filter"), &f, &err) != PS_OK)
+    if (ps_pan_filter_parse(PS_PAN_FILE, psi_arg(req, "filter"), &f, &err) !=
+        PS_OK)
         return bad_request(resp, &err);
     if (f->nincludes || f->query || f->norder) {
         ps_pan_filter_free(f);
@@ -169,8 +173,7 @@ int psi_h_pan_files(psi_req *req, psi_ctx *ctx, const psi_match *m,
     int64_t matched = 0;
     size_t i;
     json_t *file;
-    json_array_foreach(files, i, file)
-    {
+    json_array_foreach (files, i, file) {
         if (!ps_where_match(f->where, PS_PAN_FILE, file))
             continue;
         if (matched++ < f->skip)
@@ -192,7 +195,8 @@ int psi_h_pan_files_count(psi_req *req, psi_ctx *ctx, const psi_match *m,
 {
     ps_err err = PS_ERR_INIT;
     ps_where *w = NULL;
-    if (ps_pan_where_parse(PS_PAN_FILE, psi_arg(req, "where"), &w, &err) != PS_OK)
+    if (ps_pan_where_parse(PS_PAN_FILE, psi_arg(req, "where"), &w, &err) !=
+        PS_OK)
         return bad_request(resp, &err);
     json_t *files = NULL;
     int st = dataset_files(req, ctx, m, resp, &files);
@@ -203,7 +207,8 @@ int psi_h_pan_files_count(psi_req *req, psi_ctx *ctx, const psi_match *m,
     int64_t n = 0;
     size_t i;
     json_t *file;
-    json_array_foreach(files, i, file) n += ps_where_match(w, PS_PAN_FILE, file);
+    json_array_foreach (files, i, file)
+        n += ps_where_match(w, PS_PAN_FILE, file);
     json_decref(files);
     ps_where_free(w);
     resp->json = json_pack("{s:I}", "count", (json_int_t)n);

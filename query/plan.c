@@ -34,7 +34,8 @@ static const char *group_term(ps_pan_model m)
                                   : PS_IDX_TERM_GROUP "instrument";
 }
 
-/* ---- compiling where clauses ------------------------------------------------------- */
+/* ---- compiling where clauses
+ * ------------------------------------------------------- */
 
 static ps_xquery *residual(int *exact)
 {
@@ -54,7 +55,9 @@ static int all_strings(const json_t *arr)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) if (!json_is_string(v)) return 0;
+    json_array_foreach (arr, i, v)
+        if (!json_is_string(v))
+            return 0;
     return 1;
 }
 
@@ -76,7 +79,8 @@ static int slot_number(const ps_index_field *fi, const json_t *v, double *out)
 {
     if (fi->type == PS_IDXF_DATE) {
         int64_t ms;
-        if (json_is_string(v) && ps_time_parse(json_string_value(v), &ms) == PS_OK) {
+        if (json_is_string(v) &&
+            ps_time_parse(json_string_value(v), &ms) == PS_OK) {
             *out = (double)ms;
             return 0;
         }
@@ -113,12 +117,14 @@ static ps_xquery *compile_cond(const ps_where *w, ps_idx_group g, int *exact)
     if (strcmp(w->field, "isPublic") == 0 && w->op == PSI_OP_EQ) {
         /* Everything served is public at the time of the query. */
         const json_t *v = w->value;
-        int t = json_is_true(v) ||
-                (json_is_string(v) && (strcmp(json_string_value(v), "true") == 0 ||
-                                       strcmp(json_string_value(v), "1") == 0));
-        int f = json_is_false(v) ||
-                (json_is_string(v) && (strcmp(json_string_value(v), "false") == 0 ||
-                                       strcmp(json_string_value(v), "0") == 0));
+        int t =
+            json_is_true(v) ||
+            (json_is_string(v) && (strcmp(json_string_value(v), "true") == 0 ||
+                                   strcmp(json_string_value(v), "1") == 0));
+        int f =
+            json_is_false(v) ||
+            (json_is_string(v) && (strcmp(json_string_value(v), "false") == 0 ||
+                                   strcmp(json_string_value(v), "0") == 0));
         if (t)
             return ps_xq_all();
         if (f)
@@ -142,8 +148,8 @@ static ps_xquery *compile_cond(const ps_where *w, ps_idx_group g, int *exact)
             break;
         case PSI_OP_NEQ:
             if (json_is_string(v) && !array_field)
-                return ps_xq_and_not(ps_xq_all(),
-                                     term_query(fi->prefix, json_string_value(v)));
+                return ps_xq_and_not(
+                    ps_xq_all(), term_query(fi->prefix, json_string_value(v)));
             break;
         case PSI_OP_NIN:
             if (all_strings(v) && !array_field)
@@ -214,7 +220,8 @@ ps_xquery *psi_plan_where(const ps_where *w, ps_idx_group g, int *exact)
     return q;
 }
 
-/* ---- executing -------------------------------------------------------------------------- */
+/* ---- executing
+ * -------------------------------------------------------------------------- */
 
 static int includes_filter(const ps_pan_filter *f)
 {
@@ -282,15 +289,15 @@ static ps_status sort_keys(ps_pan_model model, const ps_pan_filter *f,
         const ps_index_field *fi =
             ps_index_field_find(group_of(model), f->order[i].field);
         if (!fi || fi->slot < 0)
-            return ps_err_set(err, PS_ERR_INVALID,
-                              "order: %s cannot be sorted on \"%s\" (sortable: "
-                              "%s)",
-                              psi_model_name(model), f->order[i].field,
-                              model == PS_PAN_DATASET
-                                  ? "pid, title, creationDate, size"
-                              : model == PS_PAN_DOCUMENT
-                                  ? "pid, title, startDate, endDate, releaseDate"
-                                  : "pid, name");
+            return ps_err_set(
+                err, PS_ERR_INVALID,
+                "order: %s cannot be sorted on \"%s\" (sortable: "
+                "%s)",
+                psi_model_name(model), f->order[i].field,
+                model == PS_PAN_DATASET ? "pid, title, creationDate, size"
+                : model == PS_PAN_DOCUMENT
+                    ? "pid, title, startDate, endDate, releaseDate"
+                    : "pid, name");
         keys[*n].slot = (unsigned)fi->slot;
         keys[*n].descending = f->order[i].descending;
         (*n)++;
@@ -309,10 +316,10 @@ static ps_status sort_keys(ps_pan_model model, const ps_pan_filter *f,
 typedef struct pager {
     psi_ctx *ctx;
     const ps_pan_filter *f;
-    int verify;         /* check the where clause on the rendered record */
-    int64_t skip;       /* matches still to skip (0 when the source skipped) */
+    int verify;   /* check the where clause on the rendered record */
+    int64_t skip; /* matches still to skip (0 when the source skipped) */
     int64_t matched;
-    int64_t want;       /* limit (or the ceiling) */
+    int64_t want; /* limit (or the ceiling) */
     int truncated;
     json_t *out;
 } pager;
@@ -389,9 +396,10 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
     p.want = f->limit > 0 ? f->limit : (int64_t)max_results;
     ps_status rc = PS_OK;
     int filtering_includes = includes_filter(f);
-    int default_order = f->norder == 0 ||
-                        (f->norder == 1 && strcmp(f->order[0].field, "pid") == 0 &&
-                         !f->order[0].descending);
+    int default_order =
+        f->norder == 0 ||
+        (f->norder == 1 && strcmp(f->order[0].field, "pid") == 0 &&
+         !f->order[0].descending);
     int no_where = !f->where || f->where->type == PSI_W_TRUE;
 
     if (!f->query && no_where && default_order) {
@@ -403,7 +411,8 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
         rc = browse(&p, filtering_includes ? 0 : f->skip, err);
     } else {
         int exact = 1;
-        ps_xquery *q = full_query(ctx, f->model, f->where, f->query, &exact, err);
+        ps_xquery *q =
+            full_query(ctx, f->model, f->where, f->query, &exact, err);
         ps_xsort keys[8];
         size_t nkeys = 0;
         if (!q)

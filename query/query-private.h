@@ -18,7 +18,8 @@
 #include <regex.h>
 #include <stdatomic.h>
 
-/* ---- the PaN models ---------------------------------------------------------------- */
+/* ---- the PaN models
+ * ---------------------------------------------------------------- */
 
 typedef enum {
     PSI_FT_STRING,
@@ -48,7 +49,8 @@ void psi_model_field_list(ps_pan_model m, char *out, size_t size);
 /* Fields the `text` operator searches (NULL-terminated). */
 const char *const *psi_model_text_fields(ps_pan_model m);
 
-/* ---- where clauses ------------------------------------------------------------------- */
+/* ---- where clauses
+ * ------------------------------------------------------------------- */
 
 typedef enum {
     PSI_W_TRUE, /* the empty where */
@@ -82,11 +84,12 @@ struct ps_where {
     char *field;          /* COND: the field (NULL for TEXT) */
     const psi_field *def; /* COND: its schema entry */
     psi_op op;
-    json_t *value;        /* COND: the operand (array for between/inq/nin) */
-    regex_t *re;          /* like/ilike/regexp/text */
+    json_t *value; /* COND: the operand (array for between/inq/nin) */
+    regex_t *re;   /* like/ilike/regexp/text */
 };
 
-/* ---- HTTP exchanges --------------------------------------------------------------------- */
+/* ---- HTTP exchanges
+ * --------------------------------------------------------------------- */
 
 typedef struct psi_ctx psi_ctx;
 
@@ -94,37 +97,37 @@ typedef struct psi_req {
     ps_server *srv;
     struct MHD_Connection *conn;
     const char *method;
-    char *uri;       /* the raw request target, as received */
-    char *path;      /* its path part, still percent-encoded */
-    char **seg;      /* decoded path segments */
+    char *uri;  /* the raw request target, as received */
+    char *path; /* its path part, still percent-encoded */
+    char **seg; /* decoded path segments */
     size_t nseg;
     ps_buf body;
-    int started;     /* the first access-handler call has happened */
-    int too_big;     /* the body passed its ceiling */
-    int status;      /* for the access log */
+    int started; /* the first access-handler call has happened */
+    int too_big; /* the body passed its ceiling */
+    int status;  /* for the access log */
     size_t bytes;
     int64_t t0;
 } psi_req;
 
 typedef struct psi_resp {
     int status;
-    json_t *json;        /* owned; or: */
-    char *body;          /* owned (ps_malloc) */
+    json_t *json; /* owned; or: */
+    char *body;   /* owned (ps_malloc) */
     size_t len;
     const void *static_body; /* borrowed, static */
-    int fd;              /* a file to send (owned), or -1 */
+    int fd;                  /* a file to send (owned), or -1 */
     uint64_t fd_size;
     const char *content_type;
     const char *cache_control;
-    char location[256];  /* redirect target, if any */
-    int truncated;       /* the answer hit max_results */
+    char location[256]; /* redirect target, if any */
+    int truncated;      /* the answer hit max_results */
 } psi_resp;
 
 /* What a route pattern captured. */
 typedef struct psi_match {
     ps_pan_model model;
-    char *pid;   /* decoded, owned */
-    char *file;  /* static file path under the dashboard, owned */
+    char *pid;  /* decoded, owned */
+    char *file; /* static file path under the dashboard, owned */
 } psi_match;
 
 typedef int (*psi_handler)(psi_req *req, psi_ctx *ctx, const psi_match *m,
@@ -151,24 +154,33 @@ int psi_error(psi_resp *resp, int status, const char *code, const char *fmt,
 int psi_error_status(psi_resp *resp, const ps_err *err);
 
 /* Handlers (pan-api.c, server.c, static.c). */
-int psi_h_health(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
-int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
-int psi_h_pan_count(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
-int psi_h_pan_by_pid(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
-int psi_h_pan_files(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
-int psi_h_pan_files_count(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
-int psi_h_static(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
-int psi_h_routes(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp);
+int psi_h_health(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                 psi_resp *resp);
+int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                   psi_resp *resp);
+int psi_h_pan_count(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                    psi_resp *resp);
+int psi_h_pan_by_pid(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                     psi_resp *resp);
+int psi_h_pan_files(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                    psi_resp *resp);
+int psi_h_pan_files_count(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                          psi_resp *resp);
+int psi_h_static(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                 psi_resp *resp);
+int psi_h_routes(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                 psi_resp *resp);
 
 /* The value of query argument name (decoded), or NULL. */
 const char *psi_arg(psi_req *req, const char *name);
 
-/* ---- the server and its per-thread contexts ------------------------------------------ */
+/* ---- the server and its per-thread contexts
+ * ------------------------------------------ */
 
 struct ps_server {
     ps_server_opts opts;
     char *data_dir, *store_path, *api_prefix, *dashboard_dir, *cors_origin;
-    char **api_seg;     /* api_prefix split into segments */
+    char **api_seg; /* api_prefix split into segments */
     size_t napi_seg;
     struct MHD_Daemon *daemon;
     int port;
@@ -176,20 +188,20 @@ struct ps_server {
     atomic_uint index_gen; /* bumped by the in-server indexer after commits */
     atomic_int active;     /* requests in progress */
     pthread_mutex_t ctx_lock;
-    psi_ctx *ctxs;          /* every thread's context, freed at stop */
+    psi_ctx *ctxs; /* every thread's context, freed at stop */
     /* the in-server indexer */
     pthread_t indexer;
     int indexer_running;
     volatile int stopping;
-    atomic_llong index_seq;   /* what the indexer last applied */
-    char indexer_note[256];   /* why it is not running, if so */
+    atomic_llong index_seq; /* what the indexer last applied */
+    char indexer_note[256]; /* why it is not running, if so */
 };
 
 struct psi_ctx {
     psi_ctx *next;
     ps_store *st;
     ps_index *idx;
-    unsigned gen;          /* index_gen when idx was last refreshed */
+    unsigned gen; /* index_gen when idx was last refreshed */
     int64_t refreshed_ms;
 };
 
@@ -197,15 +209,16 @@ struct psi_ctx {
  * if the store or index cannot be opened. */
 psi_ctx *psi_ctx_get(ps_server *srv, ps_err *err);
 
-/* ---- rendering and planning --------------------------------------------------------------- */
+/* ---- rendering and planning
+ * --------------------------------------------------------------- */
 
 /* The PaN JSON of store record (kind, id) as model, with includes applied
  * (children filtered by their scope, inner-join rule). *out is NULL (and
  * PS_OK returned) when the record is invisible, deleted, or removed by an
  * include's scope. with_score adds "score": score. */
-ps_status psi_render(psi_ctx *ctx, ps_pan_model model, ps_kind kind,
-                     int64_t id, const ps_pan_include *inc, size_t ninc,
-                     int with_score, double score, json_t **out, ps_err *err);
+ps_status psi_render(psi_ctx *ctx, ps_pan_model model, ps_kind kind, int64_t id,
+                     const ps_pan_include *inc, size_t ninc, int with_score,
+                     double score, json_t **out, ps_err *err);
 /* Keep only the projected fields of a rendered object. */
 void psi_project(json_t *obj, const ps_pan_filter *f);
 

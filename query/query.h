@@ -25,32 +25,35 @@
 extern "C" {
 #endif
 
-/* ---- the server ------------------------------------------------------------------ */
+/* ---- the server
+ * ------------------------------------------------------------------ */
 typedef struct ps_server ps_server;
 
 typedef struct ps_server_opts {
     int version;
-    const char *data_dir;       /* holds store.db and the index */
-    const char *listen;         /* "ADDR:PORT"; port 0 picks a free one */
-    int threads;                /* worker threads; 0 = one per core */
-    const char *api_prefix;     /* "/api" */
-    size_t max_url_bytes;       /* longer URLs: 414 */
-    size_t max_header_bytes;    /* per-connection header memory: 431 */
-    size_t max_body_bytes;      /* larger bodies: 413 */
+    const char *data_dir;    /* holds store.db and the index */
+    const char *listen;      /* "ADDR:PORT"; port 0 picks a free one */
+    int threads;             /* worker threads; 0 = one per core */
+    const char *api_prefix;  /* "/api" */
+    size_t max_url_bytes;    /* longer URLs: 414 */
+    size_t max_header_bytes; /* per-connection header memory: 431 */
+    size_t max_body_bytes;   /* larger bodies: 413 */
     unsigned connection_limit;
     unsigned connection_timeout_s;
-    int access_log;             /* one log line per request */
-    const char *dashboard_dir;  /* static files served at /; NULL: none */
-    const char *cors_origin;    /* "*" or an origin */
-    long index_refresh_ms;      /* in-server indexer period; 0: off */
-    size_t index_batch;         /* changes per index commit */
-    size_t max_results;         /* ceiling of one answer when limit is 0 */
+    int access_log;            /* one log line per request */
+    const char *dashboard_dir; /* static files served at /; NULL: none */
+    const char *cors_origin;   /* "*" or an origin */
+    long index_refresh_ms;     /* in-server indexer period; 0: off */
+    size_t index_batch;        /* changes per index commit */
+    size_t max_results;        /* ceiling of one answer when limit is 0 */
 } ps_server_opts;
 
 #define PS_SERVER_OPTS_VERSION 1
 #define PS_SERVER_OPTS_INIT                                                    \
-    {PS_SERVER_OPTS_VERSION, "data", "127.0.0.1:8080", 0, "/api", 16384,       \
-     32768, 1048576, 1024, 30, 1, NULL, "*", 500, 1000, 100000}
+    {                                                                          \
+        PS_SERVER_OPTS_VERSION, "data", "127.0.0.1:8080", 0, "/api", 16384,    \
+            32768, 1048576, 1024, 30, 1, NULL, "*", 500, 1000, 100000          \
+    }
 
 /* Open the data directory's store and index and start serving. Errors:
  * PS_ERR_INVALID (bad listen address or option), PS_ERR_IO (cannot listen:
@@ -63,8 +66,9 @@ int ps_server_port(const ps_server *srv);
 /* Stop gracefully and free. NULL is a no-op. */
 void ps_server_stop(ps_server *srv);
 
-/* ---- the PaN filter language -------------------------------------------------------
- * A where clause parsed from LoopBack JSON: {"field": value},
+/* ---- the PaN filter language
+ * ------------------------------------------------------- A where clause parsed
+ * from LoopBack JSON: {"field": value},
  * {"field": {"op": value}}, {"and": [...]}, {"or": [...]}; several keys in
  * one object are ANDed. */
 typedef struct ps_where ps_where;
@@ -85,11 +89,11 @@ typedef enum {
 
 typedef struct ps_pan_include {
     char *relation;
-    ps_pan_model model;  /* the related model */
-    ps_where *where;     /* scope.where, or NULL */
+    ps_pan_model model;              /* the related model */
+    ps_where *where;                 /* scope.where, or NULL */
     struct ps_pan_include *includes; /* scope.include */
     size_t nincludes;
-    int filters_parent;  /* the scope restricts the parent (inner join) */
+    int filters_parent; /* the scope restricts the parent (inner join) */
 } ps_pan_include;
 
 typedef struct ps_pan_order {
@@ -108,7 +112,7 @@ typedef struct ps_pan_filter {
     size_t norder;
     char **fields; /* projection; NULL: all */
     size_t nfields;
-    char *query;   /* free-text relevance query, or NULL */
+    char *query; /* free-text relevance query, or NULL */
 } ps_pan_filter;
 
 /* Parse a filter (the text of ?filter=) for model. NULL or "" is the empty

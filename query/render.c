@@ -29,8 +29,8 @@ static void set_date(json_t *o, const char *key, const json_t *ent,
     json_t *v = json_object_get(ent, src);
     if (json_is_integer(v)) {
         char buf[PS_TIME_BUFSZ];
-        json_object_set_new(o, key,
-                            json_string(ps_time_format(json_integer_value(v), buf)));
+        json_object_set_new(
+            o, key, json_string(ps_time_format(json_integer_value(v), buf)));
     }
 }
 
@@ -46,12 +46,12 @@ static int visible(const json_t *ent, int64_t now)
     if (json_is_true(json_object_get(ent, "deleted")))
         return 0;
     const char *vis = ps_json_str(ent, "visibility");
-    ps_visibility v = !vis                             ? PS_VIS_RESTRICTED
-                      : strcmp(vis, "public") == 0     ? PS_VIS_PUBLIC
+    ps_visibility v = !vis                            ? PS_VIS_RESTRICTED
+                      : strcmp(vis, "public") == 0    ? PS_VIS_PUBLIC
                       : strcmp(vis, "embargoed") == 0 ? PS_VIS_EMBARGOED
-                                                       : PS_VIS_RESTRICTED;
-    return ps_visible(v, json_integer_value(json_object_get(ent, "embargo_until")),
-                      now);
+                                                      : PS_VIS_RESTRICTED;
+    return ps_visible(
+        v, json_integer_value(json_object_get(ent, "embargo_until")), now);
 }
 
 static unsigned load_flags(ps_kind kind, const ps_pan_include *inc, size_t n)
@@ -78,7 +78,8 @@ static unsigned load_flags(ps_kind kind, const ps_pan_include *inc, size_t n)
     return flags;
 }
 
-/* ---- leaf children ------------------------------------------------------------------- */
+/* ---- leaf children
+ * ------------------------------------------------------------------- */
 
 static json_t *render_file(const json_t *f, const char *dataset_pid)
 {
@@ -99,7 +100,8 @@ static json_t *render_param(const json_t *p, const char *owner_key,
     copy(o, "name", p, "name");
     copy(o, "value", p, "value");
     json_t *u = json_object_get(p, "unit");
-    json_object_set_new(o, "unit", json_string(json_is_string(u) ? json_string_value(u) : ""));
+    json_object_set_new(
+        o, "unit", json_string(json_is_string(u) ? json_string_value(u) : ""));
     json_object_set_new(o, owner_key, json_string(owner_pid));
     return o;
 }
@@ -144,7 +146,9 @@ static json_t *render_affiliation(const json_t *i)
     return o;
 }
 
-/* ---- includes ---------------------------------------------------------------------------- */
+/* ---- includes
+ * ----------------------------------------------------------------------------
+ */
 
 static ps_status apply_includes(psi_ctx *ctx, ps_pan_model model, json_t *obj,
                                 const json_t *ent, const ps_pan_include *inc,
@@ -184,17 +188,16 @@ static ps_status render_refs(psi_ctx *ctx, const ps_pan_include *inc,
 {
     size_t i;
     json_t *ref;
-    json_array_foreach(refs, i, ref)
-    {
+    json_array_foreach (refs, i, ref) {
         const char *k = ps_json_str(ref, "kind");
-        ps_kind kind = k ? ps_kind_parse(k)
-                         : inc->model == PS_PAN_DATASET ? PS_KIND_DATASET
-                                                        : PS_KIND_INSTRUMENT;
+        ps_kind kind = k                              ? ps_kind_parse(k)
+                       : inc->model == PS_PAN_DATASET ? PS_KIND_DATASET
+                                                      : PS_KIND_INSTRUMENT;
         json_t *child = NULL;
-        ps_status rc = psi_render(ctx, inc->model, kind,
-                                  json_integer_value(json_object_get(ref, "id")),
-                                  inc->includes, inc->nincludes, 0, 0, &child,
-                                  err);
+        ps_status rc =
+            psi_render(ctx, inc->model, kind,
+                       json_integer_value(json_object_get(ref, "id")),
+                       inc->includes, inc->nincludes, 0, 0, &child, err);
         if (rc != PS_OK)
             return rc;
         if (!child)
@@ -225,21 +228,22 @@ static ps_status apply_includes(psi_ctx *ctx, ps_pan_model model, json_t *obj,
         json_t *x;
         const char *r = in->relation;
         if (model == PS_PAN_DATASET && strcmp(r, "files") == 0) {
-            json_array_foreach(json_object_get(ent, "files"), i, x)
+            json_array_foreach (json_object_get(ent, "files"), i, x)
                 keep_child(ctx, in, arr, render_file(x, pid), x, &rc, err);
         } else if (strcmp(r, "parameters") == 0) {
-            const char *key = model == PS_PAN_DATASET ? "datasetId" : "documentId";
-            json_array_foreach(json_object_get(ent, "parameters"), i, x)
-                keep_child(ctx, in, arr, render_param(x, key, pid), x, &rc, err);
+            const char *key =
+                model == PS_PAN_DATASET ? "datasetId" : "documentId";
+            json_array_foreach (json_object_get(ent, "parameters"), i, x)
+                keep_child(ctx, in, arr, render_param(x, key, pid), x, &rc,
+                           err);
         } else if (strcmp(r, "samples") == 0) {
-            json_array_foreach(json_object_get(ent, "samples"), i, x)
+            json_array_foreach (json_object_get(ent, "samples"), i, x)
                 keep_child(ctx, in, arr, render_sample(x), x, &rc, err);
         } else if (strcmp(r, "techniques") == 0) {
-            json_array_foreach(json_object_get(ent, "techniques"), i, x)
+            json_array_foreach (json_object_get(ent, "techniques"), i, x)
                 keep_child(ctx, in, arr, render_technique(x), x, &rc, err);
         } else if (strcmp(r, "members") == 0) {
-            json_array_foreach(json_object_get(ent, "members"), i, x)
-            {
+            json_array_foreach (json_object_get(ent, "members"), i, x) {
                 json_t *m = json_object();
                 json_t *p = json_object_get(x, "person");
                 json_t *a = json_object_get(x, "institution");
@@ -269,7 +273,8 @@ static ps_status apply_includes(psi_ctx *ctx, ps_pan_model model, json_t *obj,
                 json_decref(refs);
             }
         } else if (strcmp(r, "documents") == 0) {
-            rc = render_refs(ctx, in, json_object_get(ent, "documents"), arr, err);
+            rc = render_refs(ctx, in, json_object_get(ent, "documents"), arr,
+                             err);
         } else if (strcmp(r, "datasets") == 0) {
             json_t *refs = json_object_get(ent, "datasets");
             rc = render_refs(ctx, in, refs, arr, err);
@@ -295,11 +300,13 @@ static ps_status apply_includes(psi_ctx *ctx, ps_pan_model model, json_t *obj,
     return rc;
 }
 
-/* ---- records ---------------------------------------------------------------------------------- */
+/* ---- records
+ * ----------------------------------------------------------------------------------
+ */
 
-ps_status psi_render(psi_ctx *ctx, ps_pan_model model, ps_kind kind,
-                     int64_t id, const ps_pan_include *inc, size_t ninc,
-                     int with_score, double score, json_t **out, ps_err *err)
+ps_status psi_render(psi_ctx *ctx, ps_pan_model model, ps_kind kind, int64_t id,
+                     const ps_pan_include *inc, size_t ninc, int with_score,
+                     double score, json_t **out, ps_err *err)
 {
     *out = NULL;
     json_t *ent = NULL;
@@ -335,8 +342,9 @@ ps_status psi_render(psi_ctx *ctx, ps_pan_model model, ps_kind kind,
         const char *type = ps_json_str(ent, "type");
         json_object_set_new(o, "type",
                             json_string(type ? type
-                                        : kind == PS_KIND_PROPOSAL ? "proposal"
-                                                                   : "publication"));
+                                        : kind == PS_KIND_PROPOSAL
+                                            ? "proposal"
+                                            : "publication"));
         copy(o, "title", ent, "title");
         copy(o, "summary", ent, "summary");
         copy(o, "doi", ent, "doi");
@@ -377,8 +385,7 @@ void psi_project(json_t *obj, const ps_pan_filter *f)
     const char *key;
     json_t *val;
     void *tmp;
-    json_object_foreach_safe(obj, tmp, key, val)
-    {
+    json_object_foreach_safe (obj, tmp, key, val) {
         int keep = 0;
         for (size_t i = 0; i < f->nfields && !keep; i++)
             keep = strcmp(f->fields[i], key) == 0;

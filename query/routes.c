@@ -90,7 +90,8 @@ static int match(const ps_server *srv, const char *pattern, char **seg,
             ps_buf b;
             ps_buf_init(&b, 0);
             for (size_t k = j; k < end; k++)
-                if (ps_buf_printf(&b, "%s%s", k > j ? "/" : "", seg[k]) != PS_OK) {
+                if (ps_buf_printf(&b, "%s%s", k > j ? "/" : "", seg[k]) !=
+                    PS_OK) {
                     ps_buf_free(&b);
                     return 0;
                 }
@@ -101,7 +102,8 @@ static int match(const ps_server *srv, const char *pattern, char **seg,
             ps_buf b;
             ps_buf_init(&b, 0);
             for (size_t k = j; k < nseg; k++)
-                if (ps_buf_printf(&b, "%s%s", k > j ? "/" : "", seg[k]) != PS_OK) {
+                if (ps_buf_printf(&b, "%s%s", k > j ? "/" : "", seg[k]) !=
+                    PS_OK) {
                     ps_buf_free(&b);
                     return 0;
                 }
@@ -181,7 +183,8 @@ int psi_h_routes(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
     return arr ? 200 : psi_error(resp, 500, NULL, "out of memory");
 }
 
-/* ---- errors ------------------------------------------------------------------------- */
+/* ---- errors
+ * ------------------------------------------------------------------------- */
 
 int psi_error(psi_resp *resp, int status, const char *code, const char *fmt,
               ...)
@@ -204,7 +207,9 @@ int psi_error(psi_resp *resp, int status, const char *code, const char *fmt,
 
 int psi_error_status(psi_resp *resp, const ps_err *err)
 {
-    const char *msg = err && err->msg[0] ? err->msg : ps_status_str(err ? err->code : PS_ERR_INTERNAL);
+    const char *msg = err && err->msg[0]
+                          ? err->msg
+                          : ps_status_str(err ? err->code : PS_ERR_INTERNAL);
     switch (err ? err->code : PS_ERR_INTERNAL) {
     case PS_ERR_INVALID:
     case PS_ERR_PARSE: return psi_error(resp, 400, NULL, "%s", msg);

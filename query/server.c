@@ -30,7 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- per-thread contexts ------------------------------------------------------------- */
+/* ---- per-thread contexts
+ * ------------------------------------------------------------- */
 
 static _Thread_local psi_ctx *tls_ctx;
 
@@ -87,7 +88,8 @@ static void ctx_free_all(ps_server *srv)
     srv->ctxs = NULL;
 }
 
-/* ---- the in-server indexer -------------------------------------------------------------- */
+/* ---- the in-server indexer
+ * -------------------------------------------------------------- */
 
 static void *indexer_main(void *arg)
 {
@@ -126,7 +128,8 @@ static void *indexer_main(void *arg)
                        (long long)stats.applied, (long long)last);
         }
         /* Sleep in short slices so that stop is prompt. */
-        for (long slept = 0; slept < srv->opts.index_refresh_ms && !srv->stopping;
+        for (long slept = 0;
+             slept < srv->opts.index_refresh_ms && !srv->stopping;
              slept += 50) {
             struct timespec ts = {0, 50000000};
             nanosleep(&ts, NULL);
@@ -137,7 +140,9 @@ static void *indexer_main(void *arg)
     return NULL;
 }
 
-/* ---- requests ----------------------------------------------------------------------------- */
+/* ---- requests
+ * -----------------------------------------------------------------------------
+ */
 
 const char *psi_arg(psi_req *req, const char *name)
 {
@@ -225,8 +230,8 @@ static void add_cors(ps_server *srv, struct MHD_Connection *conn,
 {
     const char *origin = srv->cors_origin;
     if (strcmp(origin, "*") == 0) {
-        const char *o = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                    "Origin");
+        const char *o =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
         /* Reflect the origin (with credentials), as the reference does. */
         if (o) {
             MHD_add_response_header(r, "Access-Control-Allow-Origin", o);
@@ -270,7 +275,8 @@ static enum MHD_Result send_resp(psi_req *req, psi_resp *resp)
         r = MHD_create_response_from_buffer(len, resp->body,
                                             MHD_RESPMEM_MUST_COPY);
     } else {
-        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        r = MHD_create_response_from_buffer(0, (void *)"",
+                                            MHD_RESPMEM_PERSISTENT);
     }
     if (!r)
         return MHD_NO;
@@ -291,7 +297,8 @@ static enum MHD_Result send_resp(psi_req *req, psi_resp *resp)
     add_cors(srv, req->conn, r);
     req->status = resp->status;
     req->bytes = len;
-    enum MHD_Result ret = MHD_queue_response(req->conn, (unsigned)resp->status, r);
+    enum MHD_Result ret =
+        MHD_queue_response(req->conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ret;
 }
@@ -372,8 +379,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     resp.status = 200;
     if (strcmp(method, "OPTIONS") == 0) {
         /* CORS preflight. */
-        struct MHD_Response *r =
-            MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        struct MHD_Response *r = MHD_create_response_from_buffer(
+            0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!r)
             return MHD_NO;
         add_cors(req->srv, conn, r);
@@ -408,7 +415,9 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
     ps_log(PS_LOG_DEBUG, "http: %s", msg);
 }
 
-/* ---- health -------------------------------------------------------------------------------- */
+/* ---- health
+ * --------------------------------------------------------------------------------
+ */
 
 int psi_h_health(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
 {
@@ -432,7 +441,8 @@ int psi_h_health(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
     return resp->json ? 200 : psi_error(resp, 500, NULL, "out of memory");
 }
 
-/* ---- starting and stopping ---------------------------------------------------------------- */
+/* ---- starting and stopping
+ * ---------------------------------------------------------------- */
 
 static ps_status parse_listen(const char *listen, struct sockaddr_in *sa,
                               ps_err *err)
@@ -501,8 +511,10 @@ ps_status ps_server_start(ps_server **out, const ps_server_opts *opts,
         if (realpath(opts->dashboard_dir, real))
             srv->dashboard_dir = ps_strdup(real);
         else
-            ps_log(PS_LOG_WARN, "dashboard directory %s: %s; serving the API "
-                   "only", opts->dashboard_dir, strerror(errno));
+            ps_log(PS_LOG_WARN,
+                   "dashboard directory %s: %s; serving the API "
+                   "only",
+                   opts->dashboard_dir, strerror(errno));
     }
     if (!srv->data_dir || !srv->store_path || !srv->api_prefix ||
         !srv->cors_origin) {
@@ -528,8 +540,8 @@ ps_status ps_server_start(ps_server **out, const ps_server_opts *opts,
     }
 
     int threads = opts->threads > 0 ? opts->threads : ps_cpu_count();
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     errno = 0;
     srv->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &sa,
@@ -537,18 +549,18 @@ ps_status ps_server_start(ps_server **out, const ps_server_opts *opts,
         MHD_OPTION_CONNECTION_LIMIT, opts->connection_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, opts->max_header_bytes,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, srv, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, srv,
+        MHD_OPTION_END);
     if (!srv->daemon) {
         int e = errno;
-        rc = ps_err_set(err, PS_ERR_IO,
-                        "cannot listen on %s: %s; %s", opts->listen,
-                        e ? strerror(e) : "libmicrohttpd refused to start",
-                        e == EADDRINUSE ? "another program uses that port: stop "
-                                          "it or pass --listen ADDR:PORT"
-                        : e == EACCES   ? "use a port above 1023"
-                                        : "check the address");
+        rc = ps_err_set(
+            err, PS_ERR_IO, "cannot listen on %s: %s; %s", opts->listen,
+            e ? strerror(e) : "libmicrohttpd refused to start",
+            e == EADDRINUSE ? "another program uses that port: stop "
+                              "it or pass --listen ADDR:PORT"
+            : e == EACCES   ? "use a port above 1023"
+                            : "check the address");
         server_free(srv);
         return rc;
     }

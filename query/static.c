@@ -41,8 +41,7 @@ static const char *type_of(const char *path)
     return "application/octet-stream";
 }
 
-int psi_h_static(psi_req *req, psi_ctx *ctx, const psi_match *m,
-                 psi_resp *resp)
+int psi_h_static(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
 {
     const ps_server *srv = req->srv;
     /* Under the API prefix, an unknown path is an unknown endpoint. */

@@ -19,8 +19,13 @@
  * thousands of records: this cache remembers, per pid, the row id and a
  * hash of the fields last written, so an unchanged child costs no SQL. It
  * is emptied on rollback (ids written in the transaction may be gone). */
-enum { PSI_CHILD_SAMPLE, PSI_CHILD_TECHNIQUE, PSI_CHILD_PERSON,
-       PSI_CHILD_INSTITUTION, PSI_CHILD_KINDS };
+enum {
+    PSI_CHILD_SAMPLE,
+    PSI_CHILD_TECHNIQUE,
+    PSI_CHILD_PERSON,
+    PSI_CHILD_INSTITUTION,
+    PSI_CHILD_KINDS
+};
 
 struct psi_child_slot {
     char *pid;
@@ -37,8 +42,8 @@ struct ps_store {
     sqlite3 *db;
     char *path;
     int readonly;
-    int in_txn;     /* inside ps_store_begin .. commit/rollback */
-    int64_t seq;    /* last sequence number given (valid inside a txn) */
+    int in_txn;      /* inside ps_store_begin .. commit/rollback */
+    int64_t seq;     /* last sequence number given (valid inside a txn) */
     ps_units *units; /* writable stores: SI conversion of parameters */
     struct psi_stmt_slot stmts[PSI_STMT_CACHE];
     struct psi_child_slot *children[PSI_CHILD_KINDS];

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 static const char *const vis_names[] = {"public", "embargoed", "restricted"};
 
 /* Step s to its one row: PS_ERR_NOTFOUND (with the message fmt) when there
@@ -41,14 +40,15 @@ static ps_status step_row(ps_store *st, sqlite3_stmt *s, const char *what,
     return PS_ERR_NOTFOUND;
 }
 
-/* ---- JSON building from columns ------------------------------------------------ */
+/* ---- JSON building from columns
+ * ------------------------------------------------ */
 
 /* Set key to the text of column i unless it is NULL. */
 static void set_text(json_t *o, const char *key, sqlite3_stmt *s, int i)
 {
     if (sqlite3_column_type(s, i) != SQLITE_NULL)
-        json_object_set_new(o, key,
-                            json_string((const char *)sqlite3_column_text(s, i)));
+        json_object_set_new(
+            o, key, json_string((const char *)sqlite3_column_text(s, i)));
 }
 
 static void set_int(json_t *o, const char *key, sqlite3_stmt *s, int i)
@@ -73,7 +73,8 @@ static void set_common(json_t *o, sqlite3_stmt *s, int i)
     json_object_set_new(o, "visibility",
                         json_string(vis_names[vis >= 0 && vis <= 2 ? vis : 2]));
     set_int(o, "embargo_until", s, i + 1);
-    json_object_set_new(o, "deleted", json_boolean(sqlite3_column_int(s, i + 2)));
+    json_object_set_new(o, "deleted",
+                        json_boolean(sqlite3_column_int(s, i + 2)));
     json_object_set_new(o, "seq", json_integer(sqlite3_column_int64(s, i + 3)));
 }
 
@@ -212,7 +213,8 @@ static const char sql_params[] =
     "unit_si FROM parameter WHERE owner_kind = ?2 AND owner_id = ?1 ORDER BY "
     "position";
 
-/* ---- loading entities ----------------------------------------------------------- */
+/* ---- loading entities
+ * ----------------------------------------------------------- */
 
 static ps_status load_dataset(ps_store *st, int64_t id, unsigned flags,
                               json_t *o, ps_err *err)
@@ -247,7 +249,8 @@ static ps_status load_dataset(ps_store *st, int64_t id, unsigned flags,
     sqlite3_stmt *s;
     STMT(s, main_sql);
     sqlite3_bind_int64(s, 1, id);
-    CHECK(step_row(st, s, "reading a dataset", err, "no dataset %lld", (long long)id));
+    CHECK(step_row(st, s, "reading a dataset", err, "no dataset %lld",
+                   (long long)id));
     json_object_set_new(o, "kind", json_string("dataset"));
     set_int(o, "id", s, 0);
     set_text(o, "pid", s, 1);
@@ -327,7 +330,8 @@ static ps_status load_document(ps_store *st, ps_kind kind, int64_t id,
     int is_prop = kind == PS_KIND_PROPOSAL;
     STMT(s, is_prop ? prop_sql : pub_sql);
     sqlite3_bind_int64(s, 1, id);
-    CHECK(step_row(st, s, "reading a document", err, "no %s %lld", ps_kind_name(kind), (long long)id));
+    CHECK(step_row(st, s, "reading a document", err, "no %s %lld",
+                   ps_kind_name(kind), (long long)id));
     json_object_set_new(o, "kind", json_string(ps_kind_name(kind)));
     set_int(o, "id", s, 0);
     set_text(o, "pid", s, 1);
@@ -378,7 +382,8 @@ static ps_status load_instrument(ps_store *st, int64_t id, unsigned flags,
     sqlite3_stmt *s;
     STMT(s, main_sql);
     sqlite3_bind_int64(s, 1, id);
-    CHECK(step_row(st, s, "reading an instrument", err, "no instrument %lld", (long long)id));
+    CHECK(step_row(st, s, "reading an instrument", err, "no instrument %lld",
+                   (long long)id));
     json_object_set_new(o, "kind", json_string("instrument"));
     set_int(o, "id", s, 0);
     set_text(o, "pid", s, 1);
@@ -403,7 +408,9 @@ ps_status ps_store_load(ps_store *st, ps_kind kind, int64_t id, unsigned flags,
     switch (kind) {
     case PS_KIND_DATASET: rc = load_dataset(st, id, flags, o, err); break;
     case PS_KIND_PROPOSAL:
-    case PS_KIND_PUBLICATION: rc = load_document(st, kind, id, flags, o, err); break;
+    case PS_KIND_PUBLICATION:
+        rc = load_document(st, kind, id, flags, o, err);
+        break;
     case PS_KIND_INSTRUMENT: rc = load_instrument(st, id, flags, o, err); break;
     default:
         rc = ps_err_set(err, PS_ERR_INVALID, "cannot load a %s",
@@ -421,10 +428,14 @@ ps_status ps_store_find_pid(ps_store *st, ps_kind kind, const char *pid,
                             int64_t *id_out, ps_err *err)
 {
     static const char *const sql[PS_KIND_MAX + 1] = {
-        [PS_KIND_INSTRUMENT] = "SELECT id FROM instrument WHERE pid = ?1 AND deleted = 0",
-        [PS_KIND_PROPOSAL] = "SELECT id FROM proposal WHERE pid = ?1 AND deleted = 0",
-        [PS_KIND_DATASET] = "SELECT id FROM dataset WHERE pid = ?1 AND deleted = 0",
-        [PS_KIND_PUBLICATION] = "SELECT id FROM publication WHERE pid = ?1 AND deleted = 0",
+        [PS_KIND_INSTRUMENT] =
+            "SELECT id FROM instrument WHERE pid = ?1 AND deleted = 0",
+        [PS_KIND_PROPOSAL] =
+            "SELECT id FROM proposal WHERE pid = ?1 AND deleted = 0",
+        [PS_KIND_DATASET] =
+            "SELECT id FROM dataset WHERE pid = ?1 AND deleted = 0",
+        [PS_KIND_PUBLICATION] =
+            "SELECT id FROM publication WHERE pid = ?1 AND deleted = 0",
     };
     ps_status status = PS_OK;
     sqlite3_stmt *s;
@@ -447,14 +458,16 @@ out:
     return status;
 }
 
-/* ---- pages, counts -------------------------------------------------------------- */
+/* ---- pages, counts
+ * -------------------------------------------------------------- */
 
 #define VISIBLE_AT                                                             \
-    " AND (?2 = 0 OR visibility = 0 OR (visibility = 1 AND embargo_until <= " \
+    " AND (?2 = 0 OR visibility = 0 OR (visibility = 1 AND embargo_until <= "  \
     "?2))"
 #define PAGE_SQL(k, t)                                                         \
-    "SELECT " k ", id, pid FROM " t " WHERE deleted = 0 AND pid > ?1"          \
-    VISIBLE_AT " ORDER BY pid LIMIT ?3 OFFSET ?4"
+    "SELECT " k ", id, pid FROM " t                                            \
+    " WHERE deleted = 0 AND pid > ?1" VISIBLE_AT                               \
+    " ORDER BY pid LIMIT ?3 OFFSET ?4"
 #define COUNT_SQL(t) "SELECT count(*) FROM " t " WHERE deleted = 0" VISIBLE_AT
 
 ps_status ps_store_page(ps_store *st, ps_kind kind, const char *after_pid,
@@ -522,8 +535,8 @@ ps_status ps_store_count(ps_store *st, ps_kind kind, int64_t now_ms,
                          int64_t *out, ps_err *err)
 {
     static const char *const sql[PS_KIND_MAX + 1] = {
-        [PS_KIND_NONE] = "SELECT (" COUNT_SQL("proposal") ") + ("
-            COUNT_SQL("publication") ")",
+        [PS_KIND_NONE] = "SELECT (" COUNT_SQL("proposal") ") + (" COUNT_SQL(
+            "publication") ")",
         [PS_KIND_INSTRUMENT] = COUNT_SQL("instrument"),
         [PS_KIND_PROPOSAL] = COUNT_SQL("proposal"),
         [PS_KIND_DATASET] = COUNT_SQL("dataset"),
@@ -547,12 +560,12 @@ out:
 }
 
 #define IDS_SQL(t)                                                             \
-    "SELECT id FROM " t " WHERE deleted = 0 AND id > ?1 AND id % ?2 = ?3 "    \
+    "SELECT id FROM " t " WHERE deleted = 0 AND id > ?1 AND id % ?2 = ?3 "     \
     "ORDER BY id LIMIT ?4"
 
-ps_status ps_store_ids(ps_store *st, ps_kind kind, int64_t after_id,
-                       int stride, int offset, int64_t *out, size_t max,
-                       size_t *n_out, ps_err *err)
+ps_status ps_store_ids(ps_store *st, ps_kind kind, int64_t after_id, int stride,
+                       int offset, int64_t *out, size_t max, size_t *n_out,
+                       ps_err *err)
 {
     static const char *const sql[PS_KIND_MAX + 1] = {
         [PS_KIND_INSTRUMENT] = IDS_SQL("instrument"),
@@ -587,7 +600,8 @@ out:
     return status;
 }
 
-/* ---- the change feed ---------------------------------------------------------------- */
+/* ---- the change feed
+ * ---------------------------------------------------------------- */
 
 ps_status ps_store_changes(ps_store *st, int64_t after, ps_change *out,
                            size_t max, size_t *n_out, ps_err *err)
@@ -654,7 +668,8 @@ out:
     return status;
 }
 
-/* ---- status ------------------------------------------------------------------------- */
+/* ---- status
+ * ------------------------------------------------------------------------- */
 
 ps_status ps_store_stats(ps_store *st, json_t **out, ps_err *err)
 {
@@ -733,9 +748,9 @@ ps_status ps_store_stats(ps_store *st, json_t **out, ps_err *err)
         STMT(s, per_source);
         sqlite3_bind_int64(s, 1, ids[i]);
         while (sqlite3_step(s) == SQLITE_ROW)
-            json_object_set_new(
-                rec, ps_kind_name((ps_kind)sqlite3_column_int(s, 0)),
-                json_integer(sqlite3_column_int64(s, 1)));
+            json_object_set_new(rec,
+                                ps_kind_name((ps_kind)sqlite3_column_int(s, 0)),
+                                json_integer(sqlite3_column_int64(s, 1)));
         sqlite3_reset(s);
         json_object_set_new(src, "records", rec);
         STMT(s, last_run);
@@ -745,7 +760,8 @@ ps_status ps_store_stats(ps_store *st, json_t **out, ps_err *err)
             int state = sqlite3_column_int(s, 1);
             set_int(run, "id", s, 0);
             json_object_set_new(
-                run, "state", json_string(states[state >= 0 && state <= 4 ? state : 4]));
+                run, "state",
+                json_string(states[state >= 0 && state <= 4 ? state : 4]));
             set_int(run, "started", s, 2);
             set_int(run, "finished", s, 3);
             set_int(run, "seen", s, 4);

@@ -18,7 +18,8 @@
     "  seq INTEGER NOT NULL DEFAULT 0,\n"                                      \
     "  deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),\n"        \
     "  deleted_at INTEGER,\n"                                                  \
-    "  visibility INTEGER NOT NULL DEFAULT 0 CHECK (visibility IN (0, 1, 2)),\n" \
+    "  visibility INTEGER NOT NULL DEFAULT 0 CHECK (visibility IN (0, 1, "     \
+    "2)),\n"                                                                   \
     "  embargo_until INTEGER,\n"                                               \
     "  created_at INTEGER NOT NULL,\n"                                         \
     "  updated_at INTEGER NOT NULL\n"
@@ -27,7 +28,8 @@ static const char migration_1[] =
     /* Store identity and bookkeeping. */
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;\n"
     "INSERT INTO meta (key, value) VALUES ('application', 'pansift'),\n"
-    "  ('created_at', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));\n"
+    "  ('created_at', CAST((julianday('now') - 2440587.5) * 86400000 AS "
+    "INTEGER));\n"
 
     /* Harvest sources, their runs and their checkpoints. */
     "CREATE TABLE source (\n"
@@ -106,7 +108,8 @@ static const char migration_1[] =
     "CREATE INDEX instrument_facility ON instrument (facility_id);\n"
     "CREATE TABLE instrument_name (\n"
     "  id INTEGER PRIMARY KEY,\n"
-    "  instrument_id INTEGER NOT NULL REFERENCES instrument (id) ON DELETE CASCADE,\n"
+    "  instrument_id INTEGER NOT NULL REFERENCES instrument (id) ON DELETE "
+    "CASCADE,\n"
     "  name TEXT NOT NULL,\n"
     "  valid_from INTEGER,\n"
     "  valid_to INTEGER,\n"
@@ -181,12 +184,14 @@ static const char migration_1[] =
     "CREATE INDEX publication_doi ON publication (doi);\n"
     "CREATE TABLE publication_reference (\n"
     "  id INTEGER PRIMARY KEY,\n"
-    "  publication_id INTEGER NOT NULL REFERENCES publication (id) ON DELETE CASCADE,\n"
+    "  publication_id INTEGER NOT NULL REFERENCES publication (id) ON DELETE "
+    "CASCADE,\n"
     "  position INTEGER NOT NULL,\n"
     "  doi TEXT,\n"
     "  raw TEXT\n"
     ");\n"
-    "CREATE INDEX publication_reference_pub ON publication_reference (publication_id);\n"
+    "CREATE INDEX publication_reference_pub ON publication_reference "
+    "(publication_id);\n"
     "CREATE INDEX publication_reference_doi ON publication_reference (doi);\n"
     /* Proposal team members and publication authors. */
     "CREATE TABLE member (\n"
@@ -260,7 +265,8 @@ static const char migration_1[] =
     "  position INTEGER NOT NULL,\n"
     "  PRIMARY KEY (dataset_id, technique_id)\n"
     ") WITHOUT ROWID;\n"
-    "CREATE INDEX dataset_technique_technique ON dataset_technique (technique_id);\n"
+    "CREATE INDEX dataset_technique_technique ON dataset_technique "
+    "(technique_id);\n"
     /* A parameter belongs to a dataset (4), a proposal (3) or a publication
      * (9). value_num is set when the value is a number; value_si/unit_si
      * when the unit is known (udunits2), so ranges compare in SI. */
@@ -292,7 +298,8 @@ static const char migration_1[] =
     "  dst_kind INTEGER NOT NULL,\n"
     "  dst_ref TEXT NOT NULL,\n"
     "  dst_id INTEGER,\n"
-    "  provenance INTEGER NOT NULL DEFAULT 0 CHECK (provenance BETWEEN 0 AND 3),\n"
+    "  provenance INTEGER NOT NULL DEFAULT 0 CHECK (provenance BETWEEN 0 AND "
+    "3),\n"
     "  source_id INTEGER REFERENCES source (id) ON DELETE SET NULL,\n"
     "  score REAL NOT NULL DEFAULT 1.0,\n"
     "  evidence TEXT,\n"
@@ -303,8 +310,10 @@ static const char migration_1[] =
     ");\n"
     "CREATE INDEX link_src ON link (src_kind, src_id, type);\n"
     "CREATE INDEX link_dst ON link (dst_kind, dst_id, type);\n"
-    "CREATE INDEX link_unresolved_src ON link (src_kind, src_ref) WHERE src_id IS NULL;\n"
-    "CREATE INDEX link_unresolved_dst ON link (dst_kind, dst_ref) WHERE dst_id IS NULL;\n"
+    "CREATE INDEX link_unresolved_src ON link (src_kind, src_ref) WHERE src_id "
+    "IS NULL;\n"
+    "CREATE INDEX link_unresolved_dst ON link (dst_kind, dst_ref) WHERE dst_id "
+    "IS NULL;\n"
 
     /* Users' collections of documents. */
     "CREATE TABLE collection (\n"
@@ -314,7 +323,8 @@ static const char migration_1[] =
     "  description TEXT,\n"
     "  owner TEXT,\n" PSI_COMMON_COLUMNS ");\n"
     "CREATE TABLE collection_item (\n"
-    "  collection_id INTEGER NOT NULL REFERENCES collection (id) ON DELETE CASCADE,\n"
+    "  collection_id INTEGER NOT NULL REFERENCES collection (id) ON DELETE "
+    "CASCADE,\n"
     "  kind INTEGER NOT NULL,\n"
     "  rec_id INTEGER NOT NULL,\n"
     "  added_at INTEGER NOT NULL,\n"
@@ -323,4 +333,5 @@ static const char migration_1[] =
     ") WITHOUT ROWID;\n";
 
 const char *const psi_migrations[] = {migration_1};
-const int psi_nmigrations = (int)(sizeof psi_migrations / sizeof psi_migrations[0]);
+const int psi_nmigrations =
+    (int)(sizeof psi_migrations / sizeof psi_migrations[0]);

@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-/* ---- sources, runs, checkpoints ---------------------------------------------- */
+/* ---- sources, runs, checkpoints
+ * ---------------------------------------------- */
 
 ps_status ps_store_source_ensure(ps_store *st, const char *name,
                                  const char *type, const char *url,
@@ -38,7 +38,8 @@ ps_status ps_store_source_ensure(ps_store *st, const char *name,
     ps_status status = PS_OK;
     sqlite3_stmt *s;
     if (!name || !type)
-        return ps_err_set(err, PS_ERR_INVALID, "a source needs a name and a type");
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "a source needs a name and a type");
     STMT(s, sql);
     psi_bind_text(s, 1, name);
     psi_bind_text(s, 2, type);
@@ -169,7 +170,8 @@ out:
     return status;
 }
 
-/* ---- per-kind SQL ------------------------------------------------------------- */
+/* ---- per-kind SQL
+ * ------------------------------------------------------------- */
 
 #define BY_KIND(fmt)                                                           \
     {                                                                          \
@@ -179,15 +181,18 @@ out:
         [PS_KIND_PUBLICATION] = fmt("publication"),                            \
     }
 #define SQL_FIND_PID(t) "SELECT id, deleted FROM " t " WHERE pid = ?1"
-#define SQL_LIVE_SAME(t) "SELECT pid = ?2 AND deleted = 0 FROM " t " WHERE id = ?1"
+#define SQL_LIVE_SAME(t)                                                       \
+    "SELECT pid = ?2 AND deleted = 0 FROM " t " WHERE id = ?1"
 #define SQL_TOMBSTONE(t)                                                       \
     "UPDATE " t " SET deleted = 1, deleted_at = ?2, updated_at = ?2 WHERE id " \
     "= ?1 AND deleted = 0"
 #define SQL_LIVE_ID(t) "SELECT id FROM " t " WHERE pid = ?1 AND deleted = 0"
 
 static const char *const sql_find_pid[PS_KIND_MAX + 1] = BY_KIND(SQL_FIND_PID);
-static const char *const sql_live_same[PS_KIND_MAX + 1] = BY_KIND(SQL_LIVE_SAME);
-static const char *const sql_tombstone[PS_KIND_MAX + 1] = BY_KIND(SQL_TOMBSTONE);
+static const char *const sql_live_same[PS_KIND_MAX + 1] =
+    BY_KIND(SQL_LIVE_SAME);
+static const char *const sql_tombstone[PS_KIND_MAX + 1] =
+    BY_KIND(SQL_TOMBSTONE);
 static const char *const sql_live_id[PS_KIND_MAX + 1] = BY_KIND(SQL_LIVE_ID);
 
 static int indexable(ps_kind k)
@@ -217,7 +222,8 @@ out:
     return status;
 }
 
-/* ---- the generic part of an upsert --------------------------------------------- */
+/* ---- the generic part of an upsert
+ * --------------------------------------------- */
 
 typedef struct put_ctx {
     ps_kind kind;
@@ -229,7 +235,7 @@ typedef struct put_ctx {
     int existed;      /* the record was in the store before this put */
     int was_deleted;
     int64_t now;
-    int64_t seq;      /* the record's new sequence number */
+    int64_t seq; /* the record's new sequence number */
 } put_ctx;
 
 static void put_ctx_free(put_ctx *c)
@@ -359,7 +365,8 @@ static ps_status put_finish(ps_store *st, const ps_prov *prov, put_ctx *c,
         STMT(s, left);
         sqlite3_bind_int(s, 1, (int)c->kind);
         sqlite3_bind_int64(s, 2, c->prov_rec);
-        int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
+        int64_t n =
+            sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
         sqlite3_reset(s);
         if (n == 0) {
             int done;
@@ -375,7 +382,8 @@ static ps_put_result put_result(const put_ctx *c)
     return c->existed && !c->was_deleted ? PS_PUT_UPDATED : PS_PUT_INSERTED;
 }
 
-/* ---- shared children ------------------------------------------------------------ */
+/* ---- shared children
+ * ------------------------------------------------------------ */
 
 static ps_status ensure_facility(ps_store *st, const char *name, int64_t now,
                                  int64_t *id_out, ps_err *err)
@@ -476,7 +484,8 @@ static char *keywords_json(const char *const *kw, size_t n)
     return text;
 }
 
-/* ---- instruments --------------------------------------------------------------- */
+/* ---- instruments
+ * --------------------------------------------------------------- */
 
 ps_status ps_store_put_instrument(ps_store *st, const ps_prov *prov,
                                   const ps_instrument_in *in,
@@ -514,7 +523,8 @@ ps_status ps_store_put_instrument(ps_store *st, const ps_prov *prov,
         return ps_err_set(err, PS_ERR_INVALID, "instrument %s has no name",
                           in->pid);
     CHECK(psi_begin_maybe(st, &own, err));
-    CHECK(put_begin(st, PS_KIND_INSTRUMENT, prov, in->pid, &c, &unchanged, err));
+    CHECK(
+        put_begin(st, PS_KIND_INSTRUMENT, prov, in->pid, &c, &unchanged, err));
     if (unchanged) {
         if (id_out)
             *id_out = c.prov_rec;
@@ -585,7 +595,8 @@ out:
     return psi_end(st, own, status, err);
 }
 
-/* ---- datasets -------------------------------------------------------------------- */
+/* ---- datasets
+ * -------------------------------------------------------------------- */
 
 static ps_status put_dataset_children(ps_store *st, int64_t id,
                                       const ps_dataset_in *in, int64_t now,
@@ -745,7 +756,8 @@ ps_status ps_store_put_dataset(ps_store *st, const ps_prov *prov,
         goto out;
     }
     int64_t instrument = 0;
-    CHECK(live_id(st, PS_KIND_INSTRUMENT, in->instrument_pid, &instrument, err));
+    CHECK(
+        live_id(st, PS_KIND_INSTRUMENT, in->instrument_pid, &instrument, err));
     kw = keywords_json(in->keywords, in->nkeywords);
     if (in->nkeywords && !kw)
         FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
@@ -791,7 +803,8 @@ out:
     return psi_end(st, own, status, err);
 }
 
-/* ---- documents: proposals and publications -------------------------------------- */
+/* ---- documents: proposals and publications
+ * -------------------------------------- */
 
 static ps_status put_person(ps_store *st, const ps_person_in *p, int64_t now,
                             int64_t *id_out, ps_err *err)
@@ -1132,7 +1145,8 @@ out:
     return psi_end(st, own, status, err);
 }
 
-/* ---- links ------------------------------------------------------------------------ */
+/* ---- links
+ * ------------------------------------------------------------------------ */
 
 ps_status ps_store_put_link(ps_store *st, const ps_link_in *in,
                             ps_put_result *result_out, ps_err *err)
@@ -1241,7 +1255,8 @@ out:
     return psi_end(st, own, status, err);
 }
 
-/* ---- deletion, sweep, resolution -------------------------------------------------- */
+/* ---- deletion, sweep, resolution
+ * -------------------------------------------------- */
 
 /* Make (kind, id) a tombstone and reindex what showed it. */
 static ps_status tombstone(ps_store *st, ps_kind kind, int64_t id,
@@ -1340,8 +1355,7 @@ out:
 }
 
 ps_status ps_store_mark_seen(ps_store *st, int64_t source_id, ps_kind kind,
-                             const char *remote_id, int64_t run_id,
-                             ps_err *err)
+                             const char *remote_id, int64_t run_id, ps_err *err)
 {
     static const char sql[] =
         "UPDATE provenance SET last_run = ?4 WHERE source_id = ?1 AND kind = "
@@ -1367,7 +1381,7 @@ ps_status ps_store_sweep(ps_store *st, int64_t source_id, int64_t run_id,
     ps_status status = PS_OK;
     sqlite3_stmt *s;
     int own = 0;
-    int64_t (*rows)[3] = NULL;
+    int64_t(*rows)[3] = NULL;
     size_t n = 0, cap = 0;
     int64_t deleted = 0;
     CHECK(psi_begin_maybe(st, &own, err));
@@ -1381,7 +1395,7 @@ ps_status ps_store_sweep(ps_store *st, int64_t source_id, int64_t run_id,
             break;
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 64;
-            int64_t (*p)[3] = ps_realloc(rows, nc * sizeof *rows);
+            int64_t(*p)[3] = ps_realloc(rows, nc * sizeof *rows);
             if (!p) {
                 sqlite3_reset(s);
                 FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
@@ -1415,11 +1429,11 @@ ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err)
 #define RESOLVE(end, k, t)                                                     \
     "UPDATE link SET " end "_id = (SELECT id FROM " t " x WHERE x.pid = "      \
     "link." end "_ref AND x.deleted = 0) WHERE " end "_id IS NULL AND " end    \
-    "_kind = " k " AND EXISTS (SELECT 1 FROM " t " x WHERE x.pid = link." end \
+    "_kind = " k " AND EXISTS (SELECT 1 FROM " t " x WHERE x.pid = link." end  \
     "_ref AND x.deleted = 0) RETURNING src_kind, src_id, dst_kind, dst_id"
     static const char *const resolve[] = {
-        RESOLVE("dst", "4", "dataset"),    RESOLVE("src", "4", "dataset"),
-        RESOLVE("dst", "3", "proposal"),   RESOLVE("src", "3", "proposal"),
+        RESOLVE("dst", "4", "dataset"),     RESOLVE("src", "4", "dataset"),
+        RESOLVE("dst", "3", "proposal"),    RESOLVE("src", "3", "proposal"),
         RESOLVE("dst", "9", "publication"), RESOLVE("src", "9", "publication"),
     };
 #undef RESOLVE
@@ -1449,13 +1463,15 @@ ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err)
     ps_status status = PS_OK;
     sqlite3_stmt *s;
     int own = 0;
-    int64_t (*touch)[2] = NULL;
+    int64_t(*touch)[2] = NULL;
     size_t n = 0, cap = 0;
     int64_t resolved = 0;
     CHECK(psi_begin_maybe(st, &own, err));
     size_t nsql = sizeof resolve / sizeof resolve[0];
     for (size_t q = 0; q < nsql + 2; q++) {
-        const char *sql = q < nsql ? resolve[q] : q == nsql ? infer : instruments;
+        const char *sql = q < nsql    ? resolve[q]
+                          : q == nsql ? infer
+                                      : instruments;
         STMT(s, sql);
         if (sql == infer)
             sqlite3_bind_int64(s, 1, ps_now_ms());
@@ -1466,7 +1482,7 @@ ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err)
                 break;
             if (n + 2 > cap) {
                 size_t nc = cap ? cap * 2 : 64;
-                int64_t (*p)[2] = ps_realloc(touch, nc * sizeof *touch);
+                int64_t(*p)[2] = ps_realloc(touch, nc * sizeof *touch);
                 if (!p) {
                     sqlite3_reset(s);
                     FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));

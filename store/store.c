@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 static const char *const kind_names[PS_KIND_MAX + 1] = {
-    "none",     "facility",  "instrument", "proposal",    "dataset",
-    "file",     "sample",    "technique",  "parameter",   "publication",
-    "person",   "institution", "collection", "link",      "source"};
+    "none",   "facility",    "instrument", "proposal",  "dataset",
+    "file",   "sample",      "technique",  "parameter", "publication",
+    "person", "institution", "collection", "link",      "source"};
 
 const char *ps_kind_name(ps_kind kind)
 {
@@ -168,7 +168,8 @@ void psi_bind_i64_or_null(sqlite3_stmt *s, int i, int64_t v, int64_t null_v)
         sqlite3_bind_int64(s, i, v);
 }
 
-/* ---- the shared-children cache ------------------------------------------------- */
+/* ---- the shared-children cache
+ * ------------------------------------------------- */
 
 uint64_t psi_hash_fields(const char *const *fields, size_t n)
 {
@@ -211,7 +212,8 @@ void psi_child_put(ps_store *st, int which, const char *pid, uint64_t content,
     if (!pid)
         return;
     if (!st->children[which]) {
-        st->children[which] = ps_calloc(PSI_CHILD_SLOTS, sizeof(struct psi_child_slot));
+        st->children[which] =
+            ps_calloc(PSI_CHILD_SLOTS, sizeof(struct psi_child_slot));
         if (!st->children[which])
             return; /* the cache is an optimisation only */
     }
@@ -238,7 +240,8 @@ void psi_child_clear(ps_store *st)
     }
 }
 
-/* ---- opening and migrating ------------------------------------------------- */
+/* ---- opening and migrating -------------------------------------------------
+ */
 
 static ps_status query_int(ps_store *st, const char *sql, int64_t *out,
                            ps_err *err)
@@ -338,7 +341,8 @@ ps_status ps_store_open(ps_store **out, const char *path,
     struct stat sb;
     if (stat(path, &sb) != 0) {
         if (errno != ENOENT || !opts->create)
-            return ps_err_set(err, errno == ENOENT ? PS_ERR_NOTFOUND : PS_ERR_IO,
+            return ps_err_set(err,
+                              errno == ENOENT ? PS_ERR_NOTFOUND : PS_ERR_IO,
                               "no store at %s (%s); run `pansift init` to "
                               "create the data directory",
                               path, strerror(errno));
@@ -364,9 +368,11 @@ ps_status ps_store_open(ps_store **out, const char *path,
                                       (opts->create ? SQLITE_OPEN_CREATE : 0));
     ps_status rc = PS_OK;
     if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
-        rc = ps_err_set(err, PS_ERR_IO, "cannot open the store %s: %s; check "
-                        "that the data directory exists and is writable",
-                        path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        rc =
+            ps_err_set(err, PS_ERR_IO,
+                       "cannot open the store %s: %s; check "
+                       "that the data directory exists and is writable",
+                       path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
         ps_store_close(st);
         return rc;
     }
@@ -384,9 +390,10 @@ ps_status ps_store_open(ps_store **out, const char *path,
          * here with SQLITE_NOTADB. */
         /* Checkpoint every ~16 MB of WAL rather than 4 MB: bulk harvests
          * write each page fewer times. */
-        rc = psi_exec(st, "PRAGMA journal_mode = WAL; "
-                          "PRAGMA synchronous = NORMAL; "
-                          "PRAGMA wal_autocheckpoint = 4000;",
+        rc = psi_exec(st,
+                      "PRAGMA journal_mode = WAL; "
+                      "PRAGMA synchronous = NORMAL; "
+                      "PRAGMA wal_autocheckpoint = 4000;",
                       err);
     }
     if (rc == PS_OK) {
@@ -435,8 +442,8 @@ int ps_store_schema_latest(void) { return psi_nmigrations; }
 ps_status ps_store_check(ps_store *st, ps_err *err)
 {
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check(1)", -1, &s,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(st->db, "PRAGMA integrity_check(1)", -1, &s, NULL) !=
+        SQLITE_OK)
         return psi_db_error(st, err, "checking the store");
     ps_status rc = PS_OK;
     if (sqlite3_step(s) == SQLITE_ROW) {
@@ -451,7 +458,8 @@ ps_status ps_store_check(ps_store *st, ps_err *err)
     return rc;
 }
 
-/* ---- transactions and sequence numbers ------------------------------------------- */
+/* ---- transactions and sequence numbers
+ * ------------------------------------------- */
 
 ps_status ps_store_begin(ps_store *st, ps_err *err)
 {

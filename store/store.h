@@ -71,19 +71,23 @@ int ps_visible(ps_visibility vis, int64_t embargo_until_ms, int64_t now_ms);
 /* A time that is not known. */
 #define PS_TIME_NONE INT64_MIN
 
-/* ---- opening ---------------------------------------------------------------- */
+/* ---- opening ----------------------------------------------------------------
+ */
 typedef struct ps_store ps_store;
 
 typedef struct ps_store_opts {
     int version;
-    int readonly;       /* open read-only (no migration; the server's readers) */
-    int create;         /* create the file if missing (only `pansift init`) */
+    int readonly; /* open read-only (no migration; the server's readers) */
+    int create;   /* create the file if missing (only `pansift init`) */
     long busy_timeout_ms; /* wait this long for another writer; 10000 */
-    long cache_kib;     /* page cache per connection; 65536 */
+    long cache_kib;       /* page cache per connection; 65536 */
 } ps_store_opts;
 
 #define PS_STORE_OPTS_VERSION 1
-#define PS_STORE_OPTS_INIT {PS_STORE_OPTS_VERSION, 0, 0, 10000, 65536}
+#define PS_STORE_OPTS_INIT                                                     \
+    {                                                                          \
+        PS_STORE_OPTS_VERSION, 0, 0, 10000, 65536                              \
+    }
 
 /* Open the store file at path, migrating the schema to the current version
  * (unless readonly). Errors: PS_ERR_NOTFOUND (no file and !create: "run
@@ -101,15 +105,17 @@ int ps_store_schema_latest(void);
  * with the first problem in err. */
 ps_status ps_store_check(ps_store *st, ps_err *err);
 
-/* ---- transactions ------------------------------------------------------------
- * Writes outside a transaction are committed one by one (slow). Harvesters
- * wrap a batch of records in begin/commit. begin takes the write lock at
- * once (BEGIN IMMEDIATE), so change sequence numbers follow commit order. */
+/* ---- transactions
+ * ------------------------------------------------------------ Writes outside a
+ * transaction are committed one by one (slow). Harvesters wrap a batch of
+ * records in begin/commit. begin takes the write lock at once (BEGIN
+ * IMMEDIATE), so change sequence numbers follow commit order. */
 ps_status ps_store_begin(ps_store *st, ps_err *err);
 ps_status ps_store_commit(ps_store *st, ps_err *err);
 void ps_store_rollback(ps_store *st); /* no-op outside a transaction */
 
-/* ---- sources and harvest runs ------------------------------------------------ */
+/* ---- sources and harvest runs
+ * ------------------------------------------------ */
 /* Find or create the source called name; updates type and url if they
  * changed. */
 ps_status ps_store_source_ensure(ps_store *st, const char *name,
@@ -124,9 +130,9 @@ ps_status ps_store_state_set(ps_store *st, int64_t source_id, const char *key,
 
 typedef enum {
     PS_RUN_RUNNING = 0,
-    PS_RUN_OK = 1,      /* finished, everything harvested */
-    PS_RUN_PARTIAL = 2, /* finished with some records rejected */
-    PS_RUN_FAILED = 3,  /* stopped by an error */
+    PS_RUN_OK = 1,         /* finished, everything harvested */
+    PS_RUN_PARTIAL = 2,    /* finished with some records rejected */
+    PS_RUN_FAILED = 3,     /* stopped by an error */
     PS_RUN_INTERRUPTED = 4 /* stopped by a signal or a crash */
 } ps_run_state;
 
@@ -147,13 +153,14 @@ ps_status ps_store_run_finish(ps_store *st, int64_t run_id, ps_run_state state,
                               const ps_run_counts *counts, const char *message,
                               ps_err *err);
 
-/* ---- provenance and upserts ------------------------------------------------- */
+/* ---- provenance and upserts -------------------------------------------------
+ */
 typedef struct ps_prov {
     int64_t source_id;
-    const char *remote_id;    /* the record's id at the source */
-    const json_t *raw;        /* the record as received; hashed and kept */
-    int64_t harvested_at_ms;  /* 0: now */
-    int64_t run_id;           /* the run that saw it (for the sweep); 0: none */
+    const char *remote_id;   /* the record's id at the source */
+    const json_t *raw;       /* the record as received; hashed and kept */
+    int64_t harvested_at_ms; /* 0: now */
+    int64_t run_id;          /* the run that saw it (for the sweep); 0: none */
 } ps_prov;
 
 typedef enum {
@@ -164,17 +171,17 @@ typedef enum {
 
 typedef struct ps_param_in {
     const char *name;
-    const char *text;  /* the value as text (string values; unused when
-                          is_num) */
-    double num;        /* the value as a number when is_num */
+    const char *text; /* the value as text (string values; unused when
+                         is_num) */
+    double num;       /* the value as a number when is_num */
     int is_num;
-    const char *unit;  /* "" or NULL when unitless */
+    const char *unit; /* "" or NULL when unitless */
 } ps_param_in;
 
 typedef struct ps_file_in {
     const char *name;
     const char *path;
-    int64_t size;      /* -1: unknown */
+    int64_t size;         /* -1: unknown */
     const char *checksum; /* "md5:...", "sha256:..." or NULL */
     const char *url;
 } ps_file_in;
@@ -186,13 +193,13 @@ typedef struct ps_sample_in {
 } ps_sample_in;
 
 typedef struct ps_technique_in {
-    const char *pid;       /* the source's technique id (may be the IRI) */
+    const char *pid; /* the source's technique id (may be the IRI) */
     const char *name;
     const char *panet_iri; /* PaNET IRI, or NULL */
 } ps_technique_in;
 
 typedef struct ps_institution_in {
-    const char *pid;      /* ROR id if known; else the store makes one */
+    const char *pid; /* ROR id if known; else the store makes one */
     const char *name;
     const char *address;
     const char *city;
@@ -200,7 +207,7 @@ typedef struct ps_institution_in {
 } ps_institution_in;
 
 typedef struct ps_person_in {
-    const char *pid;       /* ORCID IRI if known, else "<source>:<local id>" */
+    const char *pid; /* ORCID IRI if known, else "<source>:<local id>" */
     const char *full_name;
     const char *given_name;
     const char *family_name;
@@ -226,11 +233,11 @@ typedef struct ps_dataset_in {
     const char *title;
     const char *description;
     const char *doi;
-    int64_t created_ms;        /* PS_TIME_NONE if unknown */
-    int64_t size;              /* bytes; -1 if unknown */
+    int64_t created_ms; /* PS_TIME_NONE if unknown */
+    int64_t size;       /* bytes; -1 if unknown */
     const char *instrument_pid;
     ps_visibility vis;
-    int64_t embargo_until_ms;  /* for PS_VIS_EMBARGOED */
+    int64_t embargo_until_ms; /* for PS_VIS_EMBARGOED */
     const char *const *keywords;
     size_t nkeywords;
     const ps_param_in *params;
@@ -245,19 +252,19 @@ typedef struct ps_dataset_in {
 
 /* A PaN "Document": a proposal or a publication. */
 typedef struct ps_document_in {
-    ps_kind kind;              /* PS_KIND_PROPOSAL or PS_KIND_PUBLICATION */
+    ps_kind kind; /* PS_KIND_PROPOSAL or PS_KIND_PUBLICATION */
     const char *pid;
-    const char *type;          /* publication kind ("publication", "article",
-                                  ...) or proposal type */
-    const char *code;          /* proposal code ("8-01-418"); NULL */
+    const char *type; /* publication kind ("publication", "article",
+                         ...) or proposal type */
+    const char *code; /* proposal code ("8-01-418"); NULL */
     const char *title;
-    const char *summary;       /* abstract */
+    const char *summary; /* abstract */
     const char *doi;
     const char *license;
-    const char *status;        /* proposal: accepted/refused/...; NULL */
+    const char *status; /* proposal: accepted/refused/...; NULL */
     int64_t start_ms, end_ms, release_ms; /* PS_TIME_NONE if unknown */
-    const char *journal;       /* publication only */
-    int year;                  /* publication year; 0 if unknown */
+    const char *journal;                  /* publication only */
+    int year;                             /* publication year; 0 if unknown */
     ps_visibility vis;
     int64_t embargo_until_ms;
     const char *const *keywords;
@@ -296,8 +303,7 @@ ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
  * *deleted_out (may be NULL) is 1 if a tombstone was written. Unknown
  * records are PS_OK with *deleted_out = 0. */
 ps_status ps_store_delete(ps_store *st, int64_t source_id, ps_kind kind,
-                          const char *remote_id, int *deleted_out,
-                          ps_err *err);
+                          const char *remote_id, int *deleted_out, ps_err *err);
 /* The source listed (kind, remote_id) in run_id but the record could not be
  * used (rejected): keep the stored version alive through the sweep. */
 ps_status ps_store_mark_seen(ps_store *st, int64_t source_id, ps_kind kind,
@@ -314,8 +320,9 @@ ps_status ps_store_sweep(ps_store *st, int64_t source_id, int64_t run_id,
  * (may be NULL) counts the links resolved. */
 ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err);
 
-/* ---- links -------------------------------------------------------------------
- * Typed links between entities: "dataset-of-proposal" (dataset -> proposal),
+/* ---- links
+ * ------------------------------------------------------------------- Typed
+ * links between entities: "dataset-of-proposal" (dataset -> proposal),
  * "publication-cites-data" (publication -> dataset),
  * "publication-from-proposal" (publication -> proposal), ... */
 typedef enum {
@@ -336,11 +343,11 @@ typedef struct ps_link_in {
     ps_kind src_kind;
     int64_t src_id;
     ps_kind dst_kind;
-    const char *dst_pid;       /* the target's pid; resolved when it exists */
+    const char *dst_pid; /* the target's pid; resolved when it exists */
     ps_link_provenance provenance;
-    int64_t source_id;         /* 0: not from a source */
-    double score;              /* 1.0 for harvested links */
-    const json_t *evidence;    /* NULL or a JSON array of evidence items */
+    int64_t source_id;      /* 0: not from a source */
+    double score;           /* 1.0 for harvested links */
+    const json_t *evidence; /* NULL or a JSON array of evidence items */
     ps_link_state state;
 } ps_link_in;
 
@@ -349,10 +356,11 @@ typedef struct ps_link_in {
 ps_status ps_store_put_link(ps_store *st, const ps_link_in *in,
                             ps_put_result *result_out, ps_err *err);
 
-/* ---- reading -------------------------------------------------------------------
- * Entities come out as JSON in the store's own shape (field names of the
- * schema, times as integers in ms since the epoch, absent fields omitted):
- *   dataset: {"id","pid","title","description","doi","created","size",
+/* ---- reading
+ * ------------------------------------------------------------------- Entities
+ * come out as JSON in the store's own shape (field names of the schema, times
+ * as integers in ms since the epoch, absent fields omitted): dataset:
+ * {"id","pid","title","description","doi","created","size",
  *             "instrument_pid","instrument":{id,pid,name,facility},
  *             "proposal":{id,pid,code,title}, "keywords":[...],
  *             "visibility":"public|embargoed|restricted","embargo_until",
@@ -403,18 +411,19 @@ void ps_store_rows_free(ps_store_row *rows, size_t n);
 /* Ids of the live records of kind with id > after_id and id % stride ==
  * offset (stride 1: all), ascending, up to max into out[] (*n_out of them).
  * Rebuild workers use this to split the records between them. */
-ps_status ps_store_ids(ps_store *st, ps_kind kind, int64_t after_id,
-                       int stride, int offset, int64_t *out, size_t max,
-                       size_t *n_out, ps_err *err);
+ps_status ps_store_ids(ps_store *st, ps_kind kind, int64_t after_id, int stride,
+                       int offset, int64_t *out, size_t max, size_t *n_out,
+                       ps_err *err);
 /* Number of live records of kind visible at now_ms (0: all); PS_KIND_NONE
  * counts proposals and publications together. */
 ps_status ps_store_count(ps_store *st, ps_kind kind, int64_t now_ms,
                          int64_t *out, ps_err *err);
 
-/* ---- the change feed ----------------------------------------------------------
- * Every write gives the record a new sequence number; the feed holds one row
- * per record at its latest number. Indexable kinds: instrument, proposal,
- * dataset, publication. */
+/* ---- the change feed
+ * ---------------------------------------------------------- Every write gives
+ * the record a new sequence number; the feed holds one row per record at its
+ * latest number. Indexable kinds: instrument, proposal, dataset, publication.
+ */
 typedef struct ps_change {
     int64_t seq;
     ps_kind kind;
@@ -431,7 +440,8 @@ ps_status ps_store_max_seq(ps_store *st, int64_t *out, ps_err *err);
 ps_status ps_store_pending(ps_store *st, int64_t after, int64_t *out,
                            ps_err *err);
 
-/* ---- status ---------------------------------------------------------------------
+/* ---- status
+ * ---------------------------------------------------------------------
  * {"schema":N,"max_seq":N,"entities":{"dataset":N,...} (live records),
  *  "tombstones":{...},"sources":[{"name","type","url","records":{kind:N},
  *  "last_run":{"id","state","started","finished","seen","inserted",

@@ -1133,17 +1133,12 @@ static struct MHD_Response *make_response(const answer *a, fault_kind fk)
 static unsigned int fault_status(fault_kind fk, unsigned int normal)
 {
     switch (fk) {
-    case FAULT_503:
-        return 503;
-    case FAULT_500:
-        return 500;
-    case FAULT_429:
-        return 429;
+    case FAULT_503: return 503;
+    case FAULT_500: return 500;
+    case FAULT_429: return 429;
     case FAULT_GARBAGE:
-    case FAULT_TRUNCATE:
-        return 200;
-    default:
-        return normal;
+    case FAULT_TRUNCATE: return 200;
+    default: return normal;
     }
 }
 
@@ -1304,15 +1299,9 @@ int main(int argc, char **argv)
         if (c == -1)
             break;
         switch (c) {
-        case OPT_DIR:
-            dir = optarg;
-            break;
-        case OPT_PORT_FILE:
-            port_file = optarg;
-            break;
-        case OPT_LISTEN:
-            listen_spec = optarg;
-            break;
+        case OPT_DIR: dir = optarg; break;
+        case OPT_PORT_FILE: port_file = optarg; break;
+        case OPT_LISTEN: listen_spec = optarg; break;
         case OPT_PREFIX: {
             size_t n = strlen(optarg);
             if (n >= sizeof prefix || (n > 0 && optarg[0] != '/'))
@@ -1349,20 +1338,14 @@ int main(int argc, char **argv)
             srv.stall_ms = (long)ms;
             break;
         }
-        case OPT_LOG:
-            log_path = optarg;
-            break;
-        case OPT_DUMP:
-            dump = 1;
-            break;
+        case OPT_LOG: log_path = optarg; break;
+        case OPT_DUMP: dump = 1; break;
         case 'h':
         case OPT_HELP:
             usage(stdout);
             ps_free(srv.faults);
             return 0;
-        default:
-            usage(stderr);
-            exit(REPLAY_EXIT_USAGE);
+        default: usage(stderr); exit(REPLAY_EXIT_USAGE);
         }
     }
     if (optind < argc)

@@ -43,7 +43,7 @@ static int check_count = 0;
 #define check_str(a, b)                                                        \
     do {                                                                       \
         const char *check_a_ = (a), *check_b_ = (b);                           \
-        check(check_a_ && check_b_ && strcmp(check_a_, check_b_) == 0,         \
+        check(check_a_ &&check_b_ &&strcmp(check_a_, check_b_) == 0,           \
               "\"%s\" != \"%s\"", check_a_ ? check_a_ : "(null)",              \
               check_b_ ? check_b_ : "(null)");                                 \
     } while (0)

@@ -30,7 +30,8 @@ static void test_time(void)
     check(ps_time_parse("2020-05-05T17:01:02+02:00", &ms) == PS_OK &&
               ms == 1588690862000LL,
           "offset applied: %lld", (long long)ms);
-    check(ps_time_parse("2020-05-05 15:01:02", &ms) == PS_OK, "space separator");
+    check(ps_time_parse("2020-05-05 15:01:02", &ms) == PS_OK,
+          "space separator");
     check(ps_time_parse("1969-12-31T23:59:59.999Z", &ms) == PS_OK && ms == -1,
           "before the epoch");
     check_str(ps_time_format(-1, buf), "1969-12-31T23:59:59.999Z");
@@ -43,7 +44,8 @@ static void test_time(void)
     check(ps_time_parse("", &ms) == PS_ERR_PARSE, "empty");
     check(ps_time_parse(NULL, &ms) == PS_ERR_PARSE, "NULL");
     /* Round trip across many instants. */
-    for (int64_t t = -2208988800000LL; t < 4102444800000LL; t += 86399123LL * 97) {
+    for (int64_t t = -2208988800000LL; t < 4102444800000LL;
+         t += 86399123LL * 97) {
         int64_t back = 0;
         ps_time_format(t, buf);
         if (ps_time_parse(buf, &back) != PS_OK || back != t) {

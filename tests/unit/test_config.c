@@ -22,8 +22,8 @@ static char *tmpdir;
 #define check_contains(haystack, needle)                                       \
     do {                                                                       \
         const char *check_h_ = (haystack), *check_n_ = (needle);               \
-        check(check_h_ && strstr(check_h_, check_n_) != NULL,                  \
-              "\"%s\" does not contain \"%s\"",                             \
+        check(check_h_ &&strstr(check_h_, check_n_) != NULL,                   \
+              "\"%s\" does not contain \"%s\"",                                \
               check_h_ ? check_h_ : "(null)", check_n_);                       \
     } while (0)
 
@@ -120,8 +120,9 @@ static void test_defaults(void)
     check(ps_config_defaults(NULL, NULL) == PS_ERR_INVALID, "NULL err ok");
     check(ps_config_source_find(NULL, "x") == NULL, "NULL cfg");
     check(ps_config_source_find(&cfg, NULL) == NULL, "NULL name");
-    check(ps_config_source_types[0] && strcmp(ps_config_source_types[0],
-                                              "pan") == 0, "pan is known");
+    check(ps_config_source_types[0] &&
+              strcmp(ps_config_source_types[0], "pan") == 0,
+          "pan is known");
 }
 
 /* ---- a complete file ---------------------------------------------------- */
@@ -216,8 +217,7 @@ static void check_full(const ps_config *cfg)
     /* Not set in [source esrf]: from [harvest], which comes later. */
     check(a->connect_timeout_ms == 5000, "%ld", a->connect_timeout_ms);
     check(a->retries == 2, "%ld", a->retries);
-    check(a->max_response_bytes == 1073741824L, "%ld",
-          a->max_response_bytes);
+    check(a->max_response_bytes == 1073741824L, "%ld", a->max_response_bytes);
 
     check_str(b->type, "pan");
     check_str(b->url, "file:///srv/ill/dump");
@@ -227,8 +227,7 @@ static void check_full(const ps_config *cfg)
     check(b->timeout_ms == 30000, "%ld", b->timeout_ms);
     check(b->connect_timeout_ms == 5000, "%ld", b->connect_timeout_ms);
     check(b->retries == 2, "%ld", b->retries);
-    check(b->max_response_bytes == 1073741824L, "%ld",
-          b->max_response_bytes);
+    check(b->max_response_bytes == 1073741824L, "%ld", b->max_response_bytes);
     check_str(b->user_agent, "test-agent/2 (+mailto:ops@example.org)");
     check(b->user_agent != cfg->user_agent, "sources own their strings");
 }
@@ -260,17 +259,16 @@ static void test_full_file(void)
     ps_config_free(&cfg);
 
     /* [harvest] before the sources works the same. */
-    const char *before =
-        "[harvest]\n"
-        "timeout_ms = 1234\n"
-        "user_agent = early/1\n"
-        "[source a]\n"
-        "type = pan\n"
-        "url = http://a.example/api\n"
-        "[source b]\n"
-        "type = pan\n"
-        "url = http://b.example/api\n"
-        "timeout_ms = 999\n";
+    const char *before = "[harvest]\n"
+                         "timeout_ms = 1234\n"
+                         "user_agent = early/1\n"
+                         "[source a]\n"
+                         "type = pan\n"
+                         "url = http://a.example/api\n"
+                         "[source b]\n"
+                         "type = pan\n"
+                         "url = http://b.example/api\n"
+                         "timeout_ms = 999\n";
     path = write_file("before.ini", before);
     require_ok(ps_config_load(&cfg, path, &err), &err);
     check(cfg.sources[0].timeout_ms == 1234, "%ld", cfg.sources[0].timeout_ms);
@@ -315,22 +313,21 @@ static const error_case error_cases[] = {
     {"[pansift]\n[servre]\nlisten = 1.2.3.4:80\n", 2,
      "unknown section [servre]", "[source NAME]"},
     {"[source esrf]\ntype = pan\nurl = http://a/\n\n[source esrf]\n"
-     "type = pan\nurl = http://b/\n", 5,
-     "duplicate [source esrf]", "lines 1 and 5"},
+     "type = pan\nurl = http://b/\n",
+     5, "duplicate [source esrf]", "lines 1 and 5"},
     {"[source esrf]\ntype = pan\n\n[server]\nthreads = 1\n", 1,
      "[source esrf] has no url", "type and url"},
     {"[server]\n[source last]\nurl = https://x.example\n", 2,
      "[source last] has no type", NULL},
-    {"[pansift]\nlog_level = loud\n", 2,
-     "[pansift] log_level = 'loud'", "expected one of error, warn, info, "
-                                     "debug"},
+    {"[pansift]\nlog_level = loud\n", 2, "[pansift] log_level = 'loud'",
+     "expected one of error, warn, info, "
+     "debug"},
     {"[server]\nlisten = 1.2.3.4:99999\n", 2,
      "[server] listen = '1.2.3.4:99999'", "port 0..65535"},
-    {"[server]\n\nthreads = 300\n", 3,
-     "[server] threads = '300'", "expected an integer between 0 and 256"},
+    {"[server]\n\nthreads = 300\n", 3, "[server] threads = '300'",
+     "expected an integer between 0 and 256"},
     {"[server]\nthreads = abc\n", 2,
-     "[server] threads = 'abc': expected an integer between 0 and 256",
-     NULL},
+     "[server] threads = 'abc': expected an integer between 0 and 256", NULL},
     {"[server]\nlisten = 1.2.3.4:80\nfoo = 1\n", 3,
      "unknown key 'foo' in [server]", "(known keys: listen, threads, "},
     {"[source x]\ntype = pan\nurl = http://x/\npagesize = 1\n", 4,
@@ -344,15 +341,14 @@ static const error_case error_cases[] = {
     {"[server]\nthreads = 1\n    continued\n", 3, "syntax error", NULL},
     {"threads = 1\n[server]\n", 1, "key 'threads' is outside any section",
      NULL},
-    {"[server]\nthreads = 1\n[index]\n[server]\n", 4,
-     "[server] appears twice", "lines 1 and 4"},
+    {"[server]\nthreads = 1\n[index]\n[server]\n", 4, "[server] appears twice",
+     "lines 1 and 4"},
     {"[source bad/name]\n", 1, "bad section [source bad/name]", NULL},
     {"[source]\n", 1, "bad section [source]", NULL},
     {"[source x]\ntype = pan\nurl = ftp://x.example/\n", 3,
-     "[source x] url = 'ftp://x.example/'",
-     "http://, https:// or file://"},
-    {"[source x]\ntype = oai\nurl = http://x/\n", 2,
-     "[source x] type = 'oai'", "expected one of pan"},
+     "[source x] url = 'ftp://x.example/'", "http://, https:// or file://"},
+    {"[source x]\ntype = oai\nurl = http://x/\n", 2, "[source x] type = 'oai'",
+     "expected one of pan"},
     {"[source x]\ntype = pan\nurl = http://x/\npage_size = 0\n", 4,
      "[source x] page_size = '0'", "between 1 and 100000"},
     {"[server]\naccess_log = maybe\n", 2, "[server] access_log = 'maybe'",
@@ -360,8 +356,8 @@ static const error_case error_cases[] = {
     {"[server]\napi_prefix = /api/\n", 2, "[server] api_prefix = '/api/'",
      "not ending with '/'"},
     {"[server]\napi_prefix = api\n", 2, "[server] api_prefix", NULL},
-    {"[server]\ncors_origin = https://x.org/path\n", 2,
-     "[server] cors_origin", "one origin"},
+    {"[server]\ncors_origin = https://x.org/path\n", 2, "[server] cors_origin",
+     "one origin"},
     {"[server]\nconnection_timeout_s = 1500ms\n", 2,
      "[server] connection_timeout_s = '1500ms'", "whole number of seconds"},
     {"[server]\nmax_body_bytes = 2G\n", 2, "[server] max_body_bytes = '2G'",
@@ -369,8 +365,7 @@ static const error_case error_cases[] = {
     {"[server]\nmax_url_bytes = 16X\n", 2, "[server] max_url_bytes = '16X'",
      "suffixes K, M, G"},
     {"[harvest]\ntimeout_ms = 5 weeks\n", 2, "[harvest] timeout_ms", "ms"},
-    {"[harvest]\nuser_agent =\n", 2, "[harvest] user_agent = ''",
-     "non-empty"},
+    {"[harvest]\nuser_agent =\n", 2, "[harvest] user_agent = ''", "non-empty"},
     {"[pansift]\ndata_dir =\n", 2, "[pansift] data_dir = ''", "non-empty"},
     /* The first of several errors is the one reported. */
     {"[server]\nthreads = -1\nlisten = nope\n[bogus]\n", 2,
@@ -393,8 +388,7 @@ static void test_errors(void)
         check(err.code == PS_ERR_CONFIG, "case %zu: err.code", i);
         snprintf(where, sizeof where, "%s:%d: ", path, c->line);
         check(strncmp(err.msg, where, strlen(where)) == 0,
-              "case %zu: \"%s\" does not start with \"%s\"", i, err.msg,
-              where);
+              "case %zu: \"%s\" does not start with \"%s\"", i, err.msg, where);
         check_contains(err.msg, c->want1);
         if (c->want2)
             check_contains(err.msg, c->want2);
@@ -489,26 +483,29 @@ static void test_set(void)
 {
     ps_config cfg;
     ps_err err = PS_ERR_INIT;
-    const char *path = write_file("set.ini",
-                                  "[source own]\ntype = pan\n"
-                                  "url = http://own.example/\n"
-                                  "user_agent = own/1\ntimeout_ms = 777\n"
-                                  "[source inherits]\ntype = pan\n"
-                                  "url = http://inh.example/\n");
+    const char *path =
+        write_file("set.ini", "[source own]\ntype = pan\n"
+                              "url = http://own.example/\n"
+                              "user_agent = own/1\ntimeout_ms = 777\n"
+                              "[source inherits]\ntype = pan\n"
+                              "url = http://inh.example/\n");
     require_ok(ps_config_load(&cfg, path, &err), &err);
 
     check(ps_config_set(&cfg, "server", "listen", "1.2.3.4:99999", "--listen",
-                        &err) == PS_ERR_CONFIG, "bad port");
+                        &err) == PS_ERR_CONFIG,
+          "bad port");
     check_contains(err.msg, "--listen: '1.2.3.4:99999': ");
     check_contains(err.msg, "not a valid ADDR:PORT");
     check_str(cfg.listen, "127.0.0.1:8080");
     check(ps_config_set(&cfg, "server", "listen", "localhost:0", "--listen",
-                        &err) == PS_OK, "%s", err.msg);
+                        &err) == PS_OK,
+          "%s", err.msg);
     check_str(cfg.listen, "localhost:0");
 
     /* Without an origin the message names the setting. */
     check(ps_config_set(&cfg, "server", "threads", "many", NULL, &err) ==
-              PS_ERR_CONFIG, "bad threads");
+              PS_ERR_CONFIG,
+          "bad threads");
     check_contains(err.msg, "[server] threads: 'many': expected an integer");
 
     check(set1(&cfg, "server", "nope", "1", &err) == PS_ERR_CONFIG, "key");
@@ -517,17 +514,21 @@ static void test_set(void)
     check_contains(err.msg, "unknown section [serve]");
     check(set1(&cfg, "source", "url", "http://x/", &err) == PS_ERR_CONFIG,
           "source without name");
-    check(set1(&cfg, "source nope", "url", "http://x/", &err) ==
-              PS_ERR_CONFIG, "unknown source");
+    check(set1(&cfg, "source nope", "url", "http://x/", &err) == PS_ERR_CONFIG,
+          "unknown source");
     check_contains(err.msg, "no [source nope]");
     check(ps_config_set(NULL, "server", "threads", "1", NULL, &err) ==
-              PS_ERR_INVALID, "NULL cfg");
+              PS_ERR_INVALID,
+          "NULL cfg");
     check(ps_config_set(&cfg, NULL, "threads", "1", NULL, &err) ==
-              PS_ERR_INVALID, "NULL section");
+              PS_ERR_INVALID,
+          "NULL section");
     check(ps_config_set(&cfg, "server", NULL, "1", NULL, &err) ==
-              PS_ERR_INVALID, "NULL key");
+              PS_ERR_INVALID,
+          "NULL key");
     check(ps_config_set(&cfg, "server", "threads", NULL, NULL, &err) ==
-              PS_ERR_INVALID, "NULL value");
+              PS_ERR_INVALID,
+          "NULL value");
 
     /* A source key. */
     check(set1(&cfg, "source own", "page_size", "42", &err) == PS_OK, "%s",
@@ -548,10 +549,10 @@ static void test_set(void)
           err.msg);
     check(cfg.harvest_timeout_ms == 3000, "%ld", cfg.harvest_timeout_ms);
     check(cfg.sources[0].timeout_ms == 777, "%ld", cfg.sources[0].timeout_ms);
-    check(cfg.sources[1].timeout_ms == 3000, "%ld",
-          cfg.sources[1].timeout_ms);
+    check(cfg.sources[1].timeout_ms == 3000, "%ld", cfg.sources[1].timeout_ms);
     check(set1(&cfg, "harvest", "user_agent", "bad\tagent", &err) ==
-              PS_ERR_CONFIG, "control character");
+              PS_ERR_CONFIG,
+          "control character");
     check_str(cfg.sources[1].user_agent, "cli/9");
     ps_config_free(&cfg);
 }
@@ -561,51 +562,63 @@ static void test_set(void)
 static void test_values(void)
 {
     static const char *const good_listen[] = {
-        "127.0.0.1:8080", "0.0.0.0:0", "localhost:65535", "[::1]:80",
-        "[::]:8080", "[2001:db8::1]:443", "255.255.255.255:1", NULL};
-    static const char *const bad_listen[] = {
-        "1.2.3.4", "1.2.3.4:", ":80", "1.2.3:80", "256.1.1.1:80",
-        "example.com:80", "::1:80", "[::1]80", "[zz]:80", "[::1]:",
-        "1.2.3.4:-1", "1.2.3.4:+80", "1.2.3.4:655350", "1.2.3.4:65536",
-        "01.2.3.4:80", "1.2.3.4:80 ", "[]:80", "", NULL};
+        "127.0.0.1:8080", "0.0.0.0:0",         "localhost:65535",   "[::1]:80",
+        "[::]:8080",      "[2001:db8::1]:443", "255.255.255.255:1", NULL};
+    static const char *const bad_listen[] = {"1.2.3.4",
+                                             "1.2.3.4:",
+                                             ":80",
+                                             "1.2.3:80",
+                                             "256.1.1.1:80",
+                                             "example.com:80",
+                                             "::1:80",
+                                             "[::1]80",
+                                             "[zz]:80",
+                                             "[::1]:",
+                                             "1.2.3.4:-1",
+                                             "1.2.3.4:+80",
+                                             "1.2.3.4:655350",
+                                             "1.2.3.4:65536",
+                                             "01.2.3.4:80",
+                                             "1.2.3.4:80 ",
+                                             "[]:80",
+                                             "",
+                                             NULL};
     static const struct {
         const char *section, *key, *text;
         long want;
-    } numbers[] = {
-        {"server", "max_body_bytes", "0", 0},
-        {"server", "max_body_bytes", "1k", 1024},
-        {"server", "max_body_bytes", "3 MiB", 3145728},
-        {"server", "max_body_bytes", "1G", 1073741824L},
-        {"server", "max_body_bytes", "+5", 5},
-        {"harvest", "max_response_bytes", "4G", 4294967296L},
-        {"server", "index_refresh_ms", "250ms", 250},
-        {"server", "index_refresh_ms", "2s", 2000},
-        {"server", "index_refresh_ms", "1min", 60000},
-        {"server", "index_refresh_ms", "1h", 3600000},
-        {"server", "connection_timeout_s", "1h", 3600},
-        {"server", "connection_timeout_s", "2000ms", 2},
-        {"server", "connection_timeout_s", "45", 45},
-        {"server", "threads", "256", 256},
-        {NULL, NULL, NULL, 0}};
+    } numbers[] = {{"server", "max_body_bytes", "0", 0},
+                   {"server", "max_body_bytes", "1k", 1024},
+                   {"server", "max_body_bytes", "3 MiB", 3145728},
+                   {"server", "max_body_bytes", "1G", 1073741824L},
+                   {"server", "max_body_bytes", "+5", 5},
+                   {"harvest", "max_response_bytes", "4G", 4294967296L},
+                   {"server", "index_refresh_ms", "250ms", 250},
+                   {"server", "index_refresh_ms", "2s", 2000},
+                   {"server", "index_refresh_ms", "1min", 60000},
+                   {"server", "index_refresh_ms", "1h", 3600000},
+                   {"server", "connection_timeout_s", "1h", 3600},
+                   {"server", "connection_timeout_s", "2000ms", 2},
+                   {"server", "connection_timeout_s", "45", 45},
+                   {"server", "threads", "256", 256},
+                   {NULL, NULL, NULL, 0}};
     static const struct {
         const char *section, *key, *text;
-    } bad_numbers[] = {
-        {"server", "max_body_bytes", "-1"},
-        {"server", "max_body_bytes", "1T"},
-        {"server", "max_body_bytes", "1.5M"},
-        {"server", "max_body_bytes", "K"},
-        {"server", "max_body_bytes", "99999999999999999999"},
-        {"server", "max_body_bytes", "9999999999G"},
-        {"harvest", "max_response_bytes", "5G"},
-        {"server", "index_refresh_ms", "2d"},
-        {"server", "index_refresh_ms", "2 hours"},
-        {"server", "connection_timeout_s", "0"},
-        {"server", "threads", "257"},
-        {"server", "threads", "1K"},
-        {"server", "threads", "0x10"},
-        {"server", "threads", ""},
-        {"server", "threads", "1 "},
-        {NULL, NULL, NULL}};
+    } bad_numbers[] = {{"server", "max_body_bytes", "-1"},
+                       {"server", "max_body_bytes", "1T"},
+                       {"server", "max_body_bytes", "1.5M"},
+                       {"server", "max_body_bytes", "K"},
+                       {"server", "max_body_bytes", "99999999999999999999"},
+                       {"server", "max_body_bytes", "9999999999G"},
+                       {"harvest", "max_response_bytes", "5G"},
+                       {"server", "index_refresh_ms", "2d"},
+                       {"server", "index_refresh_ms", "2 hours"},
+                       {"server", "connection_timeout_s", "0"},
+                       {"server", "threads", "257"},
+                       {"server", "threads", "1K"},
+                       {"server", "threads", "0x10"},
+                       {"server", "threads", ""},
+                       {"server", "threads", "1 "},
+                       {NULL, NULL, NULL}};
 
     ps_config cfg;
     ps_err err = PS_ERR_INIT;
@@ -617,12 +630,13 @@ static void test_values(void)
     }
     for (size_t i = 0; bad_listen[i]; i++)
         check(set1(&cfg, "server", "listen", bad_listen[i], &err) ==
-                  PS_ERR_CONFIG, "'%s' accepted", bad_listen[i]);
+                  PS_ERR_CONFIG,
+              "'%s' accepted", bad_listen[i]);
 
     for (size_t i = 0; numbers[i].section; i++) {
         check(set1(&cfg, numbers[i].section, numbers[i].key, numbers[i].text,
-                   &err) == PS_OK, "%s = %s: %s", numbers[i].key,
-              numbers[i].text, err.msg);
+                   &err) == PS_OK,
+              "%s = %s: %s", numbers[i].key, numbers[i].text, err.msg);
         long got = 0;
         if (strcmp(numbers[i].key, "max_body_bytes") == 0)
             got = cfg.max_body_bytes;
@@ -645,8 +659,8 @@ static void test_values(void)
     static const char *const truthy[] = {"true", "YES", "On", "1", NULL};
     static const char *const falsy[] = {"false", "No", "OFF", "0", NULL};
     for (size_t i = 0; truthy[i]; i++) {
-        check(set1(&cfg, "server", "access_log", falsy[i], &err) == PS_OK,
-              "%s", falsy[i]);
+        check(set1(&cfg, "server", "access_log", falsy[i], &err) == PS_OK, "%s",
+              falsy[i]);
         check(cfg.access_log == 0, "%s", falsy[i]);
         check(set1(&cfg, "server", "access_log", truthy[i], &err) == PS_OK,
               "%s", truthy[i]);
@@ -655,14 +669,15 @@ static void test_values(void)
     check(set1(&cfg, "server", "access_log", "2", &err) == PS_ERR_CONFIG,
           "2 is not a boolean");
 
-    check(set1(&cfg, "server", "cors_origin", "http://localhost:3000",
-               &err) == PS_OK, "%s", err.msg);
+    check(set1(&cfg, "server", "cors_origin", "http://localhost:3000", &err) ==
+              PS_OK,
+          "%s", err.msg);
     check(set1(&cfg, "server", "cors_origin", "", &err) == PS_ERR_CONFIG,
           "empty origin");
     check(set1(&cfg, "server", "api_prefix", "/", &err) == PS_ERR_CONFIG,
           "/ alone");
-    check(set1(&cfg, "server", "api_prefix", "/a//b", &err) ==
-              PS_ERR_CONFIG, "//");
+    check(set1(&cfg, "server", "api_prefix", "/a//b", &err) == PS_ERR_CONFIG,
+          "//");
     check(set1(&cfg, "server", "api_prefix", "/pansift/v1", &err) == PS_OK,
           "%s", err.msg);
     check(set1(&cfg, "server", "dashboard_dir", "", &err) == PS_OK,
@@ -674,12 +689,16 @@ static void test_values(void)
     check_str(cfg.log_level, "error");
     ps_config_free(&cfg);
 
-    static const char *const good_urls[] = {
-        "http://x", "https://icatplus.esrf.fr/api", "HTTPS://X.ORG/a?b=c",
-        "file:///tmp/dump", "http://[::1]:8080/api", NULL};
+    static const char *const good_urls[] = {"http://x",
+                                            "https://icatplus.esrf.fr/api",
+                                            "HTTPS://X.ORG/a?b=c",
+                                            "file:///tmp/dump",
+                                            "http://[::1]:8080/api",
+                                            NULL};
     static const char *const bad_urls[] = {
-        "", "ftp://x", "http://", "https:///path", "file://", "x.org",
-        "http://a b", "http://a\tb", NULL};
+        "",        "ftp://x", "http://",    "https:///path",
+        "file://", "x.org",   "http://a b", "http://a\tb",
+        NULL};
     for (int good = 1; good >= 0; good--) {
         const char *const *urls = good ? good_urls : bad_urls;
         for (size_t i = 0; urls[i]; i++) {
@@ -751,7 +770,7 @@ static void test_template(void)
     check_contains(text, "; url = https://icatplus.esrf.fr/api\n");
     check_contains(text, "default: [harvest]");
     check(strstr(text, "\n; [harvest]") == NULL, "no comment line starts "
-          "with '['");
+                                                 "with '['");
 
     /* As written (everything commented out): the defaults. */
     ps_config cfg, dflt;
@@ -862,8 +881,8 @@ static void test_doc(void)
                                line[2 + k] == '_'))
             k++;
         if (line[0] == '[') {
-            snprintf(section, sizeof section, "%.*s",
-                     (int)(strlen(line) - 2), line + 1);
+            snprintf(section, sizeof section, "%.*s", (int)(strlen(line) - 2),
+                     line + 1);
             help[0] = '\0';
         } else if (strcmp(line, "; [source esrf]") == 0) {
             snprintf(section, sizeof section, "source NAME");
@@ -888,8 +907,7 @@ static void test_doc(void)
                 open--;
             snprintf(prefix, sizeof prefix, "| [%s] | `%s` |", section, key);
             char *row = doc_row(doc, prefix);
-            check(row != NULL, "docs/configuration.md has no row '%s'",
-                  prefix);
+            check(row != NULL, "docs/configuration.md has no row '%s'", prefix);
             if (row) {
                 snprintf(want, sizeof want, "| %.*s |", (int)(end - open - 2),
                          open + 2);
@@ -942,7 +960,8 @@ static void test_doc(void)
         const ps_config_source *ill = ps_config_source_find(&cfg, "ill");
         check(cfg.nsources == 2 && ill, "two sources");
         check(ill && ill->timeout_ms == 120000 && ill->retries == 3 &&
-                  !ill->enabled, "[source ill] as documented");
+                  !ill->enabled,
+              "[source ill] as documented");
         check(cfg.sources[0].delay_ms == 500, "inline comment");
         ps_config_free(&cfg);
     }

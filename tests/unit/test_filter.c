@@ -71,19 +71,21 @@ static void test_parse(void)
     check_str(f ? f->query : NULL, "neutron");
     ps_pan_filter_free(f);
 
-    check(ps_pan_filter_parse(PS_PAN_DOCUMENT,
-                              "{\"include\":[{\"relation\":\"members\",\"scope\":"
-                              "{\"include\":[{\"relation\":\"person\",\"scope\":"
-                              "{\"where\":{\"fullName\":\"X\"}}}]}}]}",
-                              &f, &err) == PS_OK,
-          "nested include: %s", err.msg);
+    check(
+        ps_pan_filter_parse(PS_PAN_DOCUMENT,
+                            "{\"include\":[{\"relation\":\"members\",\"scope\":"
+                            "{\"include\":[{\"relation\":\"person\",\"scope\":"
+                            "{\"where\":{\"fullName\":\"X\"}}}]}}]}",
+                            &f, &err) == PS_OK,
+        "nested include: %s", err.msg);
     check(f && f->includes[0].filters_parent,
           "a filtering nested include restricts the top level too");
     ps_pan_filter_free(f);
 
     refused(PS_PAN_DATASET, "{not json", "not valid JSON");
     refused(PS_PAN_DATASET, "[1]", "JSON object");
-    refused(PS_PAN_DATASET, "{\"limit\": -1}", "The limit parameter -1 is not valid");
+    refused(PS_PAN_DATASET, "{\"limit\": -1}",
+            "The limit parameter -1 is not valid");
     refused(PS_PAN_DATASET, "{\"limit\": 2.5}", "limit");
     refused(PS_PAN_DATASET, "{\"skip\": -100}", "skip");
     refused(PS_PAN_DATASET, "{\"wher\": {}}", "unknown filter key \"wher\"");
@@ -114,7 +116,8 @@ static void test_parse(void)
             "{\"include\": [{\"relation\": \"files\", \"scope\": {\"limit\": "
             "2}}]}",
             "a scope takes");
-    refused(PS_PAN_DATASET, "{\"order\": \"title SIDEWAYS\"}", "is not \"field");
+    refused(PS_PAN_DATASET, "{\"order\": \"title SIDEWAYS\"}",
+            "is not \"field");
     refused(PS_PAN_DATASET, "{\"order\": \"nope ASC\"}", "no field \"nope\"");
     refused(PS_PAN_DATASET, "{\"query\": 5}", "query: expected a string");
     refused(PS_PAN_DATASET, "{\"limit\": 1, \"limit\": 2}", "not valid JSON");
@@ -130,9 +133,10 @@ static void test_parse(void)
 
 static void test_match(void)
 {
-    const char *ds = "{\"pid\":\"20.500.12269/d1\",\"title\":\"PaNOSC Test "
-                     "Dataset 1\",\"isPublic\":true,\"creationDate\":\"2020-05-"
-                     "05T15:01:02.341Z\",\"size\":930,\"instrumentId\":\"i/1\"}";
+    const char *ds =
+        "{\"pid\":\"20.500.12269/d1\",\"title\":\"PaNOSC Test "
+        "Dataset 1\",\"isPublic\":true,\"creationDate\":\"2020-05-"
+        "05T15:01:02.341Z\",\"size\":930,\"instrumentId\":\"i/1\"}";
     check(matches(PS_PAN_DATASET, "{\"title\": \"PaNOSC Test Dataset 1\"}", ds),
           "equality");
     check(!matches(PS_PAN_DATASET, "{\"title\": \"PaNOSC\"}", ds),
@@ -141,14 +145,15 @@ static void test_match(void)
           "numeric string equals number (LoopBack loose equality)");
     check(matches(PS_PAN_DATASET, "{\"size\": {\"between\": [930, 931]}}", ds),
           "between is inclusive");
-    check(!matches(PS_PAN_DATASET, "{\"size\": {\"gt\": 930}}", ds), "gt strict");
+    check(!matches(PS_PAN_DATASET, "{\"size\": {\"gt\": 930}}", ds),
+          "gt strict");
     check(matches(PS_PAN_DATASET, "{\"size\": {\"gte\": \"930\"}}", ds),
           "gte with a numeric string");
-    check(matches(PS_PAN_DATASET, "{\"creationDate\": {\"gt\": \"2020-01-01\"}}",
-                  ds),
+    check(matches(PS_PAN_DATASET,
+                  "{\"creationDate\": {\"gt\": \"2020-01-01\"}}", ds),
           "dates compare as times");
-    check(!matches(PS_PAN_DATASET, "{\"creationDate\": {\"lt\": \"2020-05-05\"}}",
-                   ds),
+    check(!matches(PS_PAN_DATASET,
+                   "{\"creationDate\": {\"lt\": \"2020-05-05\"}}", ds),
           "date lt");
     check(matches(PS_PAN_DATASET,
                   "{\"creationDate\": \"2020-05-05T17:01:02.341+02:00\"}", ds),
@@ -168,21 +173,25 @@ static void test_match(void)
               !matches(PS_PAN_DATASET, "{\"title\": {\"like\": \"1.0\"}}",
                        "{\"title\":\"v110\"}"),
           "regex characters in like patterns are literal");
-    check(matches(PS_PAN_DATASET, "{\"title\": {\"regexp\": \"/^panosc/i\"}}", ds),
+    check(matches(PS_PAN_DATASET, "{\"title\": {\"regexp\": \"/^panosc/i\"}}",
+                  ds),
           "regexp with flags");
-    check(matches(PS_PAN_DATASET, "{\"title\": {\"regexp\": \"Dataset \\\\d$\"}}",
-                  ds),
+    check(matches(PS_PAN_DATASET,
+                  "{\"title\": {\"regexp\": \"Dataset \\\\d$\"}}", ds),
           "regexp \\d");
-    check(matches(PS_PAN_DATASET, "{\"pid\": {\"inq\": [\"a\", \"20.500.12269/d1\"]}}",
-                  ds),
+    check(matches(PS_PAN_DATASET,
+                  "{\"pid\": {\"inq\": [\"a\", \"20.500.12269/d1\"]}}", ds),
           "inq");
-    check(matches(PS_PAN_DATASET, "{\"pid\": {\"nin\": [\"a\", \"b\"]}}", ds), "nin");
-    check(matches(PS_PAN_DATASET, "{\"pid\": [\"a\", \"20.500.12269/d1\"]}", ds),
-          "an array value means one of them");
+    check(matches(PS_PAN_DATASET, "{\"pid\": {\"nin\": [\"a\", \"b\"]}}", ds),
+          "nin");
+    check(
+        matches(PS_PAN_DATASET, "{\"pid\": [\"a\", \"20.500.12269/d1\"]}", ds),
+        "an array value means one of them");
     check(matches(PS_PAN_DATASET, "{\"instrumentId\": {\"neq\": \"i/2\"}}", ds),
           "neq");
-    check(matches(PS_PAN_DATASET, "{\"size\": {\"neq\": 5}}", "{\"pid\":\"x\"}"),
-          "neq holds for a missing field");
+    check(
+        matches(PS_PAN_DATASET, "{\"size\": {\"neq\": 5}}", "{\"pid\":\"x\"}"),
+        "neq holds for a missing field");
     check(!matches(PS_PAN_DATASET, "{\"size\": 5}", "{\"pid\":\"x\"}"),
           "equality never holds for a missing field");
     check(matches(PS_PAN_DATASET, "{\"isPublic\": \"true\"}", ds),
@@ -198,19 +207,22 @@ static void test_match(void)
     check(!matches(PS_PAN_DATASET, "{\"title\": \"x\", \"size\": 930}", ds),
           "several keys are ANDed");
 
-    const char *doc = "{\"pid\":\"p\",\"type\":\"proposal\",\"title\":\"Copper\","
-                      "\"summary\":\"Neutron study of copper\",\"keywords\":["
-                      "\"copper\",\"neutrons\"]}";
+    const char *doc =
+        "{\"pid\":\"p\",\"type\":\"proposal\",\"title\":\"Copper\","
+        "\"summary\":\"Neutron study of copper\",\"keywords\":["
+        "\"copper\",\"neutrons\"]}";
     check(matches(PS_PAN_DOCUMENT, "{\"keywords\": \"neutrons\"}", doc),
           "array field: any element");
-    check(!matches(PS_PAN_DOCUMENT, "{\"keywords\": {\"neq\": \"copper\"}}", doc),
-          "array neq: no element may equal");
+    check(
+        !matches(PS_PAN_DOCUMENT, "{\"keywords\": {\"neq\": \"copper\"}}", doc),
+        "array neq: no element may equal");
     check(matches(PS_PAN_DOCUMENT, "{\"keywords\": {\"like\": \"neut\"}}", doc),
           "array like");
     check(matches(PS_PAN_DOCUMENT, "{\"text\": \"study\"}", doc),
           "text searches the summary too");
 
-    const char *param = "{\"name\":\"photon_energy\",\"value\":930,\"unit\":\"eV\"}";
+    const char *param =
+        "{\"name\":\"photon_energy\",\"value\":930,\"unit\":\"eV\"}";
     check(matches(PS_PAN_PARAMETER,
                   "{\"and\": [{\"name\": \"photon_energy\"}, {\"value\": "
                   "{\"between\": [\"880\", \"990\"]}}, {\"unit\": \"eV\"}]}",

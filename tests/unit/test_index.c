@@ -75,8 +75,7 @@ int main(void)
     snprintf(store_path, sizeof store_path, "%s/store.db", dir);
 
     ps_index *idx = NULL;
-    check(ps_index_open(&idx, dir, 0, &err) == PS_ERR_NOTFOUND,
-          "no index yet");
+    check(ps_index_open(&idx, dir, 0, &err) == PS_ERR_NOTFOUND, "no index yet");
     check(strstr(err.msg, "pansift init") != NULL, "says what to do: %s",
           err.msg);
 
@@ -128,14 +127,14 @@ int main(void)
     check(last == maxseq, "index at the store's last change");
     check(ps_index_doccount(idx) == 303, "every record once: %llu",
           (unsigned long long)ps_index_doccount(idx));
-    check(visible_datasets(idx, now) == 301,
-          "public + expired embargo: %llu",
+    check(visible_datasets(idx, now) == 301, "public + expired embargo: %llu",
           (unsigned long long)visible_datasets(idx, now));
     check(visible_datasets(idx, now + 7200000) == 302,
           "the embargo ends without reindexing");
     check(count(idx, ps_xq_term("XI:ins/odd")) == 151, "instrument term");
     char term[300];
-    check(count(idx, ps_xq_term(ps_xterm_make("XP:ds/0042", term, sizeof term))) == 1,
+    check(count(idx, ps_xq_term(
+                         ps_xterm_make("XP:ds/0042", term, sizeof term))) == 1,
           "pid term");
 
     /* A changed and a deleted record. */
@@ -145,8 +144,10 @@ int main(void)
     check(deleted == 1, "tombstone written");
     o.cancel = NULL;
     check(ps_index_update(idx, st, &o, &stats, &err) == PS_OK, "update 2");
-    check(stats.applied == 2 && stats.deleted == 1, "2 changes, 1 deletion: "
-          "%lld/%lld", (long long)stats.applied, (long long)stats.deleted);
+    check(stats.applied == 2 && stats.deleted == 1,
+          "2 changes, 1 deletion: "
+          "%lld/%lld",
+          (long long)stats.applied, (long long)stats.deleted);
     check(ps_index_doccount(idx) == 302, "deleted record gone");
     check(visible_datasets(idx, now) == 299, "restricted record hidden");
     check(ps_index_update(idx, st, &o, &stats, &err) == PS_OK &&

@@ -69,8 +69,7 @@ static void test_open_errors(void)
     stat(path, &before);
     check(ps_store_open(&st, path, &o, &err) == PS_ERR_CORRUPT,
           "garbage is CORRUPT: %s", err.msg);
-    check(strstr(err.msg, "garbage.db") != NULL, "names the file: %s",
-          err.msg);
+    check(strstr(err.msg, "garbage.db") != NULL, "names the file: %s", err.msg);
     stat(path, &after);
     check(before.st_size == after.st_size, "garbage file left untouched");
 
@@ -192,11 +191,14 @@ static void test_upserts(void)
     double k = json_real_value(json_object_get(temp, "value_si"));
     check(k > 293.14 && k < 293.16, "20 celsius = 293.15 K: %g", k);
     json_t *cu = json_array_get(ps, 2);
-    check(json_is_string(json_object_get(cu, "value")), "string value stays a string");
+    check(json_is_string(json_object_get(cu, "value")),
+          "string value stays a string");
     check(json_object_get(json_array_get(ps, 3), "value_si") == NULL,
           "unknown unit: no SI value, parameter kept");
     check(json_array_size(json_object_get(o, "files")) == 2, "2 files");
-    check(json_integer_value(json_object_get(json_array_get(json_object_get(o, "files"), 0), "size")) == 100, "file size");
+    check(json_integer_value(json_object_get(
+              json_array_get(json_object_get(o, "files"), 0), "size")) == 100,
+          "file size");
     check(json_array_size(json_object_get(o, "samples")) == 1, "1 sample");
     check_str(ps_json_str(json_array_get(json_object_get(o, "techniques"), 0),
                           "panet_iri"),
@@ -226,7 +228,9 @@ static void test_upserts(void)
          {"https://orcid.org/0000-0002-1825-0097", "Josiah Carberry", "Josiah",
           "Carberry", "0000-0002-1825-0097"},
          {NULL, "Brown University", NULL, "Providence", "United States"}},
-        {"owner", {NULL, NULL, NULL, NULL, NULL}, {NULL, NULL, NULL, NULL, NULL}},
+        {"owner",
+         {NULL, NULL, NULL, NULL, NULL},
+         {NULL, NULL, NULL, NULL, NULL}},
     };
     const char *prop_ds[] = {"ds/1", "ds/2"};
     ps_document_in prop = {0};
@@ -257,8 +261,7 @@ static void test_upserts(void)
     json_t *uraw = raw_of("10.5072/pub.1", "Results on copper");
     ps_prov uprov = {src, "10.5072/pub.1", uraw, 0, run};
     int64_t pub_id = 0;
-    check(ps_store_put_document(st, &uprov, &pub, &res, &pub_id, &err) ==
-              PS_OK,
+    check(ps_store_put_document(st, &uprov, &pub, &res, &pub_id, &err) == PS_OK,
           "put publication: %s", err.msg);
 
     ps_store_load(st, PS_KIND_PROPOSAL, pid_id, PS_LOAD_ALL, &o, &err);
@@ -366,8 +369,12 @@ static void test_upserts(void)
 
     json_t *stats = NULL;
     check(ps_store_stats(st, &stats, &err) == PS_OK, "stats: %s", err.msg);
-    check(json_integer_value(json_object_get(json_object_get(stats, "entities"), "dataset")) == 1, "stats live datasets");
-    check(json_integer_value(json_object_get(json_object_get(stats, "tombstones"), "dataset")) == 1, "stats tombstones");
+    check(json_integer_value(json_object_get(json_object_get(stats, "entities"),
+                                             "dataset")) == 1,
+          "stats live datasets");
+    check(json_integer_value(json_object_get(
+              json_object_get(stats, "tombstones"), "dataset")) == 1,
+          "stats tombstones");
     check(json_array_size(json_object_get(stats, "sources")) == 2, "2 sources");
     json_decref(stats);
 
@@ -383,8 +390,7 @@ static void test_upserts(void)
     check(ps_store_put_dataset(st, &dprov, &bad, &res, NULL, &err) ==
               PS_ERR_INVALID,
           "dataset without pid rejected");
-    check(strstr(err.msg, "pid") != NULL, "message names the pid: %s",
-          err.msg);
+    check(strstr(err.msg, "pid") != NULL, "message names the pid: %s", err.msg);
 
     json_decref(iraw);
     json_decref(draw);
