@@ -73,9 +73,26 @@ static void test_open_errors(void)
     stat(path, &after);
     check(before.st_size == after.st_size, "garbage file left untouched");
 
+    /* A store written by a newer pansift is refused and left as it is. */
+    snprintf(path, sizeof path, "%s/newer.db", dir);
+    o.create = 1;
+    check(ps_store_open(&st, path, &o, &err) == PS_OK, "create newer.db");
+    ps_store_close(st);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'PRAGMA user_version = 99;'", path);
+    if (system(cmd) == 0) {
+        check(ps_store_open(&st, path, &o, &err) == PS_ERR_INVALID,
+              "newer schema refused");
+        check(strstr(err.msg, "upgrade pansift") != NULL, "advice: %s",
+              err.msg);
+        snprintf(cmd, sizeof cmd,
+                 "test \"$(sqlite3 '%s' 'PRAGMA user_version')\" = 99", path);
+        check(system(cmd) == 0, "version left as it was");
+    }
+    o.create = 0;
+
     /* A SQLite file that is not ours. */
     snprintf(path, sizeof path, "%s/foreign.db", dir);
-    char cmd[700];
     snprintf(cmd, sizeof cmd,
              "sqlite3 '%s' 'CREATE TABLE t (x); INSERT INTO t VALUES (1);'",
              path);
