@@ -488,6 +488,15 @@ ps_status ps_xdoc_set_data(ps_xdoc *doc, const char *data, size_t len,
 
 /* ---- queries ------------------------------------------------------------- */
 
+/* Fresh "everything" and "nothing" queries. Never copy
+ * match_all() / MatchNothing: they are shared static objects
+ * whose reference counts are not atomic in Xapian 1.4, so copying them from
+ * two server threads at once corrupts them (a crash under concurrent
+ * queries). An empty term matches every document; a default-constructed
+ * query matches none. */
+static Xapian::Query match_all() { return Xapian::Query(std::string()); }
+static Xapian::Query match_nothing() { return Xapian::Query(); }
+
 /* A new handle holding q, or NULL when out of memory. */
 static ps_xquery *wrap(const Xapian::Query &q)
 {
@@ -506,13 +515,14 @@ static void free_children(ps_xquery **children, size_t n)
 }
 
 /* Combine children with op (stealing them, whatever happens); with no
- * children the result is empty_result. */
+ * children the result is everything (empty_is_all) or nothing. */
 static ps_xquery *combine(Xapian::Query::op op, ps_xquery **children, size_t n,
-                          const Xapian::Query &empty_result)
+                          bool empty_is_all)
 {
-    if (!children)
-        return n ? nullptr : wrap(empty_result);
     try {
+        if (!children)
+            return n ? nullptr
+                     : wrap(empty_is_all ? match_all() : match_nothing());
         for (size_t i = 0; i < n; i++)
             if (!children[i]) {
                 free_children(children, n);
@@ -520,7 +530,7 @@ static ps_xquery *combine(Xapian::Query::op op, ps_xquery **children, size_t n,
             }
         ps_xquery *r = nullptr;
         if (n == 0) {
-            r = wrap(empty_result);
+            r = wrap(empty_is_all ? match_all() : match_nothing());
         } else {
             std::vector<Xapian::Query> v;
             v.reserve(n);
@@ -539,7 +549,7 @@ static ps_xquery *combine(Xapian::Query::op op, ps_xquery **children, size_t n,
 ps_xquery *ps_xq_all(void)
 {
     try {
-        return wrap(Xapian::Query::MatchAll);
+        return wrap(match_all());
     } catch (...) {
         return nullptr;
     }
@@ -548,7 +558,7 @@ ps_xquery *ps_xq_all(void)
 ps_xquery *ps_xq_none(void)
 {
     try {
-        return wrap(Xapian::Query::MatchNothing);
+        return wrap(match_nothing());
     } catch (...) {
         return nullptr;
     }
@@ -560,7 +570,7 @@ ps_xquery *ps_xq_term(const char *term)
         /* No document has the empty term (ps_xdoc_add_term refuses it),
          * while Xapian would read Query("") as "match everything". */
         if (!term || !*term)
-            return wrap(Xapian::Query::MatchNothing);
+            return wrap(match_nothing());
         return wrap(Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT,
                                   Xapian::Query(shaped(term)), 0.0));
     } catch (...) {
@@ -582,7 +592,7 @@ ps_xquery *ps_xq_range(unsigned slot, const char *lo, size_t lo_len,
         if (hi)
             return wrap(Xapian::Query(Xapian::Query::OP_VALUE_LE, slot,
                                       std::string(hi, hi_len)));
-        return wrap(Xapian::Query::MatchAll);
+        return wrap(match_all());
     } catch (...) {
         return nullptr;
     }
@@ -590,27 +600,24 @@ ps_xquery *ps_xq_range(unsigned slot, const char *lo, size_t lo_len,
 
 ps_xquery *ps_xq_and(ps_xquery **children, size_t n)
 {
-    return combine(Xapian::Query::OP_AND, children, n, Xapian::Query::MatchAll);
+    return combine(Xapian::Query::OP_AND, children, n, true);
 }
 
 ps_xquery *ps_xq_or(ps_xquery **children, size_t n)
 {
-    return combine(Xapian::Query::OP_OR, children, n,
-                   Xapian::Query::MatchNothing);
+    return combine(Xapian::Query::OP_OR, children, n, false);
 }
 
 ps_xquery *ps_xq_and_not(ps_xquery *a, ps_xquery *b)
 {
     ps_xquery *pair[2] = {a, b};
-    return combine(Xapian::Query::OP_AND_NOT, pair, 2,
-                   Xapian::Query::MatchNothing);
+    return combine(Xapian::Query::OP_AND_NOT, pair, 2, false);
 }
 
 ps_xquery *ps_xq_filter(ps_xquery *a, ps_xquery *b)
 {
     ps_xquery *pair[2] = {a, b};
-    return combine(Xapian::Query::OP_FILTER, pair, 2,
-                   Xapian::Query::MatchNothing);
+    return combine(Xapian::Query::OP_FILTER, pair, 2, false);
 }
 
 /* True if s is empty or only ASCII white space. */
@@ -631,7 +638,7 @@ ps_xquery *ps_xq_text(ps_xdb *db, const char *text, const char *prefix,
     }
     try {
         if (blank(text)) {
-            ps_xquery *r = wrap(Xapian::Query::MatchAll);
+            ps_xquery *r = wrap(match_all());
             if (!r)
                 ps_err_set(err, PS_ERR_NOMEM, "out of memory");
             return r;

@@ -53,6 +53,12 @@ check_contains "$v" "Re-using existing connection" "keep-alive"
 seq 60 | xargs -P 12 -I{} curl -s -o /dev/null -w '%{http_code}\n' -g \
     "$SERVE_URL/api/Datasets?filter={\"limit\":5,\"skip\":{}}" > "$T/codes"
 check_eq "$(sort -u "$T/codes")" 200 "60 parallel requests all answered"
+# Relevance queries build Xapian queries in both worker threads at once.
+seq 120 | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -G \
+    --data-urlencode 'filter={"query":"scattering","limit":3,"skip":{}}' \
+    "$SERVE_URL/api/Datasets" > "$T/codes"
+check_eq "$(sort -u "$T/codes")" 200 "120 parallel relevance queries answered"
+check kill -0 "$SERVE_PID" -- "the server survives concurrent queries"
 
 # Dashboard files, and nothing else.
 get "$SERVE_URL/"

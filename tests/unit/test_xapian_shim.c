@@ -13,6 +13,7 @@
 #include "check.h"
 #include "xapian-shim.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -1061,11 +1062,39 @@ static void test_compact(void)
     check(ps_xdb_compact(srcs, 0, out2, &err) == PS_ERR_INVALID, "no source");
 }
 
+/* The server builds queries in several threads at once: constructing
+ * "everything"/"nothing" queries must not touch shared state (Xapian 1.4's
+ * static MatchAll has a non-atomic reference count; copying it from two
+ * threads corrupted it and crashed the server under load). */
+static void *build_queries(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100000; i++) {
+        ps_xquery *kids[3] = {ps_xq_all(), ps_xq_none(), ps_xq_term("XK:x")};
+        ps_xquery *q = ps_xq_and(kids, 3);
+        ps_xquery *e = ps_xq_or(NULL, 0);
+        ps_xq_free(q);
+        ps_xq_free(e);
+    }
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, build_queries, NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    check(1, "queries built in 4 threads at once without a crash");
+}
+
 int main(void)
 {
     const char *dir = check_tmpdir("xapian-shim");
     check_fatal(dir != NULL, "no temporary directory");
     snprintf(root, sizeof root, "%s", dir);
+    test_threads();
 
     test_null_handling();
     test_term_shaping();
