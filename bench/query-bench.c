@@ -57,8 +57,7 @@ typedef struct opts {
     int64_t budget_s;
 } opts;
 
-/* ---- random numbers
- * ------------------------------------------------------------------ */
+/* ---- random numbers ----------------------------------------------------- */
 
 static uint64_t rng_state;
 
@@ -72,8 +71,7 @@ static uint64_t rnd(void)
 
 static size_t rnd_below(size_t n) { return n ? (size_t)(rnd() % n) : 0; }
 
-/* ---- sampling the catalogue
- * ------------------------------------------------------------ */
+/* ---- sampling the catalogue --------------------------------------------- */
 
 static int push(char ***arr, size_t *n, const char *s)
 {
@@ -212,8 +210,7 @@ static void free_list(char **a, size_t n)
     ps_free(a);
 }
 
-/* ---- building requests
- * --------------------------------------------------------------------- */
+/* ---- building requests -------------------------------------------------- */
 
 typedef struct client {
     CURL *h;

@@ -44,8 +44,7 @@ typedef struct opts {
     int keep;
 } opts;
 
-/* ---- a small deterministic generator
- * ---------------------------------------------- */
+/* ---- a small deterministic generator ------------------------------------ */
 
 static uint64_t mix64(uint64_t x)
 {
@@ -254,8 +253,7 @@ static json_t *raw_of(const record *r)
     return o;
 }
 
-/* ---- counting rows
- * -------------------------------------------------------------------- */
+/* ---- counting rows ------------------------------------------------------ */
 
 /* Rows of every table of the store file (a separate read-only connection);
  * -1 on error. */
@@ -313,8 +311,7 @@ static int64_t file_size(const char *path)
     return stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
 }
 
-/* ---- the phases
- * ------------------------------------------------------------------------- */
+/* ---- the phases --------------------------------------------------------- */
 
 typedef struct phase {
     const char *name;

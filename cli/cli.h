@@ -49,8 +49,7 @@ int ps_cmd_config(ps_cli *cli, int argc, char **argv);
 extern volatile int ps_cli_interrupted;
 void ps_cli_catch_signals(void);
 
-/* ---- progress
- * ------------------------------------------------------------------ */
+/* ---- progress ----------------------------------------------------------- */
 /* A progress line on stderr: redrawn in place on a terminal (bar, rate, ETA),
  * a plain line every few seconds otherwise, nothing when quiet. */
 typedef struct ps_progress {

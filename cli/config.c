@@ -31,7 +31,7 @@ const char *const ps_config_source_types[] = {"pan", NULL};
 static const char *const log_levels[] = {"error", "warn", "info", "debug",
                                          NULL};
 
-/* ---- the table ----------------------------------------------------------- */
+/* ---- the table ---------------------------------------------------------- */
 
 typedef enum {
     SEC_PANSIFT,
@@ -211,7 +211,7 @@ static const struct {
 /* Inherited numbers hold this until the end of the file is reached. */
 #define UNSET_LONG LONG_MIN
 
-/* ---- table helpers ------------------------------------------------------- */
+/* ---- table helpers ------------------------------------------------------ */
 
 static int is_string_type(setting_type t)
 {
@@ -407,7 +407,7 @@ static int valid_listen(const char *v)
     return p <= 65535;
 }
 
-/* ---- numbers with units -------------------------------------------------- */
+/* ---- numbers with units ------------------------------------------------- */
 
 typedef struct unit {
     const char *suffix;
@@ -470,7 +470,7 @@ static int parse_scaled(const char *text, const unit *units, int64_t plain,
     return 0;
 }
 
-/* ---- parsing one value --------------------------------------------------- */
+/* ---- parsing one value -------------------------------------------------- */
 
 typedef struct parsed {
     char *s; /* string types: owned copy */
@@ -647,7 +647,7 @@ static ps_status inherit_value(ps_config_source *src, const ps_config *cfg,
     return PS_OK;
 }
 
-/* ---- defaults and sources ------------------------------------------------ */
+/* ---- defaults and sources ----------------------------------------------- */
 
 static void free_fields(void *base, section_kind sec)
 {
@@ -782,7 +782,7 @@ static int valid_source_name(const char *name)
     return 1;
 }
 
-/* ---- reading the file ---------------------------------------------------- */
+/* ---- reading the file --------------------------------------------------- */
 
 typedef struct parse_ctx {
     ps_config *cfg;
@@ -1096,7 +1096,7 @@ ps_status ps_config_load(ps_config *cfg, const char *path, ps_err *err)
     return st;
 }
 
-/* ---- overrides ----------------------------------------------------------- */
+/* ---- overrides ---------------------------------------------------------- */
 
 static int values_equal(const void *a, const void *b, const setting *sa,
                         const setting *sb)
@@ -1223,7 +1223,7 @@ const ps_config_source *ps_config_source_find(const ps_config *cfg,
     return i < cfg->nsources ? &cfg->sources[i] : NULL;
 }
 
-/* ---- writing ------------------------------------------------------------- */
+/* ---- writing ------------------------------------------------------------ */
 
 /* "integer 0..256", "bytes 1024..1048576", ... for the template (and the
  * type column of docs/configuration.md). */

@@ -3,8 +3,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 set(PS_C_WARNINGS -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes
-    -Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter -Wno-format-truncation)
+    -Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter -Wno-format-truncation
+    -Wno-missing-field-initializers)
 set(PS_CXX_WARNINGS -Wall -Wextra -Wshadow -Wpointer-arith -Wformat=2
+    -Wno-missing-field-initializers
     -Wno-unused-parameter)
 if(PS_WERROR)
   list(APPEND PS_C_WARNINGS -Werror)

@@ -150,7 +150,7 @@ int ps_parse_double(const char *s, double *out);
 /* Number of online CPU cores (at least 1). */
 int ps_cpu_count(void);
 
-/* ---- time ---------------------------------------------------------------- */
+/* ---- time --------------------------------------------------------------- */
 /* Milliseconds since the epoch, wall clock. */
 int64_t ps_now_ms(void);
 /* Monotonic clock in nanoseconds, for durations. */
@@ -171,7 +171,7 @@ char *ps_time_format(int64_t ms, char *buf);
 /* SHA-256 of data as 64 lower-case hex digits plus NUL in out. */
 void ps_sha256_hex(const void *data, size_t len, char out[65]);
 
-/* ---- JSON helpers (jansson) ---------------------------------------------- */
+/* ---- JSON helpers (jansson) --------------------------------------------- */
 /* SHA-256 of the canonical form of v (compact, keys sorted), so that two
  * equal records hash equally whatever their key order. */
 ps_status ps_json_hash(const json_t *v, char out[65], ps_err *err);

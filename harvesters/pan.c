@@ -45,8 +45,8 @@ typedef enum { MODEL_INSTRUMENTS, MODEL_DATASETS, MODEL_DOCUMENTS } pan_model;
 static const char *const model_names[] = {"Instruments", "Datasets",
                                           "Documents"};
 
-/* ---- small JSON helpers
- * --------------------------------------------------------- */
+/* ---- small JSON helpers ----------------------------------------------------
+ */
 
 /* A string member, or a number member turned into text (ids are numbers in
  * some providers); NULL otherwise. Numbers are written into buf. */
@@ -87,8 +87,8 @@ static void visibility_of(const json_t *o, int64_t release, ps_visibility *vis,
     }
 }
 
-/* ---- mapping
- * ------------------------------------------------------------------------ */
+/* ---- mapping ---------------------------------------------------------------
+ */
 
 /* Everything a mapped record borrows or owns until it is stored. */
 typedef struct mapped {
@@ -193,9 +193,10 @@ static int map_keywords(const json_t *rec, mapped *m, size_t *n_out)
     return 0;
 }
 
-static ps_status put_instrument(psi_run *run, json_t *rec, const char *pid,
+static ps_status put_instrument(psi_run *run, json_t *rec, const ps_prov *prov,
                                 ps_put_result *res, ps_err *err)
 {
+    const char *pid = prov->remote_id;
     ps_instrument_in in = {0};
     in.pid = pid;
     in.name = ps_json_str(rec, "name");
@@ -204,13 +205,13 @@ static ps_status put_instrument(psi_run *run, json_t *rec, const char *pid,
     if (!in.name)
         return ps_err_set(err, PS_ERR_INVALID, "instrument %s has no name",
                           pid);
-    ps_prov prov = {run->source_id, pid, rec, 0, run->run_id};
-    return ps_store_put_instrument(run->st, &prov, &in, res, NULL, err);
+    return ps_store_put_instrument(run->st, prov, &in, res, NULL, err);
 }
 
-static ps_status put_dataset(psi_run *run, json_t *rec, const char *pid,
+static ps_status put_dataset(psi_run *run, json_t *rec, const ps_prov *prov,
                              ps_put_result *res, ps_err *err)
 {
+    const char *pid = prov->remote_id;
     mapped m = {0};
     ps_dataset_in in = {0};
     ps_status rc = PS_OK;
@@ -300,8 +301,7 @@ static ps_status put_dataset(psi_run *run, json_t *rec, const char *pid,
     in.files = m.files;
     in.samples = m.samples;
     in.techniques = m.techs;
-    ps_prov prov = {run->source_id, pid, rec, 0, run->run_id};
-    rc = ps_store_put_dataset(run->st, &prov, &in, res, NULL, err);
+    rc = ps_store_put_dataset(run->st, prov, &in, res, NULL, err);
 out:
     mapped_free(&m);
     return rc;
@@ -331,9 +331,10 @@ static const char *person_pid(psi_run *run, const json_t *p, mapped *m,
     return own(m, ps_asprintf("%s:%s", run->src->name, id), nomem);
 }
 
-static ps_status put_document(psi_run *run, json_t *rec, const char *pid,
+static ps_status put_document(psi_run *run, json_t *rec, const ps_prov *prov,
                               ps_put_result *res, ps_err *err)
 {
+    const char *pid = prov->remote_id;
     mapped m = {0};
     ps_document_in in = {0};
     ps_status rc = PS_OK;
@@ -421,8 +422,7 @@ static ps_status put_document(psi_run *run, json_t *rec, const char *pid,
     }
     in.members = m.members;
     in.dataset_pids = m.datasets;
-    ps_prov prov = {run->source_id, pid, rec, 0, run->run_id};
-    rc = ps_store_put_document(run->st, &prov, &in, res, NULL, err);
+    rc = ps_store_put_document(run->st, prov, &in, res, NULL, err);
 out:
     mapped_free(&m);
     return rc;
@@ -435,7 +435,7 @@ nomem:
  * rejected (counted, reason kept) and the run goes on; store failures end
  * the run. */
 static ps_status put_record(psi_run *run, pan_model model, json_t *rec,
-                            ps_err *err)
+                            const char *text, size_t len, ps_err *err)
 {
     static const ps_kind kinds[] = {PS_KIND_INSTRUMENT, PS_KIND_DATASET,
                                     PS_KIND_PROPOSAL};
@@ -452,32 +452,33 @@ static ps_status put_record(psi_run *run, pan_model model, json_t *rec,
                  model_names[model]);
         return psi_run_reject(run, kinds[model], NULL, why, err);
     }
-    /* The score is the provider's answer to this query, not data. */
-    json_object_del(rec, "score");
+    char *pidcopy = ps_strdup(pid);
+    if (!pidcopy)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    /* The provenance keeps the record's bytes as the source sent them. */
+    ps_prov prov = {run->source_id, pidcopy, rec, 0, run->run_id, text, len};
     ps_put_result res = PS_PUT_UNCHANGED;
     ps_err e = PS_ERR_INIT;
-    char pidcopy[256];
-    snprintf(pidcopy, sizeof pidcopy, "%s", pid);
     ps_status rc;
     switch (model) {
     case MODEL_INSTRUMENTS:
-        rc = put_instrument(run, rec, pidcopy, &res, &e);
+        rc = put_instrument(run, rec, &prov, &res, &e);
         break;
-    case MODEL_DATASETS: rc = put_dataset(run, rec, pidcopy, &res, &e); break;
-    default: rc = put_document(run, rec, pidcopy, &res, &e); break;
+    case MODEL_DATASETS: rc = put_dataset(run, rec, &prov, &res, &e); break;
+    default: rc = put_document(run, rec, &prov, &res, &e); break;
     }
     if (rc == PS_ERR_INVALID)
-        return psi_run_reject(run, kinds[model], pidcopy, e.msg, err);
-    if (rc != PS_OK) {
-        if (err)
-            *err = e;
-        return rc;
-    }
-    return psi_run_record(run, res, err);
+        rc = psi_run_reject(run, kinds[model], pidcopy, e.msg, err);
+    else if (rc != PS_OK && err)
+        *err = e;
+    else if (rc == PS_OK)
+        rc = psi_run_record(run, res, err);
+    ps_free(pidcopy);
+    return rc;
 }
 
-/* ---- fetching over HTTP
- * ------------------------------------------------------------ */
+/* ---- HTTP helpers ----------------------------------------------------------
+ */
 
 static char *model_url(const char *base, const char *model, const char *suffix)
 {
@@ -506,113 +507,16 @@ static int64_t fetch_count(psi_run *run, pan_model model)
     return n;
 }
 
-static ps_status harvest_http(psi_run *run, pan_model model, ps_err *err)
-{
-    long limit = run->src->page_size > 0 ? run->src->page_size : 500;
-    long skip = 0;
-    ps_status rc = PS_OK;
-    char *prev_first = NULL;
-    run->phase = model_names[model];
-    run->phase_done = 0;
-    run->phase_total = fetch_count(run, model);
-    for (;;) {
-        if (psi_run_cancelled(run))
-            return ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
-                              run->src->name);
-        json_t *filter = json_pack("{s:i, s:i}", "limit", (json_int_t)limit,
-                                   "skip", (json_int_t)skip);
-        const char *inc = model == MODEL_DATASETS    ? dataset_include
-                          : model == MODEL_DOCUMENTS ? document_include
-                                                     : NULL;
-        if (filter && inc)
-            json_object_set_new(filter, "include", json_loads(inc, 0, NULL));
-        char *text = filter ? json_dumps(filter, JSON_COMPACT) : NULL;
-        char *enc = text ? ps_pct_encode(text) : NULL;
-        char *suffix = enc ? ps_asprintf("?filter=%s", enc) : NULL;
-        char *url = suffix
-                        ? model_url(run->src->url, model_names[model], suffix)
-                        : NULL;
-        json_decref(filter);
-        free(text);
-        ps_free(enc);
-        ps_free(suffix);
-        if (!url) {
-            rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
-            break;
-        }
-        ps_http_response resp;
-        rc = ps_http_get(run->http, url, &resp, err);
-        json_t *page = NULL;
-        if (rc == PS_OK) {
-            json_error_t je;
-            page = json_loadb(resp.body, resp.body_len, 0, &je);
-            if (!page)
-                rc = ps_err_set(err, PS_ERR_UPSTREAM,
-                                "source %s: %s answered something that is not "
-                                "JSON (%s at line %d); is the url a PaN search "
-                                "API base (e.g. https://host/api)?",
-                                run->src->name, url, je.text, je.line);
-            else if (!json_is_array(page))
-                rc = ps_err_set(err, PS_ERR_UPSTREAM,
-                                "source %s: %s answered a JSON %s, not the "
-                                "array of records of a PaN search API",
-                                run->src->name, url,
-                                json_is_object(page) ? "object" : "value");
-        } else {
-            ps_err_prefix(err, "source %s", run->src->name);
-        }
-        ps_http_response_free(&resp);
-        ps_free(url);
-        if (rc != PS_OK) {
-            json_decref(page);
-            break;
-        }
-        size_t n = json_array_size(page);
-        /* A provider that ignores skip answers the first page again. */
-        const char *first =
-            n ? ps_json_str(json_array_get(page, 0), "pid") : NULL;
-        if (skip > 0 && first && prev_first && strcmp(first, prev_first) == 0) {
-            json_decref(page);
-            rc = ps_err_set(err, PS_ERR_UPSTREAM,
-                            "source %s: %s ignores skip (page %ld repeats the "
-                            "first page); cannot page through it",
-                            run->src->name, model_names[model],
-                            skip / limit + 1);
-            break;
-        }
-        ps_free(prev_first);
-        prev_first = first ? ps_strdup(first) : NULL;
-        for (size_t i = 0; i < n && rc == PS_OK; i++)
-            rc = put_record(run, model, json_array_get(page, i), err);
-        json_decref(page);
-        if (rc == PS_OK)
-            rc = psi_run_flush(run, err);
-        if (rc != PS_OK)
-            break;
-        /* A short page is the last one; a provider that ignored limit and
-         * sent more than asked has sent everything. */
-        if (n < (size_t)limit || n > (size_t)limit)
-            break;
-        skip += limit;
-        if (psi_run_pause(run)) {
-            rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
-                            run->src->name);
-            break;
-        }
-    }
-    ps_free(prev_first);
-    return rc;
-}
+/* ---- reading arrays of records ---------------------------------------------
+ */
 
-/* ---- reading a directory
- * ------------------------------------------------------------- */
-
-/* Records of a JSON array file, one at a time: the file is read in chunks
- * and a small scanner finds where each array element ends (tracking
- * nesting and strings), so each record is parsed from memory on its own and
- * a file of any size streams through in constant memory. */
+/* Records of a JSON array, one at a time, from a file read in chunks or from
+ * a page in memory. A small scanner finds where each element ends (tracking
+ * nesting and strings), so each record is parsed on its own, the bytes the
+ * source sent are kept as its provenance, and a file of any size streams
+ * through in constant memory. */
 typedef struct rec_reader {
-    FILE *f;
+    FILE *f; /* NULL: buf holds the whole input */
     char *buf;
     size_t len;   /* bytes in buf */
     size_t start; /* where the current record starts */
@@ -621,9 +525,11 @@ typedef struct rec_reader {
 } rec_reader;
 
 /* Make room and read more; the current record is kept. -1 on a record
- * larger than the ceiling or out of memory, 0 at end of file, else 1. */
+ * larger than the ceiling or out of memory, 0 at end of input, else 1. */
 static int refill(rec_reader *r)
 {
+    if (r->eof)
+        return 0;
     if (r->start > 0) {
         memmove(r->buf, r->buf + r->start, r->len - r->start);
         r->len -= r->start;
@@ -639,8 +545,6 @@ static int refill(rec_reader *r)
         r->buf = p;
         r->cap = cap;
     }
-    if (r->eof)
-        return 0;
     size_t n = fread(r->buf + r->len, 1, r->cap - r->len, r->f);
     if (n == 0) {
         r->eof = 1;
@@ -710,6 +614,194 @@ static long value_length(rec_reader *r)
     }
 }
 
+/* Store every record of the array in r. `what` names the input in
+ * messages. *count gets the number of records read; if repeat_of is not
+ * NULL and the first record's pid equals it, nothing is stored and *repeat
+ * is set (a provider that ignores skip); *first_pid (may be NULL) gets a
+ * copy of the first record's pid. PS_ERR_UPSTREAM when the input is not an
+ * array ( *not_array: the first byte). */
+static ps_status read_array(psi_run *run, pan_model model, rec_reader *r,
+                            const char *what, size_t *count,
+                            const char *repeat_of, int *repeat,
+                            char **first_pid, int *not_array, ps_err *err)
+{
+    ps_status rc = PS_OK;
+    *count = 0;
+    *not_array = 0;
+    int c = next_token(r);
+    if (c != '[') {
+        *not_array = c < 0 ? -1 : c;
+        return ps_err_set(err, PS_ERR_UPSTREAM, "%s is not a JSON array", what);
+    }
+    for (;;) {
+        c = next_token(r);
+        if (c == ']' && *count == 0)
+            break;
+        if (c < 0) {
+            rc = ps_err_set(err, c == -2 ? PS_ERR_TOOBIG : PS_ERR_UPSTREAM,
+                            "%s: %s after record %zu", what,
+                            c == -2 ? "a record larger than 64 MiB"
+                                    : "the array is not closed",
+                            *count);
+            break;
+        }
+        r->start--; /* the token is the record's first byte */
+        long n = value_length(r);
+        if (n < 0) {
+            rc = ps_err_set(err, n == -2 ? PS_ERR_TOOBIG : PS_ERR_UPSTREAM,
+                            "%s: record %zu is %s", what, *count + 1,
+                            n == -2 ? "larger than 64 MiB" : "cut short");
+            break;
+        }
+        const char *text = r->buf + r->start;
+        json_error_t je;
+        json_t *rec = json_loadb(text, (size_t)n, 0, &je);
+        r->start += (size_t)n;
+        if (!rec) {
+            rc = ps_err_set(err, PS_ERR_UPSTREAM, "%s: record %zu: %s", what,
+                            *count + 1, je.text);
+            break;
+        }
+        if (*count == 0) {
+            const char *pid = ps_json_str(rec, "pid");
+            if (repeat_of && pid && strcmp(pid, repeat_of) == 0) {
+                json_decref(rec);
+                *repeat = 1;
+                return PS_OK;
+            }
+            if (first_pid && pid) {
+                *first_pid = ps_strdup(pid);
+                if (!*first_pid) {
+                    json_decref(rec);
+                    return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+                }
+            }
+        }
+        rc = put_record(run, model, rec, text, (size_t)n, err);
+        json_decref(rec);
+        (*count)++;
+        if (rc != PS_OK)
+            break;
+        if (psi_run_cancelled(run)) {
+            rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
+                            run->src->name);
+            break;
+        }
+        c = next_token(r);
+        if (c == ']')
+            break;
+        if (c != ',') {
+            rc = ps_err_set(err, PS_ERR_UPSTREAM,
+                            "%s: expected ',' or ']' after record %zu", what,
+                            *count);
+            break;
+        }
+    }
+    return rc;
+}
+
+/* ---- fetching over HTTP ----------------------------------------------------
+ */
+
+static char *page_url(psi_run *run, pan_model model, long limit, long skip)
+{
+    json_t *filter = json_pack("{s:i, s:i}", "limit", (json_int_t)limit, "skip",
+                               (json_int_t)skip);
+    const char *inc = model == MODEL_DATASETS    ? dataset_include
+                      : model == MODEL_DOCUMENTS ? document_include
+                                                 : NULL;
+    if (filter && inc)
+        json_object_set_new(filter, "include", json_loads(inc, 0, NULL));
+    char *text = filter ? json_dumps(filter, JSON_COMPACT) : NULL;
+    char *enc = text ? ps_pct_encode(text) : NULL;
+    char *suffix = enc ? ps_asprintf("?filter=%s", enc) : NULL;
+    char *url =
+        suffix ? model_url(run->src->url, model_names[model], suffix) : NULL;
+    json_decref(filter);
+    free(text);
+    ps_free(enc);
+    ps_free(suffix);
+    return url;
+}
+
+static ps_status harvest_http(psi_run *run, pan_model model, ps_err *err)
+{
+    long limit = run->src->page_size > 0 ? run->src->page_size : 500;
+    long skip = 0;
+    ps_status rc = PS_OK;
+    char *prev_first = NULL;
+    run->phase = model_names[model];
+    run->phase_done = 0;
+    run->phase_total = fetch_count(run, model);
+    for (;;) {
+        if (psi_run_cancelled(run)) {
+            rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
+                            run->src->name);
+            break;
+        }
+        char *url = page_url(run, model, limit, skip);
+        if (!url) {
+            rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        ps_http_response resp;
+        rc = ps_http_get(run->http, url, &resp, err);
+        size_t n = 0;
+        int repeat = 0, not_array = 0;
+        char *first = NULL;
+        if (rc == PS_OK) {
+            rec_reader r = {NULL, resp.body,     resp.body_len,
+                            0,    resp.body_len, 1};
+            char what[600];
+            snprintf(what, sizeof what, "source %s: %s", run->src->name, url);
+            rc = read_array(run, model, &r, what, &n, skip ? prev_first : NULL,
+                            &repeat, &first, &not_array, err);
+            if (not_array == '{')
+                ps_err_set(err, PS_ERR_UPSTREAM,
+                           "source %s: %s answered a JSON object, not the "
+                           "array of records of a PaN search API",
+                           run->src->name, url);
+            else if (not_array)
+                ps_err_set(err, PS_ERR_UPSTREAM,
+                           "source %s: %s answered something that is not "
+                           "JSON (expected an array of records); is the url "
+                           "a PaN search API base (e.g. https://host/api)?",
+                           run->src->name, url);
+        } else {
+            ps_err_prefix(err, "source %s", run->src->name);
+        }
+        ps_http_response_free(&resp);
+        ps_free(url);
+        if (rc == PS_OK && repeat)
+            rc = ps_err_set(err, PS_ERR_UPSTREAM,
+                            "source %s: %s ignores skip (page %ld repeats the "
+                            "first page); cannot page through it",
+                            run->src->name, model_names[model],
+                            skip / limit + 1);
+        if (rc == PS_OK)
+            rc = psi_run_flush(run, err);
+        ps_free(prev_first);
+        prev_first = first;
+        if (rc != PS_OK)
+            break;
+        /* A short page is the last one; a provider that ignored limit and
+         * sent more than asked has sent everything. */
+        if (n != (size_t)limit)
+            break;
+        skip += limit;
+        if (psi_run_pause(run)) {
+            rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
+                            run->src->name);
+            break;
+        }
+    }
+    ps_free(prev_first);
+    return rc;
+}
+
+/* ---- reading a directory ---------------------------------------------------
+ */
+
 static ps_status harvest_file(psi_run *run, const char *dir, pan_model model,
                               ps_err *err)
 {
@@ -731,75 +823,22 @@ static ps_status harvest_file(psi_run *run, const char *dir, pan_model model,
         ps_free(path);
         return rc;
     }
-    if (next_token(&r) != '[') {
-        rc = ps_err_set(err, PS_ERR_PARSE,
-                        "source %s: %s does not hold a JSON array",
-                        run->src->name, path);
-        goto out;
-    }
-    size_t index = 0;
-    for (;;) {
-        int c = next_token(&r);
-        if (c == ']' && index == 0)
-            break;
-        if (c < 0) {
-            rc = ps_err_set(err, c == -2 ? PS_ERR_TOOBIG : PS_ERR_PARSE,
-                            "source %s: %s: %s after record %zu",
-                            run->src->name, path,
-                            c == -2 ? "a record larger than 64 MiB"
-                                    : "the array is not closed",
-                            index);
-            break;
-        }
-        r.start--; /* the token is the record's first byte */
-        long n = value_length(&r);
-        if (n < 0) {
-            rc = ps_err_set(err, n == -2 ? PS_ERR_TOOBIG : PS_ERR_PARSE,
-                            "source %s: %s: record %zu is %s", run->src->name,
-                            path, index + 1,
-                            n == -2 ? "larger than 64 MiB" : "cut short");
-            break;
-        }
-        json_error_t je;
-        json_t *rec = json_loadb(r.buf + r.start, (size_t)n, 0, &je);
-        r.start += (size_t)n;
-        if (!rec) {
-            rc = ps_err_set(err, PS_ERR_PARSE, "source %s: %s: record %zu: %s",
-                            run->src->name, path, index + 1, je.text);
-            break;
-        }
-        rc = put_record(run, model, rec, err);
-        json_decref(rec);
-        index++;
-        if (rc != PS_OK)
-            break;
-        if (psi_run_cancelled(run)) {
-            rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
-                            run->src->name);
-            break;
-        }
-        c = next_token(&r);
-        if (c == ']')
-            break;
-        if (c != ',') {
-            rc = ps_err_set(err, PS_ERR_PARSE,
-                            "source %s: %s: expected ',' or ']' after record "
-                            "%zu",
-                            run->src->name, path, index);
-            break;
-        }
-    }
+    char what[600];
+    snprintf(what, sizeof what, "source %s: %s", run->src->name, path);
+    size_t n = 0;
+    int repeat = 0, not_array = 0;
+    rc = read_array(run, model, &r, what, &n, NULL, &repeat, NULL, &not_array,
+                    err);
     if (rc == PS_OK)
         rc = psi_run_flush(run, err);
-out:
     fclose(r.f);
     ps_free(r.buf);
     ps_free(path);
     return rc;
 }
 
-/* ---- the source
- * ------------------------------------------------------------------------ */
+/* ---- the source ------------------------------------------------------------
+ */
 
 ps_status psi_harvest_pan(psi_run *run, ps_err *err)
 {

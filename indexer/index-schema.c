@@ -106,8 +106,7 @@ ps_xquery *ps_index_visible_query(int64_t now_ms)
     return ps_xq_or(either, 2);
 }
 
-/* ---- building documents
- * ------------------------------------------------------------ */
+/* ---- building documents ------------------------------------------------- */
 
 typedef struct builder {
     ps_xdoc *doc;

@@ -38,8 +38,7 @@ struct ps_index {
     ps_xdb *db;
 };
 
-/* ---- paths and generations
- * -------------------------------------------------------- */
+/* ---- paths and generations ---------------------------------------------- */
 
 static char *join(const char *dir, const char *name)
 {
@@ -190,8 +189,7 @@ out:
     return rc;
 }
 
-/* ---- the writer lock
- * -------------------------------------------------------------- */
+/* ---- the writer lock ---------------------------------------------------- */
 
 static ps_status take_lock(const char *dir, int *fd_out, ps_err *err)
 {
@@ -232,8 +230,7 @@ static ps_status take_lock(const char *dir, int *fd_out, ps_err *err)
     return PS_OK;
 }
 
-/* ---- opening
- * ---------------------------------------------------------------------- */
+/* ---- opening ------------------------------------------------------------ */
 
 static ps_status init_generation(const char *path, int64_t last_seq,
                                  ps_err *err)
@@ -427,8 +424,7 @@ static int writer_start(ps_index *idx, const ps_index_opts **opts,
     return 1;
 }
 
-/* ---- applying changes
- * ----------------------------------------------------------------- */
+/* ---- applying changes --------------------------------------------------- */
 
 /* Write (or delete) the document of one record. */
 static ps_status apply_one(ps_xdb *db, ps_store *st, ps_kind kind, int64_t id,
@@ -526,8 +522,7 @@ ps_status ps_index_update(ps_index *idx, ps_store *st,
     return rc;
 }
 
-/* ---- rebuilding
- * ------------------------------------------------------------------------- */
+/* ---- rebuilding --------------------------------------------------------- */
 
 typedef struct worker {
     pthread_t thread;

@@ -78,8 +78,7 @@ int ps_index_hit_ref(const char *data, ps_kind *kind, int64_t *id);
 /* The Xapian query matching what the public may see at now_ms. */
 ps_xquery *ps_index_visible_query(int64_t now_ms);
 
-/* ---- opening
- * -------------------------------------------------------------------- */
+/* ---- opening ------------------------------------------------------------ */
 typedef struct ps_index ps_index;
 
 /* Create the index of a new data directory (generation 1, empty). PS_OK if
@@ -107,8 +106,7 @@ ps_status ps_index_last_seq(ps_index *idx, int64_t *out, ps_err *err);
 /* Number of documents in the index. */
 uint64_t ps_index_doccount(ps_index *idx);
 
-/* ---- updating
- * --------------------------------------------------------------------- */
+/* ---- updating ----------------------------------------------------------- */
 typedef void (*ps_index_progress_fn)(const char *phase, int64_t done,
                                      int64_t total, void *payload);
 

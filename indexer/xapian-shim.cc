@@ -22,7 +22,7 @@
 
 #include <sys/stat.h>
 
-/* ---- errors -------------------------------------------------------------- */
+/* ---- errors ------------------------------------------------------------- */
 
 /* Fill err from a Xapian error: "<type>: <message> (<system error>)". */
 static ps_status xapian_fail(ps_err *err, ps_status code,
@@ -121,7 +121,7 @@ size_t ps_xvalue_num(double v, char *out)
     return Xapian::sortable_serialise_(v, out);
 }
 
-/* ---- databases ----------------------------------------------------------- */
+/* ---- databases ---------------------------------------------------------- */
 
 ps_status ps_xdb_open(ps_xdb **out, const char *path, ps_xdb_mode mode,
                       unsigned flags, ps_err *err)
@@ -396,7 +396,7 @@ ps_status ps_xdb_compact(const char *const *srcs, size_t n, const char *dst,
     }
 }
 
-/* ---- documents ----------------------------------------------------------- */
+/* ---- documents ---------------------------------------------------------- */
 
 ps_xdoc *ps_xdoc_new(void)
 {
@@ -486,7 +486,7 @@ ps_status ps_xdoc_set_data(ps_xdoc *doc, const char *data, size_t len,
     }
 }
 
-/* ---- queries ------------------------------------------------------------- */
+/* ---- queries ------------------------------------------------------------ */
 
 /* Fresh "everything" and "nothing" queries. Never copy
  * match_all() / MatchNothing: they are shared static objects
@@ -681,7 +681,7 @@ char *ps_xq_describe(const ps_xquery *q)
     }
 }
 
-/* ---- search -------------------------------------------------------------- */
+/* ---- search ------------------------------------------------------------- */
 
 ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
                         const ps_xsearch_opts *opts, ps_xresult *out,

@@ -21,8 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- models
- * ------------------------------------------------------------------------ */
+/* ---- models ------------------------------------------------------------- */
 
 static const psi_field dataset_fields[] = {
     {"pid", PSI_FT_STRING},    {"title", PSI_FT_STRING},
@@ -188,8 +187,7 @@ const char *const *psi_model_text_fields(ps_pan_model m)
     return models[m].text;
 }
 
-/* ---- freeing
- * ------------------------------------------------------------------------ */
+/* ---- freeing ------------------------------------------------------------ */
 
 void ps_where_free(ps_where *w)
 {
@@ -234,8 +232,7 @@ void ps_pan_filter_free(ps_pan_filter *f)
     ps_free(f);
 }
 
-/* ---- patterns
- * ------------------------------------------------------------------------ */
+/* ---- patterns ----------------------------------------------------------- */
 
 /* Compile a LoopBack like pattern (% any run, _ one character, everything
  * else literal, unanchored) into a POSIX extended regex. */
@@ -334,8 +331,7 @@ static ps_status compile_regexp(const char *src, regex_t **out,
     return PS_OK;
 }
 
-/* ---- parsing where clauses
- * ------------------------------------------------------------ */
+/* ---- parsing where clauses ---------------------------------------------- */
 
 static const struct {
     const char *name;
@@ -647,8 +643,7 @@ ps_status ps_pan_where_parse(ps_pan_model model, const char *text,
     return rc;
 }
 
-/* ---- parsing filters
- * ------------------------------------------------------------------- */
+/* ---- parsing filters ---------------------------------------------------- */
 
 static ps_status parse_includes(ps_pan_model model, const json_t *v,
                                 const char *path, ps_pan_include **out,

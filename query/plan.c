@@ -34,8 +34,7 @@ static const char *group_term(ps_pan_model m)
                                   : PS_IDX_TERM_GROUP "instrument";
 }
 
-/* ---- compiling where clauses
- * ------------------------------------------------------- */
+/* ---- compiling where clauses -------------------------------------------- */
 
 static ps_xquery *residual(int *exact)
 {
@@ -220,8 +219,7 @@ ps_xquery *psi_plan_where(const ps_where *w, ps_idx_group g, int *exact)
     return q;
 }
 
-/* ---- executing
- * -------------------------------------------------------------------------- */
+/* ---- executing ---------------------------------------------------------- */
 
 static int includes_filter(const ps_pan_filter *f)
 {

@@ -18,8 +18,7 @@
 #include <regex.h>
 #include <stdatomic.h>
 
-/* ---- the PaN models
- * ---------------------------------------------------------------- */
+/* ---- the PaN models ----------------------------------------------------- */
 
 typedef enum {
     PSI_FT_STRING,
@@ -49,8 +48,7 @@ void psi_model_field_list(ps_pan_model m, char *out, size_t size);
 /* Fields the `text` operator searches (NULL-terminated). */
 const char *const *psi_model_text_fields(ps_pan_model m);
 
-/* ---- where clauses
- * ------------------------------------------------------------------- */
+/* ---- where clauses ------------------------------------------------------ */
 
 typedef enum {
     PSI_W_TRUE, /* the empty where */
@@ -88,8 +86,7 @@ struct ps_where {
     regex_t *re;   /* like/ilike/regexp/text */
 };
 
-/* ---- HTTP exchanges
- * --------------------------------------------------------------------- */
+/* ---- HTTP exchanges ----------------------------------------------------- */
 
 typedef struct psi_ctx psi_ctx;
 
@@ -174,8 +171,7 @@ int psi_h_routes(psi_req *req, psi_ctx *ctx, const psi_match *m,
 /* The value of query argument name (decoded), or NULL. */
 const char *psi_arg(psi_req *req, const char *name);
 
-/* ---- the server and its per-thread contexts
- * ------------------------------------------ */
+/* ---- the server and its per-thread contexts ----------------------------- */
 
 struct ps_server {
     ps_server_opts opts;
@@ -209,8 +205,7 @@ struct psi_ctx {
  * if the store or index cannot be opened. */
 psi_ctx *psi_ctx_get(ps_server *srv, ps_err *err);
 
-/* ---- rendering and planning
- * --------------------------------------------------------------- */
+/* ---- rendering and planning --------------------------------------------- */
 
 /* The PaN JSON of store record (kind, id) as model, with includes applied
  * (children filtered by their scope, inner-join rule). *out is NULL (and

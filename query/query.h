@@ -25,8 +25,7 @@
 extern "C" {
 #endif
 
-/* ---- the server
- * ------------------------------------------------------------------ */
+/* ---- the server --------------------------------------------------------- */
 typedef struct ps_server ps_server;
 
 typedef struct ps_server_opts {

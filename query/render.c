@@ -78,8 +78,7 @@ static unsigned load_flags(ps_kind kind, const ps_pan_include *inc, size_t n)
     return flags;
 }
 
-/* ---- leaf children
- * ------------------------------------------------------------------- */
+/* ---- leaf children ------------------------------------------------------ */
 
 static json_t *render_file(const json_t *f, const char *dataset_pid)
 {

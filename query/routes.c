@@ -183,8 +183,7 @@ int psi_h_routes(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
     return arr ? 200 : psi_error(resp, 500, NULL, "out of memory");
 }
 
-/* ---- errors
- * ------------------------------------------------------------------------- */
+/* ---- errors ------------------------------------------------------------- */
 
 int psi_error(psi_resp *resp, int status, const char *code, const char *fmt,
               ...)

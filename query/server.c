@@ -30,8 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- per-thread contexts
- * ------------------------------------------------------------- */
+/* ---- per-thread contexts ------------------------------------------------ */
 
 static _Thread_local psi_ctx *tls_ctx;
 
@@ -88,8 +87,7 @@ static void ctx_free_all(ps_server *srv)
     srv->ctxs = NULL;
 }
 
-/* ---- the in-server indexer
- * -------------------------------------------------------------- */
+/* ---- the in-server indexer ---------------------------------------------- */
 
 static void *indexer_main(void *arg)
 {
@@ -441,8 +439,7 @@ int psi_h_health(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
     return resp->json ? 200 : psi_error(resp, 500, NULL, "out of memory");
 }
 
-/* ---- starting and stopping
- * ---------------------------------------------------------------- */
+/* ---- starting and stopping ---------------------------------------------- */
 
 static ps_status parse_listen(const char *listen, struct sockaddr_in *sa,
                               ps_err *err)

@@ -40,8 +40,7 @@ static ps_status step_row(ps_store *st, sqlite3_stmt *s, const char *what,
     return PS_ERR_NOTFOUND;
 }
 
-/* ---- JSON building from columns
- * ------------------------------------------------ */
+/* ---- JSON building from columns ----------------------------------------- */
 
 /* Set key to the text of column i unless it is NULL. */
 static void set_text(json_t *o, const char *key, sqlite3_stmt *s, int i)
@@ -213,8 +212,7 @@ static const char sql_params[] =
     "unit_si FROM parameter WHERE owner_kind = ?2 AND owner_id = ?1 ORDER BY "
     "position";
 
-/* ---- loading entities
- * ----------------------------------------------------------- */
+/* ---- loading entities --------------------------------------------------- */
 
 static ps_status load_dataset(ps_store *st, int64_t id, unsigned flags,
                               json_t *o, ps_err *err)
@@ -458,8 +456,7 @@ out:
     return status;
 }
 
-/* ---- pages, counts
- * -------------------------------------------------------------- */
+/* ---- pages, counts ------------------------------------------------------ */
 
 #define VISIBLE_AT                                                             \
     " AND (?2 = 0 OR visibility = 0 OR (visibility = 1 AND embargo_until <= "  \
@@ -600,8 +597,7 @@ out:
     return status;
 }
 
-/* ---- the change feed
- * ---------------------------------------------------------------- */
+/* ---- the change feed ---------------------------------------------------- */
 
 ps_status ps_store_changes(ps_store *st, int64_t after, ps_change *out,
                            size_t max, size_t *n_out, ps_err *err)
@@ -668,8 +664,7 @@ out:
     return status;
 }
 
-/* ---- status
- * ------------------------------------------------------------------------- */
+/* ---- status ------------------------------------------------------------- */
 
 ps_status ps_store_stats(ps_store *st, json_t **out, ps_err *err)
 {

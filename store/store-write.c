@@ -21,8 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- sources, runs, checkpoints
- * ---------------------------------------------- */
+/* ---- sources, runs, checkpoints ----------------------------------------- */
 
 ps_status ps_store_source_ensure(ps_store *st, const char *name,
                                  const char *type, const char *url,
@@ -170,8 +169,7 @@ out:
     return status;
 }
 
-/* ---- per-kind SQL
- * ------------------------------------------------------------- */
+/* ---- per-kind SQL ------------------------------------------------------- */
 
 #define BY_KIND(fmt)                                                           \
     {                                                                          \
@@ -222,13 +220,15 @@ out:
     return status;
 }
 
-/* ---- the generic part of an upsert
- * --------------------------------------------- */
+/* ---- the generic part of an upsert -------------------------------------- */
 
 typedef struct put_ctx {
     ps_kind kind;
     char hash[65];
-    char *canon;      /* canonical raw JSON (jansson memory: free()) */
+    const char *raw; /* the raw record's text (borrowed or canon) */
+    size_t raw_len;
+    char *canon;      /* raw serialised here when the caller had no text
+                         (jansson memory: free()) */
     int64_t prov_id;  /* this source's provenance row, 0 if none */
     int64_t prov_rec; /* the record it pointed at */
     int64_t rec_id;   /* the record with this pid, 0 if none */
@@ -266,14 +266,21 @@ static ps_status put_begin(ps_store *st, ps_kind kind, const ps_prov *prov,
                           "a %s needs a source and a remote id",
                           ps_kind_name(kind));
     c->now = prov->harvested_at_ms ? prov->harvested_at_ms : ps_now_ms();
-    if (prov->raw) {
+    if (prov->raw_text) {
+        /* The bytes as the source sent them: hashed and kept as they are. */
+        c->raw = prov->raw_text;
+        c->raw_len = prov->raw_len;
+        ps_sha256_hex(c->raw, c->raw_len, c->hash);
+    } else if (prov->raw) {
         /* The record as received, compact: sources emit their keys in a
          * stable order, so equal records hash equally without the cost of
          * sorting keys (a source that reorders keys only causes a rewrite). */
         c->canon = json_dumps(prov->raw, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!c->canon)
             return ps_err_set(err, PS_ERR_NOMEM, "cannot serialise a record");
-        ps_sha256_hex(c->canon, strlen(c->canon), c->hash);
+        c->raw = c->canon;
+        c->raw_len = strlen(c->canon);
+        ps_sha256_hex(c->raw, c->raw_len, c->hash);
     } else {
         ps_sha256_hex(pid, strlen(pid), c->hash);
     }
@@ -356,7 +363,8 @@ static ps_status put_finish(ps_store *st, const ps_prov *prov, put_ctx *c,
     sqlite3_bind_int64(s, 3, prov->source_id);
     psi_bind_text(s, 4, prov->remote_id);
     psi_bind_text(s, 5, c->hash);
-    psi_bind_text(s, 6, c->canon);
+    if (c->raw)
+        sqlite3_bind_text(s, 6, c->raw, (int)c->raw_len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, c->now);
     psi_bind_i64_or_null(s, 8, prov->run_id, 0);
     CHECK(psi_step_done(st, s, err, "recording provenance"));
@@ -382,8 +390,7 @@ static ps_put_result put_result(const put_ctx *c)
     return c->existed && !c->was_deleted ? PS_PUT_UPDATED : PS_PUT_INSERTED;
 }
 
-/* ---- shared children
- * ------------------------------------------------------------ */
+/* ---- shared children ---------------------------------------------------- */
 
 static ps_status ensure_facility(ps_store *st, const char *name, int64_t now,
                                  int64_t *id_out, ps_err *err)
@@ -484,8 +491,7 @@ static char *keywords_json(const char *const *kw, size_t n)
     return text;
 }
 
-/* ---- instruments
- * --------------------------------------------------------------- */
+/* ---- instruments -------------------------------------------------------- */
 
 ps_status ps_store_put_instrument(ps_store *st, const ps_prov *prov,
                                   const ps_instrument_in *in,
@@ -595,8 +601,7 @@ out:
     return psi_end(st, own, status, err);
 }
 
-/* ---- datasets
- * -------------------------------------------------------------------- */
+/* ---- datasets ----------------------------------------------------------- */
 
 static ps_status put_dataset_children(ps_store *st, int64_t id,
                                       const ps_dataset_in *in, int64_t now,
@@ -803,8 +808,7 @@ out:
     return psi_end(st, own, status, err);
 }
 
-/* ---- documents: proposals and publications
- * -------------------------------------- */
+/* ---- documents: proposals and publications ------------------------------ */
 
 static ps_status put_person(ps_store *st, const ps_person_in *p, int64_t now,
                             int64_t *id_out, ps_err *err)
@@ -1145,8 +1149,7 @@ out:
     return psi_end(st, own, status, err);
 }
 
-/* ---- links
- * ------------------------------------------------------------------------ */
+/* ---- links -------------------------------------------------------------- */
 
 ps_status ps_store_put_link(ps_store *st, const ps_link_in *in,
                             ps_put_result *result_out, ps_err *err)
@@ -1255,8 +1258,7 @@ out:
     return psi_end(st, own, status, err);
 }
 
-/* ---- deletion, sweep, resolution
- * -------------------------------------------------- */
+/* ---- deletion, sweep, resolution ---------------------------------------- */
 
 /* Make (kind, id) a tombstone and reindex what showed it. */
 static ps_status tombstone(ps_store *st, ps_kind kind, int64_t id,

@@ -168,8 +168,7 @@ void psi_bind_i64_or_null(sqlite3_stmt *s, int i, int64_t v, int64_t null_v)
         sqlite3_bind_int64(s, i, v);
 }
 
-/* ---- the shared-children cache
- * ------------------------------------------------- */
+/* ---- the shared-children cache ------------------------------------------ */
 
 uint64_t psi_hash_fields(const char *const *fields, size_t n)
 {
@@ -458,8 +457,7 @@ ps_status ps_store_check(ps_store *st, ps_err *err)
     return rc;
 }
 
-/* ---- transactions and sequence numbers
- * ------------------------------------------- */
+/* ---- transactions and sequence numbers ---------------------------------- */
 
 ps_status ps_store_begin(ps_store *st, ps_err *err)
 {

@@ -114,8 +114,7 @@ ps_status ps_store_begin(ps_store *st, ps_err *err);
 ps_status ps_store_commit(ps_store *st, ps_err *err);
 void ps_store_rollback(ps_store *st); /* no-op outside a transaction */
 
-/* ---- sources and harvest runs
- * ------------------------------------------------ */
+/* ---- sources and harvest runs ------------------------------------------- */
 /* Find or create the source called name; updates type and url if they
  * changed. */
 ps_status ps_store_source_ensure(ps_store *st, const char *name,
@@ -158,9 +157,14 @@ ps_status ps_store_run_finish(ps_store *st, int64_t run_id, ps_run_state state,
 typedef struct ps_prov {
     int64_t source_id;
     const char *remote_id;   /* the record's id at the source */
-    const json_t *raw;       /* the record as received; hashed and kept */
+    const json_t *raw;       /* the record as received, parsed: hashed and
+                                kept (serialised) when raw_text is NULL */
     int64_t harvested_at_ms; /* 0: now */
     int64_t run_id;          /* the run that saw it (for the sweep); 0: none */
+    const char *raw_text;    /* the record's bytes exactly as received, if
+                                the caller has them: hashed and kept as is,
+                                which saves serialising raw */
+    size_t raw_len;
 } ps_prov;
 
 typedef enum {

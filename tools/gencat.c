@@ -35,7 +35,7 @@
 #define MAX_DS_PER_PROPOSAL 15
 #define MAX_MEMBERS 12
 
-/* ---- random numbers: splitmix64 ------------------------------------------ */
+/* ---- random numbers: splitmix64 ----------------------------------------- */
 
 typedef struct {
     uint64_t s;

@@ -134,7 +134,7 @@ typedef struct answer {
     const char *recording; /* file name of the recording served */
 } answer;
 
-/* ---- small helpers ------------------------------------------------------- */
+/* ---- small helpers ------------------------------------------------------ */
 
 static void die_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -256,7 +256,7 @@ static int filter_equal_stripped(const filter *a, const filter *b)
            json_equal(a->stripped, b->stripped);
 }
 
-/* ---- paths --------------------------------------------------------------- */
+/* ---- paths -------------------------------------------------------------- */
 
 /* Length of the model segment of a path "/Model/rest" (without the '/'). */
 static size_t model_len(const char *path)
@@ -334,7 +334,7 @@ static int query_param(const char *query, const char *name, char **out)
     return 0;
 }
 
-/* ---- loading recordings -------------------------------------------------- */
+/* ---- loading recordings ------------------------------------------------- */
 
 static void recording_free(recording *r)
 {
@@ -720,7 +720,7 @@ static int find_match(const server *srv, const char *path, const filter *f,
     return 0;
 }
 
-/* ---- answers ------------------------------------------------------------- */
+/* ---- answers ------------------------------------------------------------ */
 
 static void answer_free(answer *a)
 {
@@ -896,7 +896,7 @@ static void build_answer(const server *srv, struct MHD_Connection *conn,
         answer_error(a, 500, "out of memory");
 }
 
-/* ---- faults -------------------------------------------------------------- */
+/* ---- faults ------------------------------------------------------------- */
 
 static fault_kind fault_for(const server *srv, uint64_t seq)
 {
@@ -996,7 +996,7 @@ static void truncated_free(void *cls)
     ps_free(t);
 }
 
-/* ---- HTTP ---------------------------------------------------------------- */
+/* ---- HTTP --------------------------------------------------------------- */
 
 static void log_request(server *srv, const char *method, const char *uri,
                         unsigned int status, fault_kind fk)
@@ -1192,7 +1192,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     return rc;
 }
 
-/* ---- start-up ------------------------------------------------------------ */
+/* ---- start-up ----------------------------------------------------------- */
 
 static void usage(FILE *out)
 {

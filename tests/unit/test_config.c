@@ -76,7 +76,7 @@ static int cfg_is_zero(const ps_config *cfg)
     return memcmp(cfg, &zero, sizeof zero) == 0;
 }
 
-/* ---- defaults ------------------------------------------------------------ */
+/* ---- defaults ----------------------------------------------------------- */
 
 static void test_defaults(void)
 {
@@ -300,7 +300,7 @@ static void test_full_file(void)
     check(cfg_is_zero(&cfg), "zeroed");
 }
 
-/* ---- errors ----------------------------------------------------------- */
+/* ---- errors ------------------------------------------------------------- */
 
 typedef struct error_case {
     const char *text;
@@ -429,7 +429,7 @@ static void test_errors(void)
     check(cfg_is_zero(&cfg), "zeroed");
 }
 
-/* ---- overrides ----------------------------------------------------------- */
+/* ---- overrides ---------------------------------------------------------- */
 
 static void test_env(void)
 {
@@ -557,7 +557,7 @@ static void test_set(void)
     ps_config_free(&cfg);
 }
 
-/* ---- value syntax -------------------------------------------------------- */
+/* ---- value syntax ------------------------------------------------------- */
 
 static void test_values(void)
 {
@@ -714,7 +714,7 @@ static void test_values(void)
     }
 }
 
-/* ---- template ---------------------------------------------------------- */
+/* ---- template ----------------------------------------------------------- */
 
 /* Remove "; " from the lines of the template that hold a setting or a
  * section header, as a user would. */

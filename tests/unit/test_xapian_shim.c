@@ -176,7 +176,7 @@ static ps_xdb *open_corpus(void)
     return open_db(at(path, sizeof path, "corpus"), PS_XDB_READ, 0);
 }
 
-/* ---- tests --------------------------------------------------------------- */
+/* ---- tests -------------------------------------------------------------- */
 
 static void test_null_handling(void)
 {
