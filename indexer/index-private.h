@@ -14,7 +14,7 @@
 /* Metadata key holding the index schema version (bump when documents
  * change shape: an index of another version needs `index --rebuild`). */
 #define PSI_META_SCHEMA "pansift.index_schema"
-#define PSI_INDEX_SCHEMA "1"
+#define PSI_INDEX_SCHEMA "2"
 
 /* Is kind one the index holds? */
 int psi_index_kind(ps_kind kind);

@@ -192,6 +192,9 @@ static void common_terms(builder *b, ps_kind kind, const json_t *ent,
     add_term(b, PS_IDX_TERM_GROUP, group);
     add_term(b, PS_IDX_TERM_KIND, ps_kind_name(kind));
     add_term(b, PS_IDX_TERM_VIS, vis ? vis : "restricted");
+    char gv[64];
+    snprintf(gv, sizeof gv, "%s:%s", group, vis ? vis : "restricted");
+    add_term(b, PS_IDX_TERM_GROUPVIS, gv);
     add_term(b, "XP:", ps_json_str(ent, "pid"));
     set_str_value(b, PS_IDX_SLOT_PID, ps_json_str(ent, "pid"), 0);
     if (vis && strcmp(vis, "embargoed") == 0)

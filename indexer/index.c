@@ -402,6 +402,38 @@ ps_status ps_index_last_seq(ps_index *idx, int64_t *out, ps_err *err)
     return rc;
 }
 
+ps_status ps_index_count_visible(ps_index *idx, const char *group,
+                                 int64_t now_ms, int64_t *out, ps_err *err)
+{
+    char term[64];
+    uint64_t pub = 0;
+    *out = 0;
+    snprintf(term, sizeof term, "%s%s:public", PS_IDX_TERM_GROUPVIS, group);
+    ps_status rc = ps_xdb_termfreq(idx->db, term, &pub, err);
+    if (rc != PS_OK)
+        return rc;
+    /* Embargoes that have ended: few documents, counted exactly. */
+    char hi[32];
+    size_t n = ps_xvalue_num((double)now_ms, hi);
+    snprintf(term, sizeof term, "%s%s:embargoed", PS_IDX_TERM_GROUPVIS, group);
+    ps_xquery *kids[2] = {ps_xq_term(term),
+                          ps_xq_range(PS_IDX_SLOT_EMBARGO, NULL, 0, hi, n)};
+    ps_xquery *q = ps_xq_and(kids, 2);
+    if (!q)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    ps_xsearch_opts o = PS_XSEARCH_OPTS_INIT;
+    o.count = 0;
+    o.check_at_least = UINT64_MAX;
+    ps_xresult res;
+    rc = ps_xdb_search(idx->db, q, &o, &res, err);
+    ps_xq_free(q);
+    if (rc != PS_OK)
+        return rc;
+    *out = (int64_t)(pub + res.matches_lower);
+    ps_xresult_free(&res);
+    return PS_OK;
+}
+
 uint64_t ps_index_doccount(ps_index *idx)
 {
     return idx && idx->db ? ps_xdb_doccount(idx->db) : 0;

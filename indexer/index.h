@@ -67,9 +67,12 @@ const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
 #define PS_IDX_TERM_GROUP "XG:" /* + "dataset" | "document" | "instrument" */
 #define PS_IDX_TERM_KIND "XK:"  /* + ps_kind_name() */
 #define PS_IDX_TERM_VIS "XV:"   /* + "public" | "embargoed" | "restricted" */
-#define PS_IDX_SLOT_PID 0       /* pid as a string: the default order */
-#define PS_IDX_SLOT_TITLE 1     /* lower-cased title / name */
-#define PS_IDX_SLOT_EMBARGO 4   /* embargo end (ms), embargoed records only */
+#define PS_IDX_TERM_GROUPVIS                                                   \
+    "XGV:"                    /* + group ":" visibility: counts in O(1)        \
+                               */
+#define PS_IDX_SLOT_PID 0     /* pid as a string: the default order */
+#define PS_IDX_SLOT_TITLE 1   /* lower-cased title / name */
+#define PS_IDX_SLOT_EMBARGO 4 /* embargo end (ms), embargoed records only */
 
 /* Unique id term of a record ("Q" + kind letter + id) into out (>= 32). */
 char *ps_index_idterm(ps_kind kind, int64_t id, char *out, size_t size);
@@ -103,6 +106,11 @@ ps_status ps_index_refresh(ps_index *idx, int *changed_out, ps_err *err);
 
 /* The last store sequence number applied to the index (0: none). */
 ps_status ps_index_last_seq(ps_index *idx, int64_t *out, ps_err *err);
+/* How many documents of group ("dataset", "document", "instrument") the
+ * public may see at now_ms: the term frequency of the group's public term
+ * plus the embargoed documents whose embargo has ended. */
+ps_status ps_index_count_visible(ps_index *idx, const char *group,
+                                 int64_t now_ms, int64_t *out, ps_err *err);
 /* Number of documents in the index. */
 uint64_t ps_index_doccount(ps_index *idx);
 

@@ -472,10 +472,19 @@ ps_status psi_pan_count(psi_ctx *ctx, ps_pan_model model, const ps_where *w,
 {
     *out = 0;
     if (!w || w->type == PSI_W_TRUE) {
-        ps_kind kind = model == PS_PAN_DATASET    ? PS_KIND_DATASET
-                       : model == PS_PAN_DOCUMENT ? PS_KIND_NONE
-                                                  : PS_KIND_INSTRUMENT;
-        return ps_store_count(ctx->st, kind, ps_now_ms(), out, err);
+        /* O(1): a term frequency, not a scan (the count of everything is
+         * what portals ask most). */
+        const char *group = model == PS_PAN_DATASET    ? "dataset"
+                            : model == PS_PAN_DOCUMENT ? "document"
+                                                       : "instrument";
+        ps_status rc =
+            ps_index_count_visible(ctx->idx, group, ps_now_ms(), out, err);
+        if (rc == PS_ERR_RETRY || rc == PS_ERR_INDEX) {
+            if (ps_index_refresh(ctx->idx, NULL, err) == PS_OK)
+                rc = ps_index_count_visible(ctx->idx, group, ps_now_ms(), out,
+                                            err);
+        }
+        return rc;
     }
     int exact = 1;
     ps_xquery *q = full_query(ctx, model, w, NULL, &exact, err);

@@ -131,6 +131,14 @@ int main(void)
           (unsigned long long)visible_datasets(idx, now));
     check(visible_datasets(idx, now + 7200000) == 302,
           "the embargo ends without reindexing");
+    int64_t fast = 0;
+    check(ps_index_count_visible(idx, "dataset", now, &fast, &err) == PS_OK &&
+              fast == 301,
+          "O(1) count agrees with the visibility query: %lld", (long long)fast);
+    check(ps_index_count_visible(idx, "dataset", now + 7200000, &fast, &err) ==
+                  PS_OK &&
+              fast == 302,
+          "O(1) count follows the embargo's end");
     check(count(idx, ps_xq_term("XI:ins/odd")) == 151, "instrument term");
     char term[300];
     check(count(idx, ps_xq_term(
