@@ -385,6 +385,17 @@ int ps_cmd_index(ps_cli *cli, int argc, char **argv)
     ps_status rc = open_store(cli, 0, &st, &err);
     if (rc == PS_OK) {
         rc = ps_index_open(&idx, cli->cfg.data_dir, 1, &err);
+        /* An index written by another version of pansift (a different
+         * schema) cannot be updated, only rebuilt: do it now. */
+        if (!rebuild && rc == PS_ERR_INVALID) {
+            fprintf(stderr,
+                    "pansift: the index in %s was written by another "
+                    "version of pansift; rebuilding it from the "
+                    "store\n",
+                    cli->cfg.data_dir);
+            ps_err_clear(&err);
+            rebuild = 1;
+        }
         /* A missing or foreign index is what --rebuild is for. */
         if (rebuild && (rc == PS_ERR_NOTFOUND || rc == PS_ERR_INVALID ||
                         rc == PS_ERR_CORRUPT)) {
