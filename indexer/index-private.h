@@ -21,8 +21,9 @@ int psi_index_kind(ps_kind kind);
 /* ps_store_load flags needed to build the document of kind. */
 unsigned psi_index_load_flags(ps_kind kind);
 /* Build the Xapian document of a live entity (JSON from ps_store_load).
- * *out is owned by the caller (ps_xdoc_free). */
-ps_status psi_index_build_doc(ps_kind kind, const json_t *ent, ps_xdoc **out,
-                              ps_err *err);
+ * ordered: the rebuild is writing it in pid order (it gets the
+ * PS_IDX_TERM_ORDERED term). *out is owned by the caller (ps_xdoc_free). */
+ps_status psi_index_build_doc(ps_kind kind, const json_t *ent, int ordered,
+                              ps_xdoc **out, ps_err *err);
 
 #endif /* PS_INDEX_PRIVATE_H */

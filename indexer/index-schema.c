@@ -189,6 +189,12 @@ static void common_terms(builder *b, ps_kind kind, const json_t *ent,
                          const char *group)
 {
     const char *vis = ps_json_str(ent, "visibility");
+    /* The unique id term: updates and deletions find the document by it,
+     * whether it was written by ps_xdb_replace or by a rebuild's add. */
+    char idterm[40];
+    ps_index_idterm(kind, json_integer_value(json_object_get(ent, "id")),
+                    idterm, sizeof idterm);
+    add_term(b, "", idterm);
     add_term(b, PS_IDX_TERM_GROUP, group);
     add_term(b, PS_IDX_TERM_KIND, ps_kind_name(kind));
     add_term(b, PS_IDX_TERM_VIS, vis ? vis : "restricted");
@@ -321,8 +327,8 @@ static void build_instrument(builder *b, const json_t *ent)
     add_field_text(b, ps_json_str(ent, "facility"), "N", 1);
 }
 
-ps_status psi_index_build_doc(ps_kind kind, const json_t *ent, ps_xdoc **out,
-                              ps_err *err)
+ps_status psi_index_build_doc(ps_kind kind, const json_t *ent, int ordered,
+                              ps_xdoc **out, ps_err *err)
 {
     *out = NULL;
     builder b = {ps_xdoc_new(), err, PS_OK};
@@ -337,6 +343,8 @@ ps_status psi_index_build_doc(ps_kind kind, const json_t *ent, ps_xdoc **out,
         b.rc = ps_err_set(err, PS_ERR_INVALID, "%s records are not indexed",
                           ps_kind_name(kind));
     }
+    if (ordered)
+        add_term(&b, PS_IDX_TERM_ORDERED, "");
     if (b.rc != PS_OK) {
         ps_xdoc_free(b.doc);
         return b.rc;

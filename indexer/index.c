@@ -477,7 +477,8 @@ static ps_status apply_one(ps_xdb *db, ps_store *st, ps_kind kind, int64_t id,
     if (rc != PS_OK)
         return rc;
     ps_xdoc *doc = NULL;
-    rc = psi_index_build_doc(kind, ent, &doc, err);
+    /* Documents added by a rebuild come in pid order (see worker_main). */
+    rc = psi_index_build_doc(kind, ent, add_only, &doc, err);
     json_decref(ent);
     if (rc != PS_OK)
         return rc;
@@ -560,6 +561,8 @@ typedef struct worker {
     pthread_t thread;
     const char *store_path;
     char *shard;
+    const char *lo; /* first pid of this worker's range ("" for the first) */
+    const char *hi; /* first pid of the next range (NULL for the last) */
     int k, nworkers;
     atomic_llong *done;
     volatile int *cancel;
@@ -568,43 +571,49 @@ typedef struct worker {
     ps_err err;
 } worker;
 
+/* A rebuild worker writes the records whose pids lie in [lo, hi) to its
+ * shard, in (pid, kind) order. The shards are compacted in worker order and
+ * compaction numbers documents consecutively, source after source, so in
+ * the merged index docid order is pid order: a query in the default order
+ * can then read matches in docid order and stop after the page it needs
+ * (query/plan.c) instead of sorting every match. */
 static void *worker_main(void *arg)
 {
     worker *w = arg;
-    static const ps_kind kinds[] = {PS_KIND_INSTRUMENT, PS_KIND_PROPOSAL,
-                                    PS_KIND_PUBLICATION, PS_KIND_DATASET};
     ps_store *st = NULL;
     ps_xdb *db = NULL;
     ps_store_opts so = PS_STORE_OPTS_INIT;
     so.readonly = 1;
-    int64_t ids[512];
+    ps_store_row rows[512];
+    char *after = NULL;
+    ps_kind after_kind = PS_KIND_NONE;
     w->rc = ps_store_open(&st, w->store_path, &so, &w->err);
     if (w->rc == PS_OK)
         w->rc =
             ps_xdb_open(&db, w->shard, PS_XDB_OVERWRITE, PS_XDB_BULK, &w->err);
-    for (size_t ki = 0; w->rc == PS_OK && ki < sizeof kinds / sizeof kinds[0];
-         ki++) {
-        int64_t after = 0;
-        for (;;) {
-            size_t n = 0;
-            w->rc = ps_store_ids(st, kinds[ki], after, w->nworkers, w->k, ids,
-                                 sizeof ids / sizeof ids[0], &n, &w->err);
-            if (w->rc != PS_OK || n == 0)
-                break;
-            for (size_t i = 0; i < n && w->rc == PS_OK; i++) {
-                int deleted;
-                w->rc =
-                    apply_one(db, st, kinds[ki], ids[i], 1, &deleted, &w->err);
-            }
-            atomic_fetch_add(w->done, (long long)n);
-            after = ids[n - 1];
-            if (w->rc == PS_OK && w->cancel && *w->cancel)
-                w->rc =
-                    ps_err_set(&w->err, PS_ERR_CANCELLED, "rebuild cancelled");
-            if (w->rc != PS_OK)
-                break;
+    while (w->rc == PS_OK) {
+        size_t n = 0;
+        w->rc =
+            ps_store_page_all(st, after ? after : w->lo, after_kind, w->hi,
+                              rows, sizeof rows / sizeof rows[0], &n, &w->err);
+        if (w->rc != PS_OK || n == 0)
+            break;
+        for (size_t i = 0; i < n && w->rc == PS_OK; i++) {
+            int deleted;
+            w->rc = apply_one(db, st, rows[i].kind, rows[i].id, 1, &deleted,
+                              &w->err);
         }
+        atomic_fetch_add(w->done, (long long)n);
+        ps_free(after);
+        after = ps_strdup(rows[n - 1].pid);
+        after_kind = rows[n - 1].kind;
+        ps_store_rows_free(rows, n);
+        if (!after && w->rc == PS_OK)
+            w->rc = ps_err_set(&w->err, PS_ERR_NOMEM, "out of memory");
+        if (w->rc == PS_OK && w->cancel && *w->cancel)
+            w->rc = ps_err_set(&w->err, PS_ERR_CANCELLED, "rebuild cancelled");
     }
+    ps_free(after);
     if (w->rc == PS_OK)
         w->rc = ps_xdb_commit(db, &w->err);
     ps_xdb_close(db);
@@ -630,6 +639,7 @@ ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
     worker *ws = NULL;
     char *build = NULL, *gen_path = NULL;
     const char **shards = NULL;
+    char **bounds = NULL; /* bounds[k]: first pid of worker k's range */
     int started = 0;
     int64_t snapshot = 0, total = 0;
     atomic_llong done = 0;
@@ -647,10 +657,16 @@ ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
         rc = ps_store_count(st, kinds[i], 0, &n, err);
         total += n;
     }
+    /* Split the pid order into nw ranges of about the same size. */
+    bounds = rc == PS_OK ? ps_calloc((size_t)nw + 1, sizeof *bounds) : NULL;
+    if (rc == PS_OK && !bounds)
+        rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    for (int k = 1; rc == PS_OK && k < nw; k++)
+        rc = ps_store_nth_pid(st, total * k / nw, &bounds[k], err);
     ps_store_close(st);
     st = NULL;
     if (rc != PS_OK)
-        return rc;
+        goto out;
 
     long gen = newest_generation(idx->dir) + 1;
     char gen_name[64];
@@ -677,6 +693,10 @@ ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
         ws[k].shard = ps_asprintf("%s/shard-%d", build, k);
         ws[k].k = k;
         ws[k].nworkers = nw;
+        ws[k].lo = k == 0 ? "" : bounds[k];
+        ws[k].hi = k + 1 < nw ? bounds[k + 1] : NULL;
+        if (k > 0 && !bounds[k]) /* fewer records than workers */
+            ws[k].lo = ws[k].hi = "";
         ws[k].done = &done;
         ws[k].cancel = opts->cancel;
         shards[k] = ws[k].shard;
@@ -758,6 +778,9 @@ out:
         ps_free(ws[k].shard);
     ps_free(ws);
     ps_free(shards);
+    for (int k = 0; bounds && k <= nw; k++)
+        ps_free(bounds[k]);
+    ps_free(bounds);
     ps_free(build);
     ps_free(gen_path);
     stats->seconds = (double)(ps_mono_ns() - t0) / 1e9;

@@ -63,16 +63,23 @@ typedef struct ps_index_field {
 /* The field called name in group, or NULL. Borrowed, static. */
 const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
 
-/* Fixed term prefixes and value slots. */
-#define PS_IDX_TERM_GROUP "XG:" /* + "dataset" | "document" | "instrument" */
-#define PS_IDX_TERM_KIND "XK:"  /* + ps_kind_name() */
-#define PS_IDX_TERM_VIS "XV:"   /* + "public" | "embargoed" | "restricted" */
-#define PS_IDX_TERM_GROUPVIS                                                   \
-    "XGV:"                    /* + group ":" visibility: counts in O(1)        \
-                               */
-#define PS_IDX_SLOT_PID 0     /* pid as a string: the default order */
-#define PS_IDX_SLOT_TITLE 1   /* lower-cased title / name */
-#define PS_IDX_SLOT_EMBARGO 4 /* embargo end (ms), embargoed records only */
+/* Fixed term prefixes and value slots:
+ * XG:   group ("dataset", "document", "instrument")
+ * XK:   kind (ps_kind_name)
+ * XV:   visibility ("public", "embargoed", "restricted")
+ * XGV:  group ":" visibility, so that counts are one term frequency
+ * XORD: written by a rebuild, in pid order: among these documents docid
+ *       order is pid order (queries in the default order stop early)
+ * slot 0 the pid (the default order), slot 1 the lower-cased title or name,
+ * slot 4 the embargo's end (ms), embargoed records only. */
+#define PS_IDX_TERM_GROUP "XG:"
+#define PS_IDX_TERM_KIND "XK:"
+#define PS_IDX_TERM_VIS "XV:"
+#define PS_IDX_TERM_GROUPVIS "XGV:"
+#define PS_IDX_TERM_ORDERED "XORD"
+#define PS_IDX_SLOT_PID 0
+#define PS_IDX_SLOT_TITLE 1
+#define PS_IDX_SLOT_EMBARGO 4
 
 /* Unique id term of a record ("Q" + kind letter + id) into out (>= 32). */
 char *ps_index_idterm(ps_kind kind, int64_t id, char *out, size_t size);

@@ -700,6 +700,9 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
                           opts->version);
     if (opts->nsort && !opts->sort)
         return ps_err_set(err, PS_ERR_INVALID, "ps_xdb_search: no sort keys");
+    if (opts->nsort && opts->docid_order)
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "ps_xdb_search: docid order and sort keys together");
     for (size_t i = 0; i < opts->nsort; i++)
         if (opts->sort[i].slot == Xapian::BAD_VALUENO)
             return ps_err_set(err, PS_ERR_INVALID,
@@ -719,6 +722,11 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
             /* Sort by key only; ties go by ascending docid (the default
              * docid order). */
             enquire.set_sort_by_key(&keymaker, false);
+        } else if (opts->docid_order) {
+            /* Every weight 0 and ties in docid order: the matcher can stop
+             * as soon as it has offset + count documents. */
+            enquire.set_weighting_scheme(Xapian::BoolWeight());
+            enquire.set_docid_order(Xapian::Enquire::ASCENDING);
         }
         /* Xapian counts in 32 bits; nothing lies beyond doccount. */
         uint64_t total = db->db.get_doccount();
@@ -740,7 +748,8 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
                 return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
             for (Xapian::MSetIterator it = mset.begin(); it != mset.end();
                  ++it) {
-                std::string data = it.get_document().get_data();
+                Xapian::Document doc = it.get_document();
+                std::string data = doc.get_data();
                 ps_xhit *h = &res.hits[res.n];
                 /* Copied by length: the data may hold NUL bytes. */
                 h->data = (char *)ps_malloc(data.size() + 1);
@@ -754,6 +763,18 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
                 h->docid = *it;
                 h->weight = it.get_weight();
                 res.n++;
+                if (opts->key_slot >= 0) {
+                    std::string key =
+                        doc.get_value((Xapian::valueno)opts->key_slot);
+                    h->key = (char *)ps_malloc(key.size() + 1);
+                    if (!h->key) {
+                        ps_xresult_free(&res);
+                        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+                    }
+                    memcpy(h->key, key.data(), key.size());
+                    h->key[key.size()] = '\0';
+                    h->key_len = key.size();
+                }
             }
         }
         *out = res;
@@ -768,8 +789,10 @@ void ps_xresult_free(ps_xresult *res)
 {
     if (!res)
         return;
-    for (size_t i = 0; i < res->n; i++)
+    for (size_t i = 0; i < res->n; i++) {
         ps_free(res->hits[i].data);
+        ps_free(res->hits[i].key);
+    }
     ps_free(res->hits);
     memset(res, 0, sizeof *res);
 }

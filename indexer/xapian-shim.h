@@ -168,12 +168,17 @@ typedef struct ps_xsearch_opts {
     uint64_t count;          /* how many hits to return (0: only count) */
     uint64_t check_at_least; /* make the counts exact up to this many; use
                                 UINT64_MAX for an exact total */
+    int docid_order;         /* 1: no ranking, hits in ascending docid order;
+                                the matcher stops once it has enough (sort
+                                must be empty) */
+    int key_slot;            /* >= 0: copy this value slot into each hit's
+                                key (-1: none) */
 } ps_xsearch_opts;
 
 #define PS_XSEARCH_OPTS_VERSION 1
 #define PS_XSEARCH_OPTS_INIT                                                   \
     {                                                                          \
-        PS_XSEARCH_OPTS_VERSION, NULL, 0, 0, 10, 0                             \
+        PS_XSEARCH_OPTS_VERSION, NULL, 0, 0, 10, 0, 0, -1                      \
     }
 
 typedef struct ps_xhit {
@@ -181,6 +186,8 @@ typedef struct ps_xhit {
     double weight;
     char *data; /* the document's data, NUL-terminated */
     size_t data_len;
+    char *key; /* opts->key_slot's value, NUL-terminated, or NULL */
+    size_t key_len;
 } ps_xhit;
 
 typedef struct ps_xresult {

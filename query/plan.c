@@ -383,6 +383,107 @@ static ps_status browse(pager *p, int64_t skip_in_store, ps_err *err)
     return rc;
 }
 
+/* ---- the default order: two streams merged by pid -------------------------
+ */
+
+/* Matches of a query in pid order, read chunk by chunk. A rebuild writes
+ * documents in pid order (they carry PS_IDX_TERM_ORDERED), so among them
+ * docid order is pid order and Xapian can stop after the chunk instead of
+ * sorting every match; documents written since (or rewritten) are the
+ * other stream, sorted by the pid value. psi_pan_find merges the two. */
+typedef struct pid_stream {
+    ps_xquery *q; /* owned */
+    int ordered;  /* docid order (rebuilt documents) or sorted by pid */
+    uint64_t next;
+    uint64_t chunk;
+    ps_xresult res;
+    size_t pos;
+    int exhausted;
+} pid_stream;
+
+/* The stream's current hit (NULL at the end), fetching a chunk if needed. */
+static ps_status stream_peek(psi_ctx *ctx, pid_stream *s, ps_xhit **out,
+                             ps_err *err)
+{
+    *out = NULL;
+    while (s->pos >= s->res.n) {
+        if (s->exhausted)
+            return PS_OK;
+        ps_xresult_free(&s->res);
+        s->pos = 0;
+        ps_xsort key = {PS_IDX_SLOT_PID, 0};
+        ps_xsearch_opts o = PS_XSEARCH_OPTS_INIT;
+        o.offset = s->next;
+        o.count = s->chunk;
+        o.key_slot = PS_IDX_SLOT_PID;
+        if (s->ordered) {
+            o.docid_order = 1;
+        } else {
+            o.sort = &key;
+            o.nsort = 1;
+        }
+        ps_status rc = search(ctx, s->q, &o, &s->res, err);
+        if (rc != PS_OK)
+            return rc;
+        s->next += s->res.n;
+        if (s->res.n < s->chunk)
+            s->exhausted = 1;
+    }
+    *out = &s->res.hits[s->pos];
+    return PS_OK;
+}
+
+static int key_cmp(const ps_xhit *a, const ps_xhit *b)
+{
+    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = memcmp(a->key ? a->key : "", b->key ? b->key : "", n);
+    if (c)
+        return c;
+    return a->key_len < b->key_len ? -1 : a->key_len > b->key_len;
+}
+
+/* Page p through the matches of the where clause in pid order. chunk is
+ * how many hits each stream fetches at a time. */
+static ps_status find_in_pid_order(pager *p, uint64_t chunk, ps_err *err)
+{
+    const ps_pan_filter *f = p->f;
+    pid_stream s[2];
+    memset(s, 0, sizeof s);
+    ps_status rc = PS_OK;
+    for (int i = 0; i < 2 && rc == PS_OK; i++) {
+        int exact;
+        ps_xquery *q =
+            full_query(p->ctx, f->model, f->where, NULL, &exact, err);
+        ps_xquery *ord = ps_xq_term(PS_IDX_TERM_ORDERED);
+        s[i].ordered = i == 0;
+        s[i].chunk = chunk;
+        s[i].q = i == 0 ? ps_xq_filter(q, ord) : ps_xq_and_not(q, ord);
+        if (!s[i].q)
+            rc = err && err->code != PS_OK ? err->code : PS_ERR_NOMEM;
+    }
+    int done = 0;
+    while (rc == PS_OK && !done) {
+        ps_xhit *a = NULL, *b = NULL;
+        rc = stream_peek(p->ctx, &s[0], &a, err);
+        if (rc == PS_OK)
+            rc = stream_peek(p->ctx, &s[1], &b, err);
+        if (rc != PS_OK || (!a && !b))
+            break;
+        int take_a = a && (!b || key_cmp(a, b) <= 0);
+        ps_xhit *h = take_a ? a : b;
+        s[take_a ? 0 : 1].pos++;
+        ps_kind kind;
+        int64_t id;
+        if (ps_index_hit_ref(h->data, &kind, &id) == 0)
+            rc = page_hit(p, kind, id, 1, 0, &done, err);
+    }
+    for (int i = 0; i < 2; i++) {
+        ps_xresult_free(&s[i].res);
+        ps_xq_free(s[i].q);
+    }
+    return rc;
+}
+
 ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
                        json_t **out, int *truncated, ps_err *err)
 {
@@ -407,6 +508,16 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
         if (!filtering_includes)
             p.skip = 0;
         rc = browse(&p, filtering_includes ? 0 : f->skip, err);
+    } else if (!f->query && default_order) {
+        /* Exact plans need skip + limit (+1 to see a truncation) from each
+         * stream; superset plans are checked chunk by chunk. */
+        int exact = 1;
+        ps_xq_free(psi_plan_where(f->where, group_of(f->model), &exact));
+        p.verify = !exact;
+        uint64_t chunk = exact && !filtering_includes
+                             ? (uint64_t)f->skip + (uint64_t)p.want + 1
+                             : CHUNK;
+        rc = find_in_pid_order(&p, chunk, err);
     } else {
         int exact = 1;
         ps_xquery *q =

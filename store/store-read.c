@@ -520,6 +520,84 @@ out:
     return status;
 }
 
+#define ALL_ARM(k, t)                                                          \
+    "SELECT " k " AS kind, id, pid FROM " t " WHERE deleted = 0 AND (pid > "   \
+    "?1 OR (pid = ?1 AND " k " > ?2)) AND (?3 IS NULL OR pid < ?3)"
+
+ps_status ps_store_page_all(ps_store *st, const char *after_pid,
+                            ps_kind after_kind, const char *below_pid,
+                            ps_store_row *out, size_t max, size_t *n_out,
+                            ps_err *err)
+{
+    /* clang-format off */
+    static const char sql[] =
+        "SELECT kind, id, pid FROM ("
+        ALL_ARM("2", "instrument") " UNION ALL "
+        ALL_ARM("3", "proposal") " UNION ALL "
+        ALL_ARM("4", "dataset") " UNION ALL "
+        ALL_ARM("9", "publication")
+        ") ORDER BY pid, kind LIMIT ?4";
+    /* clang-format on */
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    *n_out = 0;
+    STMT(s, sql);
+    psi_bind_text(s, 1, after_pid ? after_pid : "");
+    sqlite3_bind_int(s, 2, (int)after_kind);
+    psi_bind_text(s, 3, below_pid);
+    sqlite3_bind_int64(s, 4, (int64_t)max);
+    int rc = SQLITE_DONE;
+    size_t n = 0;
+    while (n < max) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
+        out[n].kind = (ps_kind)sqlite3_column_int(s, 0);
+        out[n].id = sqlite3_column_int64(s, 1);
+        out[n].pid = ps_strdup((const char *)sqlite3_column_text(s, 2));
+        if (!out[n].pid) {
+            sqlite3_reset(s);
+            ps_store_rows_free(out, n);
+            FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
+        }
+        n++;
+    }
+    if (n < max && rc != SQLITE_DONE) {
+        sqlite3_reset(s);
+        ps_store_rows_free(out, n);
+        FAIL(psi_db_error(st, err, "listing records"));
+    }
+    sqlite3_reset(s);
+    *n_out = n;
+out:
+    return status;
+}
+
+ps_status ps_store_nth_pid(ps_store *st, int64_t n, char **pid_out, ps_err *err)
+{
+    static const char sql[] =
+        "SELECT pid FROM (SELECT pid FROM instrument WHERE deleted = 0 UNION "
+        "ALL SELECT pid FROM proposal WHERE deleted = 0 UNION ALL SELECT pid "
+        "FROM dataset WHERE deleted = 0 UNION ALL SELECT pid FROM publication "
+        "WHERE deleted = 0) ORDER BY pid LIMIT 1 OFFSET ?1";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    *pid_out = NULL;
+    STMT(s, sql);
+    sqlite3_bind_int64(s, 1, n);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *pid_out = ps_strdup((const char *)sqlite3_column_text(s, 0));
+        if (!*pid_out)
+            status = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    } else if (rc != SQLITE_DONE) {
+        status = psi_db_error(st, err, "listing records");
+    }
+    sqlite3_reset(s);
+out:
+    return status;
+}
+
 void ps_store_rows_free(ps_store_row *rows, size_t n)
 {
     for (size_t i = 0; rows && i < n; i++) {

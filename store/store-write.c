@@ -238,6 +238,38 @@ typedef struct put_ctx {
     int64_t seq; /* the record's new sequence number */
 } put_ctx;
 
+/* SHA-256 of JSON text without its insignificant white space (outside
+ * strings), so that a source that re-formats its records (pretty-printed
+ * one day, compact the next) does not make them look changed. */
+static ps_status hash_json_text(const char *text, size_t len, char out[65],
+                                ps_err *err)
+{
+    char *tight = ps_malloc(len ? len : 1);
+    if (!tight)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    size_t n = 0;
+    int in_str = 0, esc = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (esc)
+                esc = 0;
+            else if (c == '\\')
+                esc = 1;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+            continue;
+        }
+        tight[n++] = c;
+    }
+    ps_sha256_hex(tight, n, out);
+    ps_free(tight);
+    return PS_OK;
+}
+
 static void put_ctx_free(put_ctx *c)
 {
     free(c->canon);
@@ -270,7 +302,9 @@ static ps_status put_begin(ps_store *st, ps_kind kind, const ps_prov *prov,
         /* The bytes as the source sent them: hashed and kept as they are. */
         c->raw = prov->raw_text;
         c->raw_len = prov->raw_len;
-        ps_sha256_hex(c->raw, c->raw_len, c->hash);
+        ps_status hrc = hash_json_text(c->raw, c->raw_len, c->hash, err);
+        if (hrc != PS_OK)
+            return hrc;
     } else if (prov->raw) {
         /* The record as received, compact: sources emit their keys in a
          * stable order, so equal records hash equally without the cost of

@@ -412,6 +412,19 @@ ps_status ps_store_page(ps_store *st, ps_kind kind, const char *after_pid,
                         int64_t offset, int64_t now_ms, ps_store_row *out,
                         size_t max, size_t *n_out, ps_err *err);
 void ps_store_rows_free(ps_store_row *rows, size_t n);
+/* Live records of every indexed kind (instruments, proposals, datasets,
+ * publications) together, in (pid, kind) order: those after (after_pid,
+ * after_kind) (after_kind 0 takes the records with pid == after_pid too)
+ * and with pid < below_pid (NULL: no bound), up to max into out[]. The
+ * rebuild writes the index in this order. */
+ps_status ps_store_page_all(ps_store *st, const char *after_pid,
+                            ps_kind after_kind, const char *below_pid,
+                            ps_store_row *out, size_t max, size_t *n_out,
+                            ps_err *err);
+/* The pid of the record at position n (from 0) of that order; *pid_out is
+ * NULL when there are fewer records (free with ps_free). */
+ps_status ps_store_nth_pid(ps_store *st, int64_t n, char **pid_out,
+                           ps_err *err);
 /* Ids of the live records of kind with id > after_id and id % stride ==
  * offset (stride 1: all), ascending, up to max into out[] (*n_out of them).
  * Rebuild workers use this to split the records between them. */

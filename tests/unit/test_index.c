@@ -193,6 +193,30 @@ int main(void)
     /* A second rebuild keeps one previous generation, prunes the rest. */
     check(ps_index_rebuild(idx, store_path, &o, &stats, &err) == PS_OK,
           "rebuild 2");
+    /* After a rebuild, updates and deletions still find their documents
+     * (no duplicate, nothing left behind). */
+    check_fatal(ps_store_open(&st, store_path, &so, &err) == PS_OK, "store");
+    put_dataset(st, 11, PS_VIS_PUBLIC, 0);
+    json_t *raw11 = json_pack("{s:s}", "pid", "ds/0011");
+    ps_dataset_in in11 = {0};
+    in11.pid = "ds/0011";
+    in11.title = "Retitled after the rebuild";
+    in11.created_ms = PS_TIME_NONE;
+    in11.size = -1;
+    ps_prov prov11 = {src, "ds/0011", raw11, 0, 0};
+    check(ps_store_put_dataset(st, &prov11, &in11, NULL, NULL, &err) == PS_OK,
+          "change a rebuilt record");
+    json_decref(raw11);
+    ps_store_delete(st, src, PS_KIND_DATASET, "ds/0012", &deleted, &err);
+    o.workers = 0;
+    check(ps_index_update(idx, st, &o, &stats, &err) == PS_OK,
+          "update after rebuild: %s", err.msg);
+    check(ps_index_doccount(idx) == 301,
+          "a changed record replaces its rebuilt document, a deleted one "
+          "removes it: %llu",
+          (unsigned long long)ps_index_doccount(idx));
+    ps_store_close(st);
+
     char genpath[400];
     snprintf(genpath, sizeof genpath, "%s/%s", dir, before);
     check(access(genpath, F_OK) != 0, "oldest generation removed");
