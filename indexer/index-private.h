@@ -14,7 +14,7 @@
 /* Metadata key holding the index schema version (bump when documents
  * change shape: an index of another version needs `index --rebuild`). */
 #define PSI_META_SCHEMA "pansift.index_schema"
-#define PSI_INDEX_SCHEMA "2"
+#define PSI_INDEX_SCHEMA "3"
 
 /* Is kind one the index holds? */
 int psi_index_kind(ps_kind kind);
@@ -22,7 +22,8 @@ int psi_index_kind(ps_kind kind);
 unsigned psi_index_load_flags(ps_kind kind);
 /* Build the Xapian document of a live entity (JSON from ps_store_load).
  * ordered: the rebuild is writing it in pid order (it gets the
- * PS_IDX_TERM_ORDERED term). *out is owned by the caller (ps_xdoc_free). */
+ * PS_IDX_TERM_ORDERED term, else PS_IDX_TERM_UNORDERED). *out is owned by the
+ * caller (ps_xdoc_free). */
 ps_status psi_index_build_doc(ps_kind kind, const json_t *ent, int ordered,
                               ps_xdoc **out, ps_err *err);
 

@@ -343,8 +343,7 @@ ps_status psi_index_build_doc(ps_kind kind, const json_t *ent, int ordered,
         b.rc = ps_err_set(err, PS_ERR_INVALID, "%s records are not indexed",
                           ps_kind_name(kind));
     }
-    if (ordered)
-        add_term(&b, PS_IDX_TERM_ORDERED, "");
+    add_term(&b, ordered ? PS_IDX_TERM_ORDERED : PS_IDX_TERM_UNORDERED, "");
     if (b.rc != PS_OK) {
         ps_xdoc_free(b.doc);
         return b.rc;

@@ -70,6 +70,8 @@ const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
  * XGV:  group ":" visibility, so that counts are one term frequency
  * XORD: written by a rebuild, in pid order: among these documents docid
  *       order is pid order (queries in the default order stop early)
+ * XNEW: written since the last rebuild (every document has XORD or XNEW;
+ *       XNEW documents are few, so queries over them are cheap)
  * slot 0 the pid (the default order), slot 1 the lower-cased title or name,
  * slot 4 the embargo's end (ms), embargoed records only. */
 #define PS_IDX_TERM_GROUP "XG:"
@@ -77,6 +79,7 @@ const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
 #define PS_IDX_TERM_VIS "XV:"
 #define PS_IDX_TERM_GROUPVIS "XGV:"
 #define PS_IDX_TERM_ORDERED "XORD"
+#define PS_IDX_TERM_UNORDERED "XNEW"
 #define PS_IDX_SLOT_PID 0
 #define PS_IDX_SLOT_TITLE 1
 #define PS_IDX_SLOT_EMBARGO 4

@@ -327,6 +327,12 @@ static ps_status page_hit(pager *p, ps_kind kind, int64_t id, int with_score,
 {
     const ps_pan_filter *f = p->f;
     json_t *obj = NULL;
+    /* An exact plan without filtering includes: every hit matches, so the
+     * skipped ones need not be rendered. */
+    if (!p->verify && !includes_filter(f) && p->matched < p->skip) {
+        p->matched++;
+        return PS_OK;
+    }
     ps_status rc = psi_render(p->ctx, f->model, kind, id, f->includes,
                               f->nincludes, with_score, score, &obj, err);
     if (rc != PS_OK || !obj)
@@ -454,10 +460,13 @@ static ps_status find_in_pid_order(pager *p, uint64_t chunk, ps_err *err)
         int exact;
         ps_xquery *q =
             full_query(p->ctx, f->model, f->where, NULL, &exact, err);
-        ps_xquery *ord = ps_xq_term(PS_IDX_TERM_ORDERED);
+        /* Both streams are restricted by a positive term, so that Xapian
+         * drives the (small) later stream from its short posting list. */
+        ps_xquery *mark =
+            ps_xq_term(i == 0 ? PS_IDX_TERM_ORDERED : PS_IDX_TERM_UNORDERED);
         s[i].ordered = i == 0;
         s[i].chunk = chunk;
-        s[i].q = i == 0 ? ps_xq_filter(q, ord) : ps_xq_and_not(q, ord);
+        s[i].q = ps_xq_filter(q, mark);
         if (!s[i].q)
             rc = err && err->code != PS_OK ? err->code : PS_ERR_NOMEM;
     }

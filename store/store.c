@@ -381,7 +381,7 @@ ps_status ps_store_open(ps_store **out, const char *path,
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA foreign_keys = ON; PRAGMA cache_size = -%ld;"
-             "PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456;",
+             "PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 2147418112;",
              opts->cache_kib > 0 ? opts->cache_kib : 65536L);
     rc = psi_exec(st, pragmas, err);
     if (rc == PS_OK && !opts->readonly) {
