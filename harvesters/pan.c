@@ -193,6 +193,23 @@ static int map_keywords(const json_t *rec, mapped *m, size_t *n_out)
     return 0;
 }
 
+/* What datasets and documents share: a title is required; parameters and
+ * keywords are mapped into m. */
+static ps_status map_common(const json_t *rec, const char *what,
+                            const char *pid, const char *title, mapped *m,
+                            const ps_param_in **params, size_t *nparams,
+                            const char *const **keywords, size_t *nkeywords,
+                            ps_err *err)
+{
+    if (!title)
+        return ps_err_set(err, PS_ERR_INVALID, "%s %s has no title", what, pid);
+    if (map_params(rec, m, nparams) || map_keywords(rec, m, nkeywords))
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    *params = m->params;
+    *keywords = m->keywords;
+    return PS_OK;
+}
+
 static ps_status put_instrument(psi_run *run, json_t *rec, const ps_prov *prov,
                                 ps_put_result *res, ps_err *err)
 {
@@ -228,15 +245,10 @@ static ps_status put_dataset(psi_run *run, json_t *rec, const ps_prov *prov,
         in.instrument_pid =
             ps_json_str(json_object_get(rec, "instrument"), "pid");
     visibility_of(rec, PS_TIME_NONE, &in.vis, &in.embargo_until_ms);
-    if (!in.title) {
-        rc = ps_err_set(err, PS_ERR_INVALID, "dataset %s has no title", pid);
+    rc = map_common(rec, "dataset", pid, in.title, &m, &in.params, &in.nparams,
+                    &in.keywords, &in.nkeywords, err);
+    if (rc != PS_OK)
         goto out;
-    }
-    if (map_params(rec, &m, &in.nparams) ||
-        map_keywords(rec, &m, &in.nkeywords))
-        goto nomem;
-    in.params = m.params;
-    in.keywords = m.keywords;
 
     json_t *files = json_object_get(rec, "files");
     if (arr_size(rec, "files")) {
@@ -353,15 +365,10 @@ static ps_status put_document(psi_run *run, json_t *rec, const ps_prov *prov,
     in.end_ms = date_of(rec, "endDate");
     in.release_ms = date_of(rec, "releaseDate");
     visibility_of(rec, in.release_ms, &in.vis, &in.embargo_until_ms);
-    if (!in.title) {
-        rc = ps_err_set(err, PS_ERR_INVALID, "document %s has no title", pid);
+    rc = map_common(rec, "document", pid, in.title, &m, &in.params, &in.nparams,
+                    &in.keywords, &in.nkeywords, err);
+    if (rc != PS_OK)
         goto out;
-    }
-    if (map_params(rec, &m, &in.nparams) ||
-        map_keywords(rec, &m, &in.nkeywords))
-        goto nomem;
-    in.params = m.params;
-    in.keywords = m.keywords;
 
     json_t *members = json_object_get(rec, "members");
     if (arr_size(rec, "members")) {

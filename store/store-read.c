@@ -458,6 +458,38 @@ out:
 
 /* ---- pages, counts ------------------------------------------------------ */
 
+/* Step s (columns kind, id, pid) into out[0..max); the statement is reset
+ * and, on failure, the rows read so far are freed. */
+static ps_status read_rows(ps_store *st, sqlite3_stmt *s, ps_store_row *out,
+                           size_t max, size_t *n_out, ps_err *err)
+{
+    int rc = SQLITE_DONE;
+    size_t n = 0;
+    ps_status status = PS_OK;
+    while (n < max) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
+        out[n].kind = (ps_kind)sqlite3_column_int(s, 0);
+        out[n].id = sqlite3_column_int64(s, 1);
+        out[n].pid = ps_strdup((const char *)sqlite3_column_text(s, 2));
+        if (!out[n].pid) {
+            status = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        n++;
+    }
+    if (status == PS_OK && n < max && rc != SQLITE_DONE)
+        status = psi_db_error(st, err, "listing records");
+    sqlite3_reset(s);
+    if (status != PS_OK) {
+        ps_store_rows_free(out, n);
+        n = 0;
+    }
+    *n_out = n;
+    return status;
+}
+
 #define VISIBLE_AT                                                             \
     " AND (?2 = 0 OR visibility = 0 OR (visibility = 1 AND embargo_until <= "  \
     "?2))"
@@ -493,29 +525,7 @@ ps_status ps_store_page(ps_store *st, ps_kind kind, const char *after_pid,
     sqlite3_bind_int64(s, 2, now_ms);
     sqlite3_bind_int64(s, 3, (int64_t)max);
     sqlite3_bind_int64(s, 4, offset > 0 ? offset : 0);
-    int rc = SQLITE_DONE;
-    size_t n = 0;
-    while (n < max) {
-        rc = sqlite3_step(s);
-        if (rc != SQLITE_ROW)
-            break;
-        out[n].kind = (ps_kind)sqlite3_column_int(s, 0);
-        out[n].id = sqlite3_column_int64(s, 1);
-        out[n].pid = ps_strdup((const char *)sqlite3_column_text(s, 2));
-        if (!out[n].pid) {
-            sqlite3_reset(s);
-            ps_store_rows_free(out, n);
-            FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
-        }
-        n++;
-    }
-    if (n < max && rc != SQLITE_DONE) {
-        sqlite3_reset(s);
-        ps_store_rows_free(out, n);
-        FAIL(psi_db_error(st, err, "listing records"));
-    }
-    sqlite3_reset(s);
-    *n_out = n;
+    status = read_rows(st, s, out, max, n_out, err);
 out:
     return status;
 }
@@ -546,29 +556,7 @@ ps_status ps_store_page_all(ps_store *st, const char *after_pid,
     sqlite3_bind_int(s, 2, (int)after_kind);
     psi_bind_text(s, 3, below_pid);
     sqlite3_bind_int64(s, 4, (int64_t)max);
-    int rc = SQLITE_DONE;
-    size_t n = 0;
-    while (n < max) {
-        rc = sqlite3_step(s);
-        if (rc != SQLITE_ROW)
-            break;
-        out[n].kind = (ps_kind)sqlite3_column_int(s, 0);
-        out[n].id = sqlite3_column_int64(s, 1);
-        out[n].pid = ps_strdup((const char *)sqlite3_column_text(s, 2));
-        if (!out[n].pid) {
-            sqlite3_reset(s);
-            ps_store_rows_free(out, n);
-            FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
-        }
-        n++;
-    }
-    if (n < max && rc != SQLITE_DONE) {
-        sqlite3_reset(s);
-        ps_store_rows_free(out, n);
-        FAIL(psi_db_error(st, err, "listing records"));
-    }
-    sqlite3_reset(s);
-    *n_out = n;
+    status = read_rows(st, s, out, max, n_out, err);
 out:
     return status;
 }
