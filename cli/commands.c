@@ -317,7 +317,7 @@ int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
         } else if (rc != PS_OK) {
             failed++;
             ps_cli_error("%s: %s", cs->name, herr.msg);
-        } else if (res.state == PS_RUN_PARTIAL) {
+        } else if (res.message[0]) {
             ps_cli_error("%s: %s", cs->name, res.message);
         }
     }

@@ -20,7 +20,9 @@ typedef struct psi_run {
     ps_run_counts pending; /* in the open transaction */
     size_t in_batch;       /* records written in the open transaction */
     int complete;          /* the source listed everything it has */
+    int incomplete;        /* it listed fewer records than it counts */
     char rejects[384];     /* the first reasons for rejected records */
+    char notes[256];       /* other things the run's message must say */
     ps_http *http;
     const char *phase;
     int64_t phase_done, phase_total;
@@ -35,6 +37,8 @@ ps_status psi_run_reject(psi_run *run, ps_kind kind, const char *remote_id,
                          const char *reason, ps_err *err);
 /* Commit the open transaction (end of a page) and report progress. */
 ps_status psi_run_flush(psi_run *run, ps_err *err);
+/* Add a note to the run's message (e.g. why nothing was deleted). */
+void psi_run_note(psi_run *run, const char *note);
 /* Has the caller asked to stop? */
 int psi_run_cancelled(const psi_run *run);
 /* Pause delay_ms between requests (returns non-zero if cancelled). */

@@ -100,6 +100,14 @@ ps_status psi_run_record(psi_run *run, ps_put_result result, ps_err *err)
     return PS_OK;
 }
 
+void psi_run_note(psi_run *run, const char *note)
+{
+    size_t used = strlen(run->notes);
+    if (used + 8 < sizeof run->notes)
+        snprintf(run->notes + used, sizeof run->notes - used, "%s%s",
+                 used ? "; " : "", note);
+}
+
 ps_status psi_run_reject(psi_run *run, ps_kind kind, const char *remote_id,
                          const char *reason, ps_err *err)
 {
@@ -203,8 +211,11 @@ ps_status ps_harvest_run(ps_store *st, const ps_harvest_source *src,
                  err ? err->msg : ps_status_str(rc));
     else if (run.counts.rejected)
         snprintf(res->message, sizeof res->message,
-                 "%lld record(s) rejected: %s", (long long)run.counts.rejected,
-                 run.rejects);
+                 "%lld record(s) rejected: %s%s%s",
+                 (long long)run.counts.rejected, run.rejects,
+                 run.notes[0] ? "; " : "", run.notes);
+    else if (run.notes[0])
+        snprintf(res->message, sizeof res->message, "%s", run.notes);
     ps_store_run_finish(st, run.run_id, res->state, &run.counts,
                         res->message[0] ? res->message : NULL, &err2);
     ps_http_free(run.http);

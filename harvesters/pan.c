@@ -670,7 +670,8 @@ static ps_status read_array(psi_run *run, pan_model model, rec_reader *r,
             break;
         }
         if (*count == 0) {
-            const char *pid = ps_json_str(rec, "pid");
+            char num[32];
+            const char *pid = str_or_num(rec, "pid", num, sizeof num);
             if (repeat_of && pid && strcmp(pid, repeat_of) == 0) {
                 json_decref(rec);
                 *repeat = 1;
@@ -731,10 +732,18 @@ static char *page_url(psi_run *run, pan_model model, long limit, long skip)
     return url;
 }
 
+/* Page through one model. Pages are requested until one comes back empty
+ * (a provider may cap its pages below our limit: a short page is not the
+ * last one), skip advancing by the records received. A provider that
+ * answers the same first record again ignores skip: an error, unless it
+ * also ignored limit and so sent everything at once. When the provider
+ * gave a count and fewer records came, the run is not complete, and no
+ * record is tombstoned. */
 static ps_status harvest_http(psi_run *run, pan_model model, ps_err *err)
 {
     long limit = run->src->page_size > 0 ? run->src->page_size : 500;
     long skip = 0;
+    int sent_all = 0; /* the first page held more than we asked for */
     ps_status rc = PS_OK;
     char *prev_first = NULL;
     run->phase = model_names[model];
@@ -779,23 +788,30 @@ static ps_status harvest_http(psi_run *run, pan_model model, ps_err *err)
         }
         ps_http_response_free(&resp);
         ps_free(url);
-        if (rc == PS_OK && repeat)
+        if (rc == PS_OK && repeat) {
+            ps_free(first);
+            if (sent_all)
+                break; /* it ignores limit and skip: page 1 was everything */
             rc = ps_err_set(err, PS_ERR_UPSTREAM,
-                            "source %s: %s ignores skip (page %ld repeats the "
-                            "first page); cannot page through it",
-                            run->src->name, model_names[model],
-                            skip / limit + 1);
+                            "source %s: %s ignores skip (the page at skip "
+                            "%ld repeats the first page); cannot page "
+                            "through it",
+                            run->src->name, model_names[model], skip);
+            break;
+        }
         if (rc == PS_OK)
             rc = psi_run_flush(run, err);
         ps_free(prev_first);
         prev_first = first;
-        if (rc != PS_OK)
+        if (rc != PS_OK || n == 0)
             break;
-        /* A short page is the last one; a provider that ignored limit and
-         * sent more than asked has sent everything. */
-        if (n != (size_t)limit)
+        if (skip == 0 && n > (size_t)limit)
+            sent_all = 1;
+        skip += (long)n;
+        /* The provider said how many there are: no need to ask for the
+         * empty page after the last. */
+        if (run->phase_total >= 0 && skip >= run->phase_total && !sent_all)
             break;
-        skip += limit;
         if (psi_run_pause(run)) {
             rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
                             run->src->name);
@@ -803,6 +819,17 @@ static ps_status harvest_http(psi_run *run, pan_model model, ps_err *err)
         }
     }
     ps_free(prev_first);
+    if (rc == PS_OK && run->phase_total >= 0 &&
+        run->phase_done < run->phase_total) {
+        run->incomplete = 1;
+        char note[160];
+        snprintf(note, sizeof note,
+                 "%s: %lld of the %lld records the provider counts were "
+                 "listed, so nothing was deleted",
+                 model_names[model], (long long)run->phase_done,
+                 (long long)run->phase_total);
+        psi_run_note(run, note);
+    }
     return rc;
 }
 
@@ -883,7 +910,7 @@ ps_status psi_harvest_pan(psi_run *run, ps_err *err)
                             run->src->name);
     }
     ps_free(decoded);
-    if (rc == PS_OK)
+    if (rc == PS_OK && !run->incomplete)
         run->complete = 1;
     return rc;
 }

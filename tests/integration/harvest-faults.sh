@@ -32,10 +32,22 @@ out=$(P harvest 2>&1); rc=$?
 check_eq "$rc" 0 "harvest through 503, truncation and a dropped connection ($out)"
 check_contains "$out" "21 seen, 21 new" "nothing lost"
 check_eq "$(grep -c 'fault' "$T/replay.log")" 3 "three faults were served"
-check_eq "$(grep -c 'Instruments?filter.* -> 200' "$T/replay.log")" 1 "instruments fetched after the 503"
+check test "$(grep -A1 'fault 503' "$T/replay.log" | grep -c 'Instruments?filter.* -> 200$')" -eq 1 -- "the instruments page is fetched again after the 503"
 check test "$(( $(date +%s) - start ))" -ge 1 -- "Retry-After: 1 was honoured"
 good=$(counts)
 check_eq "$good" "[4,15,1,1,$(P status --json | jq .max_seq)]" "4 datasets, 15 instruments, 2 documents"
+
+# A provider that caps its pages below the asked limit: short pages are not
+# the last ones; everything is harvested and nothing is tombstoned.
+kill "$REPLAY_PID"; wait "$REPLAY_PID" 2>/dev/null
+start_replay "$RECORDED" --max-page 3
+sed -i "s|^url = .*|url = $REPLAY_URL|" "$T/pansift.ini"
+out=$(P harvest 2>&1); rc=$?
+check_eq "$rc" 0 "capped pages: harvest ($out)"
+check_contains "$out" "21 seen" "capped pages: every record listed"
+check_contains "$out" "0 deleted" "capped pages: nothing tombstoned"
+check_eq "$(counts)" "$good" "capped pages: store unchanged"
+check test "$(grep -c 'Datasets?filter' "$T/replay.log")" -ge 2 -- "capped pages: paged on past a short page"
 
 # Garbage from the source: one-line error, exit 4, store unchanged.
 kill "$REPLAY_PID"; wait "$REPLAY_PID" 2>/dev/null
@@ -94,6 +106,16 @@ jq '.body |= map(select(.pid != "20.500.12269/panosc-dataset4"))' \
     "$RECORDED/harvest-datasets.json" > "$T/less/harvest-datasets.json"
 jq '.body |= map(.datasets |= map(select(.pid != "20.500.12269/panosc-dataset4")))' \
     "$RECORDED/harvest-documents.json" > "$T/less/harvest-documents.json"
+# First the provider still counts 4 datasets while listing 3: the run is
+# incomplete, so nothing may be deleted.
+kill "$REPLAY_PID"; wait "$REPLAY_PID" 2>/dev/null
+start_replay "$T/less"
+sed -i "s|^url = .*|url = $REPLAY_URL|" "$T/pansift.ini"
+out=$(P harvest 2>&1); rc=$?
+check_eq "$rc" 0 "count disagrees: harvest ($out)"
+check_contains "$out" "3 of the 4 records the provider counts" "count disagrees: the message says why"
+check_contains "$out" "0 deleted" "count disagrees: nothing deleted"
+jq '.body.count = 3' "$RECORDED/datasets-count.json" > "$T/less/datasets-count.json"
 kill "$REPLAY_PID"; wait "$REPLAY_PID" 2>/dev/null
 start_replay "$T/less"
 sed -i "s|^url = .*|url = $REPLAY_URL|" "$T/pansift.ini"

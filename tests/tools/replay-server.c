@@ -107,6 +107,8 @@ typedef struct server {
     fault *faults;
     size_t n_faults;
     long stall_ms;
+    int64_t max_page; /* cap on items per sliced page (a provider's own
+                         page-size limit); 0 for none */
     FILE *log;
     pthread_mutex_t log_lock;
     atomic_ulong seq; /* requests received so far */
@@ -697,6 +699,9 @@ static int find_match(const server *srv, const char *path, const filter *f,
                 m->slice = 1;
                 m->from = (uint64_t)a < r->n_items ? (size_t)a : r->n_items;
                 m->to = (uint64_t)b < r->n_items ? (size_t)b : r->n_items;
+                if (srv->max_page > 0 &&
+                    m->to - m->from > (size_t)srv->max_page)
+                    m->to = m->from + (size_t)srv->max_page;
                 return 1;
             }
             if (!r->flt.has_paging || !r->flt.paging_ok || !r->is_array ||
@@ -1206,6 +1211,9 @@ static void usage(FILE *out)
         "  --fault SPEC       N:KIND, N-M:KIND or all:KIND; KIND is 503, 500,\n"
         "                     429, garbage, truncate, stall or close\n"
         "  --stall-ms MS      how long a stall lasts (30000)\n"
+        "  --max-page N       serve at most N items per page, like a "
+        "provider\n"
+        "                     that caps its page size (0: no cap)\n"
         "  --log FILE         append \"METHOD URL -> STATUS\" per request\n"
         "  --dump             print the loaded recordings and exit\n"
         "  --help             this text\n",
@@ -1268,6 +1276,7 @@ enum {
     OPT_PREFIX,
     OPT_FAULT,
     OPT_STALL_MS,
+    OPT_MAX_PAGE,
     OPT_LOG,
     OPT_DUMP,
     OPT_HELP
@@ -1282,6 +1291,7 @@ int main(int argc, char **argv)
         {"prefix", required_argument, NULL, OPT_PREFIX},
         {"fault", required_argument, NULL, OPT_FAULT},
         {"stall-ms", required_argument, NULL, OPT_STALL_MS},
+        {"max-page", required_argument, NULL, OPT_MAX_PAGE},
         {"log", required_argument, NULL, OPT_LOG},
         {"dump", no_argument, NULL, OPT_DUMP},
         {"help", no_argument, NULL, OPT_HELP},
@@ -1336,6 +1346,13 @@ int main(int argc, char **argv)
                 die_usage("--stall-ms %s: expected 0..%ld", optarg,
                           REPLAY_MAX_STALL_MS);
             srv.stall_ms = (long)ms;
+            break;
+        }
+        case OPT_MAX_PAGE: {
+            int64_t n;
+            if (ps_parse_i64(optarg, &n) != 0 || n < 0)
+                die_usage("--max-page %s: expected a number from 0", optarg);
+            srv.max_page = n;
             break;
         }
         case OPT_LOG: log_path = optarg; break;
