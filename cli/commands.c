@@ -151,7 +151,7 @@ int ps_cmd_init(ps_cli *cli, int argc, char **argv)
     ps_store *st = NULL;
     ps_status rc = open_store(cli, 1, &st, &err);
     if (rc == PS_OK)
-        rc = ps_index_create(dir, &err);
+        rc = ps_index_create(dir, ps_store_id(st), &err);
     int schema = st ? ps_store_schema_version(st) : 0;
     ps_store_close(st);
     if (rc != PS_OK) {
@@ -383,33 +383,27 @@ int ps_cmd_index(ps_cli *cli, int argc, char **argv)
     ps_store *st = NULL;
     ps_index *idx = NULL;
     ps_status rc = open_store(cli, 0, &st, &err);
-    if (rc == PS_OK) {
+    if (rc == PS_OK && !rebuild) {
         rc = ps_index_open(&idx, cli->cfg.data_dir, 1, &err);
-        /* An index written by another version of pansift (a different
-         * schema) cannot be updated, only rebuilt: do it now. */
-        if (!rebuild && rc == PS_ERR_INVALID) {
-            fprintf(stderr,
-                    "pansift: the index in %s was written by another "
-                    "version of pansift; rebuilding it from the "
-                    "store\n",
-                    cli->cfg.data_dir);
+        if (rc == PS_OK)
+            rc = ps_index_check_store(idx, st, &err);
+        /* An index that is missing, damaged, of another version of pansift
+         * or of another store cannot be updated, only rebuilt: do it now
+         * (the index is derived from the store; nothing is lost). */
+        if (rc == PS_ERR_NOTFOUND || rc == PS_ERR_INVALID ||
+            rc == PS_ERR_CORRUPT || rc == PS_ERR_INDEX) {
+            fprintf(stderr, "pansift: %s\npansift: rebuilding the index\n",
+                    err.msg);
             ps_err_clear(&err);
+            ps_index_close(idx);
+            idx = NULL;
+            rc = PS_OK;
             rebuild = 1;
-        }
-        /* A missing or foreign index is what --rebuild is for. */
-        if (rebuild && (rc == PS_ERR_NOTFOUND || rc == PS_ERR_INVALID ||
-                        rc == PS_ERR_CORRUPT)) {
-            char *link = ps_asprintf("%s/index", cli->cfg.data_dir);
-            if (link)
-                unlink(link);
-            ps_free(link);
-            rc = ps_index_create(cli->cfg.data_dir, &err);
-            if (rc == PS_OK)
-                rc = ps_index_open(&idx, cli->cfg.data_dir, 1, &err);
         }
     }
     if (rc != PS_OK) {
         ps_cli_error("%s", err.msg);
+        ps_index_close(idx);
         ps_store_close(st);
         return ps_cli_exit_code(rc);
     }
@@ -426,7 +420,8 @@ int ps_cmd_index(ps_cli *cli, int argc, char **argv)
     if (rebuild) {
         ps_store_close(st);
         st = NULL;
-        rc = ps_index_rebuild(idx, cli->store_path, &o, &stats, &err);
+        rc = ps_index_open_rebuilt(&idx, cli->cfg.data_dir, cli->store_path, &o,
+                                   &stats, &err);
     } else {
         rc = ps_index_update(idx, st, &o, &stats, &err);
     }

@@ -14,7 +14,9 @@
 /* Metadata key holding the index schema version (bump when documents
  * change shape: an index of another version needs `index --rebuild`). */
 #define PSI_META_SCHEMA "pansift.index_schema"
-#define PSI_INDEX_SCHEMA "3"
+/* The store_id (ps_store_id) of the store the index was built from. */
+#define PSI_META_STORE_ID "pansift.store_id"
+#define PSI_INDEX_SCHEMA "4"
 
 /* Is kind one the index holds? */
 int psi_index_kind(ps_kind kind);

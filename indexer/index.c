@@ -232,8 +232,10 @@ static ps_status take_lock(const char *dir, int *fd_out, ps_err *err)
 
 /* ---- opening ------------------------------------------------------------ */
 
-static ps_status init_generation(const char *path, int64_t last_seq,
-                                 ps_err *err)
+/* Stamp a generation with the index schema, the store it was built from
+ * and the last change it contains. */
+static ps_status init_generation(const char *path, const char *store_id,
+                                 int64_t last_seq, ps_err *err)
 {
     ps_xdb *db = NULL;
     ps_status rc = ps_xdb_open(&db, path, PS_XDB_WRITE, 0, err);
@@ -243,6 +245,8 @@ static ps_status init_generation(const char *path, int64_t last_seq,
     snprintf(seq, sizeof seq, "%lld", (long long)last_seq);
     rc = ps_xdb_set_metadata(db, PSI_META_SCHEMA, PSI_INDEX_SCHEMA, err);
     if (rc == PS_OK)
+        rc = ps_xdb_set_metadata(db, PSI_META_STORE_ID, store_id, err);
+    if (rc == PS_OK)
         rc = ps_xdb_set_metadata(db, PSI_META_LAST_SEQ, seq, err);
     if (rc == PS_OK)
         rc = ps_xdb_commit(db, err);
@@ -250,14 +254,15 @@ static ps_status init_generation(const char *path, int64_t last_seq,
     return rc;
 }
 
-ps_status ps_index_create(const char *data_dir, ps_err *err)
+ps_status ps_index_create(const char *data_dir, const char *store_id,
+                          ps_err *err)
 {
     char *link = join(data_dir, "index");
-    char *gen = join(data_dir, "index.1");
+    char *gen = NULL;
     ps_status rc = PS_OK;
     struct stat sb;
     int fd = -1;
-    if (!link || !gen) {
+    if (!link) {
         rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -266,9 +271,18 @@ ps_status ps_index_create(const char *data_dir, ps_err *err)
     rc = take_lock(data_dir, &fd, err);
     if (rc != PS_OK)
         goto out;
-    rc = init_generation(gen, 0, err);
+    /* A new generation number: never reuse what a crash or an older
+     * version may have left behind. */
+    char name[64];
+    snprintf(name, sizeof name, "index.%ld", newest_generation(data_dir) + 1);
+    gen = join(data_dir, name);
+    if (!gen) {
+        rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    rc = init_generation(gen, store_id, 0, err);
     if (rc == PS_OK)
-        rc = swap_link(data_dir, "index.1", err);
+        rc = swap_link(data_dir, name, err);
 out:
     if (fd >= 0)
         close(fd);
@@ -434,6 +448,30 @@ ps_status ps_index_count_visible(ps_index *idx, const char *group,
     return PS_OK;
 }
 
+ps_status ps_index_check_store(ps_index *idx, ps_store *st, ps_err *err)
+{
+    char *id = NULL;
+    int64_t last = 0, max = 0;
+    ps_status rc = ps_xdb_get_metadata(idx->db, PSI_META_STORE_ID, &id, err);
+    if (rc == PS_OK && strcmp(id, ps_store_id(st)) != 0)
+        rc = ps_err_set(err, PS_ERR_CORRUPT,
+                        "the index in %s was built from another store (%s, "
+                        "this one is %s); run `pansift index --rebuild`",
+                        idx->dir, id[0] ? id : "unknown", ps_store_id(st));
+    ps_free(id);
+    if (rc == PS_OK)
+        rc = ps_index_last_seq(idx, &last, err);
+    if (rc == PS_OK)
+        rc = ps_store_max_seq(st, &max, err);
+    if (rc == PS_OK && last > max)
+        rc = ps_err_set(err, PS_ERR_CORRUPT,
+                        "the index in %s is at change %lld but the store has "
+                        "only %lld changes: the store was restored from an "
+                        "older copy; run `pansift index --rebuild`",
+                        idx->dir, (long long)last, (long long)max);
+    return rc;
+}
+
 uint64_t ps_index_doccount(ps_index *idx)
 {
     return idx && idx->db ? ps_xdb_doccount(idx->db) : 0;
@@ -507,7 +545,9 @@ ps_status ps_index_update(ps_index *idx, ps_store *st,
     size_t batch = opts->batch ? opts->batch : 1000;
     int64_t t0 = ps_mono_ns();
     int64_t last = 0, total = 0;
-    ps_status rc = ps_index_last_seq(idx, &last, err);
+    ps_status rc = ps_index_check_store(idx, st, err);
+    if (rc == PS_OK)
+        rc = ps_index_last_seq(idx, &last, err);
     if (rc == PS_OK)
         rc = ps_store_pending(st, last, &total, err);
     if (rc != PS_OK)
@@ -622,14 +662,12 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
-                           const ps_index_opts *opts, ps_index_stats *stats,
-                           ps_err *err)
+/* The rebuild proper, for a handle that holds the writer lock and may have
+ * no database open (the index is missing or unusable). */
+static ps_status rebuild_locked(ps_index *idx, const char *store_path,
+                                const ps_index_opts *opts,
+                                ps_index_stats *stats, ps_err *err)
 {
-    ps_index_opts def = PS_INDEX_OPTS_INIT;
-    ps_index_stats local = {0};
-    if (!writer_start(idx, &opts, &def, &stats, &local, err))
-        return err ? err->code : PS_ERR_INVALID;
     int64_t t0 = ps_mono_ns();
     int nw = opts->workers > 0 ? opts->workers : ps_cpu_count();
     if (nw > 64)
@@ -643,11 +681,19 @@ ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
     int started = 0;
     int64_t snapshot = 0, total = 0;
     atomic_llong done = 0;
+    char store_id[64] = "";
+    char gen_name[64] = "";
 
-    /* What the new generation will contain: everything up to snapshot. */
+    /* What the new generation will contain: everything up to snapshot.
+     * The count and the range bounds come from one read snapshot, so the
+     * bounds are those of one state of the store. */
     ps_store_opts so = PS_STORE_OPTS_INIT;
     so.readonly = 1;
     rc = ps_store_open(&st, store_path, &so, err);
+    if (rc == PS_OK) {
+        snprintf(store_id, sizeof store_id, "%s", ps_store_id(st));
+        rc = ps_store_read_begin(st, err);
+    }
     if (rc == PS_OK)
         rc = ps_store_max_seq(st, &snapshot, err);
     static const ps_kind kinds[] = {PS_KIND_INSTRUMENT, PS_KIND_PROPOSAL,
@@ -663,13 +709,23 @@ ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
         rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     for (int k = 1; rc == PS_OK && k < nw; k++)
         rc = ps_store_nth_pid(st, total * k / nw, &bounds[k], err);
+    /* Ranges must not overlap (a record in two shards would be indexed
+     * twice): make the bounds non-decreasing whatever happened. */
+    for (int k = 2; rc == PS_OK && k < nw; k++)
+        if (bounds[k - 1] && bounds[k] &&
+            strcmp(bounds[k], bounds[k - 1]) < 0) {
+            ps_free(bounds[k]);
+            bounds[k] = ps_strdup(bounds[k - 1]);
+            if (!bounds[k])
+                rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        }
+    ps_store_read_end(st);
     ps_store_close(st);
     st = NULL;
     if (rc != PS_OK)
         goto out;
 
     long gen = newest_generation(idx->dir) + 1;
-    char gen_name[64];
     snprintf(gen_name, sizeof gen_name, "index.%ld", gen);
     build = ps_asprintf("%s/index.%ld.build", idx->dir, gen);
     gen_path = join(idx->dir, gen_name);
@@ -737,7 +793,7 @@ ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
         opts->progress("merge", 0, 1, opts->payload);
     rc = ps_xdb_compact(shards, (size_t)nw, gen_path, err);
     if (rc == PS_OK)
-        rc = init_generation(gen_path, snapshot, err);
+        rc = init_generation(gen_path, store_id, snapshot, err);
     if (rc != PS_OK)
         goto out;
     if (opts->progress)
@@ -747,9 +803,10 @@ ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
     ps_xdb_close(idx->db);
     idx->db = NULL;
     rc = swap_link(idx->dir, gen_name, err);
-    ps_status rc2 = open_db(idx, err);
     if (rc == PS_OK)
-        rc = rc2;
+        rc = open_db(idx, err);
+    else
+        open_db(idx, NULL); /* back on the old generation, if it works */
     if (rc != PS_OK)
         goto out;
     prune(idx->dir, idx->target);
@@ -772,7 +829,8 @@ ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
 out:
     if (build)
         rmtree(build);
-    if (rc != PS_OK && gen_path && strcmp(idx->target, gen_name) != 0)
+    if (rc != PS_OK && gen_path && gen_name[0] &&
+        strcmp(idx->target, gen_name) != 0)
         rmtree(gen_path);
     for (int k = 0; ws && k < nw; k++)
         ps_free(ws[k].shard);
@@ -785,4 +843,45 @@ out:
     ps_free(gen_path);
     stats->seconds = (double)(ps_mono_ns() - t0) / 1e9;
     return rc;
+}
+
+ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
+                           const ps_index_opts *opts, ps_index_stats *stats,
+                           ps_err *err)
+{
+    ps_index_opts def = PS_INDEX_OPTS_INIT;
+    ps_index_stats local = {0};
+    if (!writer_start(idx, &opts, &def, &stats, &local, err))
+        return err ? err->code : PS_ERR_INVALID;
+    return rebuild_locked(idx, store_path, opts, stats, err);
+}
+
+ps_status ps_index_open_rebuilt(ps_index **out, const char *data_dir,
+                                const char *store_path,
+                                const ps_index_opts *opts,
+                                ps_index_stats *stats, ps_err *err)
+{
+    ps_index_opts def = PS_INDEX_OPTS_INIT;
+    ps_index_stats local = {0};
+    *out = NULL;
+    ps_index *idx = ps_calloc(1, sizeof *idx);
+    if (!idx)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    idx->lock_fd = -1;
+    idx->writable = 1;
+    idx->dir = ps_strdup(data_dir);
+    idx->link = join(data_dir, "index");
+    ps_status rc = PS_OK;
+    if (!idx->dir || !idx->link)
+        rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    if (rc == PS_OK)
+        rc = take_lock(data_dir, &idx->lock_fd, err);
+    if (rc == PS_OK && writer_start(idx, &opts, &def, &stats, &local, err))
+        rc = rebuild_locked(idx, store_path, opts, stats, err);
+    if (rc != PS_OK) {
+        ps_index_close(idx);
+        return rc;
+    }
+    *out = idx;
+    return PS_OK;
 }

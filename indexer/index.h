@@ -94,9 +94,11 @@ ps_xquery *ps_index_visible_query(int64_t now_ms);
 /* ---- opening ------------------------------------------------------------ */
 typedef struct ps_index ps_index;
 
-/* Create the index of a new data directory (generation 1, empty). PS_OK if
- * it already exists. */
-ps_status ps_index_create(const char *data_dir, ps_err *err);
+/* Create the index of a new data directory (a new, empty generation built
+ * from the store whose ps_store_id is store_id). PS_OK if it already
+ * exists. */
+ps_status ps_index_create(const char *data_dir, const char *store_id,
+                          ps_err *err);
 
 /* Open the index of data_dir. Writable handles take index.lock first:
  * PS_ERR_BUSY if another process writes the index (the message says which
@@ -121,6 +123,11 @@ ps_status ps_index_last_seq(ps_index *idx, int64_t *out, ps_err *err);
  * plus the embargoed documents whose embargo has ended. */
 ps_status ps_index_count_visible(ps_index *idx, const char *group,
                                  int64_t now_ms, int64_t *out, ps_err *err);
+/* Is this index the one of store st? PS_ERR_CORRUPT, with advice to
+ * rebuild, if it was built from another store (the store_ids differ) or
+ * is ahead of it (the store was restored from an older copy). Updates
+ * check this by themselves. */
+ps_status ps_index_check_store(ps_index *idx, ps_store *st, ps_err *err);
 /* Number of documents in the index. */
 uint64_t ps_index_doccount(ps_index *idx);
 
@@ -165,6 +172,14 @@ ps_status ps_index_update(ps_index *idx, ps_store *st,
 ps_status ps_index_rebuild(ps_index *idx, const char *store_path,
                            const ps_index_opts *opts, ps_index_stats *stats,
                            ps_err *err);
+/* Take the writer lock of data_dir and rebuild its index as above, whatever
+ * state the current one is in (missing, damaged, of another schema or
+ * another store): the new generation gets a number never used before.
+ * *out is the writable handle on it. */
+ps_status ps_index_open_rebuilt(ps_index **out, const char *data_dir,
+                                const char *store_path,
+                                const ps_index_opts *opts,
+                                ps_index_stats *stats, ps_err *err);
 
 #ifdef __cplusplus
 }

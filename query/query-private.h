@@ -190,7 +190,7 @@ struct ps_server {
     int indexer_running;
     volatile int stopping;
     atomic_llong index_seq; /* what the indexer last applied */
-    char indexer_note[256]; /* why it is not running, if so */
+    char indexer_note[320]; /* state, last error */
 };
 
 struct psi_ctx {

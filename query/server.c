@@ -113,7 +113,9 @@ static void *indexer_main(void *arg)
         o.cancel = &srv->stopping;
         ps_status rc = ps_index_update(idx, st, &o, &stats, &err);
         if (rc != PS_OK && rc != PS_ERR_CANCELLED) {
-            ps_log(PS_LOG_WARN, "in-server indexer: %s", err.msg);
+            /* Log an error once, not at every refresh. */
+            if (!strstr(srv->indexer_note, err.msg))
+                ps_log(PS_LOG_WARN, "in-server indexer: %s", err.msg);
             snprintf(srv->indexer_note, sizeof srv->indexer_note,
                      "running; last error: %s", err.msg);
         }
@@ -529,6 +531,8 @@ ps_status ps_server_start(ps_server **out, const ps_server_opts *opts,
     rc = ps_store_open(&st, srv->store_path, NULL, err);
     if (rc == PS_OK)
         rc = ps_index_open(&idx, srv->data_dir, 0, err);
+    if (rc == PS_OK)
+        rc = ps_index_check_store(idx, st, err);
     ps_index_close(idx);
     ps_store_close(st);
     if (rc != PS_OK) {

@@ -43,7 +43,9 @@ struct ps_store {
     char *path;
     int readonly;
     int in_txn;      /* inside ps_store_begin .. commit/rollback */
+    int in_read;     /* inside ps_store_read_begin .. read_end */
     int64_t seq;     /* last sequence number given (valid inside a txn) */
+    char id[40];     /* meta.store_id: this store's identity */
     ps_units *units; /* writable stores: SI conversion of parameters */
     struct psi_stmt_slot stmts[PSI_STMT_CACHE];
     struct psi_child_slot *children[PSI_CHILD_KINDS];
@@ -93,6 +95,10 @@ ps_status psi_db_error(ps_store *st, ps_err *err, const char *what);
 ps_status psi_step_done(ps_store *st, sqlite3_stmt *s, ps_err *err,
                         const char *what);
 /* Run SQL text without results (sqlite3_exec). */
+/* Step s once for a statement that returns one id (SELECT or RETURNING):
+ * *id_out is column 0 of the row, or 0 when there is none. Resets s. */
+ps_status psi_step_id(ps_store *st, sqlite3_stmt *s, int64_t *id_out,
+                      ps_err *err, const char *what);
 ps_status psi_exec(ps_store *st, const char *sql, ps_err *err);
 /* Bind helpers: NULL strings and PS_TIME_NONE bind as SQL NULL. */
 void psi_bind_text(sqlite3_stmt *s, int i, const char *v);

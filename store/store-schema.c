@@ -332,6 +332,23 @@ static const char migration_1[] =
     "  PRIMARY KEY (collection_id, kind, rec_id)\n"
     ") WITHOUT ROWID;\n";
 
-const char *const psi_migrations[] = {migration_1};
+/* Migration 2: a store knows who it is (an index records the store_id it
+ * was built from and refuses any other store), and a harvested link
+ * remembers every source that asserted it, so one source dropping a link
+ * leaves the link another source still asserts. */
+static const char migration_2[] =
+    "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id',\n"
+    "  lower(hex(randomblob(16))));\n"
+    "CREATE TABLE link_source (\n"
+    "  link_id INTEGER NOT NULL REFERENCES link (id) ON DELETE CASCADE,\n"
+    "  source_id INTEGER NOT NULL REFERENCES source (id) ON DELETE CASCADE,\n"
+    "  PRIMARY KEY (link_id, source_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX link_source_source ON link_source (source_id);\n"
+    "INSERT INTO link_source (link_id, source_id)\n"
+    "  SELECT id, source_id FROM link WHERE provenance = 0 AND source_id IS "
+    "NOT NULL;\n";
+
+const char *const psi_migrations[] = {migration_1, migration_2};
 const int psi_nmigrations =
     (int)(sizeof psi_migrations / sizeof psi_migrations[0]);

@@ -976,6 +976,55 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Withdraw what one source asserted about a document's datasets: its
+ * link_source rows go, and so does every harvested link no source asserts
+ * any more. The datasets that were on the other end are appended to ids
+ * (they need reindexing). Links a person made or validated stay. */
+static ps_status drop_assertions(ps_store *st, ps_kind kind, int64_t doc_id,
+                                 int64_t source_id, int64_t **ids, size_t *n,
+                                 size_t *cap, ps_err *err)
+{
+    static const char prop_datasets[] =
+        "SELECT l.src_id FROM link l JOIN link_source a ON a.link_id = l.id "
+        "WHERE l.type = 'dataset-of-proposal' AND l.dst_kind = 3 AND l.dst_id "
+        "= ?1 AND a.source_id = ?2";
+    static const char pub_datasets[] =
+        "SELECT l.dst_id FROM link l JOIN link_source a ON a.link_id = l.id "
+        "WHERE l.type = 'publication-cites-data' AND l.src_kind = 9 AND "
+        "l.src_id = ?1 AND a.source_id = ?2";
+    static const char *const withdraw[] = {
+        "DELETE FROM link_source WHERE source_id = ?2 AND link_id IN (SELECT "
+        "id FROM link WHERE type = 'dataset-of-proposal' AND dst_kind = 3 AND "
+        "dst_id = ?1)",
+        "DELETE FROM link_source WHERE source_id = ?2 AND link_id IN (SELECT "
+        "id FROM link WHERE type = 'publication-cites-data' AND src_kind = 9 "
+        "AND src_id = ?1)"};
+    static const char *const orphans[] = {
+        "DELETE FROM link WHERE type = 'dataset-of-proposal' AND dst_kind = 3 "
+        "AND dst_id = ?1 AND provenance = 0 AND NOT EXISTS (SELECT 1 FROM "
+        "link_source a WHERE a.link_id = link.id) AND ?2 = ?2",
+        "DELETE FROM link WHERE type = 'publication-cites-data' AND src_kind "
+        "= 9 AND src_id = ?1 AND provenance = 0 AND NOT EXISTS (SELECT 1 FROM "
+        "link_source a WHERE a.link_id = link.id) AND ?2 = ?2"};
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    int pub = kind == PS_KIND_PUBLICATION;
+    if (kind != PS_KIND_PROPOSAL && !pub)
+        return PS_OK;
+    CHECK(collect_ids(st, pub ? pub_datasets : prop_datasets, doc_id, source_id,
+                      ids, n, cap, err));
+    STMT(s, withdraw[pub]);
+    sqlite3_bind_int64(s, 1, doc_id);
+    sqlite3_bind_int64(s, 2, source_id);
+    CHECK(psi_step_done(st, s, err, "withdrawing links"));
+    STMT(s, orphans[pub]);
+    sqlite3_bind_int64(s, 1, doc_id);
+    sqlite3_bind_int64(s, 2, source_id);
+    CHECK(psi_step_done(st, s, err, "removing links"));
+out:
+    return status;
+}
+
 ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
                                 const ps_document_in *in,
                                 ps_put_result *result_out, int64_t *id_out,
@@ -1008,26 +1057,16 @@ ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
     static const char ins_member[] =
         "INSERT INTO member (doc_kind, doc_id, position, role, person_id, "
         "institution_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-    /* The datasets linked to this document by this source, before/after. */
-    static const char prop_datasets[] =
-        "SELECT src_id FROM link WHERE type = 'dataset-of-proposal' AND "
-        "dst_kind = 3 AND dst_id = ?1 AND source_id = ?2";
-    static const char pub_datasets[] =
-        "SELECT dst_id FROM link WHERE type = 'publication-cites-data' AND "
-        "src_kind = 9 AND src_id = ?1 AND source_id = ?2";
-    static const char del_prop_links[] =
-        "DELETE FROM link WHERE type = 'dataset-of-proposal' AND dst_kind = 3 "
-        "AND dst_id = ?1 AND source_id = ?2 AND provenance = 0";
-    static const char del_pub_links[] =
-        "DELETE FROM link WHERE type = 'publication-cites-data' AND src_kind "
-        "= 9 AND src_id = ?1 AND source_id = ?2 AND provenance = 0";
     static const char ins_link[] =
         "INSERT INTO link (type, src_kind, src_ref, src_id, dst_kind, "
         "dst_ref, dst_id, provenance, source_id, score, state, created_at, "
         "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, 1.0, 1, ?9, "
         "?9) ON CONFLICT (type, src_kind, src_ref, dst_kind, dst_ref) DO "
         "UPDATE SET src_id = excluded.src_id, dst_id = excluded.dst_id, "
-        "source_id = excluded.source_id, updated_at = excluded.updated_at";
+        "updated_at = excluded.updated_at RETURNING id";
+    static const char ins_assertion[] =
+        "INSERT OR IGNORE INTO link_source (link_id, source_id) VALUES (?1, "
+        "?2)";
     ps_status status = PS_OK;
     sqlite3_stmt *s;
     put_ctx c = {0};
@@ -1116,16 +1155,12 @@ ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
     }
     CHECK(put_params(st, in->kind, c.rec_id, in->params, in->nparams, err));
 
-    /* Links to datasets: those this source said before lose their link,
-     * the current ones get it; all of them are reindexed. */
-    if (existed) {
-        CHECK(collect_ids(st, is_prop ? prop_datasets : pub_datasets, c.rec_id,
-                          prov->source_id, &ids, &nids, &capids, err));
-        STMT(s, is_prop ? del_prop_links : del_pub_links);
-        sqlite3_bind_int64(s, 1, c.rec_id);
-        sqlite3_bind_int64(s, 2, prov->source_id);
-        CHECK(psi_step_done(st, s, err, "replacing links"));
-    }
+    /* Links to datasets: this source's earlier assertions are withdrawn
+     * (a link no source asserts any more goes), the current ones are made;
+     * every dataset on either side is reindexed. */
+    if (existed)
+        CHECK(drop_assertions(st, in->kind, c.rec_id, prov->source_id, &ids,
+                              &nids, &capids, err));
     for (size_t i = 0; i < in->ndatasets; i++) {
         const char *dpid = in->dataset_pids[i];
         if (!dpid)
@@ -1152,6 +1187,11 @@ ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
         }
         sqlite3_bind_int64(s, 8, prov->source_id);
         sqlite3_bind_int64(s, 9, c.now);
+        int64_t link_id = 0;
+        CHECK(psi_step_id(st, s, &link_id, err, "recording a link"));
+        STMT(s, ins_assertion);
+        sqlite3_bind_int64(s, 1, link_id);
+        sqlite3_bind_int64(s, 2, prov->source_id);
         CHECK(psi_step_done(st, s, err, "recording a link"));
         if (did) {
             if (nids == capids) {
@@ -1336,26 +1376,47 @@ out:
     return status;
 }
 
-static ps_status drop_provenance(ps_store *st, int64_t prov_id, ps_kind kind,
-                                 int64_t rec_id, int *deleted_out, ps_err *err)
+/* Source source_id no longer has (kind, rec_id): its provenance row and
+ * its link assertions go. The last source to let go deletes the record;
+ * otherwise the record's content hash is cleared, so the next harvest of
+ * any remaining source rewrites it even if that source's bytes are
+ * unchanged (the content may have been the departed source's). */
+static ps_status drop_provenance(ps_store *st, int64_t source_id,
+                                 int64_t prov_id, ps_kind kind, int64_t rec_id,
+                                 int *deleted_out, ps_err *err)
 {
     static const char del[] = "DELETE FROM provenance WHERE id = ?1";
     static const char left[] =
         "SELECT count(*) FROM provenance WHERE kind = ?1 AND rec_id = ?2";
+    static const char stale[] =
+        "UPDATE provenance SET raw_hash = '' WHERE kind = ?1 AND rec_id = ?2";
     ps_status status = PS_OK;
     sqlite3_stmt *s;
+    int64_t *ids = NULL;
+    size_t nids = 0, capids = 0;
     *deleted_out = 0;
     STMT(s, del);
     sqlite3_bind_int64(s, 1, prov_id);
     CHECK(psi_step_done(st, s, err, "deleting provenance"));
+    CHECK(drop_assertions(st, kind, rec_id, source_id, &ids, &nids, &capids,
+                          err));
+    for (size_t i = 0; i < nids; i++)
+        CHECK(psi_touch(st, PS_KIND_DATASET, ids[i], err));
     STMT(s, left);
     sqlite3_bind_int(s, 1, (int)kind);
     sqlite3_bind_int64(s, 2, rec_id);
-    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
-    sqlite3_reset(s);
-    if (n == 0)
+    int64_t n = 1;
+    CHECK(psi_step_id(st, s, &n, err, "reading provenance"));
+    if (n == 0) {
         CHECK(tombstone(st, kind, rec_id, deleted_out, err));
+    } else {
+        STMT(s, stale);
+        sqlite3_bind_int(s, 1, (int)kind);
+        sqlite3_bind_int64(s, 2, rec_id);
+        CHECK(psi_step_done(st, s, err, "recording provenance"));
+    }
 out:
+    ps_free(ids);
     return status;
 }
 
@@ -1383,7 +1444,8 @@ ps_status ps_store_delete(ps_store *st, int64_t source_id, ps_kind kind,
     }
     sqlite3_reset(s);
     if (prov_id)
-        CHECK(drop_provenance(st, prov_id, kind, rec_id, &deleted, err));
+        CHECK(drop_provenance(st, source_id, prov_id, kind, rec_id, &deleted,
+                              err));
 out:
     if (deleted_out)
         *deleted_out = deleted;
@@ -1449,8 +1511,8 @@ ps_status ps_store_sweep(ps_store *st, int64_t source_id, int64_t run_id,
         FAIL(psi_db_error(st, err, "finding records to sweep"));
     for (size_t i = 0; i < n; i++) {
         int d = 0;
-        CHECK(drop_provenance(st, rows[i][0], (ps_kind)rows[i][1], rows[i][2],
-                              &d, err));
+        CHECK(drop_provenance(st, source_id, rows[i][0], (ps_kind)rows[i][1],
+                              rows[i][2], &d, err));
         deleted += d;
     }
 out:

@@ -134,6 +134,18 @@ ps_status psi_step_done(ps_store *st, sqlite3_stmt *s, ps_err *err,
     return PS_OK;
 }
 
+ps_status psi_step_id(ps_store *st, sqlite3_stmt *s, int64_t *id_out,
+                      ps_err *err, const char *what)
+{
+    int rc = sqlite3_step(s);
+    *id_out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    ps_status code = PS_OK;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        code = psi_db_error(st, err, what);
+    sqlite3_reset(s);
+    return code;
+}
+
 ps_status psi_exec(ps_store *st, const char *sql, ps_err *err)
 {
     char *msg = NULL;
@@ -327,6 +339,30 @@ static ps_status migrate(ps_store *st, ps_err *err)
     return PS_OK;
 }
 
+static ps_status read_id(ps_store *st, ps_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    ps_status rc = PS_OK;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT value FROM meta WHERE key = 'store_id'", -1,
+                           &s, NULL) != SQLITE_OK)
+        return psi_db_error(st, err, "reading the store's identity");
+    const unsigned char *v = NULL;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_text(s, 0);
+    if (!v || !*v || strlen((const char *)v) >= sizeof st->id)
+        rc = ps_err_set(err, PS_ERR_CORRUPT,
+                        "%s has no valid store_id in its meta table; the file "
+                        "is damaged",
+                        st->path);
+    else
+        memcpy(st->id, v, strlen((const char *)v) + 1);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+const char *ps_store_id(const ps_store *st) { return st->id; }
+
 ps_status ps_store_open(ps_store **out, const char *path,
                         const ps_store_opts *opts, ps_err *err)
 {
@@ -401,6 +437,8 @@ ps_status ps_store_open(ps_store **out, const char *path,
     }
     if (rc == PS_OK)
         rc = migrate(st, err);
+    if (rc == PS_OK)
+        rc = read_id(st, err);
     if (rc == PS_OK && !opts->readonly)
         rc = ps_units_open(&st->units, err);
     if (rc != PS_OK) {
@@ -418,7 +456,7 @@ void ps_store_close(ps_store *st)
     for (int i = 0; i < PSI_STMT_CACHE; i++)
         if (st->stmts[i].stmt)
             sqlite3_finalize(st->stmts[i].stmt);
-    if (st->in_txn)
+    if (st->in_txn || st->in_read)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     psi_child_clear(st);
     if (st->db)
@@ -461,7 +499,7 @@ ps_status ps_store_check(ps_store *st, ps_err *err)
 
 ps_status ps_store_begin(ps_store *st, ps_err *err)
 {
-    if (st->in_txn)
+    if (st->in_txn || st->in_read)
         return ps_err_set(err, PS_ERR_INTERNAL, "transaction already open");
     if (st->readonly)
         return ps_err_set(err, PS_ERR_INVALID, "the store is open read-only");
@@ -501,6 +539,32 @@ void ps_store_rollback(ps_store *st)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
         st->in_txn = 0;
         psi_child_clear(st);
+    }
+}
+
+ps_status ps_store_read_begin(ps_store *st, ps_err *err)
+{
+    if (st->in_txn || st->in_read)
+        return ps_err_set(err, PS_ERR_INTERNAL, "transaction already open");
+    ps_status rc = psi_exec(st, "BEGIN DEFERRED", err);
+    if (rc != PS_OK)
+        return rc;
+    /* Reading once starts the snapshot now rather than at the next read. */
+    int64_t dummy;
+    rc = query_int(st, "SELECT count(*) FROM meta", &dummy, err);
+    if (rc != PS_OK) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    st->in_read = 1;
+    return PS_OK;
+}
+
+void ps_store_read_end(ps_store *st)
+{
+    if (st && st->in_read) {
+        sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+        st->in_read = 0;
     }
 }
 

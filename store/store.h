@@ -113,6 +113,12 @@ ps_status ps_store_check(ps_store *st, ps_err *err);
 ps_status ps_store_begin(ps_store *st, ps_err *err);
 ps_status ps_store_commit(ps_store *st, ps_err *err);
 void ps_store_rollback(ps_store *st); /* no-op outside a transaction */
+/* A read snapshot: every read between read_begin and read_end sees the
+ * store as it was at the first of them, whatever other connections write
+ * meanwhile (e.g. a rebuild's count and range bounds agree). Not inside a
+ * write transaction. */
+ps_status ps_store_read_begin(ps_store *st, ps_err *err);
+void ps_store_read_end(ps_store *st);
 
 /* ---- sources and harvest runs ------------------------------------------- */
 /* Find or create the source called name; updates type and url if they
@@ -453,6 +459,10 @@ ps_status ps_store_changes(ps_store *st, int64_t after, ps_change *out,
                            size_t max, size_t *n_out, ps_err *err);
 /* The highest sequence number given so far (0 for an empty store). */
 ps_status ps_store_max_seq(ps_store *st, int64_t *out, ps_err *err);
+/* The store's identity: a random 32-hex-digit id made when the store was
+ * created (or upgraded to schema 2). An index records the id of the store
+ * it was built from, so it is never applied to another store. */
+const char *ps_store_id(const ps_store *st);
 /* Number of changes with seq > after. */
 ps_status ps_store_pending(ps_store *st, int64_t after, int64_t *out,
                            ps_err *err);

@@ -78,6 +78,27 @@ check_eq "$rc" 5 "index while serve indexes: exit 5 ($o)"
 check_contains "$o" "being written by another process" "index busy: message"
 stop_serve
 
+# The index belongs to its store: a store swapped for another one is not
+# served with the old index; `pansift index` rebuilds it. A missing index
+# link is rebuilt into a generation never used before.
+check "$PANSIFT" --data-dir "$T/e" init -- "init e"
+cp "$T/e/store.db" "$T/d/store.db"
+rm -f "$T/d/store.db-wal" "$T/d/store.db-shm"
+one_line_error 3 "built from another store" "serve refuses another store's index" -- --config "$T/p.ini" serve --listen 127.0.0.1:0
+o=$("$PANSIFT" --config "$T/p.ini" index 2>&1); rc=$?
+check_eq "$rc" 0 "index rebuilds for the new store ($o)"
+check_contains "$o" "rebuilding the index" "index says it rebuilds"
+gens_before=$(ls -d "$T/d"/index.* | sort -t. -k2 -n | tail -1)
+rm "$T/d/index"
+o=$("$PANSIFT" --config "$T/p.ini" index 2>&1); rc=$?
+check_eq "$rc" 0 "index rebuilds a missing index ($o)"
+new=$(readlink "$T/d/index")
+check_eq "$((${new#index.} > ${gens_before##*index.}))" 1 "a new generation ($new after ${gens_before##*/})"
+start_serve "$T/p.ini"
+get "$SERVE_URL/api/Datasets/count"
+check_eq "$STATUS" 200 "serve works on the rebuilt index"
+stop_serve
+
 # The environment and the command line override the file.
 o=$(PANSIFT_LOG_LEVEL=debug "$PANSIFT" --config "$T/p.ini" config)
 check_contains "$o" "log_level = debug" "PANSIFT_LOG_LEVEL overrides the file"

@@ -83,8 +83,10 @@ int main(void)
     so.create = 1;
     ps_store *st = NULL;
     check_fatal(ps_store_open(&st, store_path, &so, &err) == PS_OK, "store");
-    check_fatal(ps_index_create(dir, &err) == PS_OK, "create: %s", err.msg);
-    check(ps_index_create(dir, &err) == PS_OK, "create is idempotent");
+    check_fatal(ps_index_create(dir, ps_store_id(st), &err) == PS_OK,
+                "create: %s", err.msg);
+    check(ps_index_create(dir, ps_store_id(st), &err) == PS_OK,
+          "create is idempotent");
     ps_store_source_ensure(st, "s", "pan", NULL, &src, &err);
 
     int64_t now = ps_now_ms();
@@ -232,6 +234,34 @@ int main(void)
         check(strstr(err.msg, "--rebuild") != NULL, "%s", err.msg);
     }
     ps_index_close(NULL);
+
+    /* Whatever the state of the index, a rebuild makes a generation with a
+     * number never used, and the index is tied to its store. */
+    char newest[128];
+    check(ps_index_open_rebuilt(&idx, dir, store_path, &o, &stats, &err) ==
+              PS_OK,
+          "rebuild over a broken link: %s", err.msg);
+    n = readlink(link, newest, sizeof newest - 1);
+    newest[n > 0 ? n : 0] = '\0';
+    check(strcmp(newest, after) > 0 && strlen(newest) >= strlen(after),
+          "fresh generation %s after %s", newest, after);
+    check(ps_index_doccount(idx) == 301, "rebuilt from the store: %llu",
+          (unsigned long long)ps_index_doccount(idx));
+    char other_path[400];
+    snprintf(other_path, sizeof other_path, "%s/other.db", dir);
+    ps_store *st2 = NULL;
+    check_fatal(ps_store_open(&st2, other_path, &so, &err) == PS_OK,
+                "other store");
+    check(strcmp(ps_store_id(st2), "") != 0 && strlen(ps_store_id(st2)) == 32,
+          "a store has a 32-digit id: %s", ps_store_id(st2));
+    check(ps_index_check_store(idx, st2, &err) == PS_ERR_CORRUPT &&
+              strstr(err.msg, "another store") && strstr(err.msg, "--rebuild"),
+          "an index refuses another store: %s", err.msg);
+    check(ps_index_update(idx, st2, &o, &stats, &err) == PS_ERR_CORRUPT,
+          "an update from another store is refused");
+    check(ps_index_doccount(idx) == 301, "and changes nothing");
+    ps_store_close(st2);
+    ps_index_close(idx);
     check_rmtree(dir);
     return check_report();
 }

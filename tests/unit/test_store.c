@@ -5,11 +5,15 @@
  * record no source lists any more becomes a tombstone; documents harvested
  * before their datasets are linked once the datasets arrive; parameters get
  * SI values; a damaged or foreign file is refused with a clear message and
- * left untouched; allocation failures come back as PS_ERR_NOMEM.
+ * left untouched; a link two sources assert stays until both withdraw it;
+ * a store upgraded from schema 1 keeps its links and gains an identity;
+ * allocation failures come back as PS_ERR_NOMEM.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "check.h"
 #include "store.h"
+
+#include <sqlite3.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -429,6 +433,113 @@ static void test_upserts(void)
     ps_store_close(st);
 }
 
+/* The number of datasets the proposal prop/x links, as the API shows. */
+static size_t linked_datasets(ps_store *st, int64_t prop)
+{
+    json_t *o = NULL;
+    if (ps_store_load(st, PS_KIND_PROPOSAL, prop, PS_LOAD_ALL, &o, NULL) !=
+        PS_OK)
+        return (size_t)-1;
+    size_t n = json_array_size(json_object_get(o, "datasets"));
+    json_decref(o);
+    return n;
+}
+
+static ps_put_result put_prop(ps_store *st, int64_t src, const char *title,
+                              const char **dpids, size_t n, int64_t *id)
+{
+    ps_document_in d = {0};
+    d.kind = PS_KIND_PROPOSAL;
+    d.pid = "prop/x";
+    d.title = title;
+    d.start_ms = d.end_ms = d.release_ms = PS_TIME_NONE;
+    d.dataset_pids = dpids;
+    d.ndatasets = n;
+    json_t *raw = raw_of("prop/x", title);
+    ps_prov prov = {src, "prop/x", raw, 0, 0};
+    ps_put_result res = PS_PUT_UNCHANGED;
+    ps_err err = PS_ERR_INIT;
+    check(ps_store_put_document(st, &prov, &d, &res, id, &err) == PS_OK,
+          "put prop/x: %s", err.msg);
+    json_decref(raw);
+    return res;
+}
+
+/* Two sources assert links of one proposal: each withdraws only its own. */
+static void test_links_per_source(void)
+{
+    ps_err err = PS_ERR_INIT;
+    ps_store *st = open_store("links.db", 1);
+    check_fatal(st != NULL, "store opens");
+    int64_t a = 0, b = 0, prop = 0;
+    ps_store_source_ensure(st, "a", "pan", NULL, &a, &err);
+    ps_store_source_ensure(st, "b", "pan", NULL, &b, &err);
+    const char *pids[] = {"ds/a", "ds/b"};
+    for (int i = 0; i < 2; i++) {
+        ps_dataset_in ds = {0};
+        ds.pid = pids[i];
+        ds.title = pids[i];
+        ds.created_ms = PS_TIME_NONE;
+        ds.size = -1;
+        json_t *raw = raw_of(pids[i], pids[i]);
+        ps_prov prov = {a, pids[i], raw, 0, 0};
+        check(ps_store_put_dataset(st, &prov, &ds, NULL, NULL, &err) == PS_OK,
+              "put %s: %s", pids[i], err.msg);
+        json_decref(raw);
+    }
+    put_prop(st, a, "X from a", pids, 2, &prop);
+    put_prop(st, b, "X from b", pids, 1, &prop);
+    check(linked_datasets(st, prop) == 2, "both links");
+
+    /* a no longer lists any dataset: ds/a stays (b says so), ds/b goes. */
+    put_prop(st, a, "X from a, no datasets", NULL, 0, &prop);
+    check(linked_datasets(st, prop) == 1,
+          "the link b asserts survives a's withdrawal: %zu",
+          linked_datasets(st, prop));
+
+    /* b drops the proposal: the record stays (a has it), b's link goes,
+     * and a's unchanged bytes still rewrite the record (its content may
+     * have been b's). */
+    int deleted = -1;
+    check(ps_store_delete(st, b, PS_KIND_PROPOSAL, "prop/x", &deleted, &err) ==
+              PS_OK,
+          "b deletes: %s", err.msg);
+    check(deleted == 0, "a still provides prop/x");
+    check(linked_datasets(st, prop) == 0, "b's link left with b");
+    check(put_prop(st, a, "X from a, no datasets", NULL, 0, &prop) ==
+              PS_PUT_UPDATED,
+          "same bytes from the remaining source rewrite the record");
+    check(put_prop(st, a, "X from a, no datasets", NULL, 0, &prop) ==
+              PS_PUT_UNCHANGED,
+          "and then are unchanged again");
+    put_prop(st, a, "X from a again", pids, 1, &prop);
+    check(linked_datasets(st, prop) == 1, "a links ds/a again");
+    ps_store_close(st);
+
+    /* Take the file back to schema 1 (no link_source, no store_id), as
+     * pansift 0.1 left it; opening migrates and keeps a's assertion. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/links.db", dir);
+    sqlite3 *db = NULL;
+    check_fatal(sqlite3_open(path, &db) == SQLITE_OK, "sqlite open");
+    check(sqlite3_exec(db,
+                       "DROP TABLE link_source; DELETE FROM meta WHERE key = "
+                       "'store_id'; PRAGMA user_version = 1;",
+                       NULL, NULL, NULL) == SQLITE_OK,
+          "downgrade: %s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    st = open_store("links.db", 0);
+    check_fatal(st != NULL, "schema 1 store opens");
+    check(ps_store_schema_version(st) == ps_store_schema_latest(),
+          "migrated to %d", ps_store_schema_latest());
+    check(strlen(ps_store_id(st)) == 32, "gained an id: %s", ps_store_id(st));
+    check(linked_datasets(st, prop) == 1, "link kept by the migration");
+    put_prop(st, a, "X from a, finally none", NULL, 0, &prop);
+    check(linked_datasets(st, prop) == 0,
+          "the migrated link is a's to withdraw");
+    ps_store_close(st);
+}
+
 /* Allocation failures: every failure point returns NOMEM and leaks
  * nothing (ASan checks the leaks). */
 static void test_nomem(void)
@@ -475,6 +586,7 @@ int main(void)
     snprintf(dir, sizeof dir, "%s", d);
     test_open_errors();
     test_upserts();
+    test_links_per_source();
     test_nomem();
     check_rmtree(dir);
     return check_report();
