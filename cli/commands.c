@@ -520,6 +520,8 @@ int ps_cmd_serve(ps_cli *cli, int argc, char **argv)
     o.cors_origin = c->cors_origin;
     o.index_refresh_ms = no_indexer ? 0 : c->index_refresh_ms;
     o.index_batch = (size_t)c->index_batch;
+    o.max_results = (size_t)c->max_results;
+    o.query_timeout_ms = c->query_timeout_ms;
     ps_server *srv = NULL;
     ps_status rc = ps_server_start(&srv, &o, &err);
     if (rc != PS_OK) {

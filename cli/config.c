@@ -135,6 +135,12 @@ static const setting settings[] = {
     {KEY(SEC_SERVER, "index_refresh_ms", T_MS, "500", 0, 3600000,
          CFG(index_refresh_ms)),
      .help = "How often the server's indexer polls the store; 0 = off"},
+    {KEY(SEC_SERVER, "max_results", T_INT, "100000", 1, 10000000,
+         CFG(max_results)),
+     .help = "Most records in one answer (limit is capped to it)"},
+    {KEY(SEC_SERVER, "query_timeout_ms", T_MS, "10000", 0, 3600000,
+         CFG(query_timeout_ms)),
+     .help = "A query still running after this gets 503; 0 = no limit"},
 
     /* [index] */
     {KEY(SEC_INDEX, "batch", T_INT, "1000", 1, 1000000, CFG(index_batch)),

@@ -57,6 +57,8 @@ typedef struct ps_config {
     char *cors_origin;         /* "*" or one origin */
     long index_refresh_ms;     /* the server's indexer polls the store this
                                   often; 0 turns the in-server indexer off */
+    long max_results;          /* most records in one answer */
+    long query_timeout_ms;     /* queries running longer get 503 */
 
     /* [index] */
     long index_batch;     /* changes applied per Xapian commit */

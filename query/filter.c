@@ -307,6 +307,22 @@ static ps_status compile_regexp(const char *src, regex_t **out,
             case 'W': rc = ps_buf_puts(&b, "[^[:alnum:]_]"); break;
             case 's': rc = ps_buf_puts(&b, "[[:space:]]"); break;
             case 'S': rc = ps_buf_puts(&b, "[^[:space:]]"); break;
+            case '1':
+            case '2':
+            case '3':
+            case '4':
+            case '5':
+            case '6':
+            case '7':
+            case '8':
+            case '9':
+                /* Backreferences make matching exponential in the worst
+                 * case: a client could occupy a server thread at will. */
+                ps_buf_free(&b);
+                return ps_err_set(err, PS_ERR_INVALID,
+                                  "%s: backreferences (\\%c) are not "
+                                  "supported in regular expressions",
+                                  where, c);
             default: rc = ps_buf_printf(&b, "\\%c", c); break;
             }
         } else {

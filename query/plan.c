@@ -322,11 +322,29 @@ typedef struct pager {
     json_t *out;
 } pager;
 
+/* PS_ERR_TIMEOUT (a 503) once the request's deadline has passed: a query
+ * the index cannot decide (like, regexp, ...) checks candidates one by
+ * one, and over a large catalogue that must not run without end. */
+static ps_status check_deadline(const psi_ctx *ctx, ps_err *err)
+{
+    if (!ctx->deadline_ns || ps_mono_ns() < ctx->deadline_ns)
+        return PS_OK;
+    return ps_err_set(err, PS_ERR_TIMEOUT,
+                      "the query ran longer than %ld ms and was stopped; "
+                      "narrow it: a more selective where clause (fewer like, "
+                      "ilike or regexp conditions over everything) or a "
+                      "smaller limit",
+                      ctx->timeout_ms);
+}
+
 static ps_status page_hit(pager *p, ps_kind kind, int64_t id, int with_score,
                           double score, int *done, ps_err *err)
 {
     const ps_pan_filter *f = p->f;
     json_t *obj = NULL;
+    ps_status drc = check_deadline(p->ctx, err);
+    if (drc != PS_OK)
+        return drc;
     /* An exact plan without filtering includes: every hit matches, so the
      * skipped ones need not be rendered. */
     if (!p->verify && !includes_filter(f) && p->matched < p->skip) {
@@ -501,7 +519,11 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
     pager p = {ctx, f, 0, f->skip, 0, 0, 0, json_array()};
     if (!p.out)
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
-    p.want = f->limit > 0 ? f->limit : (int64_t)max_results;
+    /* An explicit limit is capped too: one answer never holds more than
+     * max_results records (a larger limit gets a truncated answer). */
+    p.want = f->limit > 0 && f->limit < (int64_t)max_results
+                 ? f->limit
+                 : (int64_t)max_results;
     ps_status rc = PS_OK;
     int filtering_includes = includes_filter(f);
     int default_order =
@@ -581,8 +603,9 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
         json_decref(p.out);
         return rc;
     }
-    /* With an explicit limit, more matches are not a truncation. */
-    *truncated = f->limit == 0 && p.truncated;
+    /* More matches than an explicit limit are not a truncation; more than
+     * the ceiling are. */
+    *truncated = p.truncated && (f->limit == 0 || f->limit > p.want);
     *out = p.out;
     return PS_OK;
 }
@@ -642,7 +665,10 @@ ps_status psi_pan_count(psi_ctx *ctx, ps_pan_model model, const ps_where *w,
                 json_t *obj = NULL;
                 if (ps_index_hit_ref(res.hits[i].data, &kind, &id) != 0)
                     continue;
-                rc = psi_render(ctx, model, kind, id, NULL, 0, 0, 0, &obj, err);
+                rc = check_deadline(ctx, err);
+                if (rc == PS_OK)
+                    rc = psi_render(ctx, model, kind, id, NULL, 0, 0, 0, &obj,
+                                    err);
                 if (obj && ps_where_match(w, model, obj))
                     p.matched++;
                 json_decref(obj);

@@ -199,6 +199,8 @@ struct psi_ctx {
     ps_index *idx;
     unsigned gen; /* index_gen when idx was last refreshed */
     int64_t refreshed_ms;
+    int64_t deadline_ns; /* the current request stops here (0: never) */
+    long timeout_ms;     /* what the deadline was set from, for messages */
 };
 
 /* The calling thread's context, opened on first use. NULL with err filled

@@ -44,14 +44,15 @@ typedef struct ps_server_opts {
     const char *cors_origin;   /* "*" or an origin */
     long index_refresh_ms;     /* in-server indexer period; 0: off */
     size_t index_batch;        /* changes per index commit */
-    size_t max_results;        /* ceiling of one answer when limit is 0 */
+    size_t max_results;        /* most records in one answer (caps limit) */
+    long query_timeout_ms;     /* a query running longer gets 503; 0: none */
 } ps_server_opts;
 
 #define PS_SERVER_OPTS_VERSION 1
 #define PS_SERVER_OPTS_INIT                                                    \
     {                                                                          \
         PS_SERVER_OPTS_VERSION, "data", "127.0.0.1:8080", 0, "/api", 16384,    \
-            32768, 1048576, 1024, 30, 1, NULL, "*", 500, 1000, 100000          \
+            32768, 1048576, 1024, 30, 1, NULL, "*", 500, 1000, 100000, 10000   \
     }
 
 /* Open the data directory's store and index and start serving. Errors:

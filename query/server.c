@@ -349,6 +349,11 @@ static void dispatch(psi_req *req, psi_resp *resp)
             return;
         }
     }
+    if (ctx) {
+        ctx->timeout_ms = srv->opts.query_timeout_ms;
+        ctx->deadline_ns =
+            ctx->timeout_ms > 0 ? req->t0 + ctx->timeout_ms * 1000000LL : 0;
+    }
     resp->status = route->handler(req, ctx, &m, resp);
     psi_match_free(&m);
 }

@@ -72,4 +72,26 @@ all=$( { jq -r '.[] | select(.isPublic) | .pid' "$T/cat/Datasets.json"; jq -r '.
 got=$(page_all '{"isPublic":true}' 97)
 check_eq "$got" "$all" "the whole listing in pid order"
 stop_serve
+
+# Ceilings: one answer holds at most max_results records, whatever limit
+# asks; a query still running at query_timeout_ms stops with a 503 that
+# says how to narrow it; a backreference is refused before it runs.
+write_config "$T/cap.ini" "$T/data" "max_results = 10"
+start_serve "$T/cap.ini" --no-indexer
+curl -s -g -D "$T/headers" -o "$T/body" -G "$SERVE_URL/api/Datasets" \
+    --data-urlencode 'filter={"limit":50,"fields":["pid"]}'
+check_eq "$(jq length "$T/body")" 10 "limit 50 capped at max_results 10"
+check_contains "$(cat "$T/headers")" "X-Result-Truncated: true" "capped answer marked truncated"
+get "$SERVE_URL/api/Datasets" -G --data-urlencode 'filter={"where":{"title":{"regexp":"(a)\\1"}}}'
+check_eq "$STATUS" 400 "backreference refused"
+check_contains "$(jq -r .error.message "$T/body")" "backreferences" "backreference: message"
+stop_serve
+write_config "$T/slow.ini" "$T/data" "query_timeout_ms = 1"
+start_serve "$T/slow.ini" --no-indexer
+get "$SERVE_URL/api/Datasets/count" -G --data-urlencode 'where={"title":{"like":"no such title"}}'
+check_eq "$STATUS" 503 "a scan past the deadline is stopped"
+check_contains "$(jq -r .error.message "$T/body")" "narrow it" "deadline: message"
+get "$SERVE_URL/api/Datasets/count"
+check_eq "$STATUS" 200 "the server answers the next query"
+stop_serve
 finish

@@ -933,7 +933,7 @@ static void test_doc(void)
             help[0] = '\0';
         }
     }
-    check(rows == 32, "%d settings in the template", rows);
+    check(rows == 34, "%d settings in the template", rows);
 
     /* Every row of the settings table is a setting of the template. */
     int doc_rows = 0;

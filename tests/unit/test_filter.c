@@ -104,6 +104,9 @@ static void test_parse(void)
             "expected an array");
     refused(PS_PAN_DATASET, "{\"where\": {\"title\": {\"regexp\": \"(\"}}}",
             "not a valid regular expression");
+    refused(PS_PAN_DATASET,
+            "{\"where\": {\"title\": {\"regexp\": \"(a*)*\\\\1\"}}}",
+            "backreferences");
     refused(PS_PAN_DATASET, "{\"where\": {\"or\": {\"title\": \"x\"}}}",
             "expected an array of conditions");
     refused(PS_PAN_DATASET, "{\"where\": {\"title\": {\"gt\": 1, \"lt\": 5}}}",
