@@ -17,8 +17,8 @@
  * and its facility; Dataset -> dataset (isPublic false -> restricted) with
  * files, samples, techniques (panetId -> PaNET IRI) and parameters (numbers
  * converted to SI by the store); Document -> proposal (type "proposal") or
- * publication (any other type), isPublic false with a future releaseDate ->
- * embargoed until then, else restricted; members -> person (by ORCID when
+ * publication (any other type), isPublic false -> restricted (whatever the
+ * releaseDate: the provider opens the record); members -> person (by ORCID when
  * there is one) and institution; datasets -> dataset-of-proposal or
  * publication-cites-data links. The API's "score" is not kept.
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -72,19 +72,15 @@ static int64_t date_of(const json_t *o, const char *key)
     return PS_TIME_NONE;
 }
 
-/* Visibility from isPublic and, for documents, releaseDate. */
-static void visibility_of(const json_t *o, int64_t release, ps_visibility *vis,
-                          int64_t *until)
+/* Visibility from isPublic. A provider's isPublic false is restricted
+ * even when its releaseDate lies ahead: the provider decides when the
+ * record opens (and says so in the record, which the next harvest sees);
+ * opening it ourselves at releaseDate would publish what the provider may
+ * still hold back (a prolonged embargo, a withdrawn release). */
+static void visibility_of(const json_t *o, ps_visibility *vis, int64_t *until)
 {
     *until = 0;
-    if (ps_json_bool(o, "isPublic", 1)) {
-        *vis = PS_VIS_PUBLIC;
-    } else if (release != PS_TIME_NONE && release > ps_now_ms()) {
-        *vis = PS_VIS_EMBARGOED;
-        *until = release;
-    } else {
-        *vis = PS_VIS_RESTRICTED;
-    }
+    *vis = ps_json_bool(o, "isPublic", 1) ? PS_VIS_PUBLIC : PS_VIS_RESTRICTED;
 }
 
 /* ---- mapping ---------------------------------------------------------------
@@ -218,7 +214,7 @@ static ps_status put_instrument(psi_run *run, json_t *rec, const ps_prov *prov,
     in.pid = pid;
     in.name = ps_json_str(rec, "name");
     in.facility = ps_json_str(rec, "facility");
-    visibility_of(rec, PS_TIME_NONE, &in.vis, &in.embargo_until_ms);
+    visibility_of(rec, &in.vis, &in.embargo_until_ms);
     if (!in.name)
         return ps_err_set(err, PS_ERR_INVALID, "instrument %s has no name",
                           pid);
@@ -244,7 +240,7 @@ static ps_status put_dataset(psi_run *run, json_t *rec, const ps_prov *prov,
     if (!in.instrument_pid)
         in.instrument_pid =
             ps_json_str(json_object_get(rec, "instrument"), "pid");
-    visibility_of(rec, PS_TIME_NONE, &in.vis, &in.embargo_until_ms);
+    visibility_of(rec, &in.vis, &in.embargo_until_ms);
     rc = map_common(rec, "dataset", pid, in.title, &m, &in.params, &in.nparams,
                     &in.keywords, &in.nkeywords, err);
     if (rc != PS_OK)
@@ -364,7 +360,7 @@ static ps_status put_document(psi_run *run, json_t *rec, const ps_prov *prov,
     in.start_ms = date_of(rec, "startDate");
     in.end_ms = date_of(rec, "endDate");
     in.release_ms = date_of(rec, "releaseDate");
-    visibility_of(rec, in.release_ms, &in.vis, &in.embargo_until_ms);
+    visibility_of(rec, &in.vis, &in.embargo_until_ms);
     rc = map_common(rec, "document", pid, in.title, &m, &in.params, &in.nparams,
                     &in.keywords, &in.nkeywords, err);
     if (rc != PS_OK)

@@ -34,7 +34,7 @@ check_eq "$(jq .count "$T/body")" "$(body "$T/cat/Instruments.json" | wc -l)" "a
 hidden=$(body "$T/cat/Datasets.json" | jq -r 'select(.isPublic | not) | .pid' | head -1)
 if [ -n "$hidden" ]; then
     get "$SERVE_URL/api/Datasets/$(jq -rn --arg p "$hidden" '$p|@uri')"
-    check_eq "$STATUS" 404 "an embargoed dataset is not served by pid"
+    check_eq "$STATUS" 404 "a dataset that is not public is not served by pid"
 fi
 
 pid=$(body "$T/cat/Datasets.json" | jq -r 'select(.isPublic) | .pid' | head -1)
@@ -56,5 +56,21 @@ check_eq "$(jq '[.[] | .datasets | length > 0] | all' "$T/body")" true "proposal
 get "$SERVE_URL/api/Datasets" --data-urlencode 'filter={"query":"small angle scattering","limit":10}' -G
 check_eq "$STATUS" 200 "relevance query"
 check_eq "$(jq '[.[].score] | (. == (sort | reverse)) and all(. > 0 and . < 1)' "$T/body")" true "scores in (0,1), best first"
+
+# A document its provider does not publish stays hidden after its
+# releaseDate: the provider opens it (isPublic true), not the calendar.
+mkdir -p "$T/held"
+soon=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
+printf '[{"pid":"held/1","isPublic":false,"type":"proposal","title":"Held back","releaseDate":"%s"}]\n' "$soon" > "$T/held/Documents.json"
+printf '[]\n' > "$T/held/Datasets.json"
+printf '[]\n' > "$T/held/Instruments.json"
+printf '[source held]\ntype = pan\nurl = file://%s/held\n' "$T" >> "$T/pansift.ini"
+out=$(P harvest held 2>&1); rc=$?
+check_eq "$rc" 0 "harvest the held document ($out)"
+sleep 3
+get "$SERVE_URL/api/Documents/held%2F1"
+check_eq "$STATUS" 404 "isPublic false stays hidden past its releaseDate"
+get "$SERVE_URL/api/Documents/count"
+check_eq "$(jq .count "$T/body")" "$public_docs" "and is not counted"
 stop_serve
 finish
