@@ -41,8 +41,33 @@ static const char *type_of(const char *path)
     return "application/octet-stream";
 }
 
+/* Is rel (decoded, relative, '/'-separated) a path we may serve? Every
+ * component must be a plain name: not empty, not "." or "..", not hidden
+ * (leading '.'), no backslash or NUL. Checked on the decoded path, so an
+ * encoded "%2F..%2F" is a ".." like any other. */
+static int safe_relative(const char *rel)
+{
+    const char *p = rel;
+    for (;;) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || p[0] == '.' || memchr(p, '\\', n))
+            return 0;
+        if (!p[n])
+            return 1;
+        p += n + 1;
+    }
+}
+
+/* Is real (a resolved path) dir itself or inside it? */
+static int inside(const char *dir, const char *real)
+{
+    size_t n = strlen(dir);
+    return strncmp(real, dir, n) == 0 && (real[n] == '/' || real[n] == '\0');
+}
+
 int psi_h_static(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
 {
+    (void)ctx;
     const ps_server *srv = req->srv;
     /* Under the API prefix, an unknown path is an unknown endpoint. */
     int under_api = srv->napi_seg > 0 && req->nseg >= srv->napi_seg;
@@ -57,24 +82,22 @@ int psi_h_static(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
                          "no dashboard is configured; the API is under %s",
                          srv->api_prefix);
     const char *rel = m->file && *m->file ? m->file : "index.html";
-    /* Refuse anything that could leave the directory or show hidden files. */
-    for (size_t i = 0; i < req->nseg; i++)
-        if (req->seg[i][0] == '.' || strchr(req->seg[i], '\\'))
-            return psi_error(resp, 404, NULL, "no such file: /%s", rel);
+    /* Refuse anything that could leave the directory or show hidden files;
+     * then, after symbolic links are resolved, anything outside it. */
+    if (!safe_relative(rel))
+        return psi_error(resp, 404, NULL, "no such file: /%s", rel);
     char *path = ps_asprintf("%s/%s", srv->dashboard_dir, rel);
     if (!path)
         return psi_error(resp, 500, NULL, "out of memory");
     char real[PATH_MAX];
     struct stat sb;
     int ok = realpath(path, real) != NULL &&
-             ps_str_startswith(real, srv->dashboard_dir) &&
-             (real[strlen(srv->dashboard_dir)] == '/' ||
-              real[strlen(srv->dashboard_dir)] == '\0') &&
-             stat(real, &sb) == 0;
+             inside(srv->dashboard_dir, real) && stat(real, &sb) == 0;
     if (ok && S_ISDIR(sb.st_mode)) {
         ps_free(path);
         path = ps_asprintf("%s/index.html", real);
-        ok = path && realpath(path, real) != NULL && stat(real, &sb) == 0;
+        ok = path && realpath(path, real) != NULL &&
+             inside(srv->dashboard_dir, real) && stat(real, &sb) == 0;
     }
     ps_free(path);
     if (!ok || !S_ISREG(sb.st_mode))

@@ -12,10 +12,16 @@
 write_config "$T/pansift.ini" "$T/data" "max_url_bytes = 2048
 max_header_bytes = 8192
 max_body_bytes = 1024
-dashboard_dir = $PS_SOURCE_DIR/dashboard
+dashboard_dir = $T/dash
 [source gen]
 type = pan
 url = file://$T/cat"
+# The dashboard, plus traps: a directory whose index.html and a file that
+# are symbolic links out of it.
+cp -r "$PS_SOURCE_DIR/dashboard" "$T/dash"
+mkdir -p "$T/dash/trap"
+ln -s /etc/passwd "$T/dash/trap/index.html"
+ln -s /etc/passwd "$T/dash/passwd.txt"
 P() { "$PANSIFT" --quiet --config "$T/pansift.ini" "$@"; }
 P init >/dev/null && P harvest >/dev/null 2>&1 && P index >/dev/null
 start_serve "$T/pansift.ini"
@@ -66,10 +72,14 @@ check_eq "$STATUS" 200 "dashboard /"
 check_contains "$(curl -s -D - -o /dev/null "$SERVE_URL/")" "Content-Type: text/html" "index.html type"
 get "$SERVE_URL/app.js"
 check_eq "$STATUS" 200 "dashboard script"
-for bad in "/../../etc/passwd" "/%2e%2e/%2e%2e/etc/passwd" "/.hidden" "/nope.html"; do
+for bad in "/../../etc/passwd" "/%2e%2e/%2e%2e/etc/passwd" "/.hidden" "/nope.html" \
+    "/a%2F..%2F..%2F..%2Fetc%2Fpasswd" "/trap%2F..%2F..%2Fpasswd" "/trap/" "/trap" \
+    "/passwd.txt" "/%2Fetc%2Fpasswd" "//etc/passwd"; do
     STATUS=$(curl -s --path-as-is -o "$T/body" -w '%{http_code}' "$SERVE_URL$bad")
     check_eq "$STATUS" 404 "no file outside the dashboard: $bad"
 done
+get "$SERVE_URL/app.js%00.html"
+check_eq "$STATUS" 400 "a NUL in the path is a bad request"
 get "$SERVE_URL/api/Nothing"
 check_contains "$(jq -r .error.message "$T/body")" "no such endpoint" "unknown API path"
 
