@@ -118,7 +118,7 @@ static const setting settings[] = {
      .help = "Memory per connection for request headers; more gets 431"},
     {KEY(SEC_SERVER, "max_body_bytes", T_BYTES, "1048576", 0, 1073741824,
          CFG(max_body_bytes)),
-     .help = "Largest request body; larger ones get 413"},
+     .help = "Largest request body; larger ones get 413; 0 = no body"},
     {KEY(SEC_SERVER, "connection_limit", T_INT, "1024", 1, 100000,
          CFG(connection_limit)),
      .help = "Most simultaneous client connections"},

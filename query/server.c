@@ -225,26 +225,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* CORS: "*" is sent as the literal "*", which browsers honour only for
+ * requests without credentials; reflecting any Origin with credentials
+ * would let every web page read answers with its visitor's cookies or
+ * tokens. One configured origin is sent as is (with Vary: Origin). */
 static void add_cors(ps_server *srv, struct MHD_Connection *conn,
                      struct MHD_Response *r)
 {
+    (void)conn;
     const char *origin = srv->cors_origin;
-    if (strcmp(origin, "*") == 0) {
-        const char *o =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
-        /* Reflect the origin (with credentials), as the reference does. */
-        if (o) {
-            MHD_add_response_header(r, "Access-Control-Allow-Origin", o);
-            MHD_add_response_header(r, "Access-Control-Allow-Credentials",
-                                    "true");
-            MHD_add_response_header(r, "Vary", "Origin");
-        } else {
-            MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
-        }
-    } else {
-        MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", origin);
+    if (strcmp(origin, "*") != 0)
         MHD_add_response_header(r, "Vary", "Origin");
-    }
 }
 
 static enum MHD_Result send_resp(psi_req *req, psi_resp *resp)
@@ -372,8 +364,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_YES; /* answer on the next call: keeps keep-alive */
     }
     if (*upload_size) {
+        /* max_body_bytes 0 accepts no body at all (a ps_buf ceiling of 0
+         * would mean none). */
         if (!req->too_big &&
-            ps_buf_append(&req->body, upload, *upload_size) != PS_OK)
+            (req->srv->opts.max_body_bytes == 0 ||
+             ps_buf_append(&req->body, upload, *upload_size) != PS_OK))
             req->too_big = 1;
         *upload_size = 0;
         return MHD_YES;

@@ -76,11 +76,14 @@ stop_serve
 # Ceilings: one answer holds at most max_results records, whatever limit
 # asks; a query still running at query_timeout_ms stops with a 503 that
 # says how to narrow it; a backreference is refused before it runs.
-write_config "$T/cap.ini" "$T/data" "max_results = 10"
+write_config "$T/cap.ini" "$T/data" "max_results = 10
+max_body_bytes = 0"
 start_serve "$T/cap.ini" --no-indexer
 curl -s -g -D "$T/headers" -o "$T/body" -G "$SERVE_URL/api/Datasets" \
     --data-urlencode 'filter={"limit":50,"fields":["pid"]}'
 check_eq "$(jq length "$T/body")" 10 "limit 50 capped at max_results 10"
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' --data-binary 'x' "$SERVE_URL/api/Datasets")
+check_eq "$STATUS" 413 "max_body_bytes 0 refuses any body"
 check_contains "$(cat "$T/headers")" "X-Result-Truncated: true" "capped answer marked truncated"
 get "$SERVE_URL/api/Datasets" -G --data-urlencode 'filter={"where":{"title":{"regexp":"(a)\\1"}}}'
 check_eq "$STATUS" 400 "backreference refused"
