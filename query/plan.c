@@ -385,11 +385,12 @@ static ps_status browse(pager *p, int64_t skip_in_store, ps_err *err)
     int64_t offset = skip_in_store;
     int done = 0;
     char *after = NULL;
+    ps_kind after_kind = PS_KIND_NONE;
     ps_status rc = PS_OK;
     while (!done && rc == PS_OK) {
         size_t n = 0;
-        rc = ps_store_page(p->ctx->st, kind, after, offset, ps_now_ms(), rows,
-                           CHUNK, &n, err);
+        rc = ps_store_page(p->ctx->st, kind, after, after_kind, offset,
+                           ps_now_ms(), rows, CHUNK, &n, err);
         offset = 0;
         if (rc != PS_OK || n == 0)
             break;
@@ -397,6 +398,7 @@ static ps_status browse(pager *p, int64_t skip_in_store, ps_err *err)
             rc = page_hit(p, rows[i].kind, rows[i].id, 1, 0, &done, err);
         ps_free(after);
         after = ps_strdup(rows[n - 1].pid);
+        after_kind = rows[n - 1].kind;
         ps_store_rows_free(rows, n);
         if (!after && rc == PS_OK)
             rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");

@@ -495,20 +495,24 @@ static ps_status read_rows(ps_store *st, sqlite3_stmt *s, ps_store_row *out,
     "?2))"
 #define PAGE_SQL(k, t)                                                         \
     "SELECT " k ", id, pid FROM " t                                            \
-    " WHERE deleted = 0 AND pid > ?1" VISIBLE_AT                               \
-    " ORDER BY pid LIMIT ?3 OFFSET ?4"
+    " WHERE deleted = 0 AND (pid > ?1 OR (pid = ?1 AND " k                     \
+    " > ?5))" VISIBLE_AT " ORDER BY pid LIMIT ?3 OFFSET ?4"
 #define COUNT_SQL(t) "SELECT count(*) FROM " t " WHERE deleted = 0" VISIBLE_AT
 
 ps_status ps_store_page(ps_store *st, ps_kind kind, const char *after_pid,
-                        int64_t offset, int64_t now_ms, ps_store_row *out,
-                        size_t max, size_t *n_out, ps_err *err)
+                        ps_kind after_kind, int64_t offset, int64_t now_ms,
+                        ps_store_row *out, size_t max, size_t *n_out,
+                        ps_err *err)
 {
+    /* Keyset paging on (pid, kind): a proposal and a publication may share
+     * a pid, and a page may end between them. */
     static const char *const sql[PS_KIND_MAX + 1] = {
         [PS_KIND_NONE] =
             "SELECT kind, id, pid FROM (SELECT 3 AS kind, id, pid FROM "
-            "proposal WHERE deleted = 0 AND pid > ?1" VISIBLE_AT
-            " UNION ALL SELECT 9, id, pid FROM publication WHERE deleted = 0 "
-            "AND pid > ?1" VISIBLE_AT ") ORDER BY pid LIMIT ?3 OFFSET ?4",
+            "proposal WHERE deleted = 0 AND (pid > ?1 OR (pid = ?1 AND 3 > "
+            "?5))" VISIBLE_AT " UNION ALL SELECT 9, id, pid FROM publication "
+            "WHERE deleted = 0 AND (pid > ?1 OR (pid = ?1 AND 9 > "
+            "?5))" VISIBLE_AT ") ORDER BY pid, kind LIMIT ?3 OFFSET ?4",
         [PS_KIND_INSTRUMENT] = PAGE_SQL("2", "instrument"),
         [PS_KIND_PROPOSAL] = PAGE_SQL("3", "proposal"),
         [PS_KIND_DATASET] = PAGE_SQL("4", "dataset"),
@@ -525,6 +529,7 @@ ps_status ps_store_page(ps_store *st, ps_kind kind, const char *after_pid,
     sqlite3_bind_int64(s, 2, now_ms);
     sqlite3_bind_int64(s, 3, (int64_t)max);
     sqlite3_bind_int64(s, 4, offset > 0 ? offset : 0);
+    sqlite3_bind_int(s, 5, after_pid ? (int)after_kind : 0);
     status = read_rows(st, s, out, max, n_out, err);
 out:
     return status;

@@ -403,20 +403,22 @@ ps_status ps_store_load(ps_store *st, ps_kind kind, int64_t id, unsigned flags,
 ps_status ps_store_find_pid(ps_store *st, ps_kind kind, const char *pid,
                             int64_t *id_out, ps_err *err);
 
-/* A page of live records of kind in pid order: after `after_pid` (NULL:
- * from the start), skipping offset records, visible at now_ms (0: whatever
- * their visibility). Up to max rows go into out[] (*n_out of them); free
- * their pids with ps_store_rows_free. Kinds: instrument, proposal, dataset,
- * publication, and PS_KIND_NONE for proposals and publications together
- * (the PaN API's Documents). */
+/* A page of live records of kind in (pid, kind) order: after (after_pid,
+ * after_kind) (NULL: from the start; after_kind PS_KIND_NONE takes records
+ * with pid == after_pid too), skipping offset records, visible at now_ms (0:
+ * whatever their visibility). Up to max rows go into out[] (*n_out of them);
+ * free their pids with ps_store_rows_free. Kinds: instrument, proposal,
+ * dataset, publication, and PS_KIND_NONE for proposals and publications
+ * together (the PaN API's Documents). */
 typedef struct ps_store_row {
     ps_kind kind;
     int64_t id;
     char *pid;
 } ps_store_row;
 ps_status ps_store_page(ps_store *st, ps_kind kind, const char *after_pid,
-                        int64_t offset, int64_t now_ms, ps_store_row *out,
-                        size_t max, size_t *n_out, ps_err *err);
+                        ps_kind after_kind, int64_t offset, int64_t now_ms,
+                        ps_store_row *out, size_t max, size_t *n_out,
+                        ps_err *err);
 void ps_store_rows_free(ps_store_row *rows, size_t n);
 /* Live records of every indexed kind (instruments, proposals, datasets,
  * publications) together, in (pid, kind) order: those after (after_pid,

@@ -372,8 +372,8 @@ static void test_upserts(void)
     check(n == 1, "1 live dataset");
     ps_store_row rows[4];
     size_t nrows = 0;
-    check(ps_store_page(st, PS_KIND_DATASET, NULL, 0, ps_now_ms(), rows, 4,
-                        &nrows, &err) == PS_OK,
+    check(ps_store_page(st, PS_KIND_DATASET, NULL, PS_KIND_NONE, 0, ps_now_ms(),
+                        rows, 4, &nrows, &err) == PS_OK,
           "page");
     check(nrows == 1 && strcmp(rows[0].pid, "ds/1") == 0, "page has ds/1");
     ps_store_rows_free(rows, nrows);
@@ -537,6 +537,38 @@ static void test_links_per_source(void)
     put_prop(st, a, "X from a, finally none", NULL, 0, &prop);
     check(linked_datasets(st, prop) == 0,
           "the migrated link is a's to withdraw");
+
+    /* A publication with the proposal's pid: paging Documents one row at
+     * a time yields both, proposal first. */
+    ps_document_in pub = {0};
+    pub.kind = PS_KIND_PUBLICATION;
+    pub.pid = "prop/x";
+    pub.title = "The paper with the proposal's DOI";
+    pub.start_ms = pub.end_ms = pub.release_ms = PS_TIME_NONE;
+    json_t *raw = raw_of("prop/x", "paper");
+    ps_prov prov = {a, "paper/x", raw, 0, 0};
+    check(ps_store_put_document(st, &prov, &pub, NULL, NULL, &err) == PS_OK,
+          "put the publication: %s", err.msg);
+    json_decref(raw);
+    ps_store_row row;
+    size_t nrow = 0;
+    char *after = NULL;
+    ps_kind after_kind = PS_KIND_NONE;
+    ps_kind seen[4];
+    size_t nseen = 0;
+    while (nseen < 4 &&
+           ps_store_page(st, PS_KIND_NONE, after, after_kind, 0, 0, &row, 1,
+                         &nrow, &err) == PS_OK &&
+           nrow == 1) {
+        seen[nseen++] = row.kind;
+        ps_free(after);
+        after = row.pid;
+        after_kind = row.kind;
+    }
+    ps_free(after);
+    check(nseen == 2 && seen[0] == PS_KIND_PROPOSAL &&
+              seen[1] == PS_KIND_PUBLICATION,
+          "both documents with one pid, one per page (%zu)", nseen);
     ps_store_close(st);
 }
 
