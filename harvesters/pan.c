@@ -83,6 +83,16 @@ static void visibility_of(const json_t *o, ps_visibility *vis, int64_t *until)
     *vis = ps_json_bool(o, "isPublic", 1) ? PS_VIS_PUBLIC : PS_VIS_RESTRICTED;
 }
 
+/* A size in bytes, -1 when absent, negative or beyond what an int64_t
+ * holds (a JSON number may be 1e300: converting that is undefined). */
+static int64_t size_of(const json_t *o)
+{
+    double size;
+    if (ps_json_num(o, "size", &size) != 0 || !(size >= 0) || size >= 9.2e18)
+        return -1;
+    return (int64_t)size;
+}
+
 /* ---- mapping ---------------------------------------------------------------
  */
 
@@ -233,9 +243,7 @@ static ps_status put_dataset(psi_run *run, json_t *rec, const ps_prov *prov,
     in.title = ps_json_str(rec, "title");
     in.description = ps_json_str(rec, "description");
     in.created_ms = date_of(rec, "creationDate");
-    double size;
-    in.size =
-        ps_json_num(rec, "size", &size) == 0 && size >= 0 ? (int64_t)size : -1;
+    in.size = size_of(rec);
     in.instrument_pid = ps_json_str(rec, "instrumentId");
     if (!in.instrument_pid)
         in.instrument_pid =
@@ -260,9 +268,7 @@ static ps_status put_dataset(psi_run *run, json_t *rec, const ps_prov *prov,
             ps_file_in *o = &m.files[in.nfiles++];
             o->name = name;
             o->path = ps_json_str(f, "path");
-            o->size = ps_json_num(f, "size", &size) == 0 && size >= 0
-                          ? (int64_t)size
-                          : -1;
+            o->size = size_of(f);
         }
     }
     json_t *samples = json_object_get(rec, "samples");

@@ -978,12 +978,19 @@ static int as_number(const json_t *v, double *out)
     return -1;
 }
 
-static int as_time(const json_t *v, int64_t *out)
+/* A date as ms since the epoch, in a double: a number operand may be any
+ * JSON number (1e300 included), which no integer type holds. */
+static int as_time(const json_t *v, double *out)
 {
-    if (json_is_string(v))
-        return ps_time_parse(json_string_value(v), out) == PS_OK ? 0 : -1;
+    if (json_is_string(v)) {
+        int64_t ms;
+        if (ps_time_parse(json_string_value(v), &ms) != PS_OK)
+            return -1;
+        *out = (double)ms;
+        return 0;
+    }
     if (json_is_number(v)) {
-        *out = (int64_t)json_number_value(v);
+        *out = json_number_value(v);
         return 0;
     }
     return -1;
@@ -996,7 +1003,7 @@ static int compare(const psi_field *def, const json_t *a, const json_t *b)
     if (!a || json_is_null(a) || !b || json_is_null(b))
         return a == b || (json_is_null(a) && json_is_null(b)) ? 0 : 2;
     if (def && def->type == PSI_FT_DATE) {
-        int64_t x, y;
+        double x, y;
         if (as_time(a, &x) || as_time(b, &y))
             return 2;
         return x < y ? -1 : x > y;

@@ -91,8 +91,8 @@ int psi_h_static(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
         return psi_error(resp, 500, NULL, "out of memory");
     char real[PATH_MAX];
     struct stat sb;
-    int ok = realpath(path, real) != NULL &&
-             inside(srv->dashboard_dir, real) && stat(real, &sb) == 0;
+    int ok = realpath(path, real) != NULL && inside(srv->dashboard_dir, real) &&
+             stat(real, &sb) == 0;
     if (ok && S_ISDIR(sb.st_mode)) {
         ps_free(path);
         path = ps_asprintf("%s/index.html", real);

@@ -62,7 +62,7 @@ check_eq "$(jq '[.[].score] | (. == (sort | reverse)) and all(. > 0 and . < 1)' 
 mkdir -p "$T/held"
 soon=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
 printf '[{"pid":"held/1","isPublic":false,"type":"proposal","title":"Held back","releaseDate":"%s"}]\n' "$soon" > "$T/held/Documents.json"
-printf '[]\n' > "$T/held/Datasets.json"
+printf '[{"pid":"huge/1","title":"Huge","isPublic":true,"size":1e300,"files":[{"name":"f","size":-1e300}]}]\n' > "$T/held/Datasets.json"
 printf '[]\n' > "$T/held/Instruments.json"
 printf '[source held]\ntype = pan\nurl = file://%s/held\n' "$T" >> "$T/pansift.ini"
 out=$(P harvest held 2>&1); rc=$?
@@ -72,5 +72,7 @@ get "$SERVE_URL/api/Documents/held%2F1"
 check_eq "$STATUS" 404 "isPublic false stays hidden past its releaseDate"
 get "$SERVE_URL/api/Documents/count"
 check_eq "$(jq .count "$T/body")" "$public_docs" "and is not counted"
+get "$SERVE_URL/api/Datasets/huge%2F1" --data-urlencode 'filter={"include":[{"relation":"files"}]}' -G
+check_eq "$(jq -c '[.size, .files[0].size]' "$T/body")" "[null,null]" "sizes no integer holds are dropped, not wrapped"
 stop_serve
 finish

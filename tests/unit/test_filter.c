@@ -158,6 +158,10 @@ static void test_match(void)
     check(!matches(PS_PAN_DATASET,
                    "{\"creationDate\": {\"lt\": \"2020-05-05\"}}", ds),
           "date lt");
+    check(matches(PS_PAN_DATASET, "{\"creationDate\": {\"lt\": 1e300}}", ds) &&
+              !matches(PS_PAN_DATASET, "{\"creationDate\": {\"lt\": -1e300}}",
+                       ds),
+          "a date compares with any JSON number, however large");
     check(matches(PS_PAN_DATASET,
                   "{\"creationDate\": \"2020-05-05T17:01:02.341+02:00\"}", ds),
           "equal instants in other zones are equal");
