@@ -669,7 +669,7 @@ ps_status psi_pan_count(psi_ctx *ctx, ps_pan_model model, const ps_where *w,
                     continue;
                 rc = check_deadline(ctx, err);
                 if (rc == PS_OK)
-                    rc = psi_render(ctx, model, kind, id, NULL, 0, 0, 0, &obj,
+                    rc = psi_render(ctx, model, kind, id, NULL, 0, 1, 0, &obj,
                                     err);
                 if (obj && ps_where_match(w, model, obj))
                     p.matched++;

@@ -1542,7 +1542,8 @@ ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err)
         "updated_at) SELECT 'publication-from-proposal', 9, c.src_ref, "
         "c.src_id, 3, p.dst_ref, p.dst_id, 1, 0.95, json_group_array("
         "json_object('kind', 'cites-data-of-proposal', 'dataset', c.dst_ref)), "
-        "0, ?1, ?1 FROM link c JOIN link p ON p.type = 'dataset-of-proposal' "
+        "0, ?1, ?1 FROM link c JOIN dataset d ON d.id = c.dst_id AND "
+        "d.deleted = 0 JOIN link p ON p.type = 'dataset-of-proposal' "
         "AND p.src_kind = 4 AND p.src_id = c.dst_id AND p.dst_id IS NOT NULL "
         "WHERE c.type = 'publication-cites-data' AND c.src_id IS NOT NULL AND "
         "c.dst_id IS NOT NULL GROUP BY c.src_ref, p.dst_ref ON CONFLICT "
@@ -1552,6 +1553,18 @@ ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err)
         "link.provenance = 1 AND (link.evidence IS NOT excluded.evidence OR "
         "link.src_id IS NOT excluded.src_id OR link.dst_id IS NOT "
         "excluded.dst_id) RETURNING src_kind, src_id, dst_kind, dst_id";
+    /* An inference whose evidence is gone (a source withdrew the citation
+     * or the dataset's proposal, or the dataset was deleted) goes too,
+     * unless a person judged it. */
+    static const char stale[] =
+        "DELETE FROM link WHERE type = 'publication-from-proposal' AND "
+        "provenance = 1 AND state = 0 AND NOT EXISTS (SELECT 1 FROM link c "
+        "JOIN dataset d ON d.id = c.dst_id AND d.deleted = 0 "
+        "JOIN link p ON p.type = 'dataset-of-proposal' AND p.src_kind = 4 AND "
+        "p.src_id = c.dst_id AND p.dst_ref = link.dst_ref WHERE c.type = "
+        "'publication-cites-data' AND c.src_kind = 9 AND c.src_ref = "
+        "link.src_ref AND c.dst_id IS NOT NULL) RETURNING src_kind, src_id, "
+        "dst_kind, dst_id";
     static const char instruments[] =
         "UPDATE dataset SET instrument_id = (SELECT id FROM instrument i "
         "WHERE i.pid = dataset.instrument_pid AND i.deleted = 0) WHERE "
@@ -1566,10 +1579,9 @@ ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err)
     int64_t resolved = 0;
     CHECK(psi_begin_maybe(st, &own, err));
     size_t nsql = sizeof resolve / sizeof resolve[0];
-    for (size_t q = 0; q < nsql + 2; q++) {
-        const char *sql = q < nsql    ? resolve[q]
-                          : q == nsql ? infer
-                                      : instruments;
+    const char *const after[] = {infer, stale, instruments};
+    for (size_t q = 0; q < nsql + 3; q++) {
+        const char *sql = q < nsql ? resolve[q] : after[q - nsql];
         STMT(s, sql);
         if (sql == infer)
             sqlite3_bind_int64(s, 1, ps_now_ms());

@@ -358,6 +358,15 @@ static void test_upserts(void)
     check(json_is_true(json_object_get(o, "deleted")), "ds/2 is a tombstone");
     json_decref(o);
 
+    /* The inference publication-from-proposal rested on ds/2 alone: with
+     * ds/2 deleted, it goes. */
+    check(ps_store_resolve(st, &resolved, &err) == PS_OK, "resolve: %s",
+          err.msg);
+    ps_store_load(st, PS_KIND_PROPOSAL, pid_id, PS_LOAD_ALL, &o, &err);
+    check(json_array_size(json_object_get(o, "publications")) == 0,
+          "an inference without evidence is removed");
+    json_decref(o);
+
     /* Explicit deletion by the second source of ds/1 keeps it (the first
      * source still lists it). */
     int deleted = -1;
