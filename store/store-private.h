@@ -117,8 +117,9 @@ ps_status psi_touch(ps_store *st, ps_kind kind, int64_t id, ps_err *err);
 /* Table name of an entity kind with a table, or NULL. */
 const char *psi_table(ps_kind kind);
 
-/* Begin a transaction unless one is open; *own_out says whether this call
- * opened it (and so must end it with psi_end). */
+/* Begin a transaction, or a savepoint inside the caller's transaction;
+ * *own_out says which (1, 2; 0 on failure). psi_end commits or rolls back
+ * the one begun, so a failed write leaves nothing behind either way. */
 ps_status psi_begin_maybe(ps_store *st, int *own_out, ps_err *err);
 ps_status psi_end(ps_store *st, int own, ps_status result, ps_err *err);
 

@@ -568,11 +568,19 @@ void ps_store_read_end(ps_store *st)
     }
 }
 
+/* A write inside the caller's transaction runs in a savepoint, so that a
+ * record that fails half-way leaves nothing behind in the batch. */
 ps_status psi_begin_maybe(ps_store *st, int *own_out, ps_err *err)
 {
     *own_out = 0;
-    if (st->in_txn)
-        return PS_OK;
+    if (st->in_txn) {
+        sqlite3_stmt *s = psi_stmt(st, "SAVEPOINT psi_put", err);
+        ps_status rc = s ? psi_step_done(st, s, err, "starting a savepoint")
+                         : (err ? err->code : PS_ERR_DB);
+        if (rc == PS_OK)
+            *own_out = 2;
+        return rc;
+    }
     ps_status rc = ps_store_begin(st, err);
     if (rc == PS_OK)
         *own_out = 1;
@@ -583,6 +591,18 @@ ps_status psi_end(ps_store *st, int own, ps_status result, ps_err *err)
 {
     if (!own)
         return result;
+    if (own == 2) {
+        if (result != PS_OK) {
+            /* Row ids the child cache learnt in the savepoint may be gone. */
+            sqlite3_exec(st->db, "ROLLBACK TO psi_put; RELEASE psi_put", NULL,
+                         NULL, NULL);
+            psi_child_clear(st);
+            return result;
+        }
+        sqlite3_stmt *s = psi_stmt(st, "RELEASE psi_put", err);
+        return s ? psi_step_done(st, s, err, "ending a savepoint")
+                 : (err ? err->code : PS_ERR_DB);
+    }
     if (result != PS_OK) {
         ps_store_rollback(st);
         return result;

@@ -581,6 +581,71 @@ static void test_links_per_source(void)
     ps_store_close(st);
 }
 
+/* A record that fails half-way inside a batch leaves nothing behind: the
+ * batch goes on and commits without a trace of it. The failure is real:
+ * a trigger refuses a file row, after the dataset row was written. */
+static void test_record_atomic(void)
+{
+    ps_err err = PS_ERR_INIT;
+    ps_store *st = open_store("atomic.db", 1);
+    check_fatal(st != NULL, "store opens");
+    ps_store_close(st);
+    char path[512];
+    snprintf(path, sizeof path, "%s/atomic.db", dir);
+    sqlite3 *db = NULL;
+    check_fatal(sqlite3_open(path, &db) == SQLITE_OK, "sqlite open");
+    check(sqlite3_exec(db,
+                       "CREATE TRIGGER poison BEFORE INSERT ON file WHEN "
+                       "NEW.name = 'poison' BEGIN SELECT RAISE(ABORT, "
+                       "'poisoned file'); END",
+                       NULL, NULL, NULL) == SQLITE_OK,
+          "trigger: %s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    st = open_store("atomic.db", 0);
+    check_fatal(st != NULL, "store reopens");
+
+    int64_t src = 0;
+    ps_store_source_ensure(st, "s", "pan", NULL, &src, &err);
+    ps_file_in files[] = {{"f1.hdf", "/data", 100, NULL, NULL},
+                          {"poison", NULL, -1, NULL, NULL}};
+    ps_param_in params[] = {{"temperature", "20", 20, 1, "celsius"}};
+    const char *pids[] = {"ds/bad", "ds/good"};
+    check_fatal(ps_store_begin(st, &err) == PS_OK, "begin");
+    for (int i = 0; i < 2; i++) {
+        ps_dataset_in ds = {0};
+        ds.pid = pids[i];
+        ds.title = pids[i];
+        ds.created_ms = PS_TIME_NONE;
+        ds.size = -1;
+        ds.params = params;
+        ds.nparams = 1;
+        ds.files = files;
+        ds.nfiles = i == 0 ? 2 : 1;
+        json_t *raw = raw_of(pids[i], pids[i]);
+        ps_prov prov = {src, pids[i], raw, 0, 0};
+        ps_status rc = ps_store_put_dataset(st, &prov, &ds, NULL, NULL, &err);
+        check(i == 0 ? rc != PS_OK && strstr(err.msg, "poisoned") : rc == PS_OK,
+              "%s: %s", pids[i], err.msg);
+        json_decref(raw);
+    }
+    int64_t id = 0;
+    check(ps_store_find_pid(st, PS_KIND_DATASET, "ds/bad", &id, NULL) ==
+              PS_ERR_NOTFOUND,
+          "the failed record left no dataset row in the batch");
+    check(ps_store_commit(st, &err) == PS_OK, "the batch commits: %s", err.msg);
+    check(ps_store_find_pid(st, PS_KIND_DATASET, "ds/good", &id, &err) == PS_OK,
+          "the good record is stored");
+    int64_t n = 0;
+    ps_store_count(st, PS_KIND_DATASET, 0, &n, &err);
+    check(n == 1, "one dataset, got %lld", (long long)n);
+    ps_change ch[16];
+    size_t nch = 0;
+    ps_store_changes(st, 0, ch, 16, &nch, &err);
+    check(nch == 1 && ch[0].kind == PS_KIND_DATASET && ch[0].id == id,
+          "one change: the good record (%zu)", nch);
+    ps_store_close(st);
+}
+
 /* Allocation failures: every failure point returns NOMEM and leaks
  * nothing (ASan checks the leaks). */
 static void test_nomem(void)
@@ -628,6 +693,7 @@ int main(void)
     test_open_errors();
     test_upserts();
     test_links_per_source();
+    test_record_atomic();
     test_nomem();
     check_rmtree(dir);
     return check_report();
