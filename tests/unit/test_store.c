@@ -442,6 +442,19 @@ static void test_upserts(void)
     ps_store_close(st);
 }
 
+/* Run SQL on a closed store file behind the store's back (to age it or to
+ * plant a fault). */
+static void exec_on_file(const char *name, const char *sql)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    sqlite3 *db = NULL;
+    check_fatal(sqlite3_open(path, &db) == SQLITE_OK, "sqlite open %s", path);
+    check(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql,
+          sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
 /* The number of datasets the proposal prop/x links, as the API shows. */
 static size_t linked_datasets(ps_store *st, int64_t prop)
 {
@@ -527,16 +540,8 @@ static void test_links_per_source(void)
 
     /* Take the file back to schema 1 (no link_source, no store_id), as
      * pansift 0.1 left it; opening migrates and keeps a's assertion. */
-    char path[512];
-    snprintf(path, sizeof path, "%s/links.db", dir);
-    sqlite3 *db = NULL;
-    check_fatal(sqlite3_open(path, &db) == SQLITE_OK, "sqlite open");
-    check(sqlite3_exec(db,
-                       "DROP TABLE link_source; DELETE FROM meta WHERE key = "
-                       "'store_id'; PRAGMA user_version = 1;",
-                       NULL, NULL, NULL) == SQLITE_OK,
-          "downgrade: %s", sqlite3_errmsg(db));
-    sqlite3_close(db);
+    exec_on_file("links.db", "DROP TABLE link_source; DELETE FROM meta WHERE "
+                             "key = 'store_id'; PRAGMA user_version = 1;");
     st = open_store("links.db", 0);
     check_fatal(st != NULL, "schema 1 store opens");
     check(ps_store_schema_version(st) == ps_store_schema_latest(),
@@ -590,17 +595,9 @@ static void test_record_atomic(void)
     ps_store *st = open_store("atomic.db", 1);
     check_fatal(st != NULL, "store opens");
     ps_store_close(st);
-    char path[512];
-    snprintf(path, sizeof path, "%s/atomic.db", dir);
-    sqlite3 *db = NULL;
-    check_fatal(sqlite3_open(path, &db) == SQLITE_OK, "sqlite open");
-    check(sqlite3_exec(db,
-                       "CREATE TRIGGER poison BEFORE INSERT ON file WHEN "
-                       "NEW.name = 'poison' BEGIN SELECT RAISE(ABORT, "
-                       "'poisoned file'); END",
-                       NULL, NULL, NULL) == SQLITE_OK,
-          "trigger: %s", sqlite3_errmsg(db));
-    sqlite3_close(db);
+    exec_on_file("atomic.db",
+                 "CREATE TRIGGER poison BEFORE INSERT ON file WHEN NEW.name = "
+                 "'poison' BEGIN SELECT RAISE(ABORT, 'poisoned file'); END");
     st = open_store("atomic.db", 0);
     check_fatal(st != NULL, "store reopens");
 
