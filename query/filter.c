@@ -619,15 +619,53 @@ static ps_status parse_where_obj(ps_pan_model model, const json_t *obj,
     return PS_OK;
 }
 
+/* Ceilings on a filter's shape: the parser and the evaluator recurse, and
+ * every node costs work on every candidate record. */
+#define PSI_FILTER_MAX_DEPTH 32
+#define PSI_FILTER_MAX_NODES 2000
+
+/* Count the nodes of v into *nodes; -1 as soon as it is deeper than
+ * PSI_FILTER_MAX_DEPTH or has more than PSI_FILTER_MAX_NODES (so the
+ * recursion itself is bounded). */
+static int json_shape_ok(const json_t *v, int depth, size_t *nodes)
+{
+    if (depth > PSI_FILTER_MAX_DEPTH || ++*nodes > PSI_FILTER_MAX_NODES)
+        return -1;
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *val;
+        json_object_foreach ((json_t *)v, key, val)
+            if (json_shape_ok(val, depth + 1, nodes) != 0)
+                return -1;
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *val;
+        json_array_foreach (v, i, val)
+            if (json_shape_ok(val, depth + 1, nodes) != 0)
+                return -1;
+    }
+    return 0;
+}
+
 static ps_status parse_json_text(const char *what, const char *text,
                                  json_t **out, ps_err *err)
 {
     json_error_t je;
+    /* jansson stops at 2048 levels by itself; ours is lower (below). */
     *out = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (!*out)
         return ps_err_set(err, PS_ERR_INVALID,
                           "%s is not valid JSON: %s (at character %d)", what,
                           je.text, je.position);
+    size_t nodes = 0;
+    if (json_shape_ok(*out, 1, &nodes) != 0) {
+        json_decref(*out);
+        *out = NULL;
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "%s is too deeply nested or too large (at most %d "
+                          "levels and %d values)",
+                          what, PSI_FILTER_MAX_DEPTH, PSI_FILTER_MAX_NODES);
+    }
     if (!json_is_object(*out)) {
         json_decref(*out);
         *out = NULL;

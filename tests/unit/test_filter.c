@@ -239,9 +239,59 @@ static void test_match(void)
     check(ps_where_match(NULL, PS_PAN_DATASET, NULL), "NULL where matches");
 }
 
+/* Absurd filters are 400s, not stack overflows or minutes of work. */
+static void test_ceilings(void)
+{
+    ps_buf b;
+    ps_buf_init(&b, 0);
+    ps_buf_puts(&b, "{\"where\": ");
+    for (int i = 0; i < 40; i++)
+        ps_buf_puts(&b, "{\"and\": [");
+    ps_buf_puts(&b, "{\"title\": \"x\"}");
+    for (int i = 0; i < 40; i++)
+        ps_buf_puts(&b, "]}");
+    ps_buf_puts(&b, "}");
+    refused(PS_PAN_DATASET, b.data, "too deeply nested");
+    ps_buf_free(&b);
+
+    ps_buf_init(&b, 0);
+    ps_buf_puts(&b, "{\"include\": [");
+    for (int i = 0; i < 20; i++)
+        ps_buf_puts(&b,
+                    "{\"relation\": \"datasets\", \"scope\": {\"include\": [");
+    ps_buf_puts(&b, "{\"relation\": \"datasets\"}");
+    for (int i = 0; i < 20; i++)
+        ps_buf_puts(&b, "]}}");
+    ps_buf_puts(&b, "]}");
+    ps_pan_filter *f = NULL;
+    ps_err err = PS_ERR_INIT;
+    check(ps_pan_filter_parse(PS_PAN_INSTRUMENT, b.data, &f, &err) ==
+                  PS_ERR_INVALID &&
+              strstr(err.msg, "too deeply nested"),
+          "deep includes refused: %s", err.msg);
+    ps_pan_filter_free(f);
+    ps_buf_free(&b);
+
+    ps_buf_init(&b, 0);
+    ps_buf_puts(&b, "{\"where\": {\"title\": {\"inq\": [");
+    for (int i = 0; i < 5000; i++)
+        ps_buf_printf(&b, "%s\"t%d\"", i ? "," : "", i);
+    ps_buf_puts(&b, "]}}}");
+    refused(PS_PAN_DATASET, b.data, "too large");
+    ps_buf_free(&b);
+
+    /* Deep but within bounds is fine. */
+    check(matches(PS_PAN_DATASET,
+                  "{\"and\": [{\"and\": [{\"or\": [{\"title\": \"x\"}, "
+                  "{\"title\": \"PaNOSC Test Dataset 1\"}]}]}]}",
+                  "{\"title\": \"PaNOSC Test Dataset 1\"}"),
+          "nested and/or within the ceilings");
+}
+
 int main(void)
 {
     test_parse();
     test_match();
+    test_ceilings();
     return check_report();
 }
