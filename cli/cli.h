@@ -10,6 +10,7 @@
 #define PS_CLI_H
 
 #include "config.h"
+#include "store.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -38,12 +39,26 @@ int ps_cli_exit_code(ps_status st);
 void ps_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Commands: argc/argv start at the command name. */
+/* Shared by the commands: is --help or -h among the arguments; report an
+ * unknown option (returns PS_EXIT_USAGE); open the data directory's store
+ * (create: make it if missing). */
+int ps_cli_wants_help(int argc, char **argv);
+int ps_cli_unknown_option(const char *cmd, const char *opt);
+ps_status ps_cli_open_store(ps_cli *cli, int create, ps_store **out,
+                            ps_err *err);
+
 int ps_cmd_init(ps_cli *cli, int argc, char **argv);
 int ps_cmd_harvest(ps_cli *cli, int argc, char **argv);
 int ps_cmd_index(ps_cli *cli, int argc, char **argv);
 int ps_cmd_serve(ps_cli *cli, int argc, char **argv);
 int ps_cmd_status(ps_cli *cli, int argc, char **argv);
 int ps_cmd_config(ps_cli *cli, int argc, char **argv);
+int ps_cmd_ontology(ps_cli *cli, int argc, char **argv);
+/* Import the ontology at path into st, printing a summary unless quiet;
+ * an exit code. The copy that comes with pansift is at
+ * ps_cli_default_ontology(). */
+int ps_cli_ontology_import(ps_store *st, const char *path, int quiet);
+const char *ps_cli_default_ontology(void);
 
 /* The SIGINT/SIGTERM flag that long commands pass as their cancel pointer. */
 extern volatile int ps_cli_interrupted;

@@ -75,7 +75,7 @@ void ps_cli_error(const char *fmt, ...)
     va_end(ap);
 }
 
-static int wants_help(int argc, char **argv)
+int ps_cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
@@ -83,14 +83,14 @@ static int wants_help(int argc, char **argv)
     return 0;
 }
 
-static int unknown_option(const char *cmd, const char *opt)
+int ps_cli_unknown_option(const char *cmd, const char *opt)
 {
     ps_cli_error("%s: unknown option '%s' (see `pansift %s --help`)", cmd, opt,
                  cmd);
     return PS_EXIT_USAGE;
 }
 
-static ps_status open_store(ps_cli *cli, int create, ps_store **out,
+ps_status ps_cli_open_store(ps_cli *cli, int create, ps_store **out,
                             ps_err *err)
 {
     ps_store_opts o = PS_STORE_OPTS_INIT;
@@ -121,7 +121,7 @@ static int mkdirs(const char *path)
 
 int ps_cmd_init(ps_cli *cli, int argc, char **argv)
 {
-    if (wants_help(argc, argv)) {
+    if (ps_cli_wants_help(argc, argv)) {
         printf("usage: pansift [--data-dir DIR] init\n\n"
                "Create the data directory (default ./data) with an empty "
                "store (store.db),\nan empty index (index/) and, unless a "
@@ -131,7 +131,7 @@ int ps_cmd_init(ps_cli *cli, int argc, char **argv)
         return PS_EXIT_OK;
     }
     for (int i = 1; i < argc; i++)
-        return unknown_option("init", argv[i]);
+        return ps_cli_unknown_option("init", argv[i]);
     const char *dir = cli->cfg.data_dir;
     ps_err err = PS_ERR_INIT;
     if (mkdirs(dir) != 0) {
@@ -149,9 +149,21 @@ int ps_cmd_init(ps_cli *cli, int argc, char **argv)
     struct stat sb;
     int existed = stat(cli->store_path, &sb) == 0;
     ps_store *st = NULL;
-    ps_status rc = open_store(cli, 1, &st, &err);
+    ps_status rc = ps_cli_open_store(cli, 1, &st, &err);
     if (rc == PS_OK)
         rc = ps_index_create(dir, ps_store_id(st), &err);
+    /* A new store understands techniques at once: import the PaNET copy
+     * that comes with pansift (an existing ontology is left alone). */
+    int64_t nterms = 0, when = 0;
+    char *source = NULL;
+    if (rc == PS_OK)
+        rc = ps_store_ontology_info(st, &nterms, &source, &when, &err);
+    ps_free(source);
+    if (rc == PS_OK && nterms == 0 &&
+        access(ps_cli_default_ontology(), R_OK) == 0 &&
+        ps_cli_ontology_import(st, ps_cli_default_ontology(), 1) != PS_EXIT_OK)
+        fprintf(stderr, "pansift: the technique ontology was not imported; "
+                        "run `pansift ontology import`\n");
     int schema = st ? ps_store_schema_version(st) : 0;
     ps_store_close(st);
     if (rc != PS_OK) {
@@ -226,7 +238,7 @@ static const char *const state_names[] = {"running", "ok", "partial", "failed",
 
 int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
 {
-    if (wants_help(argc, argv)) {
+    if (ps_cli_wants_help(argc, argv)) {
         printf(
             "usage: pansift [--config FILE] harvest [--index] [SOURCE...]\n\n"
             "Harvest the configured sources ([source NAME] sections) into "
@@ -247,7 +259,7 @@ int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
         if (strcmp(argv[i], "--index") == 0)
             do_index = 1;
         else if (argv[i][0] == '-')
-            return unknown_option("harvest", argv[i]);
+            return ps_cli_unknown_option("harvest", argv[i]);
         else if (!ps_config_source_find(&cli->cfg, argv[i])) {
             ps_cli_error(
                 "no source called \"%s\" in %s (sources: %s%s)", argv[i],
@@ -271,7 +283,7 @@ int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
     int lock = -1;
     ps_status rc = take_harvest_lock(cli->cfg.data_dir, &lock, &err);
     if (rc == PS_OK)
-        rc = open_store(cli, 0, &st, &err);
+        rc = ps_cli_open_store(cli, 0, &st, &err);
     if (rc != PS_OK) {
         ps_cli_error("%s", err.msg);
         if (lock >= 0)
@@ -361,7 +373,7 @@ static void on_index_progress(const char *phase, int64_t done, int64_t total,
 
 int ps_cmd_index(ps_cli *cli, int argc, char **argv)
 {
-    if (wants_help(argc, argv)) {
+    if (ps_cli_wants_help(argc, argv)) {
         printf("usage: pansift index [--rebuild]\n\n"
                "Apply the store's changes since the last run to the index "
                "(incremental;\nsafe to interrupt: the next run continues "
@@ -377,12 +389,12 @@ int ps_cmd_index(ps_cli *cli, int argc, char **argv)
         if (strcmp(argv[i], "--rebuild") == 0)
             rebuild = 1;
         else
-            return unknown_option("index", argv[i]);
+            return ps_cli_unknown_option("index", argv[i]);
     }
     ps_err err = PS_ERR_INIT;
     ps_store *st = NULL;
     ps_index *idx = NULL;
-    ps_status rc = open_store(cli, 0, &st, &err);
+    ps_status rc = ps_cli_open_store(cli, 0, &st, &err);
     if (rc == PS_OK && !rebuild) {
         rc = ps_index_open(&idx, cli->cfg.data_dir, 1, &err);
         if (rc == PS_OK)
@@ -464,7 +476,7 @@ static int write_port_file(const char *path, int port)
 
 int ps_cmd_serve(ps_cli *cli, int argc, char **argv)
 {
-    if (wants_help(argc, argv)) {
+    if (ps_cli_wants_help(argc, argv)) {
         printf("usage: pansift serve [--listen ADDR:PORT] [--port-file FILE] "
                "[--no-indexer]\n\n"
                "Serve the PaN search API under [server] api_prefix (/api) and "
@@ -491,7 +503,7 @@ int ps_cmd_serve(ps_cli *cli, int argc, char **argv)
         } else if (strcmp(argv[i], "--no-indexer") == 0) {
             no_indexer = 1;
         } else {
-            return unknown_option("serve", argv[i]);
+            return ps_cli_unknown_option("serve", argv[i]);
         }
     }
     /* Block the stop signals in every thread; main waits for them. */
@@ -569,7 +581,7 @@ static void fmt_time(json_t *v, char *out, size_t size)
 
 int ps_cmd_status(ps_cli *cli, int argc, char **argv)
 {
-    if (wants_help(argc, argv)) {
+    if (ps_cli_wants_help(argc, argv)) {
         printf("usage: pansift status [--json]\n\n"
                "Show the number of records per entity and per source, the "
                "last harvest of\neach source, and how far the index is "
@@ -581,13 +593,13 @@ int ps_cmd_status(ps_cli *cli, int argc, char **argv)
         if (strcmp(argv[i], "--json") == 0)
             as_json = 1;
         else
-            return unknown_option("status", argv[i]);
+            return ps_cli_unknown_option("status", argv[i]);
     }
     ps_err err = PS_ERR_INIT;
     ps_store *st = NULL;
     ps_index *idx = NULL;
     json_t *stats = NULL;
-    ps_status rc = open_store(cli, 0, &st, &err);
+    ps_status rc = ps_cli_open_store(cli, 0, &st, &err);
     if (rc == PS_OK)
         rc = ps_store_stats(st, &stats, &err);
     if (rc != PS_OK) {
@@ -679,7 +691,7 @@ int ps_cmd_status(ps_cli *cli, int argc, char **argv)
 
 int ps_cmd_config(ps_cli *cli, int argc, char **argv)
 {
-    if (wants_help(argc, argv)) {
+    if (ps_cli_wants_help(argc, argv)) {
         printf("usage: pansift config [--template]\n\n"
                "Print the effective configuration (defaults, file, "
                "environment, command\nline) as INI, or with --template a "
@@ -690,7 +702,7 @@ int ps_cmd_config(ps_cli *cli, int argc, char **argv)
         return ps_config_write_template(stdout, NULL) == PS_OK ? PS_EXIT_OK
                                                                : PS_EXIT_FAIL;
     if (argc > 1)
-        return unknown_option("config", argv[1]);
+        return ps_cli_unknown_option("config", argv[1]);
     ps_config_dump(&cli->cfg, stdout);
     return PS_EXIT_OK;
 }

@@ -30,6 +30,8 @@ static const struct {
      "records per entity and source, harvests, index lag"},
     {"config", ps_cmd_config,
      "print the effective configuration or a template"},
+    {"ontology", ps_cmd_ontology,
+     "the technique ontology (PaNET): import, status, show"},
 };
 
 static void usage(FILE *out)

@@ -90,6 +90,20 @@ ps_status ps_harvest_run(ps_store *st, const ps_harvest_source *src,
                          const ps_harvest_opts *opts, ps_harvest_result *res,
                          ps_err *err);
 
+/* ---- the technique ontology ---------------------------------------------
+ * Import PaNET from its source table (PaNET.csv, the ROBOT template the
+ * released OWL is built from): terms, synonyms and the inferred hierarchy,
+ * whose transitive closure replaces the store's ontology (one transaction).
+ * Errors: PS_ERR_NOTFOUND / PS_ERR_IO (the file), PS_ERR_PARSE (not CSV, or
+ * not PaNET's table), PS_ERR_TOOBIG, store errors. */
+typedef struct ps_ontology_stats {
+    size_t terms;      /* terms imported */
+    size_t pairs;      /* (ancestor, descendant) pairs of the closure */
+    size_t unresolved; /* references to no known term (ignored) */
+} ps_ontology_stats;
+ps_status ps_ontology_import(ps_store *st, const char *path,
+                             ps_ontology_stats *stats, ps_err *err);
+
 #ifdef __cplusplus
 }
 #endif

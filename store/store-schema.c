@@ -349,6 +349,39 @@ static const char migration_2[] =
     "  SELECT id, source_id FROM link WHERE provenance = 0 AND source_id IS "
     "NOT NULL;\n";
 
-const char *const psi_migrations[] = {migration_1, migration_2};
+/* Migration 3: the technique ontology (PaNET): its terms with their names
+ * (label and synonyms, for lookups by name), and the transitive closure of
+ * its hierarchy (every (ancestor, descendant) pair, a term being its own
+ * ancestor), so that "this technique or any narrower one" is one indexed
+ * lookup, never a walk. Specifiers are the vocabulary techniques are
+ * defined with (probes, processes), not techniques: a name that is both
+ * ("small angle scattering") means the technique. Replaced as a whole by
+ * each import. */
+static const char migration_3[] =
+    "CREATE TABLE technique_term (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  iri TEXT NOT NULL UNIQUE,\n"
+    "  label TEXT NOT NULL,\n"
+    "  synonyms TEXT,\n"
+    "  definition TEXT,\n"
+    "  specifier INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "CREATE TABLE technique_term_name (\n"
+    "  name TEXT NOT NULL COLLATE NOCASE,\n"
+    "  term_id INTEGER NOT NULL REFERENCES technique_term (id) ON DELETE "
+    "CASCADE,\n"
+    "  PRIMARY KEY (name, term_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE technique_closure (\n"
+    "  ancestor_id INTEGER NOT NULL REFERENCES technique_term (id) ON DELETE "
+    "CASCADE,\n"
+    "  descendant_id INTEGER NOT NULL REFERENCES technique_term (id) ON "
+    "DELETE CASCADE,\n"
+    "  PRIMARY KEY (ancestor_id, descendant_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX technique_closure_descendant ON technique_closure "
+    "(descendant_id);\n";
+
+const char *const psi_migrations[] = {migration_1, migration_2, migration_3};
 const int psi_nmigrations =
     (int)(sizeof psi_migrations / sizeof psi_migrations[0]);

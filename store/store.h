@@ -461,6 +461,42 @@ ps_status ps_store_changes(ps_store *st, int64_t after, ps_change *out,
                            size_t max, size_t *n_out, ps_err *err);
 /* The highest sequence number given so far (0 for an empty store). */
 ps_status ps_store_max_seq(ps_store *st, int64_t *out, ps_err *err);
+/* ---- the technique ontology ---------------------------------------------
+ * PaNET's terms and the transitive closure of its hierarchy. */
+typedef struct ps_technique_term {
+    const char *iri;   /* http://purl.org/pan-science/PaNET/PaNET01189 */
+    const char *label; /* small angle neutron scattering */
+    const char *const *synonyms;
+    size_t nsynonyms;
+    const char *definition; /* may be NULL */
+    int specifier; /* a probe, process... that techniques are defined by */
+} ps_technique_term;
+/* Replace the ontology by terms[0..nterms) and its closure: every pair
+ * (ancestor, descendant) as indexes into terms, each term its own ancestor
+ * too. source says where it came from (a file name). One transaction. */
+ps_status ps_store_ontology_replace(ps_store *st, const char *source,
+                                    const ps_technique_term *terms,
+                                    size_t nterms, const size_t (*closure)[2],
+                                    size_t nclosure, ps_err *err);
+/* A technique and every narrower one: the IRIs and all the names (labels
+ * and synonyms) of the terms below the term(s) that value names, by IRI or
+ * by name in any letter case. Empty when the ontology does not know value.
+ * Free with ps_technique_set_free. */
+typedef struct ps_technique_set {
+    char **iris;
+    size_t niris;
+    char **names;
+    size_t nnames;
+} ps_technique_set;
+ps_status ps_store_technique_expand(ps_store *st, const char *value,
+                                    ps_technique_set *out, ps_err *err);
+void ps_technique_set_free(ps_technique_set *set);
+/* How many terms the ontology has, where it was imported from (ps_free;
+ * NULL if never) and when (ms, 0 if never). */
+ps_status ps_store_ontology_info(ps_store *st, int64_t *nterms_out,
+                                 char **source_out, int64_t *imported_at_out,
+                                 ps_err *err);
+
 /* The store's identity: a random 32-hex-digit id made when the store was
  * created (or upgraded to schema 2). An index records the id of the store
  * it was built from, so it is never applied to another store. */
