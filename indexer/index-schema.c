@@ -14,6 +14,7 @@
 #include "index-private.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DS PS_IDX_DATASET
@@ -327,6 +328,120 @@ static void build_instrument(builder *b, const json_t *ent)
     add_field_text(b, ps_json_str(ent, "facility"), "N", 1);
 }
 
+/* ---- relevance scoring terms --------------------------------------------
+ * Kept apart from the builders above: the scoring text is its own list
+ * (ps_index_score_fields), its terms are counted (within-document
+ * frequency) and the number of distinct ones goes to a value slot. */
+
+const char *ps_index_score_prefix(ps_idx_group group)
+{
+    return group == PS_IDX_DATASET    ? PS_IDX_SCORE_DATASET
+           : group == PS_IDX_DOCUMENT ? PS_IDX_SCORE_DOCUMENT
+                                      : PS_IDX_SCORE_INSTRUMENT;
+}
+
+static int append_str(json_t *arr, const json_t *v)
+{
+    if (!json_is_string(v))
+        return 0;
+    return json_array_append(arr, (json_t *)v);
+}
+
+ps_status ps_index_score_fields(ps_kind kind, const json_t *ent, json_t **out,
+                                ps_err *err)
+{
+    size_t i;
+    json_t *x, *kw;
+    json_t *a = json_array();
+    *out = NULL;
+    if (!a)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    int rc = 0;
+    switch (kind) {
+    case PS_KIND_DATASET:
+        rc |= append_str(a, json_object_get(ent, "title"));
+        rc |= append_str(a, json_object_get(ent, "description"));
+        json_array_foreach (json_object_get(ent, "keywords"), i, kw)
+            rc |= append_str(a, kw);
+        json_array_foreach (json_object_get(ent, "techniques"), i, x)
+            rc |= append_str(a, json_object_get(x, "name"));
+        json_array_foreach (json_object_get(ent, "samples"), i, x)
+            rc |= append_str(a, json_object_get(x, "name"));
+        json_array_foreach (json_object_get(ent, "parameters"), i, x) {
+            json_t *v = json_object_get(x, "value");
+            rc |= append_str(a, json_object_get(x, "name"));
+            if (json_is_string(v) || json_is_number(v))
+                rc |= json_array_append(a, v);
+            rc |= append_str(a, json_object_get(x, "unit"));
+        }
+        break;
+    case PS_KIND_PROPOSAL:
+    case PS_KIND_PUBLICATION:
+        rc |= append_str(a, json_object_get(ent, "title"));
+        rc |= append_str(a, json_object_get(ent, "summary"));
+        json_array_foreach (json_object_get(ent, "keywords"), i, kw)
+            rc |= append_str(a, kw);
+        rc |= append_str(a, json_object_get(ent, "doi"));
+        json_array_foreach (json_object_get(ent, "members"), i, x)
+            rc |= append_str(
+                a, json_object_get(json_object_get(x, "person"), "full_name"));
+        break;
+    case PS_KIND_INSTRUMENT:
+        rc |= append_str(a, json_object_get(ent, "name"));
+        rc |= append_str(a, json_object_get(ent, "facility"));
+        break;
+    default: break;
+    }
+    if (rc) {
+        json_decref(a);
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    *out = a;
+    return PS_OK;
+}
+
+static int term_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void add_scoring_terms(builder *b, ps_kind kind, const json_t *ent)
+{
+    if (b->rc != PS_OK)
+        return;
+    ps_idx_group g = kind == PS_KIND_DATASET      ? PS_IDX_DATASET
+                     : kind == PS_KIND_INSTRUMENT ? PS_IDX_INSTRUMENT
+                                                  : PS_IDX_DOCUMENT;
+    const char *prefix = ps_index_score_prefix(g);
+    json_t *text = NULL;
+    ps_score_terms t = {0};
+    b->rc = ps_index_score_fields(kind, ent, &text, b->err);
+    if (b->rc == PS_OK)
+        b->rc = ps_score_item_terms(&t, text, b->err);
+    json_decref(text);
+    if (b->rc != PS_OK)
+        return;
+    qsort(t.v, t.n, sizeof *t.v, term_cmp);
+    unsigned distinct = 0;
+    for (size_t i = 0; i < t.n && b->rc == PS_OK;) {
+        size_t j = i + 1;
+        while (j < t.n && strcmp(t.v[j], t.v[i]) == 0)
+            j++;
+        char *term = ps_asprintf("%s%s", prefix, t.v[i]);
+        if (!term)
+            b->rc = ps_err_set(b->err, PS_ERR_NOMEM, "out of memory");
+        else
+            b->rc = ps_xdoc_add_wdf(b->doc, term, (unsigned)(j - i), b->err);
+        ps_free(term);
+        distinct++;
+        i = j;
+    }
+    ps_score_terms_free(&t);
+    if (b->rc == PS_OK && distinct)
+        b->rc = ps_xdoc_set_value_num(b->doc, PS_IDX_SLOT_SCORE_TERMS,
+                                      (double)distinct, b->err);
+}
+
 ps_status psi_index_build_doc(ps_kind kind, const json_t *ent, int ordered,
                               ps_xdoc **out, ps_err *err)
 {
@@ -343,6 +458,7 @@ ps_status psi_index_build_doc(ps_kind kind, const json_t *ent, int ordered,
         b.rc = ps_err_set(err, PS_ERR_INVALID, "%s records are not indexed",
                           ps_kind_name(kind));
     }
+    add_scoring_terms(&b, kind, ent);
     add_term(&b, ordered ? PS_IDX_TERM_ORDERED : PS_IDX_TERM_UNORDERED, "");
     if (b.rc != PS_OK) {
         ps_xdoc_free(b.doc);

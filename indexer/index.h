@@ -84,6 +84,53 @@ const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
 #define PS_IDX_SLOT_TITLE 1
 #define PS_IDX_SLOT_EMBARGO 4
 
+/* Relevance scoring (docs/relevance.md). Every document carries its
+ * scoring terms (score-text.c) as terms with a group's prefix below and
+ * a within-document frequency equal to the term's count in the item's
+ * text, so that the frequency of a term is counted within its group; the
+ * number of distinct scoring terms of the document is in value slot
+ * PS_IDX_SLOT_SCORE_TERMS (Xapian::sortable_serialise). */
+#define PS_IDX_SCORE_DATASET "XSD:"
+#define PS_IDX_SCORE_DOCUMENT "XSP:"
+#define PS_IDX_SCORE_INSTRUMENT "XSI:"
+#define PS_IDX_SLOT_SCORE_TERMS 16
+
+/* The scoring term prefix of group. Borrowed, static. */
+const char *ps_index_score_prefix(ps_idx_group group);
+
+/* The text an item is scored on, as the JSON array of strings (and
+ * numbers) the scoring service would be given as the item's fields:
+ * Dataset: title, description, keywords, technique names, sample names,
+ * parameter names, values and units; Document: title, summary, keywords,
+ * doi, member names; Instrument: name, facility. ent is a store entity of
+ * kind as ps_store_load returns it with psi_index_load_flags(kind). *out
+ * is a new reference; PS_ERR_NOMEM. */
+ps_status ps_index_score_fields(ps_kind kind, const json_t *ent, json_t **out,
+                                ps_err *err);
+
+/* Terms extracted the way the PaNOSC search-scoring service extracts them
+ * (lower case, punctuation, English stop words, numbers in words, Porter
+ * stemming; see score-text.c). v holds the terms in text order, repeats
+ * included. */
+typedef struct ps_score_terms {
+    char **v;
+    size_t n;
+    size_t cap;
+} ps_score_terms;
+
+/* The terms of a query (text as typed, UTF-8). out is overwritten (free
+ * with ps_score_terms_free, also after a failure); a text with no term
+ * gives n == 0. Errors: PS_ERR_INVALID (query NULL), PS_ERR_NOMEM. */
+ps_status ps_score_query_terms(ps_score_terms *out, const char *query,
+                               ps_err *err);
+/* The terms of an item whose scoring fields are fields (any JSON; the
+ * service reads json.dumps(fields), so object keys are text too). out is
+ * overwritten; fields NULL gives no term. Errors: PS_ERR_NOMEM. */
+ps_status ps_score_item_terms(ps_score_terms *out, const json_t *fields,
+                              ps_err *err);
+/* Free the terms; out is left empty. NULL is a no-op. */
+void ps_score_terms_free(ps_score_terms *t);
+
 /* Unique id term of a record ("Q" + kind letter + id) into out (>= 32). */
 char *ps_index_idterm(ps_kind kind, int64_t id, char *out, size_t size);
 /* Parse a hit's data back into kind and store id; -1 if malformed. */

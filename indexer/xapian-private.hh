@@ -18,6 +18,12 @@
 
 #include <xapian.h>
 
+#include <memory>
+#include <string>
+
+/* The relevance scores a read handle has computed (xapian-score.cc). */
+struct psi_score_cache;
+
 /* An open database. db is the read view used for every query; for a
  * writable handle it shares its internals with wdb, which is empty (default
  * constructed) for read handles. */
@@ -25,6 +31,9 @@ struct ps_xdb {
     Xapian::Database db;
     Xapian::WritableDatabase wdb;
     bool writable = false;
+    /* Created by the first ps_xq_score on the handle; the score queries
+     * share it, so it lives as long as the last of them. */
+    std::shared_ptr<psi_score_cache> score_cache;
 };
 
 /* A document being built. tg indexes text into doc (set_document shares
@@ -39,6 +48,10 @@ struct ps_xdoc {
 struct ps_xquery {
     Xapian::Query q;
 };
+
+/* term as the shim stores it: terms longer than Xapian's limit are cut
+ * and followed by a hash (see ps_xterm_make). */
+std::string psi_xterm_shaped(const char *term);
 
 /* Classify the exception currently being handled; call it only inside a
  * catch block (it rethrows with `throw;`). Fills err (may be NULL) with the

@@ -100,6 +100,8 @@ static std::string shaped(const char *term)
     return std::string(buf, n);
 }
 
+std::string psi_xterm_shaped(const char *term) { return shaped(term); }
+
 char *ps_xterm_make(const char *term, char *out, size_t size)
 {
     if (!out || size == 0)
@@ -444,6 +446,19 @@ ps_status ps_xdoc_add_term(ps_xdoc *doc, const char *term, ps_err *err)
     }
 }
 
+ps_status ps_xdoc_add_wdf(ps_xdoc *doc, const char *term, unsigned wdf,
+                          ps_err *err)
+{
+    if (!doc || !term || !*term || wdf == 0)
+        return ps_err_set(err, PS_ERR_INVALID, "ps_xdoc_add_wdf: bad argument");
+    try {
+        doc->doc.add_term(shaped(term), wdf);
+        return PS_OK;
+    } catch (...) {
+        return psi_xapian_error(err);
+    }
+}
+
 ps_status ps_xdoc_set_value(ps_xdoc *doc, unsigned slot, const char *bytes,
                             size_t len, ps_err *err)
 {
@@ -484,6 +499,11 @@ ps_status ps_xdoc_set_data(ps_xdoc *doc, const char *data, size_t len,
     } catch (...) {
         return psi_xapian_error(err);
     }
+}
+
+uint32_t ps_xunicode_lower(uint32_t ch)
+{
+    return (uint32_t)Xapian::Unicode::tolower((unsigned)ch);
 }
 
 /* ---- queries ------------------------------------------------------------ */
@@ -703,6 +723,9 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
     if (opts->nsort && opts->docid_order)
         return ps_err_set(err, PS_ERR_INVALID,
                           "ps_xdb_search: docid order and sort keys together");
+    if (opts->relevance_first && (!opts->nsort || opts->docid_order))
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "ps_xdb_search: relevance first needs sort keys");
     for (size_t i = 0; i < opts->nsort; i++)
         if (opts->sort[i].slot == Xapian::BAD_VALUENO)
             return ps_err_set(err, PS_ERR_INVALID,
@@ -719,9 +742,12 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
             for (size_t i = 0; i < opts->nsort; i++)
                 keymaker.add_value(opts->sort[i].slot,
                                    opts->sort[i].descending != 0);
-            /* Sort by key only; ties go by ascending docid (the default
-             * docid order). */
-            enquire.set_sort_by_key(&keymaker, false);
+            /* Sort by key only (ties go by ascending docid, the default
+             * docid order), or by relevance with ties by key. */
+            if (opts->relevance_first)
+                enquire.set_sort_by_relevance_then_key(&keymaker, false);
+            else
+                enquire.set_sort_by_key(&keymaker, false);
         } else if (opts->docid_order) {
             /* Every weight 0 and ties in docid order: the matcher can stop
              * as soon as it has offset + count documents. */

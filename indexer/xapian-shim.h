@@ -109,6 +109,10 @@ ps_status ps_xdoc_index_text(ps_xdoc *doc, const char *text, unsigned weight,
  * long terms stay equal; use ps_xterm_make to build query terms the same
  * way. */
 ps_status ps_xdoc_add_term(ps_xdoc *doc, const char *term, ps_err *err);
+/* Add term (shaped as ps_xdoc_add_term does) with its within-document
+ * frequency raised by wdf (>= 1), without positions. */
+ps_status ps_xdoc_add_wdf(ps_xdoc *doc, const char *term, unsigned wdf,
+                          ps_err *err);
 /* Set value slot to raw bytes / to a number (Xapian::sortable_serialise, so
  * byte order is numeric order). */
 ps_status ps_xdoc_set_value(ps_xdoc *doc, unsigned slot, const char *bytes,
@@ -124,6 +128,10 @@ ps_status ps_xdoc_set_data(ps_xdoc *doc, const char *data, size_t len,
 char *ps_xterm_make(const char *term, char *out, size_t size);
 /* sortable_serialise(v) into out (at least 18 bytes); returns its length. */
 size_t ps_xvalue_num(double v, char *out);
+
+/* Xapian's lower case of the Unicode code point ch (simple case
+ * mapping). */
+uint32_t ps_xunicode_lower(uint32_t ch);
 
 /* ---- queries ---------------------------------------------------------------
  * Constructors return NULL only when out of memory (or, for ps_xq_text, on a
@@ -148,6 +156,45 @@ ps_xquery *ps_xq_filter(ps_xquery *a, ps_xquery *b);
  * syntax error. */
 ps_xquery *ps_xq_text(ps_xdb *db, const char *text, const char *prefix,
                       ps_err *err);
+
+/* Relevance scores the way the PaNOSC search-scoring service computes them
+ * (TF-IDuF weights, cosine similarity; docs/relevance.md), from the index
+ * statistics of the database searched: N is the frequency of corpus_term,
+ * n_t the frequency of each term, the weight of term t in a document is
+ * w = (wdf / distinct) * log10(1 + N / n_t), where distinct is the number
+ * in value slot distinct_slot (sortable_serialise). The query matches the
+ * documents holding at least one of terms and weighs each with its score:
+ *  - terms given more than once (a term repeated counts repeatedly in the
+ *    query vector): the cosine between the document's weights over the
+ *    query terms and the query vector, sum_t q_t w_t / (|w| |q|);
+ *  - one term: 0.9 * w / max w, the maximum over every document with the
+ *    term.
+ * Scores are in (0, 1): a cosine of 1 is given as the largest double below
+ * 1. The scores of a term set are computed once per database revision and
+ * kept in a cache of the handle (64 MiB, least recently used first out),
+ * so a query repeated on an unchanged index reads no posting list again.
+ * tie_docid: the search ranks equal weights by ascending docid (no sort
+ * keys), so a candidate that only equals the weakest hit kept cannot enter
+ * the results and is skipped. terms are index terms (prefix included);
+ * nterms == 0 matches nothing. NULL with err filled: PS_ERR_INVALID (bad
+ * opts), PS_ERR_NOMEM. */
+typedef struct ps_xscore_opts {
+    int version;
+    const char *const *terms;
+    size_t nterms;
+    const char *corpus_term;
+    unsigned distinct_slot;
+    int tie_docid;
+} ps_xscore_opts;
+
+#define PS_XSCORE_OPTS_VERSION 1
+#define PS_XSCORE_OPTS_INIT                                                    \
+    {                                                                          \
+        PS_XSCORE_OPTS_VERSION, NULL, 0, NULL, 0, 0                            \
+    }
+
+ps_xquery *ps_xq_score(ps_xdb *db, const ps_xscore_opts *opts, ps_err *err);
+
 void ps_xq_free(ps_xquery *q);
 /* Xapian's description of the query, for logs and tests (free with
  * ps_free). */
@@ -173,12 +220,13 @@ typedef struct ps_xsearch_opts {
                                 must be empty) */
     int key_slot;            /* >= 0: copy this value slot into each hit's
                                 key (-1: none) */
+    int relevance_first;     /* 1: by relevance, ties by the sort keys */
 } ps_xsearch_opts;
 
-#define PS_XSEARCH_OPTS_VERSION 1
+#define PS_XSEARCH_OPTS_VERSION 2
 #define PS_XSEARCH_OPTS_INIT                                                   \
     {                                                                          \
-        PS_XSEARCH_OPTS_VERSION, NULL, 0, 0, 10, 0, 0, -1                      \
+        PS_XSEARCH_OPTS_VERSION, NULL, 0, 0, 10, 0, 0, -1, 0                   \
     }
 
 typedef struct ps_xhit {

@@ -9,7 +9,9 @@
  * checked record by record with the evaluator of filter.c *before* skip and
  * limit are applied, so a page is always full when more matches exist.
  * Plain listings in pid order (the most common request) skip the index and
- * page through the store's pid index.
+ * page through the store's pid index. A `query` ranks by the PaNOSC scoring
+ * service's relevance score, computed in the index (ps_xq_score,
+ * docs/relevance.md): score descending, ties in pid order.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "query-private.h"
@@ -229,11 +231,47 @@ static int includes_filter(const ps_pan_filter *f)
     return 0;
 }
 
-/* The whole query: the compiled where (or the text query, filtered by it),
- * restricted to the model's group and to what the public may see now. */
+/* The relevance scores of the query's terms (docs/relevance.md): the
+ * documents of the model's group holding at least one term, weighted with
+ * the PaNOSC scoring service's score. tie_docid: the search ranks ties by
+ * docid (see ps_xq_score). */
+static ps_xquery *score_query(psi_ctx *ctx, ps_pan_model model,
+                              const ps_score_terms *terms, int tie_docid,
+                              ps_err *err)
+{
+    const char *prefix = ps_index_score_prefix(group_of(model));
+    char **full = ps_calloc(terms->n ? terms->n : 1, sizeof *full);
+    ps_xquery *q = NULL;
+    size_t i = 0;
+    if (full)
+        for (i = 0; i < terms->n; i++) {
+            full[i] = ps_asprintf("%s%s", prefix, terms->v[i]);
+            if (!full[i])
+                break;
+        }
+    if (full && i == terms->n) {
+        ps_xscore_opts o = PS_XSCORE_OPTS_INIT;
+        o.terms = (const char *const *)full;
+        o.nterms = terms->n;
+        o.corpus_term = group_term(model);
+        o.distinct_slot = PS_IDX_SLOT_SCORE_TERMS;
+        o.tie_docid = tie_docid;
+        q = ps_xq_score(ps_index_xdb(ctx->idx), &o, err);
+    } else {
+        ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t k = 0; full && k < terms->n; k++)
+        ps_free(full[k]);
+    ps_free(full);
+    return q;
+}
+
+/* The whole query: the compiled where (or the relevance scores of terms,
+ * filtered by it), restricted to the model's group and to what the public
+ * may see now. */
 static ps_xquery *full_query(psi_ctx *ctx, ps_pan_model model,
-                             const ps_where *w, const char *text, int *exact,
-                             ps_err *err)
+                             const ps_where *w, const ps_score_terms *terms,
+                             int tie_docid, int *exact, ps_err *err)
 {
     ps_xquery *where = psi_plan_where(w, group_of(model), exact);
     ps_xquery *scope[2] = {ps_xq_term(group_term(model)),
@@ -244,19 +282,17 @@ static ps_xquery *full_query(psi_ctx *ctx, ps_pan_model model,
         ps_err_set(err, PS_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (!text)
+    if (!terms)
         return filter;
-    ps_err perr = PS_ERR_INIT;
-    ps_xquery *tq = ps_xq_text(ps_index_xdb(ctx->idx), text, "", &perr);
-    if (!tq) {
+    ps_xquery *sq = score_query(ctx, model, terms, tie_docid, err);
+    if (!sq) {
         ps_xq_free(filter);
-        if (perr.code == PS_ERR_PARSE)
-            ps_err_set(err, PS_ERR_INVALID, "query: %s", perr.msg);
-        else if (err)
-            *err = perr;
         return NULL;
     }
-    return ps_xq_filter(tq, filter);
+    ps_xquery *q = ps_xq_filter(sq, filter);
+    if (!q)
+        ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    return q;
 }
 
 /* Run a search, refreshing the reader once if the index moved under it. */
@@ -409,17 +445,20 @@ static ps_status browse(pager *p, int64_t skip_in_store, ps_err *err)
     return rc;
 }
 
-/* ---- the default order: two streams merged by pid -------------------------
+/* ---- the default order and relevance: two streams merged -----------------
  */
 
-/* Matches of a query in pid order, read chunk by chunk. A rebuild writes
- * documents in pid order (they carry PS_IDX_TERM_ORDERED), so among them
- * docid order is pid order and Xapian can stop after the chunk instead of
- * sorting every match; documents written since (or rewritten) are the
- * other stream, sorted by the pid value. psi_pan_find merges the two. */
+/* Matches of a query in pid order, or by relevance with ties in pid order,
+ * read chunk by chunk. A rebuild writes documents in pid order (they carry
+ * PS_IDX_TERM_ORDERED), so among them docid order is pid order and Xapian
+ * can stop after the chunk instead of sorting every match (or, by
+ * relevance, rank ties by docid, which lets the scores skip whatever only
+ * ties the page); documents written since (or rewritten) are the other
+ * stream, sorted by the pid value. find_merged merges the two. */
 typedef struct pid_stream {
     ps_xquery *q; /* owned */
     int ordered;  /* docid order (rebuilt documents) or sorted by pid */
+    int relevance;
     uint64_t next;
     uint64_t chunk;
     ps_xresult res;
@@ -442,11 +481,12 @@ static ps_status stream_peek(psi_ctx *ctx, pid_stream *s, ps_xhit **out,
         o.offset = s->next;
         o.count = s->chunk;
         o.key_slot = PS_IDX_SLOT_PID;
-        if (s->ordered) {
-            o.docid_order = 1;
-        } else {
+        if (!s->ordered) {
             o.sort = &key;
             o.nsort = 1;
+            o.relevance_first = s->relevance;
+        } else if (!s->relevance) {
+            o.docid_order = 1;
         }
         ps_status rc = search(ctx, s->q, &o, &s->res, err);
         if (rc != PS_OK)
@@ -468,9 +508,19 @@ static int key_cmp(const ps_xhit *a, const ps_xhit *b)
     return a->key_len < b->key_len ? -1 : a->key_len > b->key_len;
 }
 
-/* Page p through the matches of the where clause in pid order. chunk is
- * how many hits each stream fetches at a time. */
-static ps_status find_in_pid_order(pager *p, uint64_t chunk, ps_err *err)
+/* Does hit a come before hit b? By pid, or by score and then pid. */
+static int hit_first(const ps_xhit *a, const ps_xhit *b, int relevance)
+{
+    if (relevance && a->weight != b->weight)
+        return a->weight > b->weight;
+    return key_cmp(a, b) <= 0;
+}
+
+/* Page p through the matches of the where clause in pid order, or, with
+ * terms, by relevance (score descending, ties in pid order) with each
+ * record's score. chunk is how many hits each stream fetches at a time. */
+static ps_status find_merged(pager *p, const ps_score_terms *terms,
+                             uint64_t chunk, ps_err *err)
 {
     const ps_pan_filter *f = p->f;
     pid_stream s[2];
@@ -479,14 +529,17 @@ static ps_status find_in_pid_order(pager *p, uint64_t chunk, ps_err *err)
     for (int i = 0; i < 2 && rc == PS_OK; i++) {
         int exact;
         ps_xquery *q =
-            full_query(p->ctx, f->model, f->where, NULL, &exact, err);
+            full_query(p->ctx, f->model, f->where, terms, i == 0, &exact, err);
         /* Both streams are restricted by a positive term, so that Xapian
          * drives the (small) later stream from its short posting list. */
         ps_xquery *mark =
             ps_xq_term(i == 0 ? PS_IDX_TERM_ORDERED : PS_IDX_TERM_UNORDERED);
         s[i].ordered = i == 0;
+        s[i].relevance = terms != NULL;
         s[i].chunk = chunk;
-        s[i].q = ps_xq_filter(q, mark);
+        s[i].q = q ? ps_xq_filter(q, mark) : NULL;
+        if (!q)
+            ps_xq_free(mark);
         if (!s[i].q)
             rc = err && err->code != PS_OK ? err->code : PS_ERR_NOMEM;
     }
@@ -498,17 +551,35 @@ static ps_status find_in_pid_order(pager *p, uint64_t chunk, ps_err *err)
             rc = stream_peek(p->ctx, &s[1], &b, err);
         if (rc != PS_OK || (!a && !b))
             break;
-        int take_a = a && (!b || key_cmp(a, b) <= 0);
+        int take_a = a && (!b || hit_first(a, b, terms != NULL));
         ps_xhit *h = take_a ? a : b;
         s[take_a ? 0 : 1].pos++;
         ps_kind kind;
         int64_t id;
         if (ps_index_hit_ref(h->data, &kind, &id) == 0)
-            rc = page_hit(p, kind, id, 1, 0, &done, err);
+            rc = page_hit(p, kind, id, 1, terms ? h->weight : 0, &done, err);
     }
     for (int i = 0; i < 2; i++) {
         ps_xresult_free(&s[i].res);
         ps_xq_free(s[i].q);
+    }
+    return rc;
+}
+
+/* The query's scoring terms, at most PSI_QUERY_MAX_TERMS of them. */
+#define PSI_QUERY_MAX_TERMS 64
+
+static ps_status query_terms(const ps_pan_filter *f, ps_score_terms *t,
+                             ps_err *err)
+{
+    ps_status rc = ps_score_query_terms(t, f->query, err);
+    if (rc == PS_OK && t->n > PSI_QUERY_MAX_TERMS) {
+        rc = ps_err_set(err, PS_ERR_INVALID,
+                        "query: %zu words to score, at most %d are (stop "
+                        "words such as \"the\" do not count); shorten the "
+                        "query",
+                        t->n, PSI_QUERY_MAX_TERMS);
+        ps_score_terms_free(t);
     }
     return rc;
 }
@@ -533,6 +604,24 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
         (f->norder == 1 && strcmp(f->order[0].field, "pid") == 0 &&
          !f->order[0].descending);
     int no_where = !f->where || f->where->type == PSI_W_TRUE;
+    ps_score_terms terms = {0};
+    ps_xsort keys[8];
+    size_t nkeys = 0;
+    if (f->query) {
+        rc = query_terms(f, &terms, err);
+        if (rc == PS_OK)
+            rc = sort_keys(f->model, f, keys, &nkeys, err);
+        if (rc != PS_OK || terms.n == 0) {
+            /* No term, no positive score: nothing is relevant. */
+            ps_score_terms_free(&terms);
+            if (rc != PS_OK) {
+                json_decref(p.out);
+                return rc;
+            }
+            *out = p.out;
+            return PS_OK;
+        }
+    }
 
     if (!f->query && no_where && default_order) {
         /* The store pages in pid order; with filtering includes the skip
@@ -541,8 +630,9 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
         if (!filtering_includes)
             p.skip = 0;
         rc = browse(&p, filtering_includes ? 0 : f->skip, err);
-    } else if (!f->query && default_order) {
-        /* Exact plans need skip + limit (+1 to see a truncation) from each
+    } else if ((!f->query && default_order) || (f->query && nkeys == 0)) {
+        /* In pid order, or by relevance with ties in pid order. Exact
+         * plans need skip + limit (+1 to see a truncation) from each
          * stream; superset plans are checked chunk by chunk. */
         int exact = 1;
         ps_xq_free(psi_plan_where(f->where, group_of(f->model), &exact));
@@ -550,16 +640,14 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
         uint64_t chunk = exact && !filtering_includes
                              ? (uint64_t)f->skip + (uint64_t)p.want + 1
                              : CHUNK;
-        rc = find_in_pid_order(&p, chunk, err);
+        rc = find_merged(&p, f->query ? &terms : NULL, chunk, err);
     } else {
         int exact = 1;
-        ps_xquery *q =
-            full_query(ctx, f->model, f->where, f->query, &exact, err);
-        ps_xsort keys[8];
-        size_t nkeys = 0;
+        ps_xquery *q = full_query(ctx, f->model, f->where,
+                                  f->query ? &terms : NULL, 0, &exact, err);
         if (!q)
             rc = err && err->code != PS_OK ? err->code : PS_ERR_NOMEM;
-        if (rc == PS_OK)
+        if (rc == PS_OK && !f->query)
             rc = sort_keys(f->model, f, keys, &nkeys, err);
         p.verify = !exact;
         int direct = exact && !filtering_includes;
@@ -567,7 +655,6 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
         if (direct)
             p.skip = 0;
         int done = 0;
-        double maxw = 0;
         while (rc == PS_OK && !done) {
             ps_xsearch_opts o = PS_XSEARCH_OPTS_INIT;
             o.sort = nkeys ? keys : NULL;
@@ -578,20 +665,14 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
             rc = search(ctx, q, &o, &res, err);
             if (rc != PS_OK)
                 break;
-            if (offset == 0 || maxw == 0)
-                maxw = res.max_weight;
             for (size_t i = 0; i < res.n && !done && rc == PS_OK; i++) {
                 ps_kind kind;
                 int64_t id;
                 if (ps_index_hit_ref(res.hits[i].data, &kind, &id) != 0)
                     continue;
-                /* Relevance as the PaN scoring service gives it: in (0, 1). */
-                double score = f->query && maxw > 0
-                                   ? 0.999 * res.hits[i].weight / maxw
-                                   : 0;
-                if (f->query && score <= 0)
-                    score = 1e-6;
-                rc = page_hit(&p, kind, id, 1, score, &done, err);
+                /* The hit's weight is its score (ps_xq_score). */
+                rc = page_hit(&p, kind, id, 1,
+                              f->query ? res.hits[i].weight : 0, &done, err);
             }
             size_t got = res.n;
             ps_xresult_free(&res);
@@ -601,6 +682,7 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
         }
         ps_xq_free(q);
     }
+    ps_score_terms_free(&terms);
     if (rc != PS_OK) {
         json_decref(p.out);
         return rc;
@@ -632,7 +714,7 @@ ps_status psi_pan_count(psi_ctx *ctx, ps_pan_model model, const ps_where *w,
         return rc;
     }
     int exact = 1;
-    ps_xquery *q = full_query(ctx, model, w, NULL, &exact, err);
+    ps_xquery *q = full_query(ctx, model, w, NULL, 0, &exact, err);
     if (!q)
         return err && err->code != PS_OK ? err->code : PS_ERR_NOMEM;
     ps_status rc = PS_OK;
