@@ -331,7 +331,8 @@ static void build_instrument(builder *b, const json_t *ent)
 /* ---- relevance scoring terms --------------------------------------------
  * Kept apart from the builders above: the scoring text is its own list
  * (ps_index_score_fields), its terms are counted (within-document
- * frequency) and the number of distinct ones goes to a value slot. */
+ * frequency) and the number of distinct ones is the frequency of one more
+ * term. */
 
 const char *ps_index_score_prefix(ps_idx_group group)
 {
@@ -438,8 +439,8 @@ static void add_scoring_terms(builder *b, ps_kind kind, const json_t *ent)
     }
     ps_score_terms_free(&t);
     if (b->rc == PS_OK && distinct)
-        b->rc = ps_xdoc_set_value_num(b->doc, PS_IDX_SLOT_SCORE_TERMS,
-                                      (double)distinct, b->err);
+        b->rc = ps_xdoc_add_wdf(b->doc, PS_IDX_TERM_SCORE_DISTINCT, distinct,
+                                b->err);
 }
 
 ps_status psi_index_build_doc(ps_kind kind, const json_t *ent, int ordered,

@@ -88,12 +88,13 @@ const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
  * scoring terms (score-text.c) as terms with a group's prefix below and
  * a within-document frequency equal to the term's count in the item's
  * text, so that the frequency of a term is counted within its group; the
- * number of distinct scoring terms of the document is in value slot
- * PS_IDX_SLOT_SCORE_TERMS (Xapian::sortable_serialise). */
+ * number of distinct scoring terms of the document is the within-document
+ * frequency of the term PS_IDX_TERM_SCORE_DISTINCT (a posting list reads
+ * faster than a value slot, in step with a term's postings). */
 #define PS_IDX_SCORE_DATASET "XSD:"
 #define PS_IDX_SCORE_DOCUMENT "XSP:"
 #define PS_IDX_SCORE_INSTRUMENT "XSI:"
-#define PS_IDX_SLOT_SCORE_TERMS 16
+#define PS_IDX_TERM_SCORE_DISTINCT "XSN"
 
 /* The scoring term prefix of group. Borrowed, static. */
 const char *ps_index_score_prefix(ps_idx_group group);

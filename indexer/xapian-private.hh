@@ -18,11 +18,7 @@
 
 #include <xapian.h>
 
-#include <memory>
 #include <string>
-
-/* The relevance scores a read handle has computed (xapian-score.cc). */
-struct psi_score_cache;
 
 /* An open database. db is the read view used for every query; for a
  * writable handle it shares its internals with wdb, which is empty (default
@@ -31,9 +27,6 @@ struct ps_xdb {
     Xapian::Database db;
     Xapian::WritableDatabase wdb;
     bool writable = false;
-    /* Created by the first ps_xq_score on the handle; the score queries
-     * share it, so it lives as long as the last of them. */
-    std::shared_ptr<psi_score_cache> score_cache;
 };
 
 /* A document being built. tg indexes text into doc (set_document shares

@@ -7,7 +7,7 @@
  * For a term set, every document holding one of the terms gets its score
  * in one pass over the posting lists; the result (docids ascending, their
  * scores, and the best score of each block of 64 and of everything from a
- * block on) is kept in a cache of the database handle, keyed by the
+ * block on) is kept in a cache of the process (128 MiB), keyed by the
  * database's uuid and revision and the term set, least recently used out
  * first. A PostingSource then hands the documents to the matcher in docid
  * order with their scores; once the matcher has its page and says what a
@@ -15,17 +15,20 @@
  * skipped, so a query asked again on an unchanged index costs about the
  * page, not the posting lists.
  *
- * Threads: a handle (and its cache) is used by one thread at a time, like
- * the handle itself. Nothing here throws into C: ps_xq_score catches, and
- * the matcher's exceptions reach ps_xdb_search, which catches.
+ * Threads: the cache is shared by every thread (a mutex guards it; an
+ * entry never changes once made). Nothing here throws into C: ps_xq_score
+ * catches, and the matcher's exceptions reach ps_xdb_search, which catches.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "xapian-private.hh"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <list>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <unordered_map>
 #include <utility>
@@ -35,7 +38,7 @@ namespace
 {
 
 const size_t BLOCK = 64;
-const size_t CACHE_BYTES = 64u << 20;
+const size_t CACHE_BYTES = 128u << 20;
 /* The service's QUERY_SINGLE_TERM_MAX_SCORE. */
 const double SINGLE_TERM_MAX = 0.9;
 
@@ -47,13 +50,13 @@ struct spec {
     std::vector<double> counts;
     size_t nquery = 0; /* terms in the query, repeats included */
     std::string corpus_term;
-    Xapian::valueno distinct_slot = 0;
+    std::string distinct_term;
 
     std::string key() const
     {
         std::string k = corpus_term;
         k += '\0';
-        k += std::to_string(distinct_slot);
+        k += distinct_term;
         for (size_t i = 0; i < terms.size(); i++) {
             k += '\0';
             k += terms[i];
@@ -101,18 +104,17 @@ void score_single(const Xapian::Database &db, const spec &s, double idf,
                   entry &e)
 {
     const std::string &t = s.terms[0];
-    Xapian::ValueIterator v = db.valuestream_begin(s.distinct_slot);
-    Xapian::ValueIterator vend = db.valuestream_end(s.distinct_slot);
+    Xapian::PostingIterator d = db.postlist_begin(s.distinct_term);
+    Xapian::PostingIterator dend = db.postlist_end(s.distinct_term);
     double best = 0;
     for (Xapian::PostingIterator p = db.postlist_begin(t);
          p != db.postlist_end(t); ++p) {
         Xapian::docid did = *p;
         double distinct = 1;
-        if (v != vend) {
-            v.skip_to(did);
-            if (v != vend && v.get_docid() == did)
-                distinct = std::max(1.0, Xapian::sortable_unserialise(*v));
-        }
+        if (d != dend && *d < did)
+            d.skip_to(did);
+        if (d != dend && *d == did)
+            distinct = std::max<Xapian::termcount>(1, d.get_wdf());
         double w = (p.get_wdf() / distinct) * idf;
         e.did.push_back(did);
         e.score.push_back(w);
@@ -122,10 +124,35 @@ void score_single(const Xapian::Database &db, const spec &s, double idf,
         x = best > 0 ? SINGLE_TERM_MAX * x / best : 0;
 }
 
+/* The cosine of a document's counts (wdf per query term, 0 if absent):
+ * as scikit-learn's cosine_similarity computes it, both vectors
+ * normalised, then their dot product, in term order (the service's
+ * columns). A document holding one term of the query then scores exactly
+ * q_t / |q|, the same for all of them. */
+double cosine(const std::vector<unsigned> &wdf, const std::vector<double> &idf,
+              const std::vector<double> &qn)
+{
+    double norm = 0;
+    for (size_t t = 0; t < wdf.size(); t++)
+        if (wdf[t]) {
+            double x = wdf[t] * idf[t];
+            norm += x * x;
+        }
+    norm = std::sqrt(norm);
+    double sc = 0;
+    for (size_t t = 0; t < wdf.size(); t++)
+        if (wdf[t])
+            sc += (wdf[t] * idf[t] / norm) * qn[t];
+    return std::min(sc, below_one());
+}
+
 /* Several terms: the cosine between the document's weights over the query
  * terms and the query's counts. Within a document the weights are
  * (wdf_t / distinct) * idf_t; distinct is common to all of them and the
- * cosine does not depend on a common factor, so it is left out. */
+ * cosine does not depend on a common factor, so it is left out. The score
+ * depends only on the document's counts, and few patterns of counts
+ * occur: scores are remembered by pattern (up to 8 terms of counts below
+ * 255, in a small direct-mapped table). */
 void score_cosine(const Xapian::Database &db, const spec &s,
                   const std::vector<double> &idf, entry &e)
 {
@@ -133,49 +160,83 @@ void score_cosine(const Xapian::Database &db, const spec &s,
     for (double c : s.counts)
         qnorm += c * c;
     qnorm = std::sqrt(qnorm);
+    std::vector<double> qn(s.counts.size());
+    for (size_t i = 0; i < qn.size(); i++)
+        qn[i] = s.counts[i] / qnorm;
+    /* The posting lists merged by docid; each cursor keeps its current
+     * docid and count (the iterator's accessors are not inlined). */
     struct cursor {
         Xapian::PostingIterator it, end;
         size_t term;
+        unsigned rank; /* place in the pattern */
+        Xapian::docid did;
+        unsigned wdf;
     };
     std::vector<cursor> cur;
     for (size_t i = 0; i < s.terms.size(); i++) {
         if (idf[i] <= 0)
             continue;
-        cursor c{db.postlist_begin(s.terms[i]), db.postlist_end(s.terms[i]), i};
-        if (c.it != c.end)
-            cur.push_back(c);
+        cursor c{db.postlist_begin(s.terms[i]),
+                 db.postlist_end(s.terms[i]),
+                 i,
+                 (unsigned)cur.size(),
+                 0,
+                 0};
+        if (c.it == c.end)
+            continue;
+        c.did = *c.it;
+        c.wdf = c.it.get_wdf();
+        cur.push_back(c);
     }
-    const double top = below_one();
+    const bool memo = cur.size() <= 8;
+    struct slot {
+        uint64_t key;
+        double score;
+    };
+    std::vector<slot> table(memo ? 4096 : 0, slot{~(uint64_t)0, 0});
+    std::vector<unsigned> wdf(s.terms.size(), 0);
     while (!cur.empty()) {
-        Xapian::docid did = *cur[0].it;
+        Xapian::docid did = cur[0].did;
         for (size_t k = 1; k < cur.size(); k++)
-            did = std::min(did, *cur[k].it);
-        /* As scikit-learn's cosine_similarity does it: both vectors
-         * normalised, then their dot product, in term order (the
-         * service's columns). A document holding one term of the query
-         * then scores exactly q_t / |q|, the same for all of them. */
-        double norm = 0;
-        for (size_t k = 0; k < cur.size(); k++)
-            if (*cur[k].it == did) {
-                double x = cur[k].it.get_wdf() * idf[cur[k].term];
-                norm += x * x;
+            did = std::min(did, cur[k].did);
+        /* The pattern: 8 bits per cursor. Counts are below 255, so a key
+         * is never all ones, the empty slots' key. */
+        uint64_t key = 0;
+        bool small = memo;
+        for (size_t k = 0; k < cur.size(); k++) {
+            const cursor &c = cur[k];
+            if (c.did != did)
+                continue;
+            wdf[c.term] = c.wdf;
+            small = small && c.wdf < 255;
+            key |= (uint64_t)(c.wdf & 0xff) << (8 * (c.rank & 7));
+        }
+        double sc;
+        if (small) {
+            slot &sl = table[(key * 0x9e3779b97f4a7c15ull) >> 52];
+            if (sl.key != key) {
+                sl.key = key;
+                sl.score = cosine(wdf, idf, qn);
             }
-        norm = std::sqrt(norm);
-        double sc = 0;
-        for (size_t k = 0; k < cur.size(); k++)
-            if (*cur[k].it == did) {
-                double x = cur[k].it.get_wdf() * idf[cur[k].term];
-                sc += (x / norm) * (s.counts[cur[k].term] / qnorm);
-            }
+            sc = sl.score;
+        } else {
+            sc = cosine(wdf, idf, qn);
+        }
         e.did.push_back(did);
-        e.score.push_back(sc < top ? sc : top);
+        e.score.push_back(sc);
         for (size_t k = 0; k < cur.size();) {
-            if (*cur[k].it == did)
-                ++cur[k].it;
-            if (cur[k].it == cur[k].end)
-                cur.erase(cur.begin() + (long)k);
-            else
-                k++;
+            cursor &c = cur[k];
+            if (c.did == did) {
+                wdf[c.term] = 0;
+                ++c.it;
+                if (c.it == c.end) {
+                    cur.erase(cur.begin() + (long)k);
+                    continue;
+                }
+                c.did = *c.it;
+                c.wdf = c.it.get_wdf();
+            }
+            k++;
         }
     }
 }
@@ -194,8 +255,10 @@ std::shared_ptr<const entry> compute(const Xapian::Database &db, const spec &s)
         Xapian::doccount nt = db.get_termfreq(s.terms[i]);
         if (nt)
             idf[i] = std::log10(1.0 + (double)n / (double)nt);
-        reserve = std::max<size_t>(reserve, nt);
+        reserve += nt;
     }
+    /* The union is at most the sum and at most the database. */
+    reserve = std::min<size_t>(reserve, db.get_doccount());
     e->did.reserve(reserve);
     e->score.reserve(reserve);
     if (s.nquery == 1)
@@ -210,48 +273,65 @@ std::shared_ptr<const entry> compute(const Xapian::Database &db, const spec &s)
 
 } // namespace
 
-/* Per handle: entries of the current revision, least recently used
- * last. */
-struct psi_score_cache {
-    std::string uuid;
-    Xapian::rev rev = 0;
+namespace
+{
+
+/* The process's scores, most recently used first, keyed by database uuid,
+ * revision and term set (entries of older revisions age out). The lock is
+ * held to look up and insert, never while scores are computed: two
+ * threads missing the same entry at once both compute it, and the first
+ * inserted wins. */
+struct score_cache {
+    std::mutex lock;
     typedef std::pair<std::string, std::shared_ptr<const entry>> item;
     std::list<item> lru;
     std::unordered_map<std::string, std::list<item>::iterator> index;
     size_t bytes = 0;
+};
 
-    std::shared_ptr<const entry> get(const Xapian::Database &db, const spec &s)
+score_cache &the_cache()
+{
+    static score_cache c;
+    return c;
+}
+
+std::shared_ptr<const entry> cached_scores(const Xapian::Database &db,
+                                           const spec &s)
+{
+    std::string k = db.get_uuid();
+    k += '\0';
+    k += std::to_string((unsigned long long)db.get_revision());
+    k += '\0';
+    k += s.key();
+    score_cache &c = the_cache();
     {
-        std::string u = db.get_uuid();
-        Xapian::rev r = db.get_revision();
-        if (u != uuid || r != rev) {
-            lru.clear();
-            index.clear();
-            bytes = 0;
-            uuid = u;
-            rev = r;
-        }
-        std::string k = s.key();
-        auto hit = index.find(k);
-        if (hit != index.end()) {
-            lru.splice(lru.begin(), lru, hit->second);
+        std::lock_guard<std::mutex> g(c.lock);
+        auto hit = c.index.find(k);
+        if (hit != c.index.end()) {
+            c.lru.splice(c.lru.begin(), c.lru, hit->second);
             return hit->second->second;
         }
-        std::shared_ptr<const entry> e = compute(db, s);
-        size_t b = e->bytes() + k.size();
-        if (b > CACHE_BYTES)
-            return e;
-        while (bytes + b > CACHE_BYTES && !lru.empty()) {
-            bytes -= lru.back().second->bytes() + lru.back().first.size();
-            index.erase(lru.back().first);
-            lru.pop_back();
-        }
-        lru.emplace_front(k, e);
-        index[k] = lru.begin();
-        bytes += b;
-        return e;
     }
-};
+    std::shared_ptr<const entry> e = compute(db, s);
+    size_t b = e->bytes() + k.size();
+    if (b > CACHE_BYTES)
+        return e;
+    std::lock_guard<std::mutex> g(c.lock);
+    auto hit = c.index.find(k);
+    if (hit != c.index.end())
+        return hit->second->second;
+    while (c.bytes + b > CACHE_BYTES && !c.lru.empty()) {
+        c.bytes -= c.lru.back().second->bytes() + c.lru.back().first.size();
+        c.index.erase(c.lru.back().first);
+        c.lru.pop_back();
+    }
+    c.lru.emplace_front(k, e);
+    c.index[k] = c.lru.begin();
+    c.bytes += b;
+    return e;
+}
+
+} // namespace
 
 namespace
 {
@@ -259,7 +339,6 @@ namespace
 /* The matcher's view of an entry. */
 class score_source : public Xapian::PostingSource
 {
-    std::shared_ptr<psi_score_cache> cache;
     std::shared_ptr<const spec> what;
     bool tie_docid;
     std::shared_ptr<const entry> e;
@@ -295,15 +374,14 @@ class score_source : public Xapian::PostingSource
     }
 
   public:
-    score_source(std::shared_ptr<psi_score_cache> c,
-                 std::shared_ptr<const spec> s, bool ties)
-        : cache(std::move(c)), what(std::move(s)), tie_docid(ties)
+    score_source(std::shared_ptr<const spec> s, bool ties)
+        : what(std::move(s)), tie_docid(ties)
     {
     }
 
     void init(const Xapian::Database &db) override
     {
-        e = cache->get(db, *what);
+        e = cached_scores(db, *what);
         pos = 0;
         started = false;
         set_maxweight(e->max);
@@ -361,7 +439,7 @@ class score_source : public Xapian::PostingSource
 
     Xapian::PostingSource *clone() const override
     {
-        return new score_source(cache, what, tie_docid);
+        return new score_source(what, tie_docid);
     }
 
     std::string get_description() const override
@@ -375,11 +453,11 @@ class score_source : public Xapian::PostingSource
 
 } // namespace
 
-ps_xquery *ps_xq_score(ps_xdb *db, const ps_xscore_opts *opts, ps_err *err)
+ps_xquery *ps_xq_score(const ps_xscore_opts *opts, ps_err *err)
 {
-    if (!db || !opts || opts->version != PS_XSCORE_OPTS_VERSION ||
+    if (!opts || opts->version != PS_XSCORE_OPTS_VERSION ||
         (opts->nterms && !opts->terms) || !opts->corpus_term ||
-        !*opts->corpus_term) {
+        !*opts->corpus_term || !opts->distinct_term || !*opts->distinct_term) {
         ps_err_set(err, PS_ERR_INVALID, "ps_xq_score: bad argument");
         return nullptr;
     }
@@ -414,11 +492,8 @@ ps_xquery *ps_xq_score(ps_xdb *db, const ps_xscore_opts *opts, ps_err *err)
         }
         s->nquery = opts->nterms;
         s->corpus_term = psi_xterm_shaped(opts->corpus_term);
-        s->distinct_slot = opts->distinct_slot;
-        if (!db->score_cache)
-            db->score_cache = std::make_shared<psi_score_cache>();
-        score_source *src =
-            new score_source(db->score_cache, s, opts->tie_docid != 0);
+        s->distinct_term = psi_xterm_shaped(opts->distinct_term);
+        score_source *src = new score_source(s, opts->tie_docid != 0);
         r->q = Xapian::Query(src->release());
         return guard.release();
     } catch (...) {

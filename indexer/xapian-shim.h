@@ -161,8 +161,8 @@ ps_xquery *ps_xq_text(ps_xdb *db, const char *text, const char *prefix,
  * (TF-IDuF weights, cosine similarity; docs/relevance.md), from the index
  * statistics of the database searched: N is the frequency of corpus_term,
  * n_t the frequency of each term, the weight of term t in a document is
- * w = (wdf / distinct) * log10(1 + N / n_t), where distinct is the number
- * in value slot distinct_slot (sortable_serialise). The query matches the
+ * w = (wdf / distinct) * log10(1 + N / n_t), where distinct is the
+ * document's within-document frequency of distinct_term. The query matches the
  * documents holding at least one of terms and weighs each with its score:
  *  - terms given more than once (a term repeated counts repeatedly in the
  *    query vector): the cosine between the document's weights over the
@@ -170,9 +170,10 @@ ps_xquery *ps_xq_text(ps_xdb *db, const char *text, const char *prefix,
  *  - one term: 0.9 * w / max w, the maximum over every document with the
  *    term.
  * Scores are in (0, 1): a cosine of 1 is given as the largest double below
- * 1. The scores of a term set are computed once per database revision and
- * kept in a cache of the handle (64 MiB, least recently used first out),
- * so a query repeated on an unchanged index reads no posting list again.
+ * 1. They are computed when the query first runs, from the database it
+ * runs on, and kept per database revision and term set in a cache that
+ * the process's threads share (128 MiB, least recently used out first), so
+ * a query repeated on an unchanged index reads no posting list again.
  * tie_docid: the search ranks equal weights by ascending docid (no sort
  * keys), so a candidate that only equals the weakest hit kept cannot enter
  * the results and is skipped. terms are index terms (prefix included);
@@ -183,17 +184,17 @@ typedef struct ps_xscore_opts {
     const char *const *terms;
     size_t nterms;
     const char *corpus_term;
-    unsigned distinct_slot;
+    const char *distinct_term;
     int tie_docid;
 } ps_xscore_opts;
 
 #define PS_XSCORE_OPTS_VERSION 1
 #define PS_XSCORE_OPTS_INIT                                                    \
     {                                                                          \
-        PS_XSCORE_OPTS_VERSION, NULL, 0, NULL, 0, 0                            \
+        PS_XSCORE_OPTS_VERSION, NULL, 0, NULL, NULL, 0                         \
     }
 
-ps_xquery *ps_xq_score(ps_xdb *db, const ps_xscore_opts *opts, ps_err *err);
+ps_xquery *ps_xq_score(const ps_xscore_opts *opts, ps_err *err);
 
 void ps_xq_free(ps_xquery *q);
 /* Xapian's description of the query, for logs and tests (free with

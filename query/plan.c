@@ -235,9 +235,8 @@ static int includes_filter(const ps_pan_filter *f)
  * documents of the model's group holding at least one term, weighted with
  * the PaNOSC scoring service's score. tie_docid: the search ranks ties by
  * docid (see ps_xq_score). */
-static ps_xquery *score_query(psi_ctx *ctx, ps_pan_model model,
-                              const ps_score_terms *terms, int tie_docid,
-                              ps_err *err)
+static ps_xquery *score_query(ps_pan_model model, const ps_score_terms *terms,
+                              int tie_docid, ps_err *err)
 {
     const char *prefix = ps_index_score_prefix(group_of(model));
     char **full = ps_calloc(terms->n ? terms->n : 1, sizeof *full);
@@ -254,9 +253,9 @@ static ps_xquery *score_query(psi_ctx *ctx, ps_pan_model model,
         o.terms = (const char *const *)full;
         o.nterms = terms->n;
         o.corpus_term = group_term(model);
-        o.distinct_slot = PS_IDX_SLOT_SCORE_TERMS;
+        o.distinct_term = PS_IDX_TERM_SCORE_DISTINCT;
         o.tie_docid = tie_docid;
-        q = ps_xq_score(ps_index_xdb(ctx->idx), &o, err);
+        q = ps_xq_score(&o, err);
     } else {
         ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     }
@@ -284,7 +283,7 @@ static ps_xquery *full_query(psi_ctx *ctx, ps_pan_model model,
     }
     if (!terms)
         return filter;
-    ps_xquery *sq = score_query(ctx, model, terms, tie_docid, err);
+    ps_xquery *sq = score_query(model, terms, tie_docid, err);
     if (!sq) {
         ps_xq_free(filter);
         return NULL;

@@ -220,7 +220,7 @@ static void add_item(ps_xdb *db, const item *it, const char *group)
     }
     snprintf(term, sizeof term, "XG:%s", group);
     check(ps_xdoc_add_term(doc, term, &err) == PS_OK, "%s", err.msg);
-    check(ps_xdoc_set_value_num(doc, PS_IDX_SLOT_SCORE_TERMS, distinct, &err) ==
+    check(ps_xdoc_add_wdf(doc, PS_IDX_TERM_SCORE_DISTINCT, distinct, &err) ==
               PS_OK,
           "%s", err.msg);
     check(ps_xdoc_set_data(doc, it->name, strlen(it->name), &err) == PS_OK,
@@ -253,9 +253,9 @@ static size_t run(ps_xdb *db, const char *const *terms, size_t n,
     o.terms = v;
     o.nterms = n;
     o.corpus_term = "XG:dataset";
-    o.distinct_slot = PS_IDX_SLOT_SCORE_TERMS;
+    o.distinct_term = PS_IDX_TERM_SCORE_DISTINCT;
     o.tie_docid = tie_docid;
-    ps_xquery *q = ps_xq_score(db, &o, &err);
+    ps_xquery *q = ps_xq_score(&o, &err);
     check_fatal(q != NULL, "ps_xq_score: %s", err.msg);
     if (filter_term)
         q = ps_xq_filter(q, ps_xq_term(filter_term));
@@ -400,8 +400,11 @@ static void test_scores(void)
 
     /* Bad arguments. */
     ps_xscore_opts o = PS_XSCORE_OPTS_INIT;
-    check(ps_xq_score(NULL, &o, &err) == NULL && err.code == PS_ERR_INVALID,
-          "no database");
+    o.corpus_term = "";
+    check(ps_xq_score(&o, &err) == NULL && err.code == PS_ERR_INVALID,
+          "no corpus term");
+    check(ps_xq_score(NULL, &err) == NULL && err.code == PS_ERR_INVALID,
+          "no options");
 }
 
 int main(void)
