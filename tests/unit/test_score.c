@@ -225,6 +225,10 @@ static void add_item(ps_xdb *db, const item *it, const char *group)
           "%s", err.msg);
     check(ps_xdoc_set_data(doc, it->name, strlen(it->name), &err) == PS_OK,
           "%s", err.msg);
+    /* Slot 0 sorts the other way round from the names (and docids). */
+    char key[8];
+    snprintf(key, sizeof key, "%c", 'z' - it->name[1]);
+    check(ps_xdoc_set_value(doc, 0, key, 1, &err) == PS_OK, "%s", err.msg);
     snprintf(term, sizeof term, "Q%s", it->name);
     check(ps_xdb_replace(db, term, doc, &err) == PS_OK, "%s", err.msg);
     ps_xdoc_free(doc);
@@ -236,10 +240,11 @@ typedef struct {
 } scored;
 
 /* Run the score query of terms (with filter_term, if any), ranked by
- * relevance with ties by docid; fill out, return the number of hits. */
-static size_t run(ps_xdb *db, const char *const *terms, size_t n,
-                  const char *filter_term, int tie_docid, uint64_t count,
-                  scored *out)
+ * relevance with ties by docid, or by slot 0 if by_key; fill out, return
+ * the number of hits. */
+static size_t run_sorted(ps_xdb *db, const char *const *terms, size_t n,
+                         const char *filter_term, int tie_docid, int by_key,
+                         uint64_t count, scored *out)
 {
     char full[8][32];
     const char *v[8];
@@ -260,7 +265,13 @@ static size_t run(ps_xdb *db, const char *const *terms, size_t n,
     if (filter_term)
         q = ps_xq_filter(q, ps_xq_term(filter_term));
     ps_xsearch_opts so = PS_XSEARCH_OPTS_INIT;
+    ps_xsort key = {0, 0};
     so.count = count;
+    if (by_key) {
+        so.sort = &key;
+        so.nsort = 1;
+        so.relevance_first = 1;
+    }
     ps_xresult res;
     check_fatal(ps_xdb_search(db, q, &so, &res, &err) == PS_OK, "search: %s",
                 err.msg);
@@ -272,6 +283,13 @@ static size_t run(ps_xdb *db, const char *const *terms, size_t n,
     ps_xresult_free(&res);
     ps_xq_free(q);
     return k;
+}
+
+static size_t run(ps_xdb *db, const char *const *terms, size_t n,
+                  const char *filter_term, int tie_docid, uint64_t count,
+                  scored *out)
+{
+    return run_sorted(db, terms, n, filter_term, tie_docid, 0, count, out);
 }
 
 static void check_hit(const scored *h, const char *name, double want)
@@ -384,6 +402,23 @@ static void test_scores(void)
                   "top %llu, hit %zu: %s %s", (unsigned long long)k, i,
                   x[i].name, y[i].name);
     }
+
+    /* Relevance first, ties by a sort key (the stream of documents not in
+     * pid order): the 1/sqrt(2) ties of "a b" come in key order. */
+    n = run_sorted(db, ab, 2, NULL, 0, 1, 10, h);
+    check(n == 5 && strcmp(h[0].name, "d1") == 0 &&
+              strcmp(h[1].name, "d5") == 0,
+          "relevance first");
+    check(n == 5 && strcmp(h[2].name, "d6") == 0 &&
+              strcmp(h[3].name, "d4") == 0 && strcmp(h[4].name, "d2") == 0,
+          "ties by key: %s %s %s", h[2].name, h[3].name, h[4].name);
+    ps_xsearch_opts bad = PS_XSEARCH_OPTS_INIT;
+    bad.relevance_first = 1;
+    ps_xresult res;
+    ps_xquery *all = ps_xq_all();
+    check(ps_xdb_search(db, all, &bad, &res, &err) == PS_ERR_INVALID,
+          "relevance first needs sort keys");
+    ps_xq_free(all);
 
     /* The scores follow the index: a new dataset changes N and the
      * frequency of b (the cache is per revision). */
