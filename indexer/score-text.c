@@ -338,10 +338,8 @@ static size_t py_json_escape(const char *s, size_t len, char *out)
 
 static int punct(unsigned char c)
 {
-    return c == '\n' ||
-           (c < 0x80 &&
-            strchr("!\"#$%&()*+-,./:;<=>?@[\\]^_`{|}~", c) != NULL &&
-            c != '\0');
+    return c != '\0' &&
+           (c == '\n' || strchr("!\"#$%&()*+-,./:;<=>?@[\\]^_`{|}~", c));
 }
 
 /* Replace punctuation in s[0..len) by spaces: the ASCII set and U+2013. */
