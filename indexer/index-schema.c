@@ -134,6 +134,32 @@ static void add_term(builder *b, const char *prefix, const char *value)
     b->rc = ps_xdoc_add_term(b->doc, term, b->err);
 }
 
+/* A term of the value in ASCII lower case. */
+static void add_lower_term(builder *b, const char *prefix, const char *value)
+{
+    if (!value)
+        return;
+    char *v = ps_strdup(value);
+    if (!v) {
+        b->rc = ps_err_set(b->err, PS_ERR_NOMEM, "out of memory");
+        return;
+    }
+    for (char *c = v; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c + 32);
+    add_term(b, prefix, v);
+    ps_free(v);
+}
+
+/* XPN:<name> for each parameter: parameter scopes name the parameter. */
+static void add_parameter_names(builder *b, const json_t *ent)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach (json_object_get(ent, "parameters"), i, x)
+        add_term(b, "XPN:", ps_json_str(x, "name"));
+}
+
 static void add_text(builder *b, const char *text, unsigned weight,
                      const char *prefix)
 {
@@ -246,11 +272,17 @@ static void build_dataset(builder *b, const json_t *ent)
         add_text(b, ps_json_str(x, "name"), 1, "");
         add_text(b, ps_json_str(x, "description"), 1, "");
     }
+    /* Technique scopes: XTX "has a technique", XTE: PaNET IRI, XTP: pid,
+     * XTN: name in lower case (query/techniques.c). */
+    if (json_array_size(json_object_get(ent, "techniques")))
+        add_term(b, "XTX", "");
     json_array_foreach (json_object_get(ent, "techniques"), i, x) {
         add_term(b, "XTE:", ps_json_str(x, "panet_iri"));
         add_term(b, "XTP:", ps_json_str(x, "pid"));
+        add_lower_term(b, "XTN:", ps_json_str(x, "name"));
         add_field_text(b, ps_json_str(x, "name"), "T", 1);
     }
+    add_parameter_names(b, ent);
     json_array_foreach (json_object_get(ent, "parameters"), i, x) {
         add_text(b, ps_json_str(x, "name"), 1, "");
         if (json_is_string(json_object_get(x, "value")))
@@ -305,6 +337,7 @@ static void build_document(builder *b, ps_kind kind, const json_t *ent)
         add_term(b, "XO:", ps_json_str(inst, "pid"));
         add_term(b, "XCO:", ps_json_str(inst, "country"));
     }
+    add_parameter_names(b, ent);
     json_array_foreach (json_object_get(ent, "parameters"), i, x)
         add_text(b, ps_json_str(x, "name"), 1, "");
     json_array_foreach (json_object_get(ent, kind == PS_KIND_PROPOSAL

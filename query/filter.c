@@ -198,6 +198,7 @@ void ps_where_free(ps_where *w)
     ps_free(w->kids);
     ps_free(w->field);
     json_decref(w->value);
+    psi_techset_free(w->tech);
     if (w->re) {
         regfree(w->re);
         ps_free(w->re);

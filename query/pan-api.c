@@ -22,6 +22,13 @@ static int bad_request(psi_resp *resp, const ps_err *err)
     return psi_error_status(resp, err);
 }
 
+/* Resolve what a filter names outside itself: the techniques of technique
+ * scopes (with the ontology). */
+static ps_status bind_filter(psi_ctx *ctx, ps_pan_filter *f, ps_err *err)
+{
+    return psi_techniques_bind(ctx, f->includes, f->nincludes, err);
+}
+
 int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m,
                    psi_resp *resp)
 {
@@ -41,8 +48,10 @@ int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m,
     }
     json_t *out = NULL;
     int truncated = 0;
-    ps_status rc = psi_pan_find(ctx, f, req->srv->opts.max_results, &out,
-                                &truncated, &err);
+    ps_status rc = bind_filter(ctx, f, &err);
+    if (rc == PS_OK)
+        rc = psi_pan_find(ctx, f, req->srv->opts.max_results, &out, &truncated,
+                          &err);
     ps_pan_filter_free(f);
     if (rc != PS_OK)
         return psi_error_status(resp, &err);
@@ -109,7 +118,9 @@ int psi_h_pan_by_pid(psi_req *req, psi_ctx *ctx, const psi_match *m,
     ps_kind kind = PS_KIND_NONE;
     int64_t id = 0;
     json_t *obj = NULL;
-    ps_status rc = lookup(ctx, m->model, m->pid, &kind, &id, &err);
+    ps_status rc = bind_filter(ctx, f, &err);
+    if (rc == PS_OK)
+        rc = lookup(ctx, m->model, m->pid, &kind, &id, &err);
     if (rc == PS_OK && id)
         rc = psi_render(ctx, m->model, kind, id, f->includes, f->nincludes, 0,
                         0, &obj, &err);

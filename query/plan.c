@@ -229,16 +229,39 @@ static int includes_filter(const ps_pan_filter *f)
     return 0;
 }
 
-/* The whole query: the compiled where (or the text query, filtered by it),
- * restricted to the model's group and to what the public may see now. */
+/* What the index knows of the includes that restrict the parent: the
+ * candidates their scopes can match (a superset; the renderer decides). */
+static ps_xquery *plan_includes(const ps_pan_include *inc, size_t ninc)
+{
+    ps_xquery **kids = ps_calloc(ninc + 1, sizeof *kids);
+    if (!kids)
+        return NULL;
+    size_t n = 0;
+    kids[n++] = ps_xq_all();
+    for (size_t i = 0; i < ninc; i++) {
+        if (!inc[i].filters_parent)
+            continue;
+        if (inc[i].model == PS_PAN_TECHNIQUE)
+            kids[n++] = psi_techniques_plan(inc[i].where);
+    }
+    ps_xquery *q = ps_xq_and(kids, n);
+    ps_free(kids);
+    return q;
+}
+
+/* The whole query: the compiled where and includes (or the text query,
+ * filtered by them), restricted to the model's group and to what the
+ * public may see now. */
 static ps_xquery *full_query(psi_ctx *ctx, ps_pan_model model,
-                             const ps_where *w, const char *text, int *exact,
+                             const ps_where *w, const ps_pan_include *inc,
+                             size_t ninc, const char *text, int *exact,
                              ps_err *err)
 {
     ps_xquery *where = psi_plan_where(w, group_of(model), exact);
-    ps_xquery *scope[2] = {ps_xq_term(group_term(model)),
-                           ps_index_visible_query(ps_now_ms())};
-    ps_xquery *bounds = ps_xq_and(scope, 2);
+    ps_xquery *scope[3] = {ps_xq_term(group_term(model)),
+                           ps_index_visible_query(ps_now_ms()),
+                           plan_includes(inc, ninc)};
+    ps_xquery *bounds = ps_xq_and(scope, 3);
     ps_xquery *filter = ps_xq_and((ps_xquery *[]){where, bounds}, 2);
     if (!filter) {
         ps_err_set(err, PS_ERR_NOMEM, "out of memory");
@@ -478,8 +501,8 @@ static ps_status find_in_pid_order(pager *p, uint64_t chunk, ps_err *err)
     ps_status rc = PS_OK;
     for (int i = 0; i < 2 && rc == PS_OK; i++) {
         int exact;
-        ps_xquery *q =
-            full_query(p->ctx, f->model, f->where, NULL, &exact, err);
+        ps_xquery *q = full_query(p->ctx, f->model, f->where, f->includes,
+                                  f->nincludes, NULL, &exact, err);
         /* Both streams are restricted by a positive term, so that Xapian
          * drives the (small) later stream from its short posting list. */
         ps_xquery *mark =
@@ -534,13 +557,12 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
          !f->order[0].descending);
     int no_where = !f->where || f->where->type == PSI_W_TRUE;
 
-    if (!f->query && no_where && default_order) {
-        /* The store pages in pid order; with filtering includes the skip
-         * must count matches, not rows. */
+    if (!f->query && no_where && default_order && !filtering_includes) {
+        /* The store pages in pid order (includes that restrict the parent
+         * go to the index, which narrows their candidates). */
         p.verify = 0;
-        if (!filtering_includes)
-            p.skip = 0;
-        rc = browse(&p, filtering_includes ? 0 : f->skip, err);
+        p.skip = 0;
+        rc = browse(&p, f->skip, err);
     } else if (!f->query && default_order) {
         /* Exact plans need skip + limit (+1 to see a truncation) from each
          * stream; superset plans are checked chunk by chunk. */
@@ -553,8 +575,8 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
         rc = find_in_pid_order(&p, chunk, err);
     } else {
         int exact = 1;
-        ps_xquery *q =
-            full_query(ctx, f->model, f->where, f->query, &exact, err);
+        ps_xquery *q = full_query(ctx, f->model, f->where, f->includes,
+                                  f->nincludes, f->query, &exact, err);
         ps_xsort keys[8];
         size_t nkeys = 0;
         if (!q)
@@ -632,7 +654,7 @@ ps_status psi_pan_count(psi_ctx *ctx, ps_pan_model model, const ps_where *w,
         return rc;
     }
     int exact = 1;
-    ps_xquery *q = full_query(ctx, model, w, NULL, &exact, err);
+    ps_xquery *q = full_query(ctx, model, w, NULL, 0, NULL, &exact, err);
     if (!q)
         return err && err->code != PS_OK ? err->code : PS_ERR_NOMEM;
     ps_status rc = PS_OK;

@@ -84,7 +84,13 @@ struct ps_where {
     psi_op op;
     json_t *value; /* COND: the operand (array for between/inq/nin) */
     regex_t *re;   /* like/ilike/regexp/text */
+    struct psi_techset *tech; /* technique scopes: the expanded set */
 };
+
+/* ---- technique scopes (techniques.c) ------------------------------------ */
+
+typedef struct psi_techset psi_techset;
+void psi_techset_free(psi_techset *t);
 
 /* ---- HTTP exchanges ----------------------------------------------------- */
 
@@ -229,5 +235,16 @@ ps_status psi_pan_count(psi_ctx *ctx, ps_pan_model model, const ps_where *w,
 /* Compile w into a Xapian query for group; *exact says whether it matches
  * exactly the records satisfying w (else it is a superset to check). */
 ps_xquery *psi_plan_where(const ps_where *w, ps_idx_group group, int *exact);
+
+/* Expand the technique conditions of every `techniques` include (at any
+ * depth) with the ontology: each names a term and every narrower one. */
+ps_status psi_techniques_bind(psi_ctx *ctx, ps_pan_include *inc, size_t ninc,
+                              ps_err *err);
+/* Judge a dataset's rendered techniques (rows) against scope w, dataset
+ * level (spec §5.2); when it holds, append the techniques to show to out
+ * and return 1. */
+int psi_techniques_select(const ps_where *w, const json_t *rows, json_t *out);
+/* The index query of the datasets that may satisfy scope w (a superset). */
+ps_xquery *psi_techniques_plan(const ps_where *w);
 
 #endif /* PS_QUERY_PRIVATE_H */

@@ -239,8 +239,15 @@ static ps_status apply_includes(psi_ctx *ctx, ps_pan_model model, json_t *obj,
             json_array_foreach (json_object_get(ent, "samples"), i, x)
                 keep_child(ctx, in, arr, render_sample(x), x, &rc, err);
         } else if (strcmp(r, "techniques") == 0) {
+            /* Judged for the dataset as a whole (techniques.c). */
+            json_t *rows = json_array();
             json_array_foreach (json_object_get(ent, "techniques"), i, x)
-                keep_child(ctx, in, arr, render_technique(x), x, &rc, err);
+                json_array_append_new(rows, render_technique(x));
+            if (!rows)
+                rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+            else
+                psi_techniques_select(in->where, rows, arr);
+            json_decref(rows);
         } else if (strcmp(r, "members") == 0) {
             json_array_foreach (json_object_get(ent, "members"), i, x) {
                 json_t *m = json_object();

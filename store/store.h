@@ -480,8 +480,9 @@ ps_status ps_store_ontology_replace(ps_store *st, const char *source,
                                     size_t nclosure, ps_err *err);
 /* A technique and every narrower one: the IRIs and all the names (labels
  * and synonyms) of the terms below the term(s) that value names, by IRI or
- * by name in any letter case. Empty when the ontology does not know value.
- * Free with ps_technique_set_free. */
+ * by name in any letter case ("x-ray probe" also finds "x-ray probe
+ * technique"). Empty when the ontology does not know value. Free with
+ * ps_technique_set_free. */
 typedef struct ps_technique_set {
     char **iris;
     size_t niris;
