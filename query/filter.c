@@ -199,6 +199,7 @@ void ps_where_free(ps_where *w)
     ps_free(w->field);
     json_decref(w->value);
     psi_techset_free(w->tech);
+    psi_unitq_free(w->uq);
     if (w->re) {
         regfree(w->re);
         ps_free(w->re);

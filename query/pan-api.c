@@ -23,10 +23,15 @@ static int bad_request(psi_resp *resp, const ps_err *err)
 }
 
 /* Resolve what a filter names outside itself: the techniques of technique
- * scopes (with the ontology). */
-static ps_status bind_filter(psi_ctx *ctx, ps_pan_filter *f, ps_err *err)
+ * scopes (with the ontology), the units of parameter scopes. */
+static ps_status bind_filter(psi_req *req, psi_ctx *ctx, ps_pan_filter *f,
+                             ps_err *err)
 {
-    return psi_techniques_bind(ctx, f->includes, f->nincludes, err);
+    ps_status rc = psi_techniques_bind(ctx, f->includes, f->nincludes, err);
+    if (rc == PS_OK)
+        rc = psi_parameters_bind(ctx, req->srv->units, f->includes,
+                                 f->nincludes, err);
+    return rc;
 }
 
 int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m,
@@ -48,7 +53,7 @@ int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m,
     }
     json_t *out = NULL;
     int truncated = 0;
-    ps_status rc = bind_filter(ctx, f, &err);
+    ps_status rc = bind_filter(req, ctx, f, &err);
     if (rc == PS_OK)
         rc = psi_pan_find(ctx, f, req->srv->opts.max_results, &out, &truncated,
                           &err);
@@ -118,7 +123,7 @@ int psi_h_pan_by_pid(psi_req *req, psi_ctx *ctx, const psi_match *m,
     ps_kind kind = PS_KIND_NONE;
     int64_t id = 0;
     json_t *obj = NULL;
-    ps_status rc = bind_filter(ctx, f, &err);
+    ps_status rc = bind_filter(req, ctx, f, &err);
     if (rc == PS_OK)
         rc = lookup(ctx, m->model, m->pid, &kind, &id, &err);
     if (rc == PS_OK && id)

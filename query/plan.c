@@ -243,6 +243,8 @@ static ps_xquery *plan_includes(const ps_pan_include *inc, size_t ninc)
             continue;
         if (inc[i].model == PS_PAN_TECHNIQUE)
             kids[n++] = psi_techniques_plan(inc[i].where);
+        else if (inc[i].model == PS_PAN_PARAMETER)
+            kids[n++] = psi_parameters_plan(inc[i].where);
     }
     ps_xquery *q = ps_xq_and(kids, n);
     ps_free(kids);

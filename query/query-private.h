@@ -85,12 +85,15 @@ struct ps_where {
     json_t *value; /* COND: the operand (array for between/inq/nin) */
     regex_t *re;   /* like/ilike/regexp/text */
     struct psi_techset *tech; /* technique scopes: the expanded set */
+    struct psi_unitq *uq;     /* parameter scopes: the query's unit, in SI */
 };
 
 /* ---- technique scopes (techniques.c) ------------------------------------ */
 
 typedef struct psi_techset psi_techset;
 void psi_techset_free(psi_techset *t);
+typedef struct psi_unitq psi_unitq;
+void psi_unitq_free(psi_unitq *u);
 
 /* ---- HTTP exchanges ----------------------------------------------------- */
 
@@ -189,6 +192,7 @@ struct ps_server {
     int64_t started_ms;
     atomic_uint index_gen; /* bumped by the in-server indexer after commits */
     atomic_int active;     /* requests in progress */
+    ps_units *units;       /* unit conversion of parameter queries */
     pthread_mutex_t ctx_lock;
     psi_ctx *ctxs; /* every thread's context, freed at stop */
     /* the in-server indexer */
@@ -246,5 +250,19 @@ ps_status psi_techniques_bind(psi_ctx *ctx, ps_pan_include *inc, size_t ninc,
 int psi_techniques_select(const ps_where *w, const json_t *rows, json_t *out);
 /* The index query of the datasets that may satisfy scope w (a superset). */
 ps_xquery *psi_techniques_plan(const ps_where *w);
+
+/* Bind the unit of each parameter group (an `and` with a unit and numeric
+ * values) of every `parameters` include: PS_ERR_INVALID (a 400) for an
+ * unknown unit or one that cannot describe the named parameter. */
+ps_status psi_parameters_bind(psi_ctx *ctx, ps_units *units,
+                              ps_pan_include *inc, size_t ninc, ps_err *err);
+/* Does a parameter (row rendered, ent as stored, with value_si/unit_si)
+ * satisfy scope w? */
+int psi_parameter_match(const ps_where *w, const json_t *row,
+                        const json_t *ent);
+/* Convert row's value into the unit of the group of w it matched, if any. */
+void psi_parameter_convert(const ps_where *w, json_t *row, const json_t *ent);
+/* The index query of the records that may satisfy parameter scope w. */
+ps_xquery *psi_parameters_plan(const ps_where *w);
 
 #endif /* PS_QUERY_PRIVATE_H */

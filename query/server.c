@@ -481,6 +481,7 @@ static void server_free(ps_server *srv)
     ps_free(srv->api_prefix);
     ps_free(srv->dashboard_dir);
     ps_free(srv->cors_origin);
+    ps_units_close(srv->units);
     pthread_mutex_destroy(&srv->ctx_lock);
     ps_free(srv);
 }
@@ -535,6 +536,14 @@ ps_status ps_server_start(ps_server **out, const ps_server_opts *opts,
         rc = ps_index_check_store(idx, st, err);
     ps_index_close(idx);
     ps_store_close(st);
+    if (rc == PS_OK) {
+        /* Parameter queries in units; without the database they are a
+         * clear error, the rest of the API still works. */
+        ps_err uerr = PS_ERR_INIT;
+        if (ps_units_open(&srv->units, &uerr) != PS_OK)
+            ps_log(PS_LOG_WARN, "%s; parameter queries with units will fail",
+                   uerr.msg);
+    }
     if (rc != PS_OK) {
         server_free(srv);
         return rc;

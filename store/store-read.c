@@ -422,6 +422,41 @@ ps_status ps_store_load(ps_store *st, ps_kind kind, int64_t id, unsigned flags,
     return PS_OK;
 }
 
+ps_status ps_store_parameter_units(ps_store *st, const char *name,
+                                   const char *unit_si, int *compatible,
+                                   char *seen, size_t size, ps_err *err)
+{
+    /* Index seeks on parameter_si (name, unit_si, value_si); the list
+     * stops after five distinct units. */
+    static const char sql[] =
+        "SELECT EXISTS (SELECT 1 FROM parameter WHERE name = ?1 AND unit_si "
+        "= ?2), EXISTS (SELECT 1 FROM parameter WHERE name = ?1 AND unit_si "
+        "> ''), (SELECT group_concat(u, ', ') FROM (SELECT DISTINCT unit_si "
+        "AS u FROM parameter WHERE name = ?1 AND unit_si > '' ORDER BY "
+        "unit_si LIMIT 5))";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    *compatible = -1;
+    if (size)
+        seen[0] = '\0';
+    STMT(s, sql);
+    psi_bind_text(s, 1, name);
+    psi_bind_text(s, 2, unit_si);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *compatible = sqlite3_column_int(s, 0)   ? 1
+                      : sqlite3_column_int(s, 1) ? 0
+                                                 : -1;
+        const char *u = (const char *)sqlite3_column_text(s, 2);
+        if (u && size)
+            snprintf(seen, size, "%s", u);
+    } else {
+        status = psi_db_error(st, err, "looking up parameter units");
+    }
+    sqlite3_reset(s);
+out:
+    return status;
+}
+
 ps_status ps_store_find_pid(ps_store *st, ps_kind kind, const char *pid,
                             int64_t *id_out, ps_err *err)
 {
