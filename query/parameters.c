@@ -295,10 +295,65 @@ void psi_parameter_convert(const ps_where *w, json_t *row, const json_t *ent)
 
 /* ---- narrowing the candidates in the index ------------------------------ */
 
+/* The SI range a bound value condition accepts (with the tolerance of
+ * si_cond); 0 if it is not a range (neq). */
+static int si_range(const ps_where *v, double *lo, double *hi)
+{
+    const psi_unitq *u = v->uq;
+    double tol = 2e-9 * fabs(u->si[0]); /* wider than si_cond's */
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    switch (v->op) {
+    case PSI_OP_EQ:
+        *lo = u->si[0] - tol;
+        *hi = u->si[0] + tol;
+        return 1;
+    case PSI_OP_GT:
+    case PSI_OP_GTE: *lo = u->si[0] - tol; return 1;
+    case PSI_OP_LT:
+    case PSI_OP_LTE: *hi = u->si[0] + tol; return 1;
+    case PSI_OP_BETWEEN:
+        tol = 2e-9 * fmax(fabs(u->si[0]), fabs(u->si[1]));
+        *lo = u->si[0] - tol;
+        *hi = u->si[1] + tol;
+        return 1;
+    default: return 0;
+    }
+}
+
+/* A group naming the parameter and giving a unit: the value ranges. */
+static ps_xquery *plan_group(const ps_where *g, const char *name)
+{
+    ps_xquery **kids = ps_calloc(g->nkids + 1, sizeof *kids);
+    if (!kids)
+        return NULL;
+    size_t n = 0;
+    char *t = ps_asprintf("XPN:%s", name);
+    kids[n++] = t ? ps_xq_term(t) : NULL;
+    ps_free(t);
+    for (size_t i = 0; i < g->nkids; i++) {
+        const ps_where *v = g->kids[i];
+        double lo, hi;
+        if (v->uq && !v->uq->is_unit && si_range(v, &lo, &hi))
+            kids[n++] = ps_index_parameter_range(name, v->uq->unit_si, lo, hi);
+    }
+    ps_xquery *q = ps_xq_and(kids, n);
+    ps_free(kids);
+    return q;
+}
+
 ps_xquery *psi_parameters_plan(const ps_where *w)
 {
     if (!w)
         return ps_xq_all();
+    if (w->type == PSI_W_AND) {
+        const char *gname = NULL;
+        for (size_t i = 0; i < w->nkids; i++)
+            if (eq_string(w->kids[i], "name"))
+                gname = eq_string(w->kids[i], "name");
+        if (gname)
+            return plan_group(w, gname);
+    }
     const char *name = eq_string(w, "name");
     if (name) {
         char *t = ps_asprintf("XPN:%s", name);

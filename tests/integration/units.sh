@@ -48,6 +48,21 @@ check_eq "$(jq -c '[.[].parameters[0].value]' "$T/body")" '[20,20]' "both shown 
 scope '{"and": [{"name": "wavelength"}, {"value": 0.154}, {"unit": "nm"}]}'
 check_eq "$(pids)" "ds/a" "equality across units: 1.54 angstrom is 0.154 nm"
 
+scope '{"and": [{"name": "photon_energy"}, {"value": {"between": [930, 930]}}, {"unit": "eV"}]}'
+check_eq "$(pids)" "ds/a" "a range closed on the value itself"
+scope '{"and": [{"name": "photon_energy"}, {"value": {"gte": 12}}, {"unit": "keV"}]}'
+check_eq "$(pids)" "ds/b" "gte includes its bound"
+scope '{"and": [{"name": "photon_energy"}, {"value": {"lt": 0.93}}, {"unit": "keV"}]}'
+check_eq "$(pids)" "" "lt excludes its bound"
+scope '{"and": [{"name": "photon_energy"}, {"value": {"lte": 0.93}}, {"unit": "keV"}]}'
+check_eq "$(pids)" "ds/a" "lte includes it"
+scope '{"and": [{"name": "magnetic_field"}, {"value": {"between": [-1, 0]}}, {"unit": "T"}]}'
+check_eq "$(pids)" "ds/c" "negative values"
+scope '{"and": [{"name": "magnetic_field"}, {"value": {"gt": -600}}, {"unit": "mT"}]}'
+check_eq "$(pids)" "ds/c" "negative values, prefixed unit, open range"
+scope '{"and": [{"name": "magnetic_field"}, {"value": {"lt": -600}}, {"unit": "mT"}]}'
+check_eq "$(pids)" "" "and the other side"
+
 scope '{"name": "photon_energy", "value": {"gt": 900}}'
 check_eq "$(pids)" "ds/a ds/c" "without a unit, values compare as stored, as numbers"
 scope '{"and": [{"name": "sample_state"}, {"value": "solid"}]}'
