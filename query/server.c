@@ -331,7 +331,9 @@ static void dispatch(psi_req *req, psi_resp *resp)
     }
     ps_err err = PS_ERR_INIT;
     psi_ctx *ctx = NULL;
-    if (route->handler != psi_h_static && route->handler != psi_h_routes) {
+    /* Files, the endpoint list and the OpenAPI document need no catalogue. */
+    if (route->handler != psi_h_static && route->handler != psi_h_routes &&
+        route->handler != psi_h_openapi) {
         ctx = psi_ctx_get(srv, &err);
         if (!ctx) {
             ps_log(PS_LOG_ERROR, "cannot open the data directory: %s", err.msg);
@@ -482,6 +484,7 @@ static void server_free(ps_server *srv)
     ps_free(srv->dashboard_dir);
     ps_free(srv->cors_origin);
     ps_units_close(srv->units);
+    ps_free(srv->openapi);
     pthread_mutex_destroy(&srv->ctx_lock);
     ps_free(srv);
 }
@@ -524,6 +527,12 @@ ps_status ps_server_start(ps_server **out, const ps_server_opts *opts,
     if (split_segments(srv->api_prefix, 0, &srv->api_seg, &srv->napi_seg)) {
         server_free(srv);
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    rc = psi_openapi_render(&srv->openapi, &srv->openapi_len, srv->api_prefix,
+                            err);
+    if (rc != PS_OK) {
+        server_free(srv);
+        return rc;
     }
     /* Check the data directory now, so that a bad one is a clear error at
      * start rather than a 503 on every request (and migrate the store). */
