@@ -81,6 +81,14 @@ int psi_h_pan_count(psi_req *req, psi_ctx *ctx, const psi_match *m,
     return resp->json ? 200 : psi_error(resp, 500, NULL, "out of memory");
 }
 
+static void keep_parents(ps_pan_include *inc, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        inc[i].filters_parent = 0;
+        keep_parents(inc[i].includes, inc[i].nincludes);
+    }
+}
+
 /* The store record behind a PaN pid of model: kind and id, or 0. */
 static ps_status lookup(psi_ctx *ctx, ps_pan_model model, const char *pid,
                         ps_kind *kind, int64_t *id, ps_err *err)
@@ -123,6 +131,9 @@ int psi_h_pan_by_pid(psi_req *req, psi_ctx *ctx, const psi_match *m,
     ps_kind kind = PS_KIND_NONE;
     int64_t id = 0;
     json_t *obj = NULL;
+    /* The record asked for by pid is answered whatever its scoped
+     * includes hold (the inner-join rule is for find, spec §4.4). */
+    keep_parents(f->includes, f->nincludes);
     ps_status rc = bind_filter(req, ctx, f, &err);
     if (rc == PS_OK)
         rc = lookup(ctx, m->model, m->pid, &kind, &id, &err);

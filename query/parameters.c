@@ -116,11 +116,10 @@ static ps_status bind_group(psi_ctx *ctx, ps_units *units, ps_where *g,
     if (ps_units_to_si(units, 1, unit, &one, unit_si, sizeof unit_si, &uerr) !=
         PS_OK)
         return ps_err_set(err, PS_ERR_INVALID,
-                          "parameters: unknown unit \"%s\" (%s; use a "
-                          "udunits2 name or symbol: eV, keV, J, nm, "
-                          "angstrom, K, celsius, fahrenheit, Pa, bar, atm, "
-                          "s, min, h, Hz, T, ...)",
-                          unit, uerr.msg);
+                          "parameters: %s (use a udunits2 name or symbol: "
+                          "eV, keV, J, nm, angstrom, K, celsius, fahrenheit, "
+                          "Pa, bar, atm, s, min, h, Hz, T, ...)",
+                          uerr.msg);
     if (name) {
         int compatible;
         char seen[128];

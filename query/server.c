@@ -252,7 +252,11 @@ static enum MHD_Result send_resp(psi_req *req, psi_resp *resp)
         resp->fd = -1;
         len = (size_t)resp->fd_size;
     } else if (resp->json) {
-        text = json_dumps(resp->json, JSON_COMPACT | JSON_ENCODE_ANY);
+        /* 16 significant digits: numbers print as they were written
+         * (36.45, not 36.450000000000003, as LoopBack prints them); a
+         * value that needs all 17 to round-trip loses its last bit. */
+        text = json_dumps(resp->json, JSON_COMPACT | JSON_ENCODE_ANY |
+                                          JSON_REAL_PRECISION(16));
         if (text) {
             len = strlen(text);
             r = MHD_create_response_from_buffer(len, text,

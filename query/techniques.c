@@ -30,6 +30,8 @@ struct psi_techset {
     size_t niris;
     char **names; /* lower case, sorted */
     size_t nnames;
+    char **terms; /* the index terms of the set that occur in the index */
+    size_t nterms;
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -52,8 +54,11 @@ void psi_techset_free(psi_techset *t)
         ps_free(t->iris[i]);
     for (size_t i = 0; i < t->nnames; i++)
         ps_free(t->names[i]);
+    for (size_t i = 0; i < t->nterms; i++)
+        ps_free(t->terms[i]);
     ps_free(t->iris);
     ps_free(t->names);
+    ps_free(t->terms);
     ps_free(t);
 }
 
@@ -97,6 +102,49 @@ static int is_technique_key(const char *field)
             strcmp(field, "name") == 0);
 }
 
+/* Keep the terms of prefix+value that occur in the index. */
+static ps_status keep_terms(ps_xdb *db, psi_techset *t, const char *prefix,
+                            char *const *values, size_t n, ps_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *term = ps_asprintf("%s%s", prefix, values[i]);
+        uint64_t freq = 0;
+        if (!term)
+            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        ps_err terr = PS_ERR_INIT;
+        /* A reader that cannot tell (the index moved) keeps the term. */
+        if (ps_xdb_termfreq(db, term, &freq, &terr) == PS_OK && freq == 0) {
+            ps_free(term);
+            continue;
+        }
+        char **grown = ps_realloc(t->terms, (t->nterms + 1) * sizeof *grown);
+        if (!grown) {
+            ps_free(term);
+            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        }
+        t->terms = grown;
+        t->terms[t->nterms++] = term;
+    }
+    return PS_OK;
+}
+
+/* A broad technique names hundreds of terms (diffraction: 71 classes, 150
+ * names) of which a catalogue uses a few; an OR of them all costs Xapian
+ * more than the search, so the plan keeps those the index holds (one
+ * dictionary lookup each). */
+static ps_status find_terms(psi_ctx *ctx, psi_techset *t, ps_err *err)
+{
+    ps_xdb *db = ctx->idx ? ps_index_xdb(ctx->idx) : NULL;
+    if (!db)
+        return PS_OK;
+    ps_status rc = keep_terms(db, t, "XTE:", t->iris, t->niris, err);
+    if (rc == PS_OK)
+        rc = keep_terms(db, t, "XTP:", t->iris, t->niris, err);
+    if (rc == PS_OK)
+        rc = keep_terms(db, t, "XTN:", t->names, t->nnames, err);
+    return rc;
+}
+
 /* Expand every string operand of one condition and attach the union. */
 static ps_status bind_cond(psi_ctx *ctx, ps_where *w, ps_err *err)
 {
@@ -130,6 +178,11 @@ static ps_status bind_cond(psi_ctx *ctx, ps_where *w, ps_err *err)
     }
     sort_unique(t->iris, &t->niris);
     sort_unique(t->names, &t->nnames);
+    rc = find_terms(ctx, t, err);
+    if (rc != PS_OK) {
+        psi_techset_free(t);
+        return rc;
+    }
     psi_techset_free(w->tech);
     w->tech = t;
     return PS_OK;
@@ -287,7 +340,8 @@ static ps_xquery *term_of(const char *prefix, const char *value, int lower)
 }
 
 /* Every index term by which a dataset shows a technique of condition w:
- * the set's IRIs (as panetId or pid), its names, and the literal values
+ * the set's IRIs (as panetId or pid) and names the index holds, and the
+ * literal values
  * (names only when lower_names: the literal test is case-sensitive, the
  * XTN: terms are not, so they may widen a positive plan but never
  * exclude). */
@@ -295,17 +349,13 @@ static ps_xquery *set_terms(const ps_where *w, int lower_names)
 {
     const psi_techset *ts = w->tech;
     size_t nvals = json_is_array(w->value) ? json_array_size(w->value) : 1;
-    size_t cap = (ts ? 2 * ts->niris + ts->nnames : 0) + 3 * nvals;
+    size_t cap = (ts ? ts->nterms : 0) + 3 * nvals;
     ps_xquery **kids = ps_calloc(cap ? cap : 1, sizeof *kids);
     if (!kids)
         return NULL;
     size_t n = 0;
-    for (size_t i = 0; ts && i < ts->niris; i++) {
-        kids[n++] = term_of("XTE:", ts->iris[i], 0);
-        kids[n++] = term_of("XTP:", ts->iris[i], 0);
-    }
-    for (size_t i = 0; ts && i < ts->nnames; i++)
-        kids[n++] = term_of("XTN:", ts->names[i], 0);
+    for (size_t i = 0; ts && i < ts->nterms; i++)
+        kids[n++] = ps_xq_term(ts->terms[i]);
     for (size_t i = 0; i < nvals; i++) {
         const json_t *v =
             json_is_array(w->value) ? json_array_get(w->value, i) : w->value;
