@@ -396,6 +396,19 @@ static ps_status check_operand(const psi_field *def, const json_t *v,
                               "2020-05-05 or 2020-05-05T15:01:02Z)",
                               where, json_string_value(v));
     }
+    double x;
+    if (def && def->type == PSI_FT_NUMBER && json_is_string(v) &&
+        ps_parse_double(json_string_value(v), &x) != 0)
+        return ps_err_set(err, PS_ERR_INVALID, "%s: \"%s\" is not a number",
+                          where, json_string_value(v));
+    if (def && def->type == PSI_FT_BOOL && json_is_string(v) &&
+        strcasecmp(json_string_value(v), "true") != 0 &&
+        strcasecmp(json_string_value(v), "false") != 0 &&
+        strcmp(json_string_value(v), "1") != 0 &&
+        strcmp(json_string_value(v), "0") != 0)
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "%s: \"%s\" is not a boolean (true or false)", where,
+                          json_string_value(v));
     if (json_is_object(v))
         return ps_err_set(err, PS_ERR_INVALID,
                           "%s: an object is not a value to compare with",
@@ -654,7 +667,7 @@ static ps_status parse_json_text(const char *what, const char *text,
 {
     json_error_t je;
     /* jansson stops at 2048 levels by itself; ours is lower (below). */
-    *out = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    *out = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!*out)
         return ps_err_set(err, PS_ERR_INVALID,
                           "%s is not valid JSON: %s (at character %d)", what,
@@ -1049,14 +1062,14 @@ static int compare(const psi_field *def, const json_t *a, const json_t *b)
         return x < y ? -1 : x > y;
     }
     if (json_is_boolean(a) || json_is_boolean(b)) {
-        int x =
-            json_is_true(a) ||
-            (json_is_string(a) && (strcmp(json_string_value(a), "true") == 0 ||
-                                   strcmp(json_string_value(a), "1") == 0));
-        int y =
-            json_is_true(b) ||
-            (json_is_string(b) && (strcmp(json_string_value(b), "true") == 0 ||
-                                   strcmp(json_string_value(b), "1") == 0));
+        int x = json_is_true(a) ||
+                (json_is_string(a) &&
+                 (strcasecmp(json_string_value(a), "true") == 0 ||
+                  strcmp(json_string_value(a), "1") == 0));
+        int y = json_is_true(b) ||
+                (json_is_string(b) &&
+                 (strcasecmp(json_string_value(b), "true") == 0 ||
+                  strcmp(json_string_value(b), "1") == 0));
         if ((json_is_number(a) && !json_is_boolean(b)) ||
             (json_is_number(b) && !json_is_boolean(a)))
             return 2;

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define CHUNK 256
 
@@ -116,14 +117,14 @@ static ps_xquery *compile_cond(const ps_where *w, ps_idx_group g, int *exact)
     if (strcmp(w->field, "isPublic") == 0 && w->op == PSI_OP_EQ) {
         /* Everything served is public at the time of the query. */
         const json_t *v = w->value;
-        int t =
-            json_is_true(v) ||
-            (json_is_string(v) && (strcmp(json_string_value(v), "true") == 0 ||
-                                   strcmp(json_string_value(v), "1") == 0));
-        int f =
-            json_is_false(v) ||
-            (json_is_string(v) && (strcmp(json_string_value(v), "false") == 0 ||
-                                   strcmp(json_string_value(v), "0") == 0));
+        int t = json_is_true(v) ||
+                (json_is_string(v) &&
+                 (strcasecmp(json_string_value(v), "true") == 0 ||
+                  strcmp(json_string_value(v), "1") == 0));
+        int f = json_is_false(v) ||
+                (json_is_string(v) &&
+                 (strcasecmp(json_string_value(v), "false") == 0 ||
+                  strcmp(json_string_value(v), "0") == 0));
         if (t)
             return ps_xq_all();
         if (f)
