@@ -14,7 +14,10 @@
  *
  * Query types: browse, count, by_pid, by_pid_include, instrument,
  * instrument_count, date_range, query (relevance-ranked full text),
- * documents (proposals with members, persons and affiliations), and
+ * documents (proposals with members, persons and affiliations), portal
+ * (keywords + a technique by name + a temperature range in K, limit 25:
+ * the issue's typical portal query), technique (a technique scope alone),
+ * and
  * text_where (a where "text" condition, evaluated by scanning candidates:
  * slow on big catalogues, so only run when named in --types).
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -350,6 +353,39 @@ static char *q_text_where(client *c, const sample *s)
                               s->words[rnd_below(s->nwords)], "limit", 20));
 }
 
+/* The issue's "typical portal query": keywords, a technique (deep, by
+ * name), one parameter range in a unit, 25 results. */
+static const char *const portal_techniques[] = {
+    "small angle scattering", "x-ray absorption spectroscopy", "diffraction",
+    "inelastic neutron scattering", "imaging"};
+static char *q_portal(client *c, const sample *s)
+{
+    const char *t = portal_techniques[rnd_below(sizeof portal_techniques /
+                                                sizeof portal_techniques[0])];
+    double lo = 4 + (double)rnd_below(200);
+    return make_url(
+        c, "/Datasets", "filter",
+        json_pack("{s:s,s:[{s:s,s:{s:{s:s}}},{s:s,s:{s:{s:[{s:s},{s:{s:[f,f]}},"
+                  "{s:s}]}}}],s:i}",
+                  "query", s->words[rnd_below(s->nwords)], "include",
+                  "relation", "techniques", "scope", "where", "name", t,
+                  "relation", "parameters", "scope", "where", "and", "name",
+                  "sample_temperature", "value", "between", lo, lo + 150.0,
+                  "unit", "K", "limit", 25));
+}
+
+/* A technique scope alone, in pid order. */
+static char *q_technique(client *c, const sample *s)
+{
+    (void)s;
+    const char *t = portal_techniques[rnd_below(sizeof portal_techniques /
+                                                sizeof portal_techniques[0])];
+    return make_url(c, "/Datasets", "filter",
+                    json_pack("{s:[{s:s,s:{s:{s:s}}}],s:i}", "include",
+                              "relation", "techniques", "scope", "where",
+                              "name", t, "limit", 25));
+}
+
 static const struct qtype {
     const char *name;
     make_fn make;
@@ -364,6 +400,8 @@ static const struct qtype {
     {"date_range", q_date_range, 1},
     {"query", q_query, 1},
     {"documents", q_documents, 1},
+    {"portal", q_portal, 1},
+    {"technique", q_technique, 1},
     {"text_where", q_text_where, 0},
 };
 #define NQTYPES (sizeof qtypes / sizeof qtypes[0])

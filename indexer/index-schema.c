@@ -13,6 +13,7 @@
  */
 #include "index-private.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,134 @@ static void add_term(builder *b, const char *prefix, const char *value)
     b->rc = ps_xdoc_add_term(b->doc, term, b->err);
 }
 
+/* A term of the value in ASCII lower case. */
+static void add_lower_term(builder *b, const char *prefix, const char *value)
+{
+    if (!value)
+        return;
+    char *v = ps_strdup(value);
+    if (!v) {
+        b->rc = ps_err_set(b->err, PS_ERR_NOMEM, "out of memory");
+        return;
+    }
+    for (char *c = v; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c + 32);
+    add_term(b, prefix, v);
+    ps_free(v);
+}
+
+/* ---- parameter values -----------------------------------------------------
+ * A parameter's SI value is indexed as five terms, its bucket at five
+ * resolutions of the value's order-preserving 64-bit key (IEEE bits, sign
+ * folded): the top 6, 12 (sign and exponent: a binary order of magnitude),
+ * 16, 20 and 24 bits. A range query is the OR of the coarsest buckets that
+ * fit inside it plus, at its two ends, finer ones down to the finest: a
+ * few dozen terms, never a scan (the idea of Lucene's numeric trie terms).
+ * Term: "XPV" level-digit name US unit_si US hex-bucket. */
+
+static const int vbits[] = {6, 12, 16, 20, 24};
+#define NVLEVELS ((int)(sizeof vbits / sizeof vbits[0]))
+#define VNAME_MAX 160 /* longer name + unit: no value terms */
+
+static uint64_t value_key(double d)
+{
+    uint64_t u;
+    if (d == 0)
+        d = 0; /* -0 sorts as 0 */
+    memcpy(&u, &d, sizeof u);
+    return (u >> 63) ? ~u : u | (UINT64_C(1) << 63);
+}
+
+static int value_term(char *out, size_t size, int level, const char *name,
+                      const char *unit_si, uint64_t bucket)
+{
+    int n = snprintf(out, size, "XPV%d%s\x1f%s\x1f%llx", level, name, unit_si,
+                     (unsigned long long)bucket);
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+static void add_parameter_terms(builder *b, const json_t *ent)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach (json_object_get(ent, "parameters"), i, x) {
+        const char *name = ps_json_str(x, "name");
+        add_term(b, "XPN:", name);
+        const char *usi = ps_json_str(x, "unit_si");
+        json_t *si = json_object_get(x, "value_si");
+        if (!name || !usi || !*usi || !json_is_number(si) ||
+            strlen(name) + strlen(usi) > VNAME_MAX ||
+            !isfinite(json_number_value(si)))
+            continue;
+        uint64_t k = value_key(json_number_value(si));
+        for (int l = 0; l < NVLEVELS; l++) {
+            char t[VNAME_MAX + 48];
+            if (value_term(t, sizeof t, l, name, usi, k >> (64 - vbits[l])) ==
+                0)
+                add_term(b, "", t);
+        }
+    }
+}
+
+/* Buckets of level covering [lo, hi] (keys, inclusive), appended to q. */
+static int cover(ps_xquery ***q, size_t *n, size_t *cap, int level,
+                 const char *name, const char *unit_si, uint64_t lo,
+                 uint64_t hi)
+{
+    int s = 64 - vbits[level];
+    uint64_t span = s == 64 ? ~UINT64_C(0) : (UINT64_C(1) << s) - 1;
+    for (uint64_t bkt = lo >> s;; bkt++) {
+        uint64_t blo = bkt << s, bhi = blo | span;
+        if ((blo >= lo && bhi <= hi) || level == NVLEVELS - 1) {
+            char t[VNAME_MAX + 48];
+            if (*n == *cap) {
+                size_t c = *cap ? *cap * 2 : 32;
+                ps_xquery **g = ps_realloc(*q, c * sizeof *g);
+                if (!g)
+                    return -1;
+                *q = g;
+                *cap = c;
+            }
+            if (value_term(t, sizeof t, level, name, unit_si, bkt) != 0)
+                return -1;
+            (*q)[(*n)++] = ps_xq_term(t);
+        } else if (cover(q, n, cap, level + 1, name, unit_si,
+                         blo > lo ? blo : lo, bhi < hi ? bhi : hi) != 0) {
+            return -1;
+        }
+        if (bkt == hi >> s)
+            break;
+    }
+    return 0;
+}
+
+ps_xquery *ps_index_parameter_range(const char *name, const char *unit_si,
+                                    double lo, double hi)
+{
+    if (!name || !unit_si || !*unit_si ||
+        strlen(name) + strlen(unit_si) > VNAME_MAX || isnan(lo) || isnan(hi)) {
+        char *t = ps_asprintf("XPN:%s", name ? name : "");
+        ps_xquery *q = t ? ps_xq_term(t) : NULL;
+        ps_free(t);
+        return q;
+    }
+    if (lo > hi)
+        return ps_xq_none();
+    ps_xquery **kids = NULL;
+    size_t n = 0, cap = 0;
+    if (cover(&kids, &n, &cap, 0, name, unit_si, value_key(lo),
+              value_key(hi)) != 0) {
+        for (size_t i = 0; i < n; i++)
+            ps_xq_free(kids[i]);
+        ps_free(kids);
+        return NULL;
+    }
+    ps_xquery *q = ps_xq_or(kids, n);
+    ps_free(kids);
+    return q;
+}
+
 static void add_text(builder *b, const char *text, unsigned weight,
                      const char *prefix)
 {
@@ -247,11 +376,17 @@ static void build_dataset(builder *b, const json_t *ent)
         add_text(b, ps_json_str(x, "name"), 1, "");
         add_text(b, ps_json_str(x, "description"), 1, "");
     }
+    /* Technique scopes: XTX "has a technique", XTE: PaNET IRI, XTP: pid,
+     * XTN: name in lower case (query/techniques.c). */
+    if (json_array_size(json_object_get(ent, "techniques")))
+        add_term(b, "XTX", "");
     json_array_foreach (json_object_get(ent, "techniques"), i, x) {
         add_term(b, "XTE:", ps_json_str(x, "panet_iri"));
         add_term(b, "XTP:", ps_json_str(x, "pid"));
+        add_lower_term(b, "XTN:", ps_json_str(x, "name"));
         add_field_text(b, ps_json_str(x, "name"), "T", 1);
     }
+    add_parameter_terms(b, ent);
     json_array_foreach (json_object_get(ent, "parameters"), i, x) {
         add_text(b, ps_json_str(x, "name"), 1, "");
         if (json_is_string(json_object_get(x, "value")))
@@ -306,6 +441,7 @@ static void build_document(builder *b, ps_kind kind, const json_t *ent)
         add_term(b, "XO:", ps_json_str(inst, "pid"));
         add_term(b, "XCO:", ps_json_str(inst, "country"));
     }
+    add_parameter_terms(b, ent);
     json_array_foreach (json_object_get(ent, "parameters"), i, x)
         add_text(b, ps_json_str(x, "name"), 1, "");
     json_array_foreach (json_object_get(ent, kind == PS_KIND_PROPOSAL

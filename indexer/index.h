@@ -138,6 +138,12 @@ char *ps_index_idterm(ps_kind kind, int64_t id, char *out, size_t size);
 int ps_index_hit_ref(const char *data, ps_kind *kind, int64_t *id);
 /* The Xapian query matching what the public may see at now_ms. */
 ps_xquery *ps_index_visible_query(int64_t now_ms);
+/* The records having a parameter called name whose SI value (in unit_si)
+ * lies in [lo, hi] (infinite bounds are open), from the parameter value
+ * terms: a slight superset (the finest buckets at the ends are 2^-16 of a
+ * binary order of magnitude wide), to be checked on the record. */
+ps_xquery *ps_index_parameter_range(const char *name, const char *unit_si,
+                                    double lo, double hi);
 
 /* ---- opening ------------------------------------------------------------ */
 typedef struct ps_index ps_index;

@@ -198,6 +198,8 @@ void ps_where_free(ps_where *w)
     ps_free(w->kids);
     ps_free(w->field);
     json_decref(w->value);
+    psi_techset_free(w->tech);
+    psi_unitq_free(w->uq);
     if (w->re) {
         regfree(w->re);
         ps_free(w->re);
@@ -234,6 +236,130 @@ void ps_pan_filter_free(ps_pan_filter *f)
 
 /* ---- patterns ----------------------------------------------------------- */
 
+/* Ceilings on a like or regexp pattern, checked on the POSIX regex it
+ * becomes before regcomp sees it: patterns come from any client, and
+ * glibc's regcomp needs memory that grows with the square of the pattern's
+ * size once its repetitions are written out ("x*" 8000 times: 500 MB;
+ * "(((.*){255}){255}){255}": gigabytes, then a crash), and time that grows
+ * steeply with quantifiers stacked or nested deep ("^Z" and 65 "*": 0.6 s;
+ * "((((((^Z*)+?)+?)+?)+?)+?)+?": more than 10 s). */
+#define PSI_PATTERN_MAX 1000 /* size with {m,n} and + written out */
+#define PSI_PATTERN_NEST 3   /* quantifiers inside quantified groups */
+#define PSI_PATTERN_GROUPS 32
+
+/* Check POSIX extended regex re against the ceilings: 0 when it is within
+ * them, 1 when it is too large or complex, -1 when it is malformed in a way
+ * regcomp refuses too (an open bracket or a bad interval), or stacks
+ * quantifiers ("a**"; JavaScript refuses those as well, but takes one "?"
+ * after a quantifier, which asks for a lazy match: the same verdict). */
+static int pattern_check(const char *re)
+{
+    size_t saved_cur[PSI_PATTERN_GROUPS];
+    int saved_nest[PSI_PATTERN_GROUPS];
+    size_t depth = 0;
+    size_t cur = 0;  /* this group's size so far */
+    size_t last = 0; /* the size of its last atom, what a quantifier copies */
+    int nest = 0;    /* the deepest quantifier nesting in this group */
+    int last_nest = 0, after_quant = 0, after_lazy = 0;
+    for (const char *p = re; *p; p++) {
+        int quant = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+        if (quant && after_quant) {
+            if (*p != '?' || after_lazy)
+                return -1;
+            after_lazy = 1;
+            cur++;
+            continue;
+        }
+        after_quant = quant;
+        after_lazy = 0;
+        if (*p == '\\') {
+            if (p[1])
+                p++;
+            cur++;
+            last = 1;
+            last_nest = 0;
+        } else if (*p == '[') {
+            /* A bracket expression is one atom; "[:alpha:]" inside it. */
+            const char *q = p + 1;
+            if (*q == '^')
+                q++;
+            if (*q == ']')
+                q++;
+            while (*q && *q != ']') {
+                if (*q == '[' && q[1] && strchr(":.=", q[1])) {
+                    char end[3] = {q[1], ']', '\0'};
+                    const char *e = strstr(q + 2, end);
+                    if (!e)
+                        return -1;
+                    q = e + 2;
+                } else {
+                    q++;
+                }
+            }
+            if (!*q)
+                return -1;
+            p = q;
+            cur++;
+            last = 1;
+            last_nest = 0;
+        } else if (*p == '(') {
+            if (depth == PSI_PATTERN_GROUPS)
+                return 1;
+            saved_cur[depth] = cur;
+            saved_nest[depth++] = nest;
+            cur = 1;
+            last = 0;
+            nest = 0;
+        } else if (*p == ')' && depth > 0) {
+            size_t group = cur + 1;
+            last_nest = nest;
+            depth--;
+            cur = saved_cur[depth] + group;
+            nest = saved_nest[depth] > nest ? saved_nest[depth] : nest;
+            last = group;
+        } else if (quant) {
+            /* regcomp writes x{2,3} out as xx(x)?, x{2,} as xxx*, x+ as
+             * xx*: each copies what it repeats. */
+            size_t reps = *p == '+' ? 2 : 1;
+            if (*p == '{') {
+                size_t m = 0, n = 0;
+                const char *q = p + 1;
+                for (; *q >= '0' && *q <= '9'; q++)
+                    m = m < 100000 ? m * 10 + (size_t)(*q - '0') : m;
+                reps = m;
+                if (*q == ',') {
+                    int has_n = q[1] >= '0' && q[1] <= '9';
+                    for (q++; *q >= '0' && *q <= '9'; q++)
+                        n = n < 100000 ? n * 10 + (size_t)(*q - '0') : n;
+                    reps = !has_n ? m + 1 : n > m ? n : m;
+                }
+                if (*q != '}')
+                    return -1;
+                p = q;
+            }
+            if (reps > 1) {
+                cur += last * (reps - 1);
+                last *= reps;
+            }
+            cur++;
+            last++;
+            if (++last_nest > PSI_PATTERN_NEST)
+                return 1;
+            if (last_nest > nest)
+                nest = last_nest;
+        } else {
+            cur++;
+            last = 1;
+            last_nest = 0;
+        }
+        if (cur > PSI_PATTERN_MAX)
+            return 1;
+    }
+    while (depth > 0)
+        cur += saved_cur[--depth];
+    return cur > PSI_PATTERN_MAX;
+}
+
 /* Compile a LoopBack like pattern (% any run, _ one character, everything
  * else literal, unanchored) into a POSIX extended regex. */
 static ps_status compile_like(const char *pat, int icase, regex_t **out,
@@ -254,6 +380,13 @@ static ps_status compile_like(const char *pat, int icase, regex_t **out,
     }
     if (rc == PS_OK && !b.data)
         rc = ps_buf_puts(&b, "");
+    if (rc == PS_OK && pattern_check(b.data) != 0) {
+        ps_buf_free(&b);
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "%s: the pattern is too long (at most %d "
+                          "characters)",
+                          where, PSI_PATTERN_MAX);
+    }
     regex_t *re = rc == PS_OK ? ps_malloc(sizeof *re) : NULL;
     if (!re) {
         ps_buf_free(&b);
@@ -329,6 +462,22 @@ static ps_status compile_regexp(const char *src, regex_t **out,
             rc = ps_buf_append(&b, pat + i, 1);
         }
     }
+    int check = rc == PS_OK ? pattern_check(b.data) : 0;
+    if (check < 0) {
+        ps_buf_free(&b);
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "%s: \"%s\" is not a valid regular expression", where,
+                          src);
+    }
+    if (check > 0) {
+        ps_buf_free(&b);
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "%s: the regular expression is too long or "
+                          "complex (at most %d characters with its {n} and + "
+                          "repetitions written out, quantified groups nested "
+                          "at most %d deep)",
+                          where, PSI_PATTERN_MAX, PSI_PATTERN_NEST);
+    }
     regex_t *re = rc == PS_OK ? ps_malloc(sizeof *re) : NULL;
     if (!re) {
         ps_buf_free(&b);
@@ -394,6 +543,19 @@ static ps_status check_operand(const psi_field *def, const json_t *v,
                               "2020-05-05 or 2020-05-05T15:01:02Z)",
                               where, json_string_value(v));
     }
+    double x;
+    if (def && def->type == PSI_FT_NUMBER && json_is_string(v) &&
+        ps_parse_double(json_string_value(v), &x) != 0)
+        return ps_err_set(err, PS_ERR_INVALID, "%s: \"%s\" is not a number",
+                          where, json_string_value(v));
+    if (def && def->type == PSI_FT_BOOL && json_is_string(v) &&
+        strcasecmp(json_string_value(v), "true") != 0 &&
+        strcasecmp(json_string_value(v), "false") != 0 &&
+        strcmp(json_string_value(v), "1") != 0 &&
+        strcmp(json_string_value(v), "0") != 0)
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "%s: \"%s\" is not a boolean (true or false)", where,
+                          json_string_value(v));
     if (json_is_object(v))
         return ps_err_set(err, PS_ERR_INVALID,
                           "%s: an object is not a value to compare with",
@@ -652,7 +814,7 @@ static ps_status parse_json_text(const char *what, const char *text,
 {
     json_error_t je;
     /* jansson stops at 2048 levels by itself; ours is lower (below). */
-    *out = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    *out = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!*out)
         return ps_err_set(err, PS_ERR_INVALID,
                           "%s is not valid JSON: %s (at character %d)", what,
@@ -1047,14 +1209,14 @@ static int compare(const psi_field *def, const json_t *a, const json_t *b)
         return x < y ? -1 : x > y;
     }
     if (json_is_boolean(a) || json_is_boolean(b)) {
-        int x =
-            json_is_true(a) ||
-            (json_is_string(a) && (strcmp(json_string_value(a), "true") == 0 ||
-                                   strcmp(json_string_value(a), "1") == 0));
-        int y =
-            json_is_true(b) ||
-            (json_is_string(b) && (strcmp(json_string_value(b), "true") == 0 ||
-                                   strcmp(json_string_value(b), "1") == 0));
+        int x = json_is_true(a) ||
+                (json_is_string(a) &&
+                 (strcasecmp(json_string_value(a), "true") == 0 ||
+                  strcmp(json_string_value(a), "1") == 0));
+        int y = json_is_true(b) ||
+                (json_is_string(b) &&
+                 (strcasecmp(json_string_value(b), "true") == 0 ||
+                  strcmp(json_string_value(b), "1") == 0));
         if ((json_is_number(a) && !json_is_boolean(b)) ||
             (json_is_number(b) && !json_is_boolean(a)))
             return 2;

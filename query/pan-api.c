@@ -22,6 +22,18 @@ static int bad_request(psi_resp *resp, const ps_err *err)
     return psi_error_status(resp, err);
 }
 
+/* Resolve what a filter names outside itself: the techniques of technique
+ * scopes (with the ontology), the units of parameter scopes. */
+static ps_status bind_filter(psi_req *req, psi_ctx *ctx, ps_pan_filter *f,
+                             ps_err *err)
+{
+    ps_status rc = psi_techniques_bind(ctx, f->includes, f->nincludes, err);
+    if (rc == PS_OK)
+        rc = psi_parameters_bind(ctx, req->srv->units, f->includes,
+                                 f->nincludes, err);
+    return rc;
+}
+
 int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m,
                    psi_resp *resp)
 {
@@ -41,8 +53,10 @@ int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m,
     }
     json_t *out = NULL;
     int truncated = 0;
-    ps_status rc = psi_pan_find(ctx, f, req->srv->opts.max_results, &out,
-                                &truncated, &err);
+    ps_status rc = bind_filter(req, ctx, f, &err);
+    if (rc == PS_OK)
+        rc = psi_pan_find(ctx, f, req->srv->opts.max_results, &out, &truncated,
+                          &err);
     ps_pan_filter_free(f);
     if (rc != PS_OK)
         return psi_error_status(resp, &err);
@@ -65,6 +79,14 @@ int psi_h_pan_count(psi_req *req, psi_ctx *ctx, const psi_match *m,
         return psi_error_status(resp, &err);
     resp->json = json_pack("{s:I}", "count", (json_int_t)n);
     return resp->json ? 200 : psi_error(resp, 500, NULL, "out of memory");
+}
+
+static void keep_parents(ps_pan_include *inc, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        inc[i].filters_parent = 0;
+        keep_parents(inc[i].includes, inc[i].nincludes);
+    }
 }
 
 /* The store record behind a PaN pid of model: kind and id, or 0. */
@@ -109,7 +131,12 @@ int psi_h_pan_by_pid(psi_req *req, psi_ctx *ctx, const psi_match *m,
     ps_kind kind = PS_KIND_NONE;
     int64_t id = 0;
     json_t *obj = NULL;
-    ps_status rc = lookup(ctx, m->model, m->pid, &kind, &id, &err);
+    /* The record asked for by pid is answered whatever its scoped
+     * includes hold (the inner-join rule is for find, spec §4.4). */
+    keep_parents(f->includes, f->nincludes);
+    ps_status rc = bind_filter(req, ctx, f, &err);
+    if (rc == PS_OK)
+        rc = lookup(ctx, m->model, m->pid, &kind, &id, &err);
     if (rc == PS_OK && id)
         rc = psi_render(ctx, m->model, kind, id, f->includes, f->nincludes, 0,
                         0, &obj, &err);

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define CHUNK 256
 
@@ -118,14 +119,14 @@ static ps_xquery *compile_cond(const ps_where *w, ps_idx_group g, int *exact)
     if (strcmp(w->field, "isPublic") == 0 && w->op == PSI_OP_EQ) {
         /* Everything served is public at the time of the query. */
         const json_t *v = w->value;
-        int t =
-            json_is_true(v) ||
-            (json_is_string(v) && (strcmp(json_string_value(v), "true") == 0 ||
-                                   strcmp(json_string_value(v), "1") == 0));
-        int f =
-            json_is_false(v) ||
-            (json_is_string(v) && (strcmp(json_string_value(v), "false") == 0 ||
-                                   strcmp(json_string_value(v), "0") == 0));
+        int t = json_is_true(v) ||
+                (json_is_string(v) &&
+                 (strcasecmp(json_string_value(v), "true") == 0 ||
+                  strcmp(json_string_value(v), "1") == 0));
+        int f = json_is_false(v) ||
+                (json_is_string(v) &&
+                 (strcasecmp(json_string_value(v), "false") == 0 ||
+                  strcmp(json_string_value(v), "0") == 0));
         if (t)
             return ps_xq_all();
         if (f)
@@ -265,17 +266,41 @@ static ps_xquery *score_query(ps_pan_model model, const ps_score_terms *terms,
     return q;
 }
 
-/* The whole query: the compiled where (or the relevance scores of terms,
- * filtered by it), restricted to the model's group and to what the public
- * may see now. */
+/* What the index knows of the includes that restrict the parent: the
+ * candidates their scopes can match (a superset; the renderer decides). */
+static ps_xquery *plan_includes(const ps_pan_include *inc, size_t ninc)
+{
+    ps_xquery **kids = ps_calloc(ninc + 1, sizeof *kids);
+    if (!kids)
+        return NULL;
+    size_t n = 0;
+    kids[n++] = ps_xq_all();
+    for (size_t i = 0; i < ninc; i++) {
+        if (!inc[i].filters_parent)
+            continue;
+        if (inc[i].model == PS_PAN_TECHNIQUE)
+            kids[n++] = psi_techniques_plan(inc[i].where);
+        else if (inc[i].model == PS_PAN_PARAMETER)
+            kids[n++] = psi_parameters_plan(inc[i].where);
+    }
+    ps_xquery *q = ps_xq_and(kids, n);
+    ps_free(kids);
+    return q;
+}
+
+/* The whole query: the compiled where and includes (or the relevance
+ * scores of terms, filtered by them), restricted to the model's group and
+ * to what the public may see now. tie_docid: see score_query. */
 static ps_xquery *full_query(psi_ctx *ctx, ps_pan_model model,
-                             const ps_where *w, const ps_score_terms *terms,
+                             const ps_where *w, const ps_pan_include *inc,
+                             size_t ninc, const ps_score_terms *terms,
                              int tie_docid, int *exact, ps_err *err)
 {
     ps_xquery *where = psi_plan_where(w, group_of(model), exact);
-    ps_xquery *scope[2] = {ps_xq_term(group_term(model)),
-                           ps_index_visible_query(ps_now_ms())};
-    ps_xquery *bounds = ps_xq_and(scope, 2);
+    ps_xquery *scope[3] = {ps_xq_term(group_term(model)),
+                           ps_index_visible_query(ps_now_ms()),
+                           plan_includes(inc, ninc)};
+    ps_xquery *bounds = ps_xq_and(scope, 3);
     ps_xquery *filter = ps_xq_and((ps_xquery *[]){where, bounds}, 2);
     if (!filter) {
         ps_err_set(err, PS_ERR_NOMEM, "out of memory");
@@ -527,8 +552,8 @@ static ps_status find_merged(pager *p, const ps_score_terms *terms,
     ps_status rc = PS_OK;
     for (int i = 0; i < 2 && rc == PS_OK; i++) {
         int exact;
-        ps_xquery *q =
-            full_query(p->ctx, f->model, f->where, terms, i == 0, &exact, err);
+        ps_xquery *q = full_query(p->ctx, f->model, f->where, f->includes,
+                                  f->nincludes, terms, i == 0, &exact, err);
         /* Both streams are restricted by a positive term, so that Xapian
          * drives the (small) later stream from its short posting list. */
         ps_xquery *mark =
@@ -622,13 +647,12 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
         }
     }
 
-    if (!f->query && no_where && default_order) {
-        /* The store pages in pid order; with filtering includes the skip
-         * must count matches, not rows. */
+    if (!f->query && no_where && default_order && !filtering_includes) {
+        /* The store pages in pid order (includes that restrict the parent
+         * go to the index, which narrows their candidates). */
         p.verify = 0;
-        if (!filtering_includes)
-            p.skip = 0;
-        rc = browse(&p, filtering_includes ? 0 : f->skip, err);
+        p.skip = 0;
+        rc = browse(&p, f->skip, err);
     } else if ((!f->query && default_order) || (f->query && nkeys == 0)) {
         /* In pid order, or by relevance with ties in pid order. Exact
          * plans need skip + limit (+1 to see a truncation) from each
@@ -642,8 +666,9 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
         rc = find_merged(&p, f->query ? &terms : NULL, chunk, err);
     } else {
         int exact = 1;
-        ps_xquery *q = full_query(ctx, f->model, f->where,
-                                  f->query ? &terms : NULL, 0, &exact, err);
+        ps_xquery *q =
+            full_query(ctx, f->model, f->where, f->includes, f->nincludes,
+                       f->query ? &terms : NULL, 0, &exact, err);
         if (!q)
             rc = err && err->code != PS_OK ? err->code : PS_ERR_NOMEM;
         if (rc == PS_OK && !f->query)
@@ -713,7 +738,7 @@ ps_status psi_pan_count(psi_ctx *ctx, ps_pan_model model, const ps_where *w,
         return rc;
     }
     int exact = 1;
-    ps_xquery *q = full_query(ctx, model, w, NULL, 0, &exact, err);
+    ps_xquery *q = full_query(ctx, model, w, NULL, 0, NULL, 0, &exact, err);
     if (!q)
         return err && err->code != PS_OK ? err->code : PS_ERR_NOMEM;
     ps_status rc = PS_OK;

@@ -3,8 +3,9 @@
  * tree and the PaN models' field schemas (filter.c), the request/response
  * of one HTTP exchange and the route table (server.c, routes.c), the
  * per-thread query context (store connection and index reader), rendering
- * store entities as PaN JSON (render.c) and planning/executing PaN queries
- * over the index (plan.c). Not part of the public API (query.h is).
+ * store entities as PaN JSON (render.c), planning/executing PaN queries
+ * over the index (plan.c) and the built-in OpenAPI document (openapi.c).
+ * Not part of the public API (query.h is).
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #ifndef PS_QUERY_PRIVATE_H
@@ -84,7 +85,16 @@ struct ps_where {
     psi_op op;
     json_t *value; /* COND: the operand (array for between/inq/nin) */
     regex_t *re;   /* like/ilike/regexp/text */
+    struct psi_techset *tech; /* technique scopes: the expanded set */
+    struct psi_unitq *uq;     /* parameter scopes: the query's unit, in SI */
 };
+
+/* ---- technique scopes (techniques.c) ------------------------------------ */
+
+typedef struct psi_techset psi_techset;
+void psi_techset_free(psi_techset *t);
+typedef struct psi_unitq psi_unitq;
+void psi_unitq_free(psi_unitq *u);
 
 /* ---- HTTP exchanges ----------------------------------------------------- */
 
@@ -150,7 +160,7 @@ int psi_error(psi_resp *resp, int status, const char *code, const char *fmt,
 /* Map a ps_status to an HTTP status and error body. */
 int psi_error_status(psi_resp *resp, const ps_err *err);
 
-/* Handlers (pan-api.c, server.c, static.c). */
+/* Handlers (pan-api.c, server.c, static.c, routes.c, openapi.c). */
 int psi_h_health(psi_req *req, psi_ctx *ctx, const psi_match *m,
                  psi_resp *resp);
 int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m,
@@ -167,6 +177,8 @@ int psi_h_static(psi_req *req, psi_ctx *ctx, const psi_match *m,
                  psi_resp *resp);
 int psi_h_routes(psi_req *req, psi_ctx *ctx, const psi_match *m,
                  psi_resp *resp);
+int psi_h_openapi(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                  psi_resp *resp);
 
 /* The value of query argument name (decoded), or NULL. */
 const char *psi_arg(psi_req *req, const char *name);
@@ -178,11 +190,14 @@ struct ps_server {
     char *data_dir, *store_path, *api_prefix, *dashboard_dir, *cors_origin;
     char **api_seg; /* api_prefix split into segments */
     size_t napi_seg;
+    char *openapi; /* the OpenAPI document served, servers[0].url set */
+    size_t openapi_len;
     struct MHD_Daemon *daemon;
     int port;
     int64_t started_ms;
     atomic_uint index_gen; /* bumped by the in-server indexer after commits */
     atomic_int active;     /* requests in progress */
+    ps_units *units;       /* unit conversion of parameter queries */
     pthread_mutex_t ctx_lock;
     psi_ctx *ctxs; /* every thread's context, freed at stop */
     /* the in-server indexer */
@@ -229,5 +244,44 @@ ps_status psi_pan_count(psi_ctx *ctx, ps_pan_model model, const ps_where *w,
 /* Compile w into a Xapian query for group; *exact says whether it matches
  * exactly the records satisfying w (else it is a superset to check). */
 ps_xquery *psi_plan_where(const ps_where *w, ps_idx_group group, int *exact);
+
+/* Expand the technique conditions of every `techniques` include (at any
+ * depth) with the ontology: each names a term and every narrower one. */
+ps_status psi_techniques_bind(psi_ctx *ctx, ps_pan_include *inc, size_t ninc,
+                              ps_err *err);
+/* Judge a dataset's rendered techniques (rows) against scope w, dataset
+ * level (spec §5.2); when it holds, append the techniques to show to out
+ * and return 1. */
+int psi_techniques_select(const ps_where *w, const json_t *rows, json_t *out);
+/* The index query of the datasets that may satisfy scope w (a superset). */
+ps_xquery *psi_techniques_plan(const ps_where *w);
+
+/* Bind the unit of each parameter group (an `and` with a unit and numeric
+ * values) of every `parameters` include: PS_ERR_INVALID (a 400) for an
+ * unknown unit or one that cannot describe the named parameter. */
+ps_status psi_parameters_bind(psi_ctx *ctx, ps_units *units,
+                              ps_pan_include *inc, size_t ninc, ps_err *err);
+/* Does a parameter (row rendered, ent as stored, with value_si/unit_si)
+ * satisfy scope w? */
+int psi_parameter_match(const ps_where *w, const json_t *row,
+                        const json_t *ent);
+/* Convert row's value into the unit of the group of w it matched, if any. */
+void psi_parameter_convert(const ps_where *w, json_t *row, const json_t *ent);
+/* The index query of the records that may satisfy parameter scope w. */
+ps_xquery *psi_parameters_plan(const ps_where *w);
+
+/* ---- the OpenAPI document ---------------------------------------------- */
+
+/* query/openapi.json's bytes, compiled in (the build directory's
+ * openapi-json.c, made by cmake/PsEmbedJson.cmake); not NUL-terminated. */
+extern const unsigned char psi_openapi_json[];
+extern const size_t psi_openapi_json_len;
+
+/* The built-in OpenAPI document as compact JSON text with servers[0].url set
+ * to api_prefix: *out (free with ps_free) and its length *len. Returns
+ * PS_OK, PS_ERR_NOMEM, or PS_ERR_INTERNAL if the document does not parse or
+ * has no servers[0] (a build that lets that through is a bug). */
+ps_status psi_openapi_render(char **out, size_t *len, const char *api_prefix,
+                             ps_err *err);
 
 #endif /* PS_QUERY_PRIVATE_H */

@@ -14,6 +14,7 @@
  */
 #include "query-private.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* The reference writes a zero score as the integer 0. */
@@ -210,6 +211,52 @@ static ps_status render_refs(psi_ctx *ctx, const ps_pan_include *inc,
     return PS_OK;
 }
 
+/* The key that identifies a child: its pid, else its id. */
+static const json_t *child_key(const json_t *c)
+{
+    const json_t *k = json_object_get(c, "pid");
+    return k ? k : json_object_get(c, "id");
+}
+
+static int by_id(const void *a, const void *b)
+{
+    json_int_t x =
+        json_integer_value(json_object_get(*(json_t *const *)a, "id"));
+    json_int_t y =
+        json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+    return x < y ? -1 : x > y;
+}
+
+/* Add to prev the children of more it lacks, in the store's order (by id,
+ * when children have ids). */
+static void merge_children(json_t *prev, json_t *more)
+{
+    size_t i, j;
+    json_t *c, *p;
+    json_array_foreach (more, i, c) {
+        int have = 0;
+        json_array_foreach (prev, j, p)
+            if (json_equal((json_t *)child_key(c), (json_t *)child_key(p)))
+                have = 1;
+        if (!have)
+            json_array_append(prev, c);
+    }
+    size_t n = json_array_size(prev);
+    if (n < 2 ||
+        !json_is_integer(json_object_get(json_array_get(prev, 0), "id")))
+        return;
+    json_t **v = ps_calloc(n, sizeof *v);
+    if (!v)
+        return;
+    for (i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(prev, i));
+    qsort(v, n, sizeof *v, by_id);
+    json_array_clear(prev);
+    for (i = 0; i < n; i++)
+        json_array_append_new(prev, v[i]);
+    ps_free(v);
+}
+
 static ps_status apply_includes(psi_ctx *ctx, ps_pan_model model, json_t *obj,
                                 const json_t *ent, const ps_pan_include *inc,
                                 size_t ninc, int *dropped, ps_err *err)
@@ -230,17 +277,34 @@ static ps_status apply_includes(psi_ctx *ctx, ps_pan_model model, json_t *obj,
             json_array_foreach (json_object_get(ent, "files"), i, x)
                 keep_child(ctx, in, arr, render_file(x, pid), x, &rc, err);
         } else if (strcmp(r, "parameters") == 0) {
+            /* Compared in SI where the scope gives a unit, and shown in
+             * that unit (parameters.c). */
             const char *key =
                 model == PS_PAN_DATASET ? "datasetId" : "documentId";
-            json_array_foreach (json_object_get(ent, "parameters"), i, x)
-                keep_child(ctx, in, arr, render_param(x, key, pid), x, &rc,
-                           err);
+            json_array_foreach (json_object_get(ent, "parameters"), i, x) {
+                json_t *row = render_param(x, key, pid);
+                if (!row) {
+                    rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+                } else if (!psi_parameter_match(in->where, row, x)) {
+                    json_decref(row);
+                } else {
+                    psi_parameter_convert(in->where, row, x);
+                    json_array_append_new(arr, row);
+                }
+            }
         } else if (strcmp(r, "samples") == 0) {
             json_array_foreach (json_object_get(ent, "samples"), i, x)
                 keep_child(ctx, in, arr, render_sample(x), x, &rc, err);
         } else if (strcmp(r, "techniques") == 0) {
+            /* Judged for the dataset as a whole (techniques.c). */
+            json_t *rows = json_array();
             json_array_foreach (json_object_get(ent, "techniques"), i, x)
-                keep_child(ctx, in, arr, render_technique(x), x, &rc, err);
+                json_array_append_new(rows, render_technique(x));
+            if (!rows)
+                rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+            else
+                psi_techniques_select(in->where, rows, arr);
+            json_decref(rows);
         } else if (strcmp(r, "members") == 0) {
             json_array_foreach (json_object_get(ent, "members"), i, x) {
                 json_t *m = json_object();
@@ -288,7 +352,14 @@ static ps_status apply_includes(psi_ctx *ctx, ps_pan_model model, json_t *obj,
             json_decref(arr);
             return PS_OK;
         }
-        if (rel->many)
+        json_t *prev = json_object_get(obj, r);
+        if (rel->many && json_is_array(prev)) {
+            /* The same relation included twice (one parameter facet per
+             * include): each must match, and the answer shows the
+             * children either matched. */
+            merge_children(prev, arr);
+            json_decref(arr);
+        } else if (rel->many)
             json_object_set_new(obj, r, arr);
         else {
             if (got)

@@ -22,6 +22,8 @@ static const psi_route routes[] = {
     {"GET", "/health", psi_h_health,
      "Liveness, index freshness (last applied change, lag) and uptime"},
     {"GET", "$api", psi_h_routes, "This list of endpoints"},
+    {"GET", "$api/openapi.json", psi_h_openapi,
+     "This API described in OpenAPI 3.0 (servers[0].url: the API prefix)"},
     {"GET", "$api/:model/count", psi_h_pan_count,
      "PaN count: ?where={...} -> {\"count\": N}"},
     {"GET", "$api/Datasets/:pid+/files/count", psi_h_pan_files_count,

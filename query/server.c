@@ -252,7 +252,11 @@ static enum MHD_Result send_resp(psi_req *req, psi_resp *resp)
         resp->fd = -1;
         len = (size_t)resp->fd_size;
     } else if (resp->json) {
-        text = json_dumps(resp->json, JSON_COMPACT | JSON_ENCODE_ANY);
+        /* 16 significant digits: numbers print as they were written
+         * (36.45, not 36.450000000000003, as LoopBack prints them); a
+         * value that needs all 17 to round-trip loses its last bit. */
+        text = json_dumps(resp->json, JSON_COMPACT | JSON_ENCODE_ANY |
+                                          JSON_REAL_PRECISION(16));
         if (text) {
             len = strlen(text);
             r = MHD_create_response_from_buffer(len, text,
@@ -331,7 +335,9 @@ static void dispatch(psi_req *req, psi_resp *resp)
     }
     ps_err err = PS_ERR_INIT;
     psi_ctx *ctx = NULL;
-    if (route->handler != psi_h_static && route->handler != psi_h_routes) {
+    /* Files, the endpoint list and the OpenAPI document need no catalogue. */
+    if (route->handler != psi_h_static && route->handler != psi_h_routes &&
+        route->handler != psi_h_openapi) {
         ctx = psi_ctx_get(srv, &err);
         if (!ctx) {
             ps_log(PS_LOG_ERROR, "cannot open the data directory: %s", err.msg);
@@ -481,6 +487,8 @@ static void server_free(ps_server *srv)
     ps_free(srv->api_prefix);
     ps_free(srv->dashboard_dir);
     ps_free(srv->cors_origin);
+    ps_units_close(srv->units);
+    ps_free(srv->openapi);
     pthread_mutex_destroy(&srv->ctx_lock);
     ps_free(srv);
 }
@@ -524,6 +532,12 @@ ps_status ps_server_start(ps_server **out, const ps_server_opts *opts,
         server_free(srv);
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     }
+    rc = psi_openapi_render(&srv->openapi, &srv->openapi_len, srv->api_prefix,
+                            err);
+    if (rc != PS_OK) {
+        server_free(srv);
+        return rc;
+    }
     /* Check the data directory now, so that a bad one is a clear error at
      * start rather than a 503 on every request (and migrate the store). */
     ps_store *st = NULL;
@@ -535,6 +549,14 @@ ps_status ps_server_start(ps_server **out, const ps_server_opts *opts,
         rc = ps_index_check_store(idx, st, err);
     ps_index_close(idx);
     ps_store_close(st);
+    if (rc == PS_OK) {
+        /* Parameter queries in units; without the database they are a
+         * clear error, the rest of the API still works. */
+        ps_err uerr = PS_ERR_INIT;
+        if (ps_units_open(&srv->units, &uerr) != PS_OK)
+            ps_log(PS_LOG_WARN, "%s; parameter queries with units will fail",
+                   uerr.msg);
+    }
     if (rc != PS_OK) {
         server_free(srv);
         return rc;

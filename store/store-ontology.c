@@ -10,7 +10,9 @@
  */
 #include "store-private.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 ps_status ps_store_ontology_replace(ps_store *st, const char *source,
                                     const ps_technique_term *terms,
@@ -106,8 +108,8 @@ static ps_status list_add(char ***list, size_t *n, const char *v, ps_err *err)
     return PS_OK;
 }
 
-ps_status ps_store_technique_expand(ps_store *st, const char *value,
-                                    ps_technique_set *out, ps_err *err)
+static ps_status expand_one(ps_store *st, const char *value,
+                            ps_technique_set *out, ps_err *err)
 {
     /* The terms the value names (by IRI, label or synonym; a name that is
      * both a technique's and a specifier's means the technique), then
@@ -156,6 +158,27 @@ ps_status ps_store_technique_expand(ps_store *st, const char *value,
         ps_technique_set_free(out);
 out:
     return status;
+}
+
+ps_status ps_store_technique_expand(ps_store *st, const char *value,
+                                    ps_technique_set *out, ps_err *err)
+{
+    ps_status rc = expand_one(st, value, out, err);
+    /* PaNET's labels of technique classes by probe end in "technique"
+     * ("x-ray probe technique", "magnetism technique"); clients, and the
+     * PaN requirement examples written against an older PaNET, name them
+     * without it ("x-ray probe"). */
+    static const char suffix[] = " technique";
+    size_t n = value ? strlen(value) : 0;
+    if (rc == PS_OK && out->niris == 0 && n > 0 && n < 512 &&
+        (n < sizeof suffix - 1 ||
+         strcasecmp(value + n - (sizeof suffix - 1), suffix) != 0) &&
+        strncmp(value, "http", 4) != 0) {
+        char longer[512 + sizeof suffix];
+        snprintf(longer, sizeof longer, "%s%s", value, suffix);
+        rc = expand_one(st, longer, out, err);
+    }
+    return rc;
 }
 
 void ps_technique_set_free(ps_technique_set *set)

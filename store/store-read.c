@@ -422,6 +422,61 @@ ps_status ps_store_load(ps_store *st, ps_kind kind, int64_t id, unsigned flags,
     return PS_OK;
 }
 
+ps_status ps_store_parameter_units(ps_store *st, const char *name,
+                                   const char *unit_si, int *compatible,
+                                   char *seen, size_t size, ps_err *err)
+{
+    /* Two index seeks on parameter_si (name, unit_si, value_si); only an
+     * incompatible unit lists the stored ones (each distinct unit found
+     * by one seek past the previous, at most five). */
+    static const char check_sql[] =
+        "SELECT EXISTS (SELECT 1 FROM parameter WHERE name = ?1 AND unit_si "
+        "= ?2), EXISTS (SELECT 1 FROM parameter WHERE name = ?1 AND unit_si "
+        "> '')";
+    static const char next_sql[] =
+        "SELECT min(unit_si) FROM parameter WHERE name = ?1 AND unit_si > ?2";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    *compatible = -1;
+    if (size)
+        seen[0] = '\0';
+    STMT(s, check_sql);
+    psi_bind_text(s, 1, name);
+    psi_bind_text(s, 2, unit_si);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        *compatible = sqlite3_column_int(s, 0)   ? 1
+                      : sqlite3_column_int(s, 1) ? 0
+                                                 : -1;
+    else
+        status = psi_db_error(st, err, "looking up parameter units");
+    sqlite3_reset(s);
+    if (status != PS_OK || *compatible != 0 || !size)
+        goto out;
+    STMT(s, next_sql);
+    char last[64] = "";
+    size_t used = 0;
+    for (int k = 0; k < 5; k++) {
+        psi_bind_text(s, 1, name);
+        psi_bind_text(s, 2, last);
+        const char *u = sqlite3_step(s) == SQLITE_ROW
+                            ? (const char *)sqlite3_column_text(s, 0)
+                            : NULL;
+        if (!u || strlen(u) >= sizeof last) {
+            sqlite3_reset(s);
+            break;
+        }
+        snprintf(last, sizeof last, "%s", u);
+        sqlite3_reset(s);
+        int n =
+            snprintf(seen + used, size - used, "%s%s", used ? ", " : "", last);
+        if (n < 0 || (size_t)n >= size - used)
+            break;
+        used += (size_t)n;
+    }
+out:
+    return status;
+}
+
 ps_status ps_store_find_pid(ps_store *st, ps_kind kind, const char *pid,
                             int64_t *id_out, ps_err *err)
 {

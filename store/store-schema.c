@@ -379,6 +379,8 @@ static const char migration_3[] =
     "DELETE CASCADE,\n"
     "  PRIMARY KEY (ancestor_id, descendant_id)\n"
     ") WITHOUT ROWID;\n"
+    "CREATE INDEX technique_term_name_term ON technique_term_name "
+    "(term_id);\n"
     "CREATE INDEX technique_closure_descendant ON technique_closure "
     "(descendant_id);\n";
 

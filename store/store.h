@@ -403,6 +403,15 @@ ps_status ps_store_load(ps_store *st, ps_kind kind, int64_t id, unsigned flags,
 ps_status ps_store_find_pid(ps_store *st, ps_kind kind, const char *pid,
                             int64_t *id_out, ps_err *err);
 
+/* What SI units parameters called name are stored in, to tell a query in
+ * an incompatible unit: *compatible is 1 when some have unit_si, 0 when
+ * some have SI units but none is unit_si, -1 when none has an SI unit
+ * (nothing to compare; values without a unit have none). seen (size bytes)
+ * lists a few of their SI units. */
+ps_status ps_store_parameter_units(ps_store *st, const char *name,
+                                   const char *unit_si, int *compatible,
+                                   char *seen, size_t size, ps_err *err);
+
 /* A page of live records of kind in (pid, kind) order: after (after_pid,
  * after_kind) (NULL: from the start; after_kind PS_KIND_NONE takes records
  * with pid == after_pid too), skipping offset records, visible at now_ms (0:
@@ -480,8 +489,9 @@ ps_status ps_store_ontology_replace(ps_store *st, const char *source,
                                     size_t nclosure, ps_err *err);
 /* A technique and every narrower one: the IRIs and all the names (labels
  * and synonyms) of the terms below the term(s) that value names, by IRI or
- * by name in any letter case. Empty when the ontology does not know value.
- * Free with ps_technique_set_free. */
+ * by name in any letter case ("x-ray probe" also finds "x-ray probe
+ * technique"). Empty when the ontology does not know value. Free with
+ * ps_technique_set_free. */
 typedef struct ps_technique_set {
     char **iris;
     size_t niris;

@@ -288,10 +288,84 @@ static void test_ceilings(void)
           "nested and/or within the ceilings");
 }
 
+/* A regexp filter on Dataset titles, built in b. */
+static const char *regexp_filter(ps_buf *b, const char *op, const char *pat)
+{
+    ps_buf_init(b, 0);
+    ps_buf_printf(b, "{\"where\": {\"title\": {\"%s\": \"%s\"}}}", op, pat);
+    return b->data;
+}
+
+/* Patterns that would take glibc's regcomp gigabytes or minutes (it writes
+ * repetitions out, and stacked or deeply nested quantifiers explode) are
+ * 400s; everyday ones, lazy quantifiers included, still work. Found by
+ * tests/fuzz (fuzz.filter). */
+static void test_pattern_ceilings(void)
+{
+    static const struct {
+        const char *pat, *needle;
+    } bad[] = {
+        {"(((.*){255}){255}){255}", "too long or complex"},
+        {"(x{1000}){1000}", "too long or complex"},
+        {"x{1001}", "too long or complex"},
+        {"((((^Z*)+?)+?)+?)", "too long or complex"},
+        {"(a*+))))++++", "not a valid regular expression"},
+        {"^Z*****************************************************************",
+         "not a valid regular expression"},
+        {"a*??", "not a valid regular expression"},
+        {"[[:alpha:]", "not a valid regular expression"},
+        {"a{2", "not a valid regular expression"},
+    };
+    ps_buf b;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        refused(PS_PAN_DATASET, regexp_filter(&b, "regexp", bad[i].pat),
+                bad[i].needle);
+        ps_buf_free(&b);
+    }
+
+    /* Long patterns: "x*" 8000 times took regcomp 500 MB. */
+    ps_buf pat;
+    ps_buf_init(&pat, 0);
+    for (int i = 0; i < 600; i++)
+        ps_buf_puts(&pat, "x*");
+    refused(PS_PAN_DATASET, regexp_filter(&b, "regexp", pat.data),
+            "too long or complex");
+    ps_buf_free(&b);
+    ps_buf_free(&pat);
+    ps_buf_init(&pat, 0);
+    for (int i = 0; i < 1001; i++)
+        ps_buf_puts(&pat, "a");
+    refused(PS_PAN_DATASET, regexp_filter(&b, "like", pat.data),
+            "the pattern is too long");
+    ps_buf_free(&b);
+    ps_buf_init(&b, 0);
+    ps_buf_printf(&b, "{\"where\": {\"text\": \"%s\"}}", pat.data);
+    refused(PS_PAN_DATASET, b.data, "the pattern is too long");
+    ps_buf_free(&b);
+    ps_buf_free(&pat);
+
+    const char *ds = "{\"title\": \"PaNOSC Test Dataset 1\"}";
+    static const char *const good[] = {
+        "^PaNOSC Test Dataset [0-9]{1,3}$",
+        "/^panosc.*?dataset \\\\d+$/i",
+        "[[:alpha:]]{6} (Te|Xe)st",
+        "((Pa)?N(OSC)+ )*Test",
+        "a*?|Test",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        ps_buf w;
+        ps_buf_init(&w, 0);
+        ps_buf_printf(&w, "{\"title\": {\"regexp\": \"%s\"}}", good[i]);
+        check(matches(PS_PAN_DATASET, w.data, ds), "%s matches", good[i]);
+        ps_buf_free(&w);
+    }
+}
+
 int main(void)
 {
     test_parse();
     test_match();
     test_ceilings();
+    test_pattern_ceilings();
     return check_report();
 }

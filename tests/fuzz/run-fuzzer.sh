@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# run-fuzzer: CTest's fuzz.<name>. Runs one libFuzzer target for a short,
+# fixed time with its dictionary on a copy of its seed corpus in a temporary
+# directory (so the repository is never written), and fails on any crash,
+# sanitizer report, leak, hang (an input taking more than 5 s) or
+# out-of-memory (more than 1 GB). Inputs are at most 4 KB (a filter in a
+# URL is at most 16 KB, and shorter inputs mutate faster). The whole output
+# goes to ARTIFACT_DIR/last-run.log; shown are all but the progress lines.
+# The input that failed is kept in ARTIFACT_DIR (crash-*, leak-*,
+# timeout-*, oom-*) and named in the output.
+#   run-fuzzer.sh FUZZER CORPUS_DIR DICT ARTIFACT_DIR
+# PS_FUZZ_SECONDS (default 25) sets the time, e.g. for a longer run:
+#   PS_FUZZ_SECONDS=600 scripts/test -R fuzz
+# SPDX-License-Identifier: GPL-2.0-or-later
+set -euo pipefail
+if [ $# -ne 4 ]; then
+    echo "usage: run-fuzzer.sh FUZZER CORPUS_DIR DICT ARTIFACT_DIR" >&2
+    exit 2
+fi
+mkdir -p "$4"
+fuzzer=$(realpath "$1") corpus=$(realpath "$2") dict=$(realpath "$3")
+artifacts=$(realpath "$4")
+seconds=${PS_FUZZ_SECONDS:-25}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ps-fuzz.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/corpus"
+cp "$corpus"/* "$work/corpus/"
+
+# Readable stack traces need llvm-symbolizer (Debian package llvm).
+if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ]; then
+    for s in llvm-symbolizer llvm-symbolizer-14; do
+        if command -v "$s" >/dev/null; then
+            export ASAN_SYMBOLIZER_PATH
+            ASAN_SYMBOLIZER_PATH=$(command -v "$s")
+            break
+        fi
+    done
+fi
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+cd "$work"
+status=0
+log="$artifacts/last-run.log"
+"$fuzzer" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=1024 -max_len=4096 \
+    -dict="$dict" -artifact_prefix="$artifacts/" -print_final_stats=1 \
+    "$work/corpus" >"$log" 2>&1 || status=$?
+# libFuzzer's progress lines ("#1234 NEW ...") are thousands; the rest is the
+# setup, the report of what failed and the final statistics.
+grep -vE '^#[0-9]+[[:space:]]' "$log" || true
+if [ "$status" -ne 0 ]; then
+    found=$(ls -t "$artifacts" | grep -E '^(crash|leak|timeout|oom|slow-unit)-' | head -n 1 || true)
+    echo "run-fuzzer: $(basename "$fuzzer") failed (exit $status); whole output in $log" >&2
+    echo "run-fuzzer: reproduce with: $fuzzer $artifacts/${found:-<file>}" >&2
+fi
+exit "$status"
