@@ -549,10 +549,7 @@ static ps_status check_operand(const psi_field *def, const json_t *v,
         return ps_err_set(err, PS_ERR_INVALID, "%s: \"%s\" is not a number",
                           where, json_string_value(v));
     if (def && def->type == PSI_FT_BOOL && json_is_string(v) &&
-        strcasecmp(json_string_value(v), "true") != 0 &&
-        strcasecmp(json_string_value(v), "false") != 0 &&
-        strcmp(json_string_value(v), "1") != 0 &&
-        strcmp(json_string_value(v), "0") != 0)
+        psi_bool_value(v) < 0)
         return ps_err_set(err, PS_ERR_INVALID,
                           "%s: \"%s\" is not a boolean (true or false)", where,
                           json_string_value(v));
@@ -1209,14 +1206,8 @@ static int compare(const psi_field *def, const json_t *a, const json_t *b)
         return x < y ? -1 : x > y;
     }
     if (json_is_boolean(a) || json_is_boolean(b)) {
-        int x = json_is_true(a) ||
-                (json_is_string(a) &&
-                 (strcasecmp(json_string_value(a), "true") == 0 ||
-                  strcmp(json_string_value(a), "1") == 0));
-        int y = json_is_true(b) ||
-                (json_is_string(b) &&
-                 (strcasecmp(json_string_value(b), "true") == 0 ||
-                  strcmp(json_string_value(b), "1") == 0));
+        int x = psi_bool_value(a) == 1;
+        int y = psi_bool_value(b) == 1;
         if ((json_is_number(a) && !json_is_boolean(b)) ||
             (json_is_number(b) && !json_is_boolean(a)))
             return 2;
@@ -1284,7 +1275,7 @@ static int test_value(const ps_where *w, const json_t *a)
     }
 }
 
-int ps_where_match(const ps_where *w, ps_pan_model model, const json_t *obj)
+int psi_where_eval(const ps_where *w, psi_leaf_fn leaf, void *arg)
 {
     if (!w)
         return 1;
@@ -1292,15 +1283,49 @@ int ps_where_match(const ps_where *w, ps_pan_model model, const json_t *obj)
     case PSI_W_TRUE: return 1;
     case PSI_W_AND:
         for (size_t i = 0; i < w->nkids; i++)
-            if (!ps_where_match(w->kids[i], model, obj))
+            if (!psi_where_eval(w->kids[i], leaf, arg))
                 return 0;
         return 1;
     case PSI_W_OR:
         for (size_t i = 0; i < w->nkids; i++)
-            if (ps_where_match(w->kids[i], model, obj))
+            if (psi_where_eval(w->kids[i], leaf, arg))
                 return 1;
         return 0;
     case PSI_W_COND: break;
+    }
+    return leaf(w, arg);
+}
+
+int psi_bool_value(const json_t *v)
+{
+    if (json_is_boolean(v))
+        return json_is_true(v);
+    const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+    if (s && (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0))
+        return 1;
+    if (s && (strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0))
+        return 0;
+    return -1;
+}
+
+typedef struct match_arg {
+    ps_pan_model model;
+    const json_t *obj;
+} match_arg;
+
+static int match_leaf(const ps_where *w, void *p)
+{
+    const match_arg *m = p;
+    return ps_where_match(w, m->model, m->obj);
+}
+
+int ps_where_match(const ps_where *w, ps_pan_model model, const json_t *obj)
+{
+    if (!w)
+        return 1;
+    if (w->type != PSI_W_COND) {
+        match_arg m = {model, obj};
+        return psi_where_eval(w, match_leaf, &m);
     }
     if (w->op == PSI_OP_TEXT) {
         for (const char *const *f = psi_model_text_fields(model); *f; f++)

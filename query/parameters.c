@@ -229,25 +229,21 @@ static int si_cond(const ps_where *w, const json_t *ent)
     }
 }
 
+typedef struct param_arg {
+    const json_t *row, *ent;
+} param_arg;
+
+static int param_leaf(const ps_where *w, void *p)
+{
+    const param_arg *a = p;
+    return w->uq ? si_cond(w, a->ent)
+                 : ps_where_match(w, PS_PAN_PARAMETER, a->row);
+}
+
 int psi_parameter_match(const ps_where *w, const json_t *row, const json_t *ent)
 {
-    if (!w)
-        return 1;
-    switch (w->type) {
-    case PSI_W_TRUE: return 1;
-    case PSI_W_AND:
-        for (size_t i = 0; i < w->nkids; i++)
-            if (!psi_parameter_match(w->kids[i], row, ent))
-                return 0;
-        return 1;
-    case PSI_W_OR:
-        for (size_t i = 0; i < w->nkids; i++)
-            if (psi_parameter_match(w->kids[i], row, ent))
-                return 1;
-        return 0;
-    case PSI_W_COND: break;
-    }
-    return w->uq ? si_cond(w, ent) : ps_where_match(w, PS_PAN_PARAMETER, row);
+    param_arg a = {row, ent};
+    return psi_where_eval(w, param_leaf, &a);
 }
 
 /* The unit condition of the first group with a unit that row matches. */

@@ -19,7 +19,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #define CHUNK 256
 
@@ -118,20 +117,8 @@ static ps_xquery *compile_cond(const ps_where *w, ps_idx_group g, int *exact)
         return residual(exact);
     if (strcmp(w->field, "isPublic") == 0 && w->op == PSI_OP_EQ) {
         /* Everything served is public at the time of the query. */
-        const json_t *v = w->value;
-        int t = json_is_true(v) ||
-                (json_is_string(v) &&
-                 (strcasecmp(json_string_value(v), "true") == 0 ||
-                  strcmp(json_string_value(v), "1") == 0));
-        int f = json_is_false(v) ||
-                (json_is_string(v) &&
-                 (strcasecmp(json_string_value(v), "false") == 0 ||
-                  strcmp(json_string_value(v), "0") == 0));
-        if (t)
-            return ps_xq_all();
-        if (f)
-            return ps_xq_none();
-        return residual(exact);
+        int b = psi_bool_value(w->value);
+        return b == 1 ? ps_xq_all() : b == 0 ? ps_xq_none() : residual(exact);
     }
     const ps_index_field *fi = ps_index_field_find(g, w->field);
     if (!fi)

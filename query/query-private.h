@@ -89,6 +89,14 @@ struct ps_where {
     struct psi_unitq *uq;     /* parameter scopes: the query's unit, in SI */
 };
 
+/* Evaluate w's and/or tree, each condition by leaf(cond, arg); a NULL or
+ * empty where holds. */
+typedef int (*psi_leaf_fn)(const ps_where *cond, void *arg);
+int psi_where_eval(const ps_where *w, psi_leaf_fn leaf, void *arg);
+/* A boolean operand: 1 true (true, "true" in any case, "1"), 0 false, -1
+ * neither. */
+int psi_bool_value(const json_t *v);
+
 /* ---- technique scopes (techniques.c) ------------------------------------ */
 
 typedef struct psi_techset psi_techset;
