@@ -2,13 +2,11 @@
  * index-schema.c: what goes into the index, in one place. The field table
  * says, for each field the APIs filter, sort and facet on, which boolean
  * term prefix or value slot holds it; psi_index_build_doc writes those terms
- * and values, plus the stemmed full text (title, abstract, keywords, names)
- * with field prefixes, into the Xapian document of a store entity. The query
- * planner reads the same table, so the two cannot drift apart.
- *
- * Text prefixes (Xapian convention, upper case): S title, A person names,
- * N instrument and facility names, T technique names, W keywords; every
- * text is also indexed without prefix for plain searches, the title twice.
+ * and values, plus the relevance scoring terms (below) and the technique and
+ * parameter terms of include scopes, into the Xapian document of a store
+ * entity. The query planner reads the same table, so the two cannot drift
+ * apart. (Positional full text is not indexed: `query` is scored from the
+ * scoring terms, and `text`/like conditions are checked on the record.)
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "index-private.h"
@@ -264,22 +262,6 @@ ps_xquery *ps_index_parameter_range(const char *name, const char *unit_si,
     return q;
 }
 
-static void add_text(builder *b, const char *text, unsigned weight,
-                     const char *prefix)
-{
-    if (b->rc != PS_OK || !text || !*text)
-        return;
-    b->rc = ps_xdoc_index_text(b->doc, text, weight, prefix, b->err);
-}
-
-/* Text both with a field prefix and unprefixed. */
-static void add_field_text(builder *b, const char *text, const char *prefix,
-                           unsigned plain_weight)
-{
-    add_text(b, text, 1, prefix);
-    add_text(b, text, plain_weight, "");
-}
-
 static void set_str_value(builder *b, int slot, const char *v, int lower)
 {
     if (b->rc != PS_OK || !v)
@@ -311,7 +293,6 @@ static void add_keywords(builder *b, const json_t *ent, int terms)
             continue;
         if (terms)
             add_term(b, "XKW:", json_string_value(kw));
-        add_field_text(b, json_string_value(kw), "W", 1);
     }
 }
 
@@ -353,15 +334,11 @@ static void build_dataset(builder *b, const json_t *ent)
     const char *title = ps_json_str(ent, "title");
     add_term(b, "XT:", title);
     set_str_value(b, PS_IDX_SLOT_TITLE, title, 1);
-    add_field_text(b, title, "S", 2);
-    add_text(b, ps_json_str(ent, "description"), 1, "");
     set_num_value(b, 2, json_object_get(ent, "created"));
     set_num_value(b, 3, json_object_get(ent, "size"));
     add_term(b, "XI:", ps_json_str(ent, "instrument_pid"));
     json_t *ins = json_object_get(ent, "instrument");
     if (ins) {
-        add_field_text(b, ps_json_str(ins, "name"), "N", 1);
-        add_field_text(b, ps_json_str(ins, "facility"), "N", 1);
         add_term(b, "XF:", ps_json_str(ins, "facility"));
     }
     json_t *created = json_object_get(ent, "created");
@@ -372,10 +349,6 @@ static void build_dataset(builder *b, const json_t *ent)
         add_term(b, "XY:", when);
     }
     add_keywords(b, ent, 0);
-    json_array_foreach (json_object_get(ent, "samples"), i, x) {
-        add_text(b, ps_json_str(x, "name"), 1, "");
-        add_text(b, ps_json_str(x, "description"), 1, "");
-    }
     /* Technique scopes: XTX "has a technique", XTE: PaNET IRI, XTP: pid,
      * XTN: name in lower case (query/techniques.c). */
     if (json_array_size(json_object_get(ent, "techniques")))
@@ -384,14 +357,8 @@ static void build_dataset(builder *b, const json_t *ent)
         add_term(b, "XTE:", ps_json_str(x, "panet_iri"));
         add_term(b, "XTP:", ps_json_str(x, "pid"));
         add_lower_term(b, "XTN:", ps_json_str(x, "name"));
-        add_field_text(b, ps_json_str(x, "name"), "T", 1);
     }
     add_parameter_terms(b, ent);
-    json_array_foreach (json_object_get(ent, "parameters"), i, x) {
-        add_text(b, ps_json_str(x, "name"), 1, "");
-        if (json_is_string(json_object_get(x, "value")))
-            add_text(b, ps_json_str(x, "value"), 1, "");
-    }
     json_array_foreach (json_object_get(ent, "documents"), i, x) {
         add_term(b, "XD:", ps_json_str(x, "pid"));
         add_term(b, "XC:", ps_json_str(x, "code"));
@@ -406,8 +373,6 @@ static void build_document(builder *b, ps_kind kind, const json_t *ent)
     const char *title = ps_json_str(ent, "title");
     add_term(b, "XT:", title);
     set_str_value(b, PS_IDX_SLOT_TITLE, title, 1);
-    add_field_text(b, title, "S", 2);
-    add_text(b, ps_json_str(ent, "summary"), 1, "");
     const char *type = ps_json_str(ent, "type");
     add_term(b, "XTY:",
              type                       ? type
@@ -416,8 +381,6 @@ static void build_document(builder *b, ps_kind kind, const json_t *ent)
     add_term(b, "XDOI:", ps_json_str(ent, "doi"));
     add_term(b, "XL:", ps_json_str(ent, "license"));
     add_term(b, "XC:", ps_json_str(ent, "code"));
-    add_text(b, ps_json_str(ent, "code"), 1, "");
-    add_text(b, ps_json_str(ent, "journal"), 1, "");
     add_term(b, "XF:", ps_json_str(ent, "facility"));
     set_num_value(b, 2, json_object_get(ent, "start"));
     set_num_value(b, 5, json_object_get(ent, "end"));
@@ -433,17 +396,13 @@ static void build_document(builder *b, ps_kind kind, const json_t *ent)
     if (y[0])
         add_term(b, "XY:", y);
     json_array_foreach (json_object_get(ent, "members"), i, x) {
-        json_t *p = json_object_get(x, "person");
+        const json_t *p = json_object_get(x, "person");
         json_t *inst = json_object_get(x, "institution");
-        add_field_text(b, ps_json_str(p, "full_name"), "A", 1);
         add_term(b, "XA:", ps_json_str(p, "pid"));
-        add_text(b, ps_json_str(inst, "name"), 1, "");
         add_term(b, "XO:", ps_json_str(inst, "pid"));
         add_term(b, "XCO:", ps_json_str(inst, "country"));
     }
     add_parameter_terms(b, ent);
-    json_array_foreach (json_object_get(ent, "parameters"), i, x)
-        add_text(b, ps_json_str(x, "name"), 1, "");
     json_array_foreach (json_object_get(ent, kind == PS_KIND_PROPOSAL
                                                  ? "publications"
                                                  : "proposals"),
@@ -459,9 +418,7 @@ static void build_instrument(builder *b, const json_t *ent)
     const char *name = ps_json_str(ent, "name");
     add_term(b, "XN:", name);
     set_str_value(b, PS_IDX_SLOT_TITLE, name, 1);
-    add_field_text(b, name, "N", 2);
     add_term(b, "XF:", ps_json_str(ent, "facility"));
-    add_field_text(b, ps_json_str(ent, "facility"), "N", 1);
 }
 
 /* ---- relevance scoring terms --------------------------------------------
