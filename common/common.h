@@ -138,6 +138,9 @@ char *ps_buf_detach(ps_buf *b);
  */
 int ps_str_startswith(const char *s, const char *prefix);
 int ps_str_endswith(const char *s, const char *suffix);
+/* Lower-case the ASCII letters of s[0..len) in place (other bytes, UTF-8
+ * included, are left as they are); len (size_t)-1: up to the NUL. */
+void ps_str_lower(char *s, size_t len);
 /* Decode %XX escapes (and not '+') into a new string; NULL on a bad escape or
  * a decoded NUL byte. Free with ps_free. */
 char *ps_pct_decode(const char *s, size_t len);

@@ -26,6 +26,13 @@ int ps_str_endswith(const char *s, const char *suffix)
     return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
+void ps_str_lower(char *s, size_t len)
+{
+    for (size_t i = 0; s && i < len && s[i]; i++)
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            s[i] = (char)(s[i] + 32);
+}
+
 static int hexval(int c)
 {
     if (c >= '0' && c <= '9')

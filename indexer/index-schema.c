@@ -144,9 +144,7 @@ static void add_lower_term(builder *b, const char *prefix, const char *value)
         b->rc = ps_err_set(b->err, PS_ERR_NOMEM, "out of memory");
         return;
     }
-    for (char *c = v; *c; c++)
-        if (*c >= 'A' && *c <= 'Z')
-            *c = (char)(*c + 32);
+    ps_str_lower(v, (size_t)-1);
     add_term(b, prefix, v);
     ps_free(v);
 }

@@ -536,13 +536,6 @@ static ps_status pipeline(ps_score_terms *out, char *s, size_t len)
     return rc;
 }
 
-static void ascii_lower(char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (s[i] >= 'A' && s[i] <= 'Z')
-            s[i] = (char)(s[i] + 32);
-}
-
 void ps_score_terms_free(ps_score_terms *t)
 {
     if (!t)
@@ -629,7 +622,7 @@ static ps_status item_value(ps_score_terms *out, const json_t *v, int depth)
         size_t el = py_json_escape(s, sl, esc);
         ps_status rc = PS_ERR_NOMEM;
         if (el != (size_t)-1) {
-            ascii_lower(esc, el);
+            ps_str_lower(esc, el);
             rc = pipeline(out, esc, el);
         }
         ps_free(esc);

@@ -337,6 +337,12 @@ static ps_xquery *plan_group(const ps_where *g, const char *name)
     return q;
 }
 
+static ps_xquery *plan_kid(const ps_where *w, void *arg)
+{
+    (void)arg;
+    return psi_parameters_plan(w);
+}
+
 ps_xquery *psi_parameters_plan(const ps_where *w)
 {
     if (!w)
@@ -358,13 +364,5 @@ ps_xquery *psi_parameters_plan(const ps_where *w)
     }
     if (w->type != PSI_W_AND && w->type != PSI_W_OR)
         return ps_xq_all();
-    ps_xquery **kids = ps_calloc(w->nkids ? w->nkids : 1, sizeof *kids);
-    if (!kids)
-        return NULL;
-    for (size_t i = 0; i < w->nkids; i++)
-        kids[i] = psi_parameters_plan(w->kids[i]);
-    ps_xquery *q = w->type == PSI_W_AND ? ps_xq_and(kids, w->nkids)
-                                        : ps_xq_or(kids, w->nkids);
-    ps_free(kids);
-    return q;
+    return psi_plan_kids(w, plan_kid, NULL);
 }

@@ -186,6 +186,33 @@ static ps_xquery *compile_cond(const ps_where *w, ps_idx_group g, int *exact)
     return residual(exact);
 }
 
+ps_xquery *psi_plan_kids(const ps_where *w, psi_plan_fn plan, void *arg)
+{
+    ps_xquery **kids = ps_calloc(w->nkids ? w->nkids : 1, sizeof *kids);
+    if (!kids)
+        return NULL;
+    for (size_t i = 0; i < w->nkids; i++)
+        kids[i] = plan(w->kids[i], arg);
+    ps_xquery *q = w->type == PSI_W_AND ? ps_xq_and(kids, w->nkids)
+                                        : ps_xq_or(kids, w->nkids);
+    ps_free(kids);
+    return q;
+}
+
+typedef struct plan_arg {
+    ps_idx_group group;
+    int exact; /* every kid so far is exact */
+} plan_arg;
+
+static ps_xquery *plan_kid(const ps_where *w, void *p)
+{
+    plan_arg *a = p;
+    int e = 1;
+    ps_xquery *q = psi_plan_where(w, a->group, &e);
+    a->exact &= e;
+    return q;
+}
+
 ps_xquery *psi_plan_where(const ps_where *w, ps_idx_group g, int *exact)
 {
     *exact = 1;
@@ -193,19 +220,9 @@ ps_xquery *psi_plan_where(const ps_where *w, ps_idx_group g, int *exact)
         return ps_xq_all();
     if (w->type == PSI_W_COND)
         return compile_cond(w, g, exact);
-    ps_xquery **kids = ps_calloc(w->nkids ? w->nkids : 1, sizeof *kids);
-    if (!kids)
-        return NULL;
-    int all_exact = 1;
-    for (size_t i = 0; i < w->nkids; i++) {
-        int e = 1;
-        kids[i] = psi_plan_where(w->kids[i], g, &e);
-        all_exact &= e;
-    }
-    ps_xquery *q = w->type == PSI_W_AND ? ps_xq_and(kids, w->nkids)
-                                        : ps_xq_or(kids, w->nkids);
-    ps_free(kids);
-    *exact = all_exact;
+    plan_arg a = {g, 1};
+    ps_xquery *q = psi_plan_kids(w, plan_kid, &a);
+    *exact = a.exact;
     return q;
 }
 

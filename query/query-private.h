@@ -249,6 +249,10 @@ ps_status psi_pan_find(psi_ctx *ctx, const ps_pan_filter *f, size_t max_results,
 /* The number of records matching w. */
 ps_status psi_pan_count(psi_ctx *ctx, ps_pan_model model, const ps_where *w,
                         int64_t *out, ps_err *err);
+/* The AND or OR (as w is) of plan(kid, arg) for each kid of w: the planners
+ * of where clauses and of technique and parameter scopes share it. */
+typedef ps_xquery *(*psi_plan_fn)(const ps_where *w, void *arg);
+ps_xquery *psi_plan_kids(const ps_where *w, psi_plan_fn plan, void *arg);
 /* Compile w into a Xapian query for group; *exact says whether it matches
  * exactly the records satisfying w (else it is a superset to check). */
 ps_xquery *psi_plan_where(const ps_where *w, ps_idx_group group, int *exact);

@@ -39,13 +39,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void lower_ascii(char *s)
-{
-    for (; *s; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char)(*s + 32);
-}
-
 void psi_techset_free(psi_techset *t)
 {
     if (!t)
@@ -73,7 +66,7 @@ static int steal(char ***dst, size_t *n, char **src, size_t nsrc, int lower)
     *dst = grown;
     for (size_t i = 0; i < nsrc; i++) {
         if (lower)
-            lower_ascii(src[i]);
+            ps_str_lower(src[i], (size_t)-1);
         grown[(*n)++] = src[i];
         src[i] = NULL;
     }
@@ -241,7 +234,7 @@ static int in_set(const psi_techset *ts, const json_t *t)
     if (n >= sizeof buf)
         return 0;
     memcpy(buf, name, n + 1);
-    lower_ascii(buf);
+    ps_str_lower(buf, (size_t)-1);
     return in_sorted(ts->names, ts->nnames, buf);
 }
 
@@ -333,7 +326,7 @@ static ps_xquery *term_of(const char *prefix, const char *value, int lower)
     if (!t)
         return NULL;
     if (lower)
-        lower_ascii(t + strlen(prefix));
+        ps_str_lower(t + strlen(prefix), (size_t)-1);
     ps_xquery *q = ps_xq_term(t);
     ps_free(t);
     return q;
@@ -373,21 +366,18 @@ static ps_xquery *set_terms(const ps_where *w, int lower_names)
     return q;
 }
 
+static ps_xquery *plan_kid(const ps_where *w, void *arg)
+{
+    (void)arg;
+    return psi_techniques_plan(w);
+}
+
 ps_xquery *psi_techniques_plan(const ps_where *w)
 {
     if (!w || w->type == PSI_W_TRUE)
         return ps_xq_term("XTX");
-    if (w->type != PSI_W_COND) {
-        ps_xquery **kids = ps_calloc(w->nkids ? w->nkids : 1, sizeof *kids);
-        if (!kids)
-            return NULL;
-        for (size_t i = 0; i < w->nkids; i++)
-            kids[i] = psi_techniques_plan(w->kids[i]);
-        ps_xquery *q = w->type == PSI_W_AND ? ps_xq_and(kids, w->nkids)
-                                            : ps_xq_or(kids, w->nkids);
-        ps_free(kids);
-        return q;
-    }
+    if (w->type != PSI_W_COND)
+        return psi_plan_kids(w, plan_kid, NULL);
     int sets = is_technique_key(w->field) &&
                (w->op == PSI_OP_EQ || w->op == PSI_OP_INQ ||
                 w->op == PSI_OP_NEQ || w->op == PSI_OP_NIN);
