@@ -301,11 +301,19 @@ int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
             named |= strcmp(argv[a], cs->name) == 0;
         if (nnames ? !named : !cs->enabled)
             continue;
-        ps_harvest_source src = {
-            cs->name,      cs->type,       cs->url,
-            cs->page_size, cs->timeout_ms, cs->connect_timeout_ms,
-            cs->retries,   cs->delay_ms,   (size_t)cs->max_response_bytes,
-            cs->user_agent};
+        ps_harvest_source src = {cs->name,
+                                 cs->type,
+                                 cs->url,
+                                 cs->page_size,
+                                 cs->timeout_ms,
+                                 cs->connect_timeout_ms,
+                                 cs->retries,
+                                 cs->delay_ms,
+                                 (size_t)cs->max_response_bytes,
+                                 cs->user_agent,
+                                 cs->requests_per_minute,
+                                 cs->contact,
+                                 (const char *const *)cs->options};
         ps_harvest_opts ho = PS_HARVEST_OPTS_INIT;
         ho.batch = (size_t)cli->cfg.harvest_batch;
         ho.progress = on_harvest_progress;

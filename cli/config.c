@@ -14,6 +14,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "config.h"
+#include "harvest.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,8 +26,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
-
-const char *const ps_config_source_types[] = {"pan", NULL};
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug",
                                          NULL};
@@ -78,6 +77,7 @@ typedef struct setting {
 static const char *check_api_prefix(const char *v);
 static const char *check_cors_origin(const char *v);
 static const char *check_user_agent(const char *v);
+static const char *check_contact(const char *v);
 
 #define CFG(field) offsetof(ps_config, field)
 #define SRC(field) offsetof(ps_config_source, field)
@@ -167,10 +167,15 @@ static const setting settings[] = {
      .help = "Largest response body accepted from a source"},
     {KEY(SEC_HARVEST, "batch", T_INT, "1000", 1, 100000, CFG(harvest_batch)),
      .help = "Records written per store transaction"},
+    {KEY(SEC_HARVEST, "contact", T_STRING, "", 0, 0, CFG(contact)),
+     .help = "Operator's e-mail, sent in the User-Agent (polite pools)",
+     .check = check_contact},
+    {KEY(SEC_HARVEST, "parallel", T_INT, "4", 1, 64, CFG(harvest_parallel)),
+     .help = "Sources harvested at the same time"},
 
     /* [source NAME] */
     {KEY(SEC_SOURCE, "type", T_ENUM, NULL, 0, 0, SRC(type)),
-     .help = "Kind of API the source speaks", .choices = ps_config_source_types,
+     .help = "Kind of API the source speaks", .choices = ps_harvest_type_names,
      .required = 1},
     {KEY(SEC_SOURCE, "url", T_URL, NULL, 0, 0, SRC(url)),
      .help = "Base URL of the source's API (file:// for a local copy)",
@@ -198,6 +203,12 @@ static const setting settings[] = {
     {KEY(SEC_SOURCE, "user_agent", T_STRING, NULL, 0, 0, SRC(user_agent)),
      .help = "User-Agent header sent to the source", .check = check_user_agent,
      .inherit = "user_agent"},
+    {KEY(SEC_SOURCE, "requests_per_minute", T_INT, "0", 0, 600000,
+         SRC(requests_per_minute)),
+     .help = "Most requests per minute to the source; 0 = no limit"},
+    {KEY(SEC_SOURCE, "contact", T_STRING, NULL, 0, 0, SRC(contact)),
+     .help = "Operator's e-mail for this source", .check = check_contact,
+     .inherit = "contact"},
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
@@ -349,6 +360,17 @@ static const char *check_user_agent(const char *v)
     for (const unsigned char *p = (const unsigned char *)v; *p; p++)
         if (*p < 0x20 || *p > 0x7e)
             return "expected printable ASCII characters only";
+    return NULL;
+}
+
+static const char *check_contact(const char *v)
+{
+    if (!*v)
+        return NULL; /* none */
+    const char *at = strchr(v, '@');
+    if (!at || at == v || !strchr(at, '.') || strchr(v, ' ') ||
+        has_control_chars(v))
+        return "expected an e-mail address (e.g. data@facility.eu)";
     return NULL;
 }
 
@@ -672,6 +694,10 @@ void ps_config_free(ps_config *cfg)
     for (size_t i = 0; i < cfg->nsources; i++) {
         free_fields(&cfg->sources[i], SEC_SOURCE);
         ps_free(cfg->sources[i].name);
+        for (size_t j = 0; j < 2 * cfg->sources[i].noptions; j++)
+            ps_free(cfg->sources[i].options[j]);
+        ps_free(cfg->sources[i].options);
+        ps_free(cfg->sources[i].option_lines);
     }
     ps_free(cfg->sources);
     for (int sec = 0; sec < SEC_SOURCE; sec++)
@@ -846,6 +872,82 @@ static void end_section(parse_ctx *ctx)
             return;
         }
     }
+    /* The keys beyond the common ones must be options of the type. */
+    const ps_config_source *src = ctx_source(ctx);
+    const ps_harvest_option *opts = ps_harvest_type_options(src->type);
+    for (size_t i = 0; i < src->noptions; i++) {
+        const char *key = src->options[2 * i];
+        const ps_harvest_option *o = opts;
+        while (o && o->key && strcmp(o->key, key) != 0)
+            o++;
+        if (o && o->key)
+            continue;
+        char keys[400] = "", common[200];
+        for (o = opts; o && o->key; o++)
+            snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s%s",
+                     keys[0] ? ", " : "", o->key);
+        known_keys(SEC_SOURCE, common, sizeof common);
+        ctx_fail(ctx, PS_ERR_CONFIG, src->option_lines[i],
+                 "unknown key '%s' in [source %s] (known keys: %s; of type "
+                 "%s: %s)",
+                 key, src->name, common, src->type, keys[0] ? keys : "none");
+        return;
+    }
+}
+
+/* A key of a [source NAME] section that is not a common one: kept as an
+ * option of the source's type, checked when the section ends (the type
+ * may come later in the section). 0 on error (set in ctx). */
+static int add_source_option(parse_ctx *ctx, ps_config_source *src,
+                             const char *name, const char *value)
+{
+    for (size_t i = 0; i < src->noptions; i++) {
+        if (strcmp(src->options[2 * i], name) == 0) {
+            ctx_fail(ctx, PS_ERR_CONFIG, ctx->line,
+                     "[source %s] %s is set twice; keep one", src->name, name);
+            return 0;
+        }
+    }
+    if (strlen(value) > 4096 || has_control_chars(value)) {
+        ctx_fail(ctx, PS_ERR_CONFIG, ctx->line,
+                 "[source %s] %s: expected printable text of at most 4096 "
+                 "bytes",
+                 src->name, name);
+        return 0;
+    }
+    char **grown =
+        ps_realloc(src->options, (2 * src->noptions + 3) * sizeof *grown);
+    if (!grown) {
+        ctx_fail(ctx, PS_ERR_NOMEM, 0, "out of memory reading the config");
+        return 0;
+    }
+    src->options = grown;
+    int *lines =
+        ps_realloc(src->option_lines, (src->noptions + 1) * sizeof *lines);
+    if (!lines) {
+        ctx_fail(ctx, PS_ERR_NOMEM, 0, "out of memory reading the config");
+        return 0;
+    }
+    src->option_lines = lines;
+    lines[src->noptions] = ctx->line;
+    grown[2 * src->noptions] = ps_strdup(name);
+    grown[2 * src->noptions + 1] = ps_strdup(value);
+    grown[2 * src->noptions + 2] = NULL;
+    src->noptions++;
+    if (!grown[2 * src->noptions - 2] || !grown[2 * src->noptions - 1]) {
+        ctx_fail(ctx, PS_ERR_NOMEM, 0, "out of memory reading the config");
+        return 0;
+    }
+    return 1;
+}
+
+const char *ps_config_source_option(const ps_config_source *src,
+                                    const char *key)
+{
+    for (size_t i = 0; src && i < src->noptions; i++)
+        if (strcmp(src->options[2 * i], key) == 0)
+            return src->options[2 * i + 1];
+    return NULL;
 }
 
 static int is_blank(int c)
@@ -1005,6 +1107,8 @@ static int handle_pair(void *user, const char *section, const char *name,
     ps_config_source *src = ctx_source(ctx);
     section_label((section_kind)ctx->section, src, label, sizeof label);
     const setting *s = find_setting((section_kind)ctx->section, name);
+    if (!s && src)
+        return add_source_option(ctx, src, name, value);
     if (!s) {
         char keys[200];
         known_keys((section_kind)ctx->section, keys, sizeof keys);

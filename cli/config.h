@@ -29,11 +29,16 @@ typedef struct ps_config_source {
     long page_size;  /* records per request */
     long timeout_ms; /* per request, whole transfer */
     long connect_timeout_ms;
-    long retries;            /* extra attempts on transient failures */
-    long delay_ms;           /* pause between requests (politeness) */
-    long max_response_bytes; /* ceiling on one response body */
-    char *user_agent;        /* overrides [harvest] user_agent */
-    int line;                /* line of the section header, for messages */
+    long retries;             /* extra attempts on transient failures */
+    long delay_ms;            /* pause between requests (politeness) */
+    long max_response_bytes;  /* ceiling on one response body */
+    char *user_agent;         /* overrides [harvest] user_agent */
+    long requests_per_minute; /* rate limit; 0 = none */
+    char *contact;            /* operator's e-mail; overrides [harvest] */
+    char **options;           /* the type's own keys: key, value, ..., NULL */
+    size_t noptions;          /* pairs in options */
+    int *option_lines;        /* where each option was set */
+    int line;                 /* line of the section header, for messages */
 } ps_config_source;
 
 typedef struct ps_config {
@@ -70,7 +75,9 @@ typedef struct ps_config {
     long harvest_connect_timeout_ms;
     long harvest_retries;
     long harvest_max_response_bytes;
-    long harvest_batch; /* records per store transaction */
+    long harvest_batch;    /* records per store transaction */
+    char *contact;         /* operator's e-mail, sent to polite pools */
+    long harvest_parallel; /* sources harvested at the same time */
 
     ps_config_source *sources;
     size_t nsources;
@@ -112,8 +119,10 @@ ps_status ps_config_write_template(FILE *out, ps_err *err);
  * as INI. */
 void ps_config_dump(const ps_config *cfg, FILE *out);
 
-/* The source types pansift knows, NULL-terminated. */
-extern const char *const ps_config_source_types[];
+/* The value of a source's type option (e.g. "set" of an oai-pmh source),
+ * or NULL. */
+const char *ps_config_source_option(const ps_config_source *src,
+                                    const char *key);
 
 #ifdef __cplusplus
 }

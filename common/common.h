@@ -222,8 +222,21 @@ typedef struct ps_http_response {
     char *body;  /* NUL-terminated, owned: free with ps_http_response_free */
     size_t body_len;
     char content_type[128];
-    int attempts; /* how many attempts were made */
+    int attempts;  /* how many attempts were made */
+    char *headers; /* the response's header lines ("Name: value\r\n"...),
+                      at most PS_HTTP_MAX_HEADERS bytes; NULL if none */
 } ps_http_response;
+
+/* Ceiling on the header lines kept from one response. */
+#define PS_HTTP_MAX_HEADERS ((size_t)32 * 1024)
+
+/* A request body for ps_http_post. content_type NULL: a form
+ * (application/x-www-form-urlencoded). */
+typedef struct ps_http_body {
+    const char *data;
+    size_t len;
+    const char *content_type;
+} ps_http_body;
 
 /* Create a client. Returns PS_OK, PS_ERR_NOMEM, PS_ERR_INVALID (opts). */
 ps_status ps_http_new(ps_http **out, const ps_http_opts *opts, ps_err *err);
@@ -236,6 +249,14 @@ void ps_http_free(ps_http *http); /* NULL is a no-op */
  * response arrived; free it with ps_http_response_free. */
 ps_status ps_http_get(ps_http *http, const char *url, ps_http_response *resp,
                       ps_err *err);
+/* POST body to url, with the same timeouts, ceilings and retries as a
+ * GET (a POST is retried only on the transient failures a GET is). */
+ps_status ps_http_post(ps_http *http, const char *url, const ps_http_body *body,
+                       ps_http_response *resp, ps_err *err);
+/* The value of the response header name (any letter case) into out (size
+ * bytes, cut if longer): 1 if the response has it, else 0 and out "". */
+int ps_http_header(const ps_http_response *resp, const char *name, char *out,
+                   size_t size);
 void ps_http_response_free(ps_http_response *resp);
 /* Ask a running ps_http_get (from another thread or a signal handler) to stop
  * at the next opportunity. */

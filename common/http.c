@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -29,6 +30,8 @@ struct ps_http {
     long retry_after_ms;
     char content_type[128];
     int toobig;
+    ps_buf hdrs;  /* the last response's header lines */
+    uint64_t rng; /* jitter of the backoff */
 };
 
 ps_status ps_http_global_init(ps_err *err)
@@ -93,6 +96,7 @@ void ps_http_free(ps_http *h)
         curl_easy_cleanup(h->curl);
     curl_slist_free_all(h->headers);
     ps_buf_free(&h->body);
+    ps_buf_free(&h->hdrs);
     ps_free(h->user_agent);
     ps_free(h);
 }
@@ -107,7 +111,9 @@ void ps_http_response_free(ps_http_response *resp)
 {
     if (resp) {
         ps_free(resp->body);
+        ps_free(resp->headers);
         resp->body = NULL;
+        resp->headers = NULL;
         resp->body_len = 0;
     }
 }
@@ -127,6 +133,13 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     ps_http *h = ud;
     size_t n = size * nmemb;
+    /* A status line starts a new response (after a redirect or a 100):
+     * keep only the headers of the last one. Header lines past the
+     * ceiling are dropped, not an error. */
+    if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0)
+        ps_buf_reset(&h->hdrs);
+    else if (n > 2 && h->hdrs.len + n + 1 <= PS_HTTP_MAX_HEADERS)
+        (void)ps_buf_append(&h->hdrs, ptr, n);
     char line[256];
     size_t len = n < sizeof line - 1 ? n : sizeof line - 1;
     memcpy(line, ptr, len);
@@ -203,8 +216,23 @@ static int transient_curl(CURLcode rc)
     }
 }
 
-ps_status ps_http_get(ps_http *h, const char *url, ps_http_response *resp,
-                      ps_err *err)
+/* A wait of about ms, spread over [ms/2, ms] so that clients retrying
+ * together do not hit the source together again. */
+static long jitter(ps_http *h, long ms)
+{
+    if (ms < 2)
+        return ms;
+    if (!h->rng)
+        h->rng = (uint64_t)ps_mono_ns() ^ (uint64_t)(uintptr_t)h;
+    h->rng ^= h->rng << 13;
+    h->rng ^= h->rng >> 7;
+    h->rng ^= h->rng << 17;
+    return ms / 2 + (long)(h->rng % (uint64_t)(ms / 2 + 1));
+}
+
+static ps_status http_request(ps_http *h, const char *url,
+                              const ps_http_body *post, ps_http_response *resp,
+                              ps_err *err)
 {
     memset(resp, 0, sizeof *resp);
     if (!h || !url)
@@ -218,6 +246,8 @@ ps_status ps_http_get(ps_http *h, const char *url, ps_http_response *resp,
         curl_easy_reset(c);
         ps_buf_free(&h->body);
         ps_buf_init(&h->body, h->opts.max_body);
+        ps_buf_free(&h->hdrs);
+        ps_buf_init(&h->hdrs, PS_HTTP_MAX_HEADERS);
         h->retry_after_ms = -1;
         h->toobig = 0;
         curl_easy_setopt(c, CURLOPT_URL, url);
@@ -241,8 +271,29 @@ ps_status ps_http_get(ps_http *h, const char *url, ps_http_response *resp,
         curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
         curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        struct curl_slist *hl = NULL;
+        if (post) {
+            curl_easy_setopt(c, CURLOPT_POST, 1L);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, post->data);
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                             (curl_off_t)post->len);
+            char *ct = ps_asprintf("Content-Type: %s", post->content_type
+                                                           ? post->content_type
+                                                           : "application/"
+                                                             "x-www-form-"
+                                                             "urlencoded");
+            for (struct curl_slist *p = h->headers; p && ct; p = p->next)
+                hl = curl_slist_append(hl, p->data);
+            if (ct)
+                hl = curl_slist_append(hl, ct);
+            ps_free(ct);
+            if (!hl)
+                return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+            curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+        }
 
         CURLcode rc = curl_easy_perform(c);
+        curl_slist_free_all(hl);
         long status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         if (is_file && rc == CURLE_OK)
@@ -283,6 +334,8 @@ ps_status ps_http_get(ps_http *h, const char *url, ps_http_response *resp,
         }
 
         if (st == PS_OK || !retry || attempt >= h->opts.retries) {
+            if (h->hdrs.len)
+                resp->headers = ps_buf_detach(&h->hdrs);
             if (h->body.data || st == PS_OK) {
                 resp->body_len = h->body.len;
                 resp->body = ps_buf_detach(&h->body);
@@ -293,7 +346,8 @@ ps_status ps_http_get(ps_http *h, const char *url, ps_http_response *resp,
                 ps_err_prefix(err, "after %d attempts", attempt + 1);
             return st;
         }
-        long wait = h->retry_after_ms >= 0 ? h->retry_after_ms : backoff;
+        long wait =
+            h->retry_after_ms >= 0 ? h->retry_after_ms : jitter(h, backoff);
         if (wait > h->opts.max_backoff_ms)
             wait = h->opts.max_backoff_ms;
         if (pause_ms(h, wait))
@@ -302,4 +356,50 @@ ps_status ps_http_get(ps_http *h, const char *url, ps_http_response *resp,
         backoff = backoff * 2 > h->opts.max_backoff_ms ? h->opts.max_backoff_ms
                                                        : backoff * 2;
     }
+}
+
+ps_status ps_http_get(ps_http *h, const char *url, ps_http_response *resp,
+                      ps_err *err)
+{
+    return http_request(h, url, NULL, resp, err);
+}
+
+ps_status ps_http_post(ps_http *h, const char *url, const ps_http_body *body,
+                       ps_http_response *resp, ps_err *err)
+{
+    if (!body || ps_str_startswith(url ? url : "", "file:")) {
+        memset(resp, 0, sizeof *resp);
+        return ps_err_set(err, PS_ERR_INVALID, "%s: nothing to POST to",
+                          url ? url : "(no URL)");
+    }
+    return http_request(h, url, body, resp, err);
+}
+
+int ps_http_header(const ps_http_response *resp, const char *name, char *out,
+                   size_t size)
+{
+    size_t nlen = strlen(name);
+    for (const char *p = resp ? resp->headers : NULL; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > nlen && p[nlen] == ':' && strncasecmp(p, name, nlen) == 0) {
+            const char *v = p + nlen + 1;
+            const char *end = p + len;
+            while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+            while (end > v && (end[-1] == '\r' || end[-1] == ' '))
+                end--;
+            if (size) {
+                size_t n =
+                    (size_t)(end - v) < size - 1 ? (size_t)(end - v) : size - 1;
+                memcpy(out, v, n);
+                out[n] = '\0';
+            }
+            return 1;
+        }
+        p = eol ? eol + 1 : p + len;
+    }
+    if (size)
+        out[0] = '\0';
+    return 0;
 }

@@ -26,6 +26,12 @@ typedef struct psi_run {
     ps_http *http;
     const char *phase;
     int64_t phase_done, phase_total;
+    int64_t started_ms;    /* wall clock at the start of the run */
+    int64_t last_fetch_ns; /* when the last request started (rate limit) */
+    long min_interval_ms;  /* between request starts: the rate limit, and
+                              what X-Rate-Limit-* headers announced */
+    int64_t requests;      /* requests made in this run */
+    int64_t bytes;         /* response bytes received in this run */
 } psi_run;
 
 /* Called by sources after each record: counts the put result and commits
@@ -43,6 +49,56 @@ void psi_run_note(psi_run *run, const char *note);
 int psi_run_cancelled(const psi_run *run);
 /* Pause delay_ms between requests (returns non-zero if cancelled). */
 int psi_run_pause(psi_run *run);
+
+/* ---- the shared helpers of every source type ------------------------- */
+
+/* The value of the source's type option key, or NULL when not set. */
+const char *psi_opt(const psi_run *run, const char *key);
+/* A whole-number option: *out gets it, or dflt when not set. A value that
+ * is not a number in [lo, hi] is PS_ERR_INVALID naming the option. */
+ps_status psi_opt_long(const psi_run *run, const char *key, long dflt, long lo,
+                       long hi, long *out, ps_err *err);
+
+/* GET (or, with post non-NULL, POST) url, politely: waits for the source's
+ * rate limit (requests_per_minute, delay_ms, and what the source announced
+ * in X-Rate-Limit-Limit / X-Rate-Limit-Interval), retries transient
+ * failures with backoff and jitter (ps_http), counts the request and its
+ * bytes. Errors name the source. resp is to be freed with
+ * ps_http_response_free in every case. */
+ps_status psi_run_fetch(psi_run *run, const char *url, const ps_http_body *post,
+                        ps_http_response *resp, ps_err *err);
+
+/* Checkpoints: the resume state of a source (a resumption token, a cursor,
+ * the date of the last complete harvest), kept in the store. get:
+ * *value_out is NULL when unset, else freed with ps_free. set writes the
+ * value (NULL clears it) in the open transaction and commits that
+ * transaction, so the checkpoint and the records of the page it follows
+ * are stored together or not at all: a run killed at any moment resumes
+ * from the last page it committed. */
+ps_status psi_state_get(psi_run *run, const char *key, char **value_out,
+                        ps_err *err);
+ps_status psi_run_checkpoint(psi_run *run, const char *key, const char *value,
+                             ps_err *err);
+/* The same for several keys at once (keys[i] = values[i], n pairs). */
+ps_status psi_run_checkpoint_n(psi_run *run, const char *const *keys,
+                               const char *const *values, size_t n,
+                               ps_err *err);
+
+/* The source says (kind, remote_id) was deleted: its provenance goes and,
+ * when no other source has the record, it becomes a tombstone (counted as
+ * deleted). Unknown records are fine. */
+ps_status psi_run_delete(psi_run *run, ps_kind kind, const char *remote_id,
+                         ps_err *err);
+
+/* A harvested typed link from the record (src_kind, src_id) to the record
+ * with pid dst_pid (resolved when that record arrives). */
+ps_status psi_run_link(psi_run *run, const char *type, ps_kind src_kind,
+                       int64_t src_id, ps_kind dst_kind, const char *dst_pid,
+                       ps_err *err);
+
+/* ISO 8601 UTC of ms since the epoch: "2024-05-01T12:00:00Z" (day_only:
+ * "2024-05-01"); buf holds at least 32 bytes. */
+void psi_iso_time(int64_t ms, int day_only, char *buf, size_t size);
 
 /* Source types. Each fetches everything, writing through psi_run_*; it sets
  * run->complete when the source listed all of its records. */

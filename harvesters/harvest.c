@@ -11,12 +11,221 @@
 #include "harvest-private.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static const char *const types[] = {"pan", NULL};
+/* ---- the source types ------------------------------------------------------
+ * One row per type: its name (the `type` of a [source NAME] section), the
+ * function that harvests it and its own options. */
+typedef struct harvest_type {
+    const char *name;
+    ps_status (*run)(psi_run *run, ps_err *err);
+    const ps_harvest_option *options;
+} harvest_type;
 
-const char *const *ps_harvest_types(void) { return types; }
+static const ps_harvest_option no_options[] = {{NULL, NULL}};
+
+static const harvest_type harvest_types[] = {
+    {"pan", psi_harvest_pan, no_options},
+};
+#define NTYPES (sizeof harvest_types / sizeof harvest_types[0])
+
+const char *const ps_harvest_type_names[] = {"pan", NULL};
+
+static const harvest_type *find_type(const char *name)
+{
+    for (size_t i = 0; name && i < NTYPES; i++)
+        if (strcmp(harvest_types[i].name, name) == 0)
+            return &harvest_types[i];
+    return NULL;
+}
+
+const ps_harvest_option *ps_harvest_type_options(const char *type)
+{
+    const harvest_type *t = find_type(type);
+    return t ? t->options : NULL;
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+const char *psi_opt(const psi_run *run, const char *key)
+{
+    const char *const *o = run->src->options;
+    for (; o && o[0] && o[1]; o += 2)
+        if (strcmp(o[0], key) == 0)
+            return o[1];
+    return NULL;
+}
+
+ps_status psi_opt_long(const psi_run *run, const char *key, long dflt, long lo,
+                       long hi, long *out, ps_err *err)
+{
+    const char *v = psi_opt(run, key);
+    *out = dflt;
+    if (!v)
+        return PS_OK;
+    int64_t n;
+    if (ps_parse_i64(v, &n) != 0 || n < lo || n > hi)
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "source %s: %s = \"%s\" is not a whole number "
+                          "from %ld to %ld",
+                          run->src->name, key, v, lo, hi);
+    *out = (long)n;
+    return PS_OK;
+}
+
+/* ---- fetching ------------------------------------------------------------ */
+
+/* Read X-Rate-Limit-Limit: N and X-Rate-Limit-Interval: Ns (Crossref) or
+ * X-RateLimit-Limit with a per-minute window (InvenioRDM): the interval
+ * between requests they allow, in ms, or 0. */
+static long announced_interval_ms(const ps_http_response *resp)
+{
+    char v[64];
+    long limit = 0, window_ms = 0;
+    if (ps_http_header(resp, "X-Rate-Limit-Limit", v, sizeof v)) {
+        limit = strtol(v, NULL, 10);
+        window_ms = 1000;
+        if (ps_http_header(resp, "X-Rate-Limit-Interval", v, sizeof v)) {
+            char *end;
+            double n = strtod(v, &end);
+            double unit = *end == 'm' ? 60000 : *end == 'h' ? 3600000 : 1000;
+            if (n > 0 && n < 86400)
+                window_ms = (long)(n * unit);
+        }
+    } else if (ps_http_header(resp, "X-RateLimit-Remaining", v, sizeof v)) {
+        /* Only slow down when the window is nearly used up. */
+        long remaining = strtol(v, NULL, 10);
+        char reset[64];
+        if (remaining <= 1 &&
+            ps_http_header(resp, "X-RateLimit-Reset", reset, sizeof reset)) {
+            long long at = strtoll(reset, NULL, 10);
+            long long wait = at * 1000 - ps_now_ms();
+            if (at > 1000000000LL && wait > 0 && wait < 3600000)
+                return (long)wait;
+        }
+        return 0;
+    }
+    if (limit <= 0 || window_ms <= 0)
+        return 0;
+    return (window_ms + limit - 1) / limit;
+}
+
+static int sleep_until(psi_run *run, int64_t when_ns)
+{
+    while (!psi_run_cancelled(run)) {
+        int64_t left = when_ns - ps_mono_ns();
+        if (left <= 0)
+            return 0;
+        struct timespec ts = {0, left > 100000000 ? 100000000 : (long)left};
+        nanosleep(&ts, NULL);
+    }
+    return 1;
+}
+
+ps_status psi_run_fetch(psi_run *run, const char *url, const ps_http_body *post,
+                        ps_http_response *resp, ps_err *err)
+{
+    memset(resp, 0, sizeof *resp);
+    long gap = run->min_interval_ms;
+    if (run->src->delay_ms > gap)
+        gap = run->src->delay_ms;
+    if (run->last_fetch_ns && gap > 0 &&
+        sleep_until(run, run->last_fetch_ns + (int64_t)gap * 1000000))
+        return ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
+                          run->src->name);
+    if (psi_run_cancelled(run))
+        return ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
+                          run->src->name);
+    run->last_fetch_ns = ps_mono_ns();
+    ps_status rc = post ? ps_http_post(run->http, url, post, resp, err)
+                        : ps_http_get(run->http, url, resp, err);
+    run->requests += resp->attempts ? resp->attempts : 1;
+    run->bytes += (int64_t)resp->body_len;
+    long own = run->src->requests_per_minute > 0
+                   ? (60000 + run->src->requests_per_minute - 1) /
+                         run->src->requests_per_minute
+                   : 0;
+    long announced = announced_interval_ms(resp);
+    run->min_interval_ms = announced > own ? announced : own;
+    if (rc != PS_OK && rc != PS_ERR_CANCELLED)
+        ps_err_prefix(err, "source %s", run->src->name);
+    return rc;
+}
+
+/* ---- checkpoints, deletions, links ------------------------------------- */
+
+ps_status psi_state_get(psi_run *run, const char *key, char **value_out,
+                        ps_err *err)
+{
+    return ps_store_state_get(run->st, run->source_id, key, value_out, err);
+}
+
+ps_status psi_run_checkpoint_n(psi_run *run, const char *const *keys,
+                               const char *const *values, size_t n, ps_err *err)
+{
+    ps_status rc = PS_OK;
+    for (size_t i = 0; i < n && rc == PS_OK; i++)
+        rc = ps_store_state_set(run->st, run->source_id, keys[i], values[i],
+                                err);
+    if (rc == PS_OK) {
+        run->in_batch++; /* make psi_run_flush commit */
+        rc = psi_run_flush(run, err);
+    }
+    return rc;
+}
+
+ps_status psi_run_checkpoint(psi_run *run, const char *key, const char *value,
+                             ps_err *err)
+{
+    return psi_run_checkpoint_n(run, &key, &value, 1, err);
+}
+
+ps_status psi_run_delete(psi_run *run, ps_kind kind, const char *remote_id,
+                         ps_err *err)
+{
+    int deleted = 0;
+    ps_status rc = ps_store_delete(run->st, run->source_id, kind, remote_id,
+                                   &deleted, err);
+    if (rc != PS_OK)
+        return rc;
+    run->pending.seen++;
+    run->phase_done++;
+    run->pending.deleted += deleted;
+    if (!deleted)
+        run->pending.unchanged++;
+    size_t batch = run->opts->batch ? run->opts->batch : 1000;
+    if (++run->in_batch >= batch)
+        return psi_run_flush(run, err);
+    return PS_OK;
+}
+
+ps_status psi_run_link(psi_run *run, const char *type, ps_kind src_kind,
+                       int64_t src_id, ps_kind dst_kind, const char *dst_pid,
+                       ps_err *err)
+{
+    ps_link_in in;
+    memset(&in, 0, sizeof in);
+    in.type = type;
+    in.src_kind = src_kind;
+    in.src_id = src_id;
+    in.dst_kind = dst_kind;
+    in.dst_pid = dst_pid;
+    in.provenance = PS_LINK_HARVESTED;
+    in.source_id = run->source_id;
+    in.score = 1.0;
+    in.state = PS_LINK_CONFIRMED;
+    return ps_store_put_link(run->st, &in, NULL, err);
+}
+
+void psi_iso_time(int64_t ms, int day_only, char *buf, size_t size)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(buf, size, day_only ? "%Y-%m-%d" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
 
 int psi_run_cancelled(const psi_run *run)
 {
@@ -144,19 +353,33 @@ ps_status ps_harvest_run(ps_store *st, const ps_harvest_source *src,
     if (!src || !src->name || !src->type || !src->url)
         return ps_err_set(err, PS_ERR_INVALID,
                           "a source needs a name, a type and a url");
-    ps_status (*impl)(psi_run *, ps_err *) = NULL;
-    if (strcmp(src->type, "pan") == 0)
-        impl = psi_harvest_pan;
-    if (!impl)
+    const harvest_type *type = find_type(src->type);
+    if (!type) {
+        char known[256] = "";
+        for (size_t i = 0; i < NTYPES; i++)
+            snprintf(known + strlen(known), sizeof known - strlen(known),
+                     "%s%s", i ? ", " : "", harvest_types[i].name);
         return ps_err_set(err, PS_ERR_INVALID,
-                          "source %s: unknown type \"%s\" (known: pan)",
-                          src->name, src->type);
+                          "source %s: unknown type \"%s\" (known: %s)",
+                          src->name, src->type, known);
+    }
+    for (const char *const *o = src->options; o && o[0]; o += 2) {
+        const ps_harvest_option *opt = type->options;
+        while (opt->key && strcmp(opt->key, o[0]) != 0)
+            opt++;
+        if (!opt->key)
+            return ps_err_set(err, PS_ERR_INVALID,
+                              "source %s: type %s has no option \"%s\" (see "
+                              "docs/harvesting.md)",
+                              src->name, src->type, o[0]);
+    }
 
     psi_run run;
     memset(&run, 0, sizeof run);
     run.st = st;
     run.src = src;
     run.opts = opts;
+    run.started_ms = ps_now_ms();
     ps_status rc = ps_store_source_ensure(st, src->name, src->type, src->url,
                                           &run.source_id, err);
     if (rc == PS_OK)
@@ -166,7 +389,15 @@ ps_status ps_harvest_run(ps_store *st, const ps_harvest_source *src,
     res->run_id = run.run_id;
 
     ps_http_opts ho = PS_HTTP_OPTS_INIT;
-    ho.user_agent = src->user_agent;
+    /* Polite pools (Crossref, DataCite) want the operator's contact in the
+     * User-Agent. */
+    char *ua = NULL;
+    if (src->contact && src->contact[0] &&
+        !strstr(src->user_agent ? src->user_agent : "", "mailto:"))
+        ua = ps_asprintf("%s (mailto:%s)",
+                         src->user_agent ? src->user_agent : "pansift/0.1",
+                         src->contact);
+    ho.user_agent = ua ? ua : src->user_agent;
     if (src->timeout_ms > 0)
         ho.timeout_ms = src->timeout_ms;
     if (src->connect_timeout_ms > 0)
@@ -180,7 +411,7 @@ ps_status ps_harvest_run(ps_store *st, const ps_harvest_source *src,
     if (rc == PS_OK)
         rc = ps_store_begin(st, err);
     if (rc == PS_OK) {
-        rc = impl(&run, err);
+        rc = type->run(&run, err);
         if (rc == PS_OK) {
             rc = psi_run_flush(&run, err);
         } else {
@@ -219,6 +450,7 @@ ps_status ps_harvest_run(ps_store *st, const ps_harvest_source *src,
     ps_store_run_finish(st, run.run_id, res->state, &run.counts,
                         res->message[0] ? res->message : NULL, &err2);
     ps_http_free(run.http);
+    ps_free(ua);
     res->seconds = (double)(ps_mono_ns() - t0) / 1e9;
     return rc;
 }

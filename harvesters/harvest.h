@@ -40,7 +40,24 @@ typedef struct ps_harvest_source {
     long delay_ms; /* pause between requests */
     size_t max_response_bytes;
     const char *user_agent;
+    long requests_per_minute;   /* 0: no limit beyond delay_ms */
+    const char *contact;        /* operator's e-mail, for polite pools */
+    const char *const *options; /* type options: key, value, ..., NULL */
 } ps_harvest_source;
+
+/* An option of one source type ([source NAME] keys beyond the common
+ * ones), documented in docs/harvesting.md. */
+typedef struct ps_harvest_option {
+    const char *key;
+    const char *help;
+} ps_harvest_option;
+
+/* The source types this build knows, NULL-terminated (also the choices of
+ * the `type` key of the configuration). */
+extern const char *const ps_harvest_type_names[];
+/* The options of type (terminated by a {NULL, NULL} entry), or NULL if the
+ * type is unknown. */
+const ps_harvest_option *ps_harvest_type_options(const char *type);
 
 /* Progress of a run, reported after every page. */
 typedef struct ps_harvest_progress {
@@ -75,9 +92,6 @@ typedef struct ps_harvest_result {
     double seconds;
     char message[512]; /* a summary; the first rejected records' reasons */
 } ps_harvest_result;
-
-/* The source types this build knows, NULL-terminated. */
-const char *const *ps_harvest_types(void);
 
 /* Run one harvest of src into st. Returns PS_OK when the run finished (its
  * state may be PS_RUN_PARTIAL if some records were rejected: see

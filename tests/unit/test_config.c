@@ -11,6 +11,7 @@
  */
 #include "check.h"
 #include "config.h"
+#include "harvest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,8 +121,8 @@ static void test_defaults(void)
     check(ps_config_defaults(NULL, NULL) == PS_ERR_INVALID, "NULL err ok");
     check(ps_config_source_find(NULL, "x") == NULL, "NULL cfg");
     check(ps_config_source_find(&cfg, NULL) == NULL, "NULL name");
-    check(ps_config_source_types[0] &&
-              strcmp(ps_config_source_types[0], "pan") == 0,
+    check(ps_harvest_type_names[0] &&
+              strcmp(ps_harvest_type_names[0], "pan") == 0,
           "pan is known");
 }
 
@@ -933,7 +934,7 @@ static void test_doc(void)
             help[0] = '\0';
         }
     }
-    check(rows == 34, "%d settings in the template", rows);
+    check(rows == 38, "%d settings in the template", rows);
 
     /* Every row of the settings table is a setting of the template. */
     int doc_rows = 0;
