@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "cli.h"
+#include "harvest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,7 @@ int main(int argc, char **argv)
         ps_free(implicit);
         return PS_EXIT_FAIL;
     }
+    ps_harvest_global_init();
     int code = commands[cmd].fn(&cli, argc - i, argv + i);
     ps_http_global_cleanup();
     ps_free(cli.store_path);

@@ -10,6 +10,9 @@
 
 #include "harvest.h"
 
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
 typedef struct psi_run {
     ps_store *st;
     const ps_harvest_source *src;
@@ -99,6 +102,29 @@ ps_status psi_run_link(psi_run *run, const char *type, ps_kind src_kind,
 /* ISO 8601 UTC of ms since the epoch: "2024-05-01T12:00:00Z" (day_only:
  * "2024-05-01"); buf holds at least 32 bytes. */
 void psi_iso_time(int64_t ms, int day_only, char *buf, size_t size);
+
+/* ---- XML (xml.c) ----------------------------------------------------------
+ * Parse an XML body (network and entity expansion off): PS_ERR_PARSE with
+ * the first error and `what` (the URL) when it is not well-formed. Free
+ * with xmlFreeDoc. Elements are matched by local name in any letter case,
+ * whatever their namespace. */
+ps_status psi_xml_parse(const char *body, size_t len, const char *what,
+                        xmlDoc **out, ps_err *err);
+int psi_xml_is(const xmlNode *n, const char *local);
+/* n itself or its first following sibling element called local (NULL:
+ * any element). */
+xmlNode *psi_xml_next(xmlNode *n, const char *local);
+/* The first child element of parent called local. */
+xmlNode *psi_xml_child(xmlNode *parent, const char *local);
+/* Down a path of child names: {"metadata", "resource", NULL}. */
+xmlNode *psi_xml_path(xmlNode *n, const char *const *locals);
+/* Trimmed text content (NULL when empty) and attribute values (NULL when
+ * absent), freed with ps_free. */
+char *psi_xml_text(const xmlNode *n);
+char *psi_xml_attr(const xmlNode *n, const char *name);
+/* The element and its content as XML text (ps_free), e.g. to keep a
+ * record as received; *len_out gets its length. */
+char *psi_xml_serialise(xmlNode *n, size_t *len_out);
 
 /* Source types. Each fetches everything, writing through psi_run_*; it sets
  * run->complete when the source listed all of its records. */

@@ -47,6 +47,8 @@ const ps_harvest_option *ps_harvest_type_options(const char *type)
     return t ? t->options : NULL;
 }
 
+void ps_harvest_global_init(void) { xmlInitParser(); }
+
 /* ---- options ------------------------------------------------------------ */
 
 const char *psi_opt(const psi_run *run, const char *key)

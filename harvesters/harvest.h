@@ -93,6 +93,9 @@ typedef struct ps_harvest_result {
     char message[512]; /* a summary; the first rejected records' reasons */
 } ps_harvest_result;
 
+/* Once in main, before threads start (the XML parser's set-up). */
+void ps_harvest_global_init(void);
+
 /* Run one harvest of src into st. Returns PS_OK when the run finished (its
  * state may be PS_RUN_PARTIAL if some records were rejected: see
  * res->message). Errors: PS_ERR_INVALID (unknown type, bad URL),
