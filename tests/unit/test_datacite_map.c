@@ -205,8 +205,7 @@ static void test_corpus(ps_store *st)
         snprintf(path, sizeof path, "%s/%s", corpus, dirs[d]);
         DIR *dir = opendir(path);
         check_fatal(dir != NULL, "open %s", path);
-        struct dirent *e;
-        while ((e = readdir(dir)) != NULL) {
+        for (struct dirent *e = readdir(dir); e; e = readdir(dir)) {
             if (!ps_str_endswith(e->d_name, ".xml"))
                 continue;
             char rel[600];
