@@ -144,5 +144,7 @@ ps_kind psi_datacite_kind(const json_t *attrs);
 /* Source types. Each fetches everything, writing through psi_run_*; it sets
  * run->complete when the source listed all of its records. */
 ps_status psi_harvest_pan(psi_run *run, ps_err *err);
+ps_status psi_harvest_datacite(psi_run *run, ps_err *err);
+extern const ps_harvest_option psi_datacite_options[]; /* datacite.c */
 
 #endif /* PS_HARVEST_PRIVATE_H */

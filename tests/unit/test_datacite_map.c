@@ -419,8 +419,29 @@ static void test_put(ps_store *st)
     json_decref(notitle);
 }
 
-int main(void)
+/* test_datacite_map --dump FILE...: each DataCite XML file's attributes
+ * as one line of compact JSON (files that do not convert are skipped): the
+ * integration test builds REST answers from the corpus with it. */
+static int dump(int argc, char **argv)
 {
+    ps_harvest_global_init();
+    snprintf(corpus, sizeof corpus, "/");
+    for (int i = 2; i < argc; i++) {
+        ps_status rc = PS_OK;
+        json_t *a = convert(argv[i], &rc);
+        char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(a);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--dump") == 0)
+        return dump(argc, argv);
     const char *srcdir = getenv("PS_SOURCE_DIR");
     snprintf(corpus, sizeof corpus, "%s/../shared/corpus/datacite",
              srcdir ? srcdir : "..");
