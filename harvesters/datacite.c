@@ -192,7 +192,8 @@ static ps_status one_page(psi_run *run, const char *url, long size,
     ps_status rc = psi_run_fetch(run, url, NULL, &resp, err);
     *status_out = resp.status;
     json_t *doc = NULL;
-    if (rc == PS_OK || (rc == PS_ERR_UPSTREAM && resp.body_len)) {
+    if (rc == PS_OK ||
+        ((rc == PS_ERR_UPSTREAM || rc == PS_ERR_NOTFOUND) && resp.body_len)) {
         json_error_t je;
         doc = json_loadb(resp.body ? resp.body : "", resp.body_len, 0, &je);
         if (rc == PS_OK && !doc)
@@ -287,8 +288,8 @@ ps_status psi_harvest_datacite(psi_run *run, ps_err *err)
         size_t n = 0;
         long status = 0;
         rc = one_page(run, url, size, &next, &n, &status, err);
-        if (rc == PS_ERR_UPSTREAM && resumed && first_page && status >= 400 &&
-            status < 500 && status != 429) {
+        if ((rc == PS_ERR_UPSTREAM || rc == PS_ERR_NOTFOUND) && resumed &&
+            first_page && status >= 400 && status < 500 && status != 429) {
             /* The API no longer takes the checkpointed cursor: start the
              * listing again (from "since"); upserts make the repeat
              * harmless. */

@@ -10,7 +10,8 @@
 # nothing, a third sees an update, a deletion (state registered) and a
 # malformed record; a fault mid-listing fails the run and the rerun resumes
 # from the checkpointed cursor with exactly the records of an uninterrupted
-# run; 429 and 503 are retried; a broken JSON page and a page that is not
+# run, and a checkpointed cursor the API refuses restarts the listing;
+# 429 and 503 are retried; a broken JSON page and a page that is not
 # JSON:API fail with a clear message and the rerun completes.
 # SPDX-License-Identifier: GPL-2.0-or-later
 . "$(dirname "$0")/lib.sh"
@@ -215,6 +216,24 @@ check_contains "$(head -1 "$T/replay.log")" "page%5Bcursor%5D=c2" "the rerun res
 check_contains "$OUT" "$((NALL - 2 * SIZE)) seen, $((NGOOD - 2 * SIZE + 2)) new" "nothing fetched twice"
 check_eq "$(live)" "$FULL" "the same entities as an uninterrupted run"
 check_eq "$(sq "SELECT count(*) FROM provenance")" "$NGOOD" "no record twice"
+
+# A checkpointed cursor the API refuses: the listing restarts from the
+# beginning (of the incremental window, here the whole listing).
+rm -rf "$T/data"
+setup "$T/full" --fault 3:500
+P init >/dev/null
+harvest
+mkdir -p "$T/refused"
+cp "$T/full/pages.json" "$T/refused/"
+jq -n --arg p "/dois?page%5Bcursor%5D=c2&page%5Bsize%5D=$SIZE" \
+  '{method: "GET", path: $p, status: 400,
+    body: {errors: [{status: "400", title: "Invalid cursor"}]}}' > "$T/refused/a-refused.json"
+setup "$T/refused"
+harvest
+check_eq "$RC" 0 "a refused cursor restarts the listing ($OUT)"
+check_contains "$OUT" "checkpointed cursor was refused (HTTP 400)" "the note says so"
+check_contains "$(sed -n 2p "$T/replay.log")" "page%5Bcursor%5D=1" "restarted from the first page"
+check_eq "$(live)" "$FULL" "the same entities"
 
 # ---- 5. 429 and 503, then 200 -------------------------------------------
 rm -rf "$T/data"
