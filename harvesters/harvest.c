@@ -28,6 +28,7 @@ static const ps_harvest_option no_options[] = {{NULL, NULL}};
 
 static const harvest_type harvest_types[] = {
     {"pan", psi_harvest_pan, no_options},
+    {"datacite", psi_harvest_datacite, psi_datacite_options},
 };
 #define NTYPES (sizeof harvest_types / sizeof harvest_types[0])
 
@@ -49,7 +50,7 @@ static int type_precedence(const char *type)
     return 50;
 }
 
-const char *const ps_harvest_type_names[] = {"pan", NULL};
+const char *const ps_harvest_type_names[] = {"pan", "datacite", NULL};
 
 static const harvest_type *find_type(const char *name)
 {
