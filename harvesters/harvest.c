@@ -28,10 +28,12 @@ static const ps_harvest_option no_options[] = {{NULL, NULL}};
 
 static const harvest_type harvest_types[] = {
     {"pan", psi_harvest_pan, no_options},
+    {"scicat", psi_harvest_scicat, psi_scicat_options},
+    {"icat", psi_harvest_icat, psi_icat_options},
 };
 #define NTYPES (sizeof harvest_types / sizeof harvest_types[0])
 
-const char *const ps_harvest_type_names[] = {"pan", NULL};
+const char *const ps_harvest_type_names[] = {"pan", "scicat", "icat", NULL};
 
 static const harvest_type *find_type(const char *name)
 {
