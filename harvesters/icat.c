@@ -371,15 +371,16 @@ static ps_status known_datasets(psi_run *run, const char *pid, json_t **out,
 /* ---- pids ------------------------------------------------------------------
  */
 
-static const char *instrument_pid(ic_ctx *c, const json_t *inst, bag *b)
+static const char *instrument_pid(const char *facility, const json_t *inst,
+                                  bag *b)
 {
     const char *pid = nonempty(inst, "pid");
     if (pid)
         return bare_doi(pid) ? bare_doi(pid) : pid;
     if (id_of(inst) < 0)
         return NULL;
-    return bag_keep(b, ps_asprintf("icat:%s/instrument/%lld",
-                                   facility_of(c, inst), id_of(inst)));
+    return bag_keep(
+        b, ps_asprintf("icat:%s/instrument/%lld", facility, id_of(inst)));
 }
 
 static const char *investigation_pid(const char *facility, const json_t *inv,
@@ -616,11 +617,10 @@ static ps_status put_dataset(ic_ctx *c, json_t *rec, const ps_prov *prov,
     json_t *inst = json_object_get(json_array_get(di, 0), "instrument");
     if (!inst)
         inst = json_object_get(json_array_get(ii, 0), "instrument");
-    if (json_is_object(inst)) {
-        if (!json_object_get(inst, "facility") && inv)
-            json_object_set(inst, "facility", json_object_get(inv, "facility"));
-        in.instrument_pid = instrument_pid(c, inst, &b);
-    }
+    if (json_is_object(inst))
+        in.instrument_pid = instrument_pid(
+            json_object_get(inst, "facility") ? facility_of(c, inst) : facility,
+            inst, &b);
     /* files */
     json_t *df = json_object_get(rec, "datafiles");
     size_t n = json_array_size(df);
@@ -856,7 +856,7 @@ static ps_status put_record(ic_ctx *c, ic_phase ph, json_t *rec, ps_err *err)
     const char *facility = facility_of(c, rec);
     if (json_is_object(rec) && id_of(rec) >= 0) {
         switch (ph) {
-        case IP_INSTRUMENTS: pid = instrument_pid(c, rec, &b); break;
+        case IP_INSTRUMENTS: pid = instrument_pid(facility, rec, &b); break;
         case IP_INVESTIGATIONS:
             pid = investigation_pid(facility, rec, &b);
             break;
