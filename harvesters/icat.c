@@ -506,7 +506,9 @@ static ps_status put_investigation(ic_ctx *c, json_t *rec, const ps_prov *prov,
     size_t n = json_array_size(users);
     if (n > MAX_PER_RECORD)
         n = MAX_PER_RECORD;
-    if (n && !(members = ps_calloc(n, sizeof *members)))
+    if (n)
+        members = ps_calloc(n, sizeof *members);
+    if (n && !members)
         b.nomem = 1;
     json_array_foreach (users, i, x) {
         json_t *u = json_object_get(x, "user");
@@ -536,7 +538,9 @@ static ps_status put_investigation(ic_ctx *c, json_t *rec, const ps_prov *prov,
     n = json_array_size(kw);
     if (n > MAX_PER_RECORD)
         n = MAX_PER_RECORD;
-    if (n && !(keywords = ps_calloc(n, sizeof *keywords)))
+    if (n)
+        keywords = ps_calloc(n, sizeof *keywords);
+    if (n && !keywords)
         b.nomem = 1;
     json_array_foreach (kw, i, x) {
         if (keywords && in.nkeywords < n && nonempty(x, "name"))
@@ -631,7 +635,9 @@ static ps_status put_dataset(ic_ctx *c, json_t *rec, const ps_prov *prov,
         psi_run_note(run, note);
         n = MAX_PER_RECORD;
     }
-    if (n && !(files = ps_calloc(n, sizeof *files)))
+    if (n)
+        files = ps_calloc(n, sizeof *files);
+    if (n && !files)
         b.nomem = 1;
     int64_t total = 0;
     json_array_foreach (df, i, x) {
@@ -668,7 +674,9 @@ static ps_status put_dataset(ic_ctx *c, json_t *rec, const ps_prov *prov,
     n = json_array_size(dt);
     if (n > 64)
         n = 64;
-    if (n && !(techs = ps_calloc(n, sizeof *techs)))
+    if (n)
+        techs = ps_calloc(n, sizeof *techs);
+    if (n && !techs)
         b.nomem = 1;
     json_array_foreach (dt, i, x) {
         json_t *t = json_object_get(x, "technique");
@@ -749,7 +757,9 @@ static ps_status put_publication(ic_ctx *c, json_t *rec, const ps_prov *prov,
     size_t n = json_array_size(users);
     if (n > MAX_PER_RECORD)
         n = MAX_PER_RECORD;
-    if (n && !(members = ps_calloc(n, sizeof *members)))
+    if (n)
+        members = ps_calloc(n, sizeof *members);
+    if (n && !members)
         b.nomem = 1;
     for (size_t pass = 0; members && pass < n; pass++) {
         /* selection by orderKey: the smallest not yet taken */
@@ -796,7 +806,9 @@ static ps_status put_publication(ic_ctx *c, json_t *rec, const ps_prov *prov,
     n = json_array_size(subj);
     if (n > MAX_PER_RECORD)
         n = MAX_PER_RECORD;
-    if (n && !(keywords = ps_calloc(n, sizeof *keywords)))
+    if (n)
+        keywords = ps_calloc(n, sizeof *keywords);
+    if (n && !keywords)
         b.nomem = 1;
     json_array_foreach (subj, i, x) {
         if (keywords && in.nkeywords < n && nonempty(x, "name"))
@@ -808,7 +820,9 @@ static ps_status put_publication(ic_ctx *c, json_t *rec, const ps_prov *prov,
     n = json_array_size(cds);
     if (n > MAX_PER_RECORD)
         n = MAX_PER_RECORD;
-    if (n && !(dpids = ps_calloc(n, sizeof *dpids)))
+    if (n)
+        dpids = ps_calloc(n, sizeof *dpids);
+    if (n && !dpids)
         b.nomem = 1;
     json_array_foreach (cds, i, x) {
         const char *dp =

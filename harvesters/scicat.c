@@ -445,7 +445,9 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
     json_t *x;
     if (nkw > MAX_PER_RECORD)
         nkw = MAX_PER_RECORD;
-    if (nkw && !(keywords = ps_calloc(nkw, sizeof *keywords)))
+    if (nkw)
+        keywords = ps_calloc(nkw, sizeof *keywords);
+    if (nkw && !keywords)
         goto nomem;
     json_array_foreach (kw, i, x) {
         if (in.nkeywords < nkw && json_is_string(x))
@@ -458,7 +460,9 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
     size_t nsm = json_object_size(sm);
     if (nsm > MAX_PER_RECORD)
         nsm = MAX_PER_RECORD;
-    if (nsm && !(params = ps_calloc(nsm, sizeof *params)))
+    if (nsm)
+        params = ps_calloc(nsm, sizeof *params);
+    if (nsm && !params)
         goto nomem;
     const char *key;
     json_object_foreach (sm, key, x) {
@@ -487,7 +491,9 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
     size_t ntech = json_array_size(tech);
     if (ntech > 64)
         ntech = 64;
-    if (ntech && !(techs = ps_calloc(ntech, sizeof *techs)))
+    if (ntech)
+        techs = ps_calloc(ntech, sizeof *techs);
+    if (ntech && !techs)
         goto nomem;
     json_array_foreach (tech, i, x) {
         const char *tpid = nonempty(x, "pid");
@@ -525,7 +531,9 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
         psi_run_note(run, note);
         nf = MAX_PER_RECORD;
     }
-    if (nf && !(files = ps_calloc(nf, sizeof *files)))
+    if (nf)
+        files = ps_calloc(nf, sizeof *files);
+    if (nf && !files)
         goto nomem;
     json_array_foreach (fl, i, x) {
         const char *path = nonempty(x, "path");
@@ -593,7 +601,9 @@ static ps_status put_published(sc_ctx *c, json_t *rec, const ps_prov *prov,
     json_t *x;
     if (n > MAX_PER_RECORD)
         n = MAX_PER_RECORD;
-    if (n && !(members = ps_calloc(n, sizeof *members)))
+    if (n)
+        members = ps_calloc(n, sizeof *members);
+    if (n && !members)
         b.nomem = 1;
     json_array_foreach (cr, i, x) {
         const char *name = json_string_value(x);
@@ -610,7 +620,9 @@ static ps_status put_published(sc_ctx *c, json_t *rec, const ps_prov *prov,
     n = json_array_size(pa);
     if (n > MAX_PER_RECORD)
         n = MAX_PER_RECORD;
-    if (n && !(dpids = ps_calloc(n, sizeof *dpids)))
+    if (n)
+        dpids = ps_calloc(n, sizeof *dpids);
+    if (n && !dpids)
         b.nomem = 1;
     json_array_foreach (pa, i, x) {
         if (dpids && in.ndatasets < n && json_is_string(x))
