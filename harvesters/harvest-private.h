@@ -146,5 +146,8 @@ ps_kind psi_datacite_kind(const json_t *attrs);
 ps_status psi_harvest_pan(psi_run *run, ps_err *err);
 ps_status psi_harvest_datacite(psi_run *run, ps_err *err);
 extern const ps_harvest_option psi_datacite_options[]; /* datacite.c */
+ps_status psi_harvest_scicat(psi_run *run, ps_err *err);
+ps_status psi_harvest_icat(psi_run *run, ps_err *err);
+extern const ps_harvest_option psi_scicat_options[], psi_icat_options[];
 
 #endif /* PS_HARVEST_PRIVATE_H */

@@ -29,6 +29,8 @@ static const ps_harvest_option no_options[] = {{NULL, NULL}};
 static const harvest_type harvest_types[] = {
     {"pan", psi_harvest_pan, no_options},
     {"datacite", psi_harvest_datacite, psi_datacite_options},
+    {"scicat", psi_harvest_scicat, psi_scicat_options},
+    {"icat", psi_harvest_icat, psi_icat_options},
 };
 #define NTYPES (sizeof harvest_types / sizeof harvest_types[0])
 
@@ -50,7 +52,8 @@ static int type_precedence(const char *type)
     return 50;
 }
 
-const char *const ps_harvest_type_names[] = {"pan", "datacite", NULL};
+const char *const ps_harvest_type_names[] = {"pan", "datacite", "scicat",
+                                             "icat", NULL};
 
 static const harvest_type *find_type(const char *name)
 {
