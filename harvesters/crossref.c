@@ -353,7 +353,8 @@ static void map_affiliation(work *w, const json_t *person,
     }
 }
 
-/* Authors then editors, in the order Crossref lists them. */
+/* Authors then editors, in the order Crossref lists them, except that
+ * authors whose sequence is "first" come first. */
 static void map_members(psi_run *run, const json_t *rec, const char *doi,
                         work *w)
 {
@@ -377,13 +378,19 @@ static void map_members(psi_run *run, const json_t *rec, const char *doi,
         w->nomem = 1;
         return;
     }
-    for (size_t l = 0; l < 2; l++) {
+    /* Passes: authors with sequence "first", the other authors, editors. */
+    for (size_t pass = 0; pass < 3; pass++) {
+        size_t l = pass < 2 ? 0 : 1;
         size_t i;
         json_t *p;
         json_array_foreach (json_object_get(rec, lists[l]), i, p) {
             if (w->nmembers >= total)
                 break;
             if (!json_is_object(p))
+                continue;
+            const char *seq = ps_json_str(p, "sequence");
+            int first = l == 0 && seq && strcmp(seq, "first") == 0;
+            if ((pass == 0 && !first) || (pass == 1 && first))
                 continue;
             ps_member_in *m = &w->members[w->nmembers];
             const char *given = ps_json_str(p, "given");
@@ -771,14 +778,19 @@ static void crossref_complaint(const ps_http_response *resp, char *out,
 }
 
 /* One page: the works stored, *n_out their number, *next_out the next
- * cursor (a new string, NULL when Crossref gave none). */
+ * cursor (a new string, NULL when Crossref gave none). When repeat_of is
+ * not NULL and the page's first DOI equals it, nothing is stored and
+ * *repeat is set; *first_out gets a copy of the first DOI (or NULL). */
 static ps_status read_page(psi_run *run, const char *what,
                            const ps_http_response *resp, size_t *n_out,
-                           char **next_out, ps_err *err)
+                           char **next_out, const char *repeat_of, int *repeat,
+                           char **first_out, ps_err *err)
 {
     json_error_t je;
     *n_out = 0;
     *next_out = NULL;
+    *repeat = 0;
+    *first_out = NULL;
     json_t *j = json_loadb(resp->body, resp->body_len, 0, &je);
     if (!j)
         return ps_err_set(err, PS_ERR_UPSTREAM,
@@ -800,6 +812,19 @@ static ps_status read_page(psi_run *run, const char *what,
         total < 9e18)
         run->phase_total = (int64_t)total;
     const char *next = ps_json_str(msg, "next-cursor");
+    const char *first = ps_json_str(json_array_get(items, 0), "DOI");
+    if (repeat_of && first && strcmp(first, repeat_of) == 0) {
+        *repeat = 1;
+        json_decref(j);
+        return PS_OK;
+    }
+    if (first) {
+        *first_out = ps_strdup(first);
+        if (!*first_out) {
+            json_decref(j);
+            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        }
+    }
     ps_status rc = PS_OK;
     size_t i;
     json_t *rec;
@@ -905,6 +930,7 @@ ps_status psi_harvest_crossref(psi_run *run, ps_err *err)
     int full = !since && !resume;
     int trusted = resume != NULL; /* the cursor came from a checkpoint */
     int restarts = 0, npage = 0;
+    char *prev_first = NULL; /* the first DOI of the page before */
     while (rc == PS_OK) {
         if (psi_run_cancelled(run)) {
             rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
@@ -940,6 +966,8 @@ ps_status psi_harvest_crossref(psi_run *run, ps_err *err)
             ps_free(page);
             restarts++;
             npage = 0;
+            ps_free(prev_first);
+            prev_first = NULL;
             const char *keys[] = {"resume", "listing_started"};
             const char *vals[] = {NULL, today};
             rc = psi_run_checkpoint_n(run, keys, vals, 2, err);
@@ -970,10 +998,19 @@ ps_status psi_harvest_crossref(psi_run *run, ps_err *err)
             break;
         }
         size_t n = 0;
-        char *next = NULL;
-        rc = read_page(run, what, &resp, &n, &next, err);
+        char *next = NULL, *first = NULL;
+        int repeat = 0;
+        rc = read_page(run, what, &resp, &n, &next, prev_first, &repeat, &first,
+                       err);
         ps_http_response_free(&resp);
         ps_free(page);
+        ps_free(prev_first);
+        prev_first = first;
+        if (rc == PS_OK && repeat)
+            rc = ps_err_set(err, PS_ERR_UPSTREAM,
+                            "source %s: %s repeats the page before it (the "
+                            "server does not move its cursor on)",
+                            run->src->name, what);
         if (rc != PS_OK) {
             ps_free(next);
             break;
@@ -1000,6 +1037,7 @@ ps_status psi_harvest_crossref(psi_run *run, ps_err *err)
         ps_free(cursor);
         cursor = next;
     }
+    ps_free(prev_first);
     ps_free(cursor);
     ps_free(query);
     ps_free(base);

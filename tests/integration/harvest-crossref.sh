@@ -25,14 +25,17 @@ status_json() { P status --json; }
 # DOI (10.1103/physrevd.93.016005, its type changed): the first run lists
 # one, the third (incremental) run the other. To cover what the corpus
 # lacks, one author affiliation gets a ROR id and one work a relation to a
-# facility dataset (ILL's prefix 10.5291), and a copy of a work without its
-# DOI and title is the malformed work.
+# facility dataset (ILL's prefix 10.5291) and an abstract and a subtitle
+# with the JATS markup and entities Crossref abstracts carry, and a copy of
+# a work without its DOI and title is the malformed work.
 jq -s '[.[].message]' "$CORPUS/2018.3804742.json" "$CORPUS/9781316535783.011.json" \
     "$CORPUS/PhysRevB.33.3547.2.json" "$CORPUS/s1463-4988(99)00060-3.json" \
     "$CORPUS/sample_crossref_record.json" "$CORPUS/tasc.2017.2776938.json" |
 jq '(.[0].author[0].affiliation[0].id) = [{"id": "https://ror.org/02n742c10", "id-type": "ROR", "asserted-by": "publisher"}]
     | (.[2].relation) = {"is-supplemented-by": [{"id-type": "doi", "id": "10.5291/ILL-DATA.5-21-1097", "asserted-by": "subject"}],
                          "has-preprint": [{"id-type": "arxiv", "id": "cond-mat/0001", "asserted-by": "subject"}]}
+    | (.[2].abstract) = "<jats:title>Abstract</jats:title>\n<jats:p>H<jats:sub>2</jats:sub>O &amp; D<jats:sub>2</jats:sub>O at 10&#x2009;K,\n  a &lt; b</jats:p><jats:p>Second.</jats:p>"
+    | (.[2].subtitle) = ["With <i>italics</i>"]
     | .[:3] + [.[1] | del(.DOI, .title)] + .[3:]' > "$T/works.json"
 check_eq "$(jq length "$T/works.json")" 7 "seven works in the listing (one malformed)"
 jq '[.message]' "$CORPUS/sample_crossref_record_with_unknown_type.json" > "$T/update.json"
@@ -101,6 +104,9 @@ check_eq "$(pub 10.1109/tasc.2017.2776938 "journal || '|' || year || '|' || type
 check_eq "$(pub 10.1155/2018/3804742 "journal || '|' || year || '|' || license")" \
     "Abstract and Applied Analysis|2018|http://creativecommons.org/licenses/by/4.0/" "journal, year and licence (expected.yml)"
 check_eq "$(pub 10.1103/physrevb.33.3547.2 "journal || '|' || year")" "Physical Review B|1986" "erratum: journal and year"
+check_eq "$(pub 10.1103/physrevb.33.3547.2 "title || '|' || abstract")" \
+    "$(jq -rn '"Erratum: Polaronic behavior of electrons on a liquid-helium film: With italics|H2O & D2O at 10\u2009K, a < b Second."')" \
+    "subtitle joined to the title; JATS title dropped, tags removed, entities decoded"
 check_eq "$(pub 10.1016/s1463-4988\(99\)00060-3 "journal || '|' || year")" "Aquatic Ecosystem Health and Management|2000" "year 2000 (expected.yml)"
 check_eq "$(pub 10.1017/9781316535783.011 "coalesce(year, 'none') || '|' || type")" "none|book-chapter" "empty issued: no year (expected.yml year: empty)"
 cites() { Q "SELECT count(*) FROM link l JOIN publication p ON l.src_kind = 9 AND l.src_id = p.id WHERE p.pid = '$1' AND l.type = '${2:-cites}'"; }
@@ -133,6 +139,7 @@ check_eq "$(jq -r '.members[0].person.id + "|" + .members[0].role + "|" + .membe
 check_eq "$(jq -r '.keywords | join("|")' "$T/body")" "Electrical and Electronic Engineering|Electronic, Optical and Magnetic Materials|Condensed Matter Physics" "subjects are keywords"
 get "$SERVE_URL/api/Documents/$(enc 10.1155/2018/3804742)?filter=$(enc "$inc")"
 check_eq "$(jq -r '.summary' "$T/body" | cut -c1-60)" "We characterize the existence of (weak) Pareto optimal solut" "abstract without JATS tags"
+check_eq "$(jq -r '.summary' "$T/body")" "$(jq -r '.[0].abstract' "$T/works.json" | sed 's/<[^>]*>//g')" "the whole abstract, tags removed (expected.yml)"
 check_eq "$(jq -r '.summary | test("<|jats")' "$T/body")" false "no markup left in the abstract"
 check_eq "$(jq -r '[.members[] | .person.fullName] | join("|")' "$T/body")" "Paolo Bevilacqua|Gianni Bosi|Magalì Zuanon" "authors (expected.yml)"
 check_eq "$(jq -r '.members[0].affiliation.name' "$T/body")" "DIA, Università di Trieste, 34127 Trieste, Italy" "affiliation name"
@@ -261,4 +268,15 @@ P init >/dev/null
 out=$(P harvest 2>&1); rc=$?
 check_eq "$rc" 4 "bad filter: exit 4"
 check_contains "$out" "no such filter for this route" "bad filter: Crossref's message is shown"
+
+# ---- a server that ignores the cursor: the repeated page is an error -------
+mkdir -p "$T/stuck"
+jq '[.[0], (.[0] | .path = "\(.path | sub("cursor=.*"; ""))cursor=\("AoJ+page/1==" | @uri)")]' "$T/full/works.json" > "$T/stuck/works.json"
+replay "$T/stuck"
+config "$T/data8"
+P init >/dev/null
+out=$(P harvest 2>&1); rc=$?
+check_eq "$rc" 4 "repeated page: exit 4 ($out)"
+check_contains "$out" "repeats the page before it" "repeated page: the message says so"
+check_eq "$(wc -l < "$T/replay.log")" 2 "repeated page: not asked forever"
 finish
