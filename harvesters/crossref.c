@@ -651,7 +651,9 @@ static ps_status put_work(psi_run *run, json_t *rec, ps_err *err)
                  ? ps_err_set(&e, PS_ERR_NOMEM, "out of memory")
                  : ps_store_put_document(run->st, &prov, &in, &res, &id, &e);
     }
-    if (rc == PS_OK)
+    /* Links go in the transaction of their work: an unchanged work had
+     * them written with it (a store commit holds both or neither). */
+    if (rc == PS_OK && res != PS_PUT_UNCHANGED)
         rc = map_links(run, rec, doicopy, kind, id, &e);
     if (rc == PS_ERR_INVALID)
         rc = psi_run_reject(run, kind, doicopy, e.msg, err);
