@@ -307,6 +307,15 @@ static const char *own(work *w, char *s)
     return s;
 }
 
+/* The same for a string that cannot be NULL unless memory ran out (from
+ * ps_asprintf). */
+static const char *own_new(work *w, char *s)
+{
+    if (!s)
+        w->nomem = 1;
+    return own(w, s);
+}
+
 /* The 16-character ORCID iD of an ORCID value ("http://orcid.org/0000-
  * 0002-4869-9338" or the bare iD), NULL when it is not one. */
 static const char *orcid_bare(const char *s)
@@ -348,7 +357,7 @@ static void map_affiliation(work *w, const json_t *person,
         const char *slash = strrchr(v, '/');
         const char *bare = slash ? slash + 1 : v;
         if (*bare)
-            inst->pid = own(w, ps_asprintf("https://ror.org/%s", bare));
+            inst->pid = own_new(w, ps_asprintf("https://ror.org/%s", bare));
         break;
     }
 }
@@ -403,14 +412,15 @@ static void map_members(psi_run *run, const json_t *rec, const char *doi,
             m->person.given_name = given;
             m->person.family_name = family;
             m->person.full_name =
-                family ? (given ? own(w, ps_asprintf("%s %s", given, family))
-                                : family)
-                       : name;
+                family
+                    ? (given ? own_new(w, ps_asprintf("%s %s", given, family))
+                             : family)
+                    : name;
             m->person.orcid = orcid;
             m->person.pid =
-                orcid ? own(w, ps_asprintf("https://orcid.org/%s", orcid))
-                      : own(w, ps_asprintf("crossref:%s#%s-%zu", doi, roles[l],
-                                           i + 1));
+                orcid ? own_new(w, ps_asprintf("https://orcid.org/%s", orcid))
+                      : own_new(w, ps_asprintf("crossref:%s#%s-%zu", doi,
+                                               roles[l], i + 1));
             map_affiliation(w, p, &m->institution);
             w->nmembers++;
         }
@@ -600,7 +610,7 @@ static ps_status put_work(psi_run *run, json_t *rec, ps_err *err)
         return psi_run_reject(run, kind, doi, why, err);
     }
     const char *full_title =
-        clean_sub ? own(&w, ps_asprintf("%s: %s", clean_title, clean_sub))
+        clean_sub ? own_new(&w, ps_asprintf("%s: %s", clean_title, clean_sub))
                   : clean_title;
     const char *abstract = ps_json_str(rec, "abstract");
     const char *summary = abstract ? own(&w, strip_markup(abstract)) : NULL;
