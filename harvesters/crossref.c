@@ -337,15 +337,13 @@ static const char *orcid_bare(const char *s)
     return id;
 }
 
-/* The first affiliation of a contributor: its name, and its ROR IRI when
- * its id[] has one. */
-static void map_affiliation(work *w, const json_t *person,
-                            ps_institution_in *inst)
+/* Affiliation aff of a contributor: its name, and its ROR IRI when its
+ * id[] has one. 0 when it has no name. */
+static int map_affiliation(work *w, const json_t *aff, ps_institution_in *inst)
 {
-    json_t *aff = json_array_get(json_object_get(person, "affiliation"), 0);
     const char *name = ps_json_str(aff, "name");
     if (!name || !*name)
-        return;
+        return 0;
     inst->name = name;
     size_t i;
     json_t *id;
@@ -360,23 +358,36 @@ static void map_affiliation(work *w, const json_t *person,
             inst->pid = own_new(w, ps_asprintf("https://ror.org/%s", bare));
         break;
     }
+    return 1;
+}
+
+/* The members a contributor gives: one per affiliation (a PaN member is a
+ * person with one affiliation), or one without affiliation. */
+static size_t member_rows(const json_t *p)
+{
+    size_t n = json_array_size(json_object_get(p, "affiliation"));
+    return n ? n : 1;
 }
 
 /* Authors then editors, in the order Crossref lists them, except that
- * authors whose sequence is "first" come first. */
+ * authors whose sequence is "first" come first; a contributor with several
+ * affiliations is one member per affiliation, as in DataCite's crosswalk. */
 static void map_members(psi_run *run, const json_t *rec, const char *doi,
                         work *w)
 {
     static const char *const lists[] = {"author", "editor"};
     static const char *const roles[] = {"author", "editor"};
-    size_t total = json_array_size(json_object_get(rec, "author")) +
-                   json_array_size(json_object_get(rec, "editor"));
+    size_t total = 0, i;
+    json_t *p;
+    for (size_t l = 0; l < 2; l++)
+        json_array_foreach (json_object_get(rec, lists[l]), i, p)
+            total += member_rows(p);
     if (!total)
         return;
     if (total > MAX_PER_WORK) {
         char note[200];
         snprintf(note, sizeof note,
-                 "%s: %zu contributors, only the first %d "
+                 "%s: %zu contributors and affiliations, only the first %d "
                  "kept",
                  doi, total, MAX_PER_WORK);
         psi_run_note(run, note);
@@ -390,39 +401,51 @@ static void map_members(psi_run *run, const json_t *rec, const char *doi,
     /* Passes: authors with sequence "first", the other authors, editors. */
     for (size_t pass = 0; pass < 3; pass++) {
         size_t l = pass < 2 ? 0 : 1;
-        size_t i;
-        json_t *p;
         json_array_foreach (json_object_get(rec, lists[l]), i, p) {
-            if (w->nmembers >= total)
-                break;
             if (!json_is_object(p))
                 continue;
             const char *seq = ps_json_str(p, "sequence");
             int first = l == 0 && seq && strcmp(seq, "first") == 0;
             if ((pass == 0 && !first) || (pass == 1 && first))
                 continue;
-            ps_member_in *m = &w->members[w->nmembers];
             const char *given = ps_json_str(p, "given");
             const char *family = ps_json_str(p, "family");
             const char *name = ps_json_str(p, "name"); /* organisations */
             const char *orcid = orcid_bare(ps_json_str(p, "ORCID"));
             if (!family && !name)
                 continue;
-            m->role = roles[l];
-            m->person.given_name = given;
-            m->person.family_name = family;
-            m->person.full_name =
+            ps_person_in person = {0};
+            person.given_name = given;
+            person.family_name = family;
+            /* "Family, Given", as DataCite names creators. */
+            person.full_name =
                 family
-                    ? (given ? own_new(w, ps_asprintf("%s %s", given, family))
+                    ? (given ? own_new(w, ps_asprintf("%s, %s", family, given))
                              : family)
                     : name;
-            m->person.orcid = orcid;
-            m->person.pid =
+            person.orcid = orcid;
+            person.pid =
                 orcid ? own_new(w, ps_asprintf("https://orcid.org/%s", orcid))
                       : own_new(w, ps_asprintf("crossref:%s#%s-%zu", doi,
                                                roles[l], i + 1));
-            map_affiliation(w, p, &m->institution);
-            w->nmembers++;
+            json_t *affs = json_object_get(p, "affiliation");
+            size_t naff = json_array_size(affs), added = 0;
+            /* One member per named affiliation; one without affiliation
+             * when none has a name. */
+            for (size_t k = 0; k <= naff; k++) {
+                if (k == naff && added)
+                    break;
+                if (w->nmembers >= total)
+                    return;
+                ps_member_in *m = &w->members[w->nmembers];
+                if (k < naff && !map_affiliation(w, json_array_get(affs, k),
+                                                 &m->institution))
+                    continue;
+                m->role = roles[l];
+                m->person = person;
+                w->nmembers++;
+                added++;
+            }
         }
     }
 }
