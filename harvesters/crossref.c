@@ -12,7 +12,7 @@
  *
  * Each work becomes a publication (or a dataset when its type is
  * "dataset") whose pid is its DOI: title and subtitle, authors and editors
- * in order with ORCID and first affiliation (ROR when given), journal,
+ * in order with ORCID and affiliations (ROR when given), journal,
  * year, release date, abstract without its JATS markup, subjects as
  * keywords, licence, type; references with a DOI and relation{} entries
  * with a DOI become links. docs/sources/crossref.md has the crosswalk field
