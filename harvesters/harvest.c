@@ -31,6 +31,7 @@ static const harvest_type harvest_types[] = {
     {"datacite", psi_harvest_datacite, psi_datacite_options},
     {"scicat", psi_harvest_scicat, psi_scicat_options},
     {"icat", psi_harvest_icat, psi_icat_options},
+    {"crossref", psi_harvest_crossref, psi_crossref_options},
 };
 #define NTYPES (sizeof harvest_types / sizeof harvest_types[0])
 
@@ -52,8 +53,8 @@ static int type_precedence(const char *type)
     return 50;
 }
 
-const char *const ps_harvest_type_names[] = {"pan", "datacite", "scicat",
-                                             "icat", NULL};
+const char *const ps_harvest_type_names[] = {"pan",  "datacite", "scicat",
+                                             "icat", "crossref", NULL};
 
 static const harvest_type *find_type(const char *name)
 {
