@@ -65,6 +65,15 @@ ref=$(snapshot)
 rm -rf "$T/data"
 check test "$(echo "$ref" | grep -c '^ds|')" -ge 10 -- "the reference has datasets"
 
+# The sources a rerun must finish: those whose last run did not end (a
+# SciCat source that did finish would go on incrementally, asking for
+# updatedAt > its start, which the recordings do not hold).
+unfinished() {
+    local done
+    done=$(P status --json | jq -r '.sources[] | select(.last_run.state == "ok") | .name')
+    for s in psi ess; do echo "$done" | grep -qx "$s" || echo "$s"; done
+}
+
 # Kill at several moments of fresh harvests, then rerun until it finishes.
 config "$T/data"
 for delay in 0.3 0.9 1.6 2.4; do
@@ -78,12 +87,16 @@ for delay in 0.3 0.9 1.6 2.4; do
     check_eq "$(DB 'PRAGMA integrity_check')" ok "store intact after kill -9 at ${delay}s"
     committed=$(DB "SELECT count(*) FROM provenance")
     # A second kill during the resumed run, then a run to the end.
-    "$PANSIFT" --quiet --config "$T/pansift.ini" harvest >/dev/null 2>&1 &
+    # shellcheck disable=SC2046
+    "$PANSIFT" --quiet --config "$T/pansift.ini" harvest $(unfinished) >/dev/null 2>&1 &
     hp=$!
     sleep 0.4
     kill -9 $hp 2>/dev/null
     wait $hp 2>/dev/null
-    out=$(P harvest 2>&1); rc=$?
+    left=$(unfinished)
+    out=ok; rc=0
+    # shellcheck disable=SC2086
+    [ -n "$left" ] && { out=$(P harvest $left 2>&1); rc=$?; }
     check_eq "$rc" 0 "rerun after kills at ${delay}s completes ($out)"
     check_eq "$(snapshot)" "$ref" "after kills at ${delay}s: exactly the records of an uninterrupted run ($committed provenance rows had been committed)"
 done
