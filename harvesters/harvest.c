@@ -28,10 +28,11 @@ static const ps_harvest_option no_options[] = {{NULL, NULL}};
 
 static const harvest_type harvest_types[] = {
     {"pan", psi_harvest_pan, no_options},
+    {"oai-pmh", psi_harvest_oai, psi_oai_options},
 };
 #define NTYPES (sizeof harvest_types / sizeof harvest_types[0])
 
-const char *const ps_harvest_type_names[] = {"pan", NULL};
+const char *const ps_harvest_type_names[] = {"pan", "oai-pmh", NULL};
 
 static const harvest_type *find_type(const char *name)
 {
