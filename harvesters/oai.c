@@ -1065,8 +1065,10 @@ ps_status psi_harvest_oai(psi_run *run, ps_err *err)
     const char *vals[] = {stamp[0] ? stamp : since, NULL, NULL};
     rc = psi_run_checkpoint_n(run, keys, vals, 3, err);
     /* Only a listing of everything, done within this run, may let the
-     * sweep tombstone what it did not list. */
-    if (rc == PS_OK && !resumed && !from[0] && !c.until[0])
+     * sweep tombstone what it did not list; an empty one (noRecordsMatch
+     * on a full listing) never does. */
+    if (rc == PS_OK && !resumed && !from[0] && !c.until[0] &&
+        run->phase_done > 0)
         run->complete = 1;
 out:
     ps_free(next);
