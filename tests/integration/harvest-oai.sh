@@ -297,4 +297,28 @@ check_eq "$(log_since "$n" | grep -c 'metadataPrefix=oai_dc')" 0 "badxml: the re
 check_eq "$(H del status --json | jq .entities.publication)" 81 "badxml: all 81, none twice"
 check_eq "$(sqlite3 "$T/data-del/store.db" "SELECT count(*) FROM provenance")" 81 "badxml: one provenance per record"
 check_eq "$(state del since)" "$max" "badxml: since after the resumed listing"
+kill "$REPLAY_PID"; wait "$REPLAY_PID" 2>/dev/null
+
+# kill -9 while the fourth page is being fetched: the rerun resumes from the
+# last committed page and ends with exactly the records of an uninterrupted
+# run. Requests: 1 Identify, 2-4 pages 1-3, 5 page 4 (stalls).
+start_replay "$EX" --fault 5:stall --stall-ms 20000
+source_cfg del "from = 2004-01-01T00:00:00Z"
+sed -i 's/^timeout_ms = .*/timeout_ms = 30000/' "$T/del.ini"
+n=$(loglines)
+"$PANSIFT" --quiet --config "$T/del.ini" harvest >"$T/k9.out" 2>&1 &
+hp=$!
+# A stalled request is logged when it ends: wait for the page before it.
+for _ in $(seq 100); do log_since "$n" | grep -q 'page%202%2F20 -> 200' && break; sleep 0.1; done
+sleep 1
+kill -9 "$hp"; wait "$hp" 2>/dev/null
+check_eq "$(H del status --json | jq .entities.publication)" 60 "kill -9: three pages committed"
+n=$(loglines)
+out=$(H del harvest 2>&1); rc=$?
+check_eq "$rc" 0 "kill -9: the rerun completes ($out)"
+check_contains "$(log_since "$n" | grep ListRecords | head -1)" "resumptionToken=oai_dc%2F2024-01-01T00%3A00%3A00Z%2F%2Bpage%203%2F20" \
+    "kill -9: the rerun starts at the checkpointed token"
+check_eq "$(H del status --json | jq .entities.publication)" 81 "kill -9: all 81"
+check_eq "$(sqlite3 "$T/data-del/store.db" "SELECT count(*) FROM provenance")" 81 "kill -9: none twice"
+check_eq "$(H del status --json | jq -r '.sources[0].last_run.state')" ok "kill -9: last run ok"
 finish
