@@ -67,13 +67,17 @@ type = oai-pmh
 url = $URL
 EOF
     "$PANSIFT" --config "$OUT/pansift.ini" init >/dev/null
+    load=$(cut -d' ' -f1 /proc/loadavg)
     t0=$(date +%s%N)
-    out=$("$PANSIFT" --quiet --config "$OUT/pansift.ini" harvest 2>&1)
+    out=$(/usr/bin/time -f 'cpu %U %S' -o "$OUT/cpu" \
+        "$PANSIFT" --quiet --config "$OUT/pansift.ini" harvest 2>&1)
     t1=$(date +%s%N)
     seen=$(echo "$out" | grep -o '[0-9]* new' | head -1 | cut -d' ' -f1)
     [ "$seen" = "$N" ] || { echo "run $r: expected $N new records: $out" >&2; exit 1; }
     rate=$(awk -v n="$N" -v ns=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ns / 1e9) }')
-    echo "run $r: $N records in $(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", ns / 1e9 }') s = $rate records/s"
+    cpu=$(awk '/^cpu/ { printf "%.2f", $2 + $3 }' "$OUT/cpu")
+    echo "run $r: $N records in $(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", ns / 1e9 }') s = $rate records/s" \
+        "(harvester CPU $cpu s = $(awk -v n="$N" -v c="$cpu" 'BEGIN { printf "%.0f", n / c }') records per CPU-second; load average $load)"
     rates+=("$rate")
 done
 median=$(printf '%s\n' "${rates[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')

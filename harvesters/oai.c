@@ -49,6 +49,10 @@ typedef struct oai_ctx {
     int64_t max_stamp; /* largest datestamp seen, PS_TIME_NONE */
     int bad_stamps;    /* invalid datestamps met */
     int case_noted;    /* the wrong-case note was made */
+    char *body;        /* the page being read, as received */
+    size_t body_len;
+    size_t scan; /* where the next <record> is looked for in body */
+    int raw_ok;  /* body is UTF-8: records can be kept as received */
 } oai_ctx;
 
 const ps_harvest_option psi_oai_options[] = {
@@ -166,6 +170,16 @@ static ps_status fetch_xml(oai_ctx *c, const char *url, xmlDoc **doc_out,
         }
         xmlDoc *doc = NULL;
         rc = psi_xml_parse(resp.body, resp.body_len, url, &doc, err);
+        if (rc == PS_OK) {
+            /* Keep the bytes: records are stored as they were received. */
+            ps_free(c->body);
+            c->body = resp.body;
+            c->body_len = resp.body_len;
+            c->scan = 0;
+            c->raw_ok = !doc->encoding ||
+                        strcasecmp((const char *)doc->encoding, "UTF-8") == 0;
+            resp.body = NULL;
+        }
         ps_http_response_free(&resp);
         if (rc == PS_OK && !psi_xml_is(xmlDocGetRootElement(doc), "OAI-PMH")) {
             rc = ps_err_set(err, PS_ERR_PARSE,
@@ -782,6 +796,123 @@ static void note_stamp(oai_ctx *c, const char *id, const char *stamp)
     psi_run_note(c->run, note);
 }
 
+/* The name of the tag at p (just after '<' or "</"), without its
+ * namespace prefix, and the whole qualified name's length. */
+static const char *tag_name(const char *p, const char *end, size_t *qlen,
+                            size_t *len)
+{
+    const char *q = p, *name = p;
+    while (q < end && *q != '>' && *q != '/' && *q != ' ' && *q != '\t' &&
+           *q != '\n' && *q != '\r') {
+        if (*q == ':')
+            name = q + 1;
+        q++;
+    }
+    *qlen = (size_t)(q - p);
+    *len = (size_t)(q - name);
+    return name;
+}
+
+/* From p, the next element called local (any prefix, any case): its '<'
+ * and qualified name; NULL when there is none before end. */
+static const char *next_tag(const char *p, const char *end, const char *local,
+                            const char **qname, size_t *qlen)
+{
+    size_t want = strlen(local), len;
+    for (; p < end; p++) {
+        p = memchr(p, '<', (size_t)(end - p));
+        if (!p)
+            return NULL;
+        const char *name = tag_name(p + 1, end, qlen, &len);
+        if (len == want && strncasecmp(name, local, want) == 0) {
+            *qname = p + 1;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* The end (after '>') of the element that opens at open with the
+ * qualified name qname, nested elements of the same name included; NULL
+ * when the page ends first. */
+static const char *element_end(const char *open, const char *end,
+                               const char *qname, size_t qlen)
+{
+    int depth = 0;
+    for (const char *p = open; p < end; p++) {
+        p = memchr(p, '<', (size_t)(end - p));
+        if (!p)
+            return NULL;
+        int closing = p + 1 < end && p[1] == '/';
+        const char *t = p + 1 + closing;
+        size_t tq, tl;
+        tag_name(t, end, &tq, &tl);
+        if (tq != qlen || strncasecmp(t, qname, qlen) != 0)
+            continue;
+        const char *gt = memchr(t, '>', (size_t)(end - t));
+        if (!gt)
+            return NULL;
+        if (closing)
+            depth--;
+        else if (gt[-1] != '/')
+            depth++;
+        if (depth <= 0)
+            return gt + 1;
+        p = gt;
+    }
+    return NULL;
+}
+
+/* Is the first <identifier> of [p, end) exactly id (white space around
+ * it allowed)? */
+static int first_identifier_is(const char *p, const char *end, const char *id)
+{
+    const char *qname;
+    size_t qlen, n = strlen(id);
+    const char *t = next_tag(p, end, "identifier", &qname, &qlen);
+    const char *gt = t ? memchr(t, '>', (size_t)(end - t)) : NULL;
+    if (!gt)
+        return 0;
+    for (p = gt + 1;
+         p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'); p++)
+        ;
+    if ((size_t)(end - p) < n || memcmp(p, id, n) != 0)
+        return 0;
+    for (p += n;
+         p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'); p++)
+        ;
+    return p < end && *p == '<';
+}
+
+/* The bytes of the record whose header identifier is id, as received (so
+ * that the provenance keeps them exactly, and without the cost of
+ * serialising the tree again). Records are read in page order, so the
+ * search goes on from the last one found; records skipped on the way
+ * (deleted, rejected) are passed over. NULL when it is not found (an
+ * identifier with entities, a non-UTF-8 page): the caller then serialises
+ * the parsed element. */
+static const char *record_bytes(oai_ctx *c, const char *id, size_t *len_out)
+{
+    const char *end = c->body + c->body_len;
+    if (!c->body || !c->raw_ok)
+        return NULL;
+    for (const char *p = c->body + c->scan; p < end;) {
+        const char *qname;
+        size_t qlen;
+        const char *open = next_tag(p, end, "record", &qname, &qlen);
+        const char *stop = open ? element_end(open, end, qname, qlen) : NULL;
+        if (!stop)
+            return NULL;
+        if (first_identifier_is(open, stop, id)) {
+            c->scan = (size_t)(stop - c->body);
+            *len_out = (size_t)(stop - open);
+            return open;
+        }
+        p = stop;
+    }
+    return NULL;
+}
+
 static ps_status put_record(oai_ctx *c, xmlNode *rec, ps_err *err)
 {
     psi_run *run = c->run;
@@ -818,14 +949,19 @@ static ps_status put_record(oai_ctx *c, xmlNode *rec, ps_err *err)
         goto out;
     }
     size_t raw_len = 0;
-    char *raw = psi_xml_serialise(rec, &raw_len);
+    char *own_raw = NULL;
+    const char *raw = record_bytes(c, id, &raw_len);
+    if (!raw) {
+        own_raw = psi_xml_serialise(rec, &raw_len);
+        raw = own_raw;
+    }
     if (!raw) {
         rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
         goto out;
     }
     if (c->fmt == FMT_DATACITE) {
         rc = put_datacite(c, meta, id, raw, raw_len, err);
-        ps_free(raw);
+        ps_free(own_raw);
         goto out;
     }
     oai_mapped m;
@@ -837,7 +973,7 @@ static ps_status put_record(oai_ctx *c, xmlNode *rec, ps_err *err)
     else
         rc = put_mapped(c, &m, id, raw, raw_len, err);
     mapped_free(&m);
-    ps_free(raw);
+    ps_free(own_raw);
 out:
     ps_free(id);
     ps_free(stamp);
@@ -982,8 +1118,10 @@ ps_status psi_harvest_oai(psi_run *run, ps_err *err)
     run->phase_total = -1;
 
     ps_status rc = identify(&c, err);
-    if (rc != PS_OK)
+    if (rc != PS_OK) {
+        ps_free(c.body);
         return rc;
+    }
     if (opt_until)
         format_stamp(&c, opt_until, c.until);
 
@@ -1075,5 +1213,6 @@ out:
     ps_free(token);
     ps_free(since);
     ps_free(lmax);
+    ps_free(c.body);
     return rc;
 }

@@ -148,6 +148,10 @@ check_eq "$(counts eur)" "$good" "eur: the incremental run changes nothing"
 check_eq "$(sqlite3 "$T/data-eur/store.db" "SELECT title || '|' || year || '|' || type FROM publication WHERE pid = 'hdl:1765/311'")" \
     "Railway stations and a geography of networks|2003|Article" "eur: title, year, type"
 check_eq "$(sqlite3 "$T/data-eur/store.db" "SELECT count(*) FROM parameter WHERE name = 'language'")" 16 "eur: dc:language kept"
+# The provenance keeps each record's bytes exactly as the page had them.
+sqlite3 "$T/data-eur/store.db" "SELECT raw FROM provenance WHERE remote_id = 'hdl:1765/311'" | head -c -1 > "$T/raw311"
+check grep -qF "$(cat "$T/raw311")" "$D/fake1/00005.xml" -- "eur: raw record as received"
+check_eq "$(head -c 53 "$T/raw311")" "<record><header><identifier>hdl:1765/311</identifier>" "eur: raw is the <record>"
 
 # ---- tombstones, paging with tokens --------------------------------------
 source_cfg del "from = 2004-01-01T00:00:00Z"
