@@ -711,20 +711,30 @@ static int map_arxiv(const psi_run *run, xmlNode *ax, const char *remote_id,
  */
 
 /* The repository deleted id: its record goes (a tombstone unless another
- * source has it). The header does not say whether it was a dataset or a
- * publication, so both kinds are tried; the run counts it once. */
-static ps_status delete_record(psi_run *run, const char *id, ps_err *err)
+ * source has it). The header does not say which kind of record it was, so
+ * every kind the format maps to is tried; the run counts one deletion. */
+static ps_status delete_record(oai_ctx *c, const char *id, ps_err *err)
 {
-    int deleted = 0;
-    ps_status rc = ps_store_delete(run->st, run->source_id, PS_KIND_DATASET, id,
-                                   &deleted, err);
-    if (rc != PS_OK)
-        return rc;
-    if (!deleted)
-        return psi_run_delete(run, PS_KIND_PUBLICATION, id, err);
+    static const ps_kind dc_kinds[] = {PS_KIND_DATASET, PS_KIND_PUBLICATION};
+    static const ps_kind dcite_kinds[] = {PS_KIND_DATASET, PS_KIND_INSTRUMENT,
+                                          PS_KIND_PUBLICATION};
+    psi_run *run = c->run;
+    const ps_kind *kinds = c->fmt == FMT_DATACITE ? dcite_kinds : dc_kinds;
+    size_t n = c->fmt == FMT_DATACITE ? 3 : 2;
+    int any = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        int deleted = 0;
+        ps_status rc = ps_store_delete(run->st, run->source_id, kinds[i], id,
+                                       &deleted, err);
+        if (rc != PS_OK)
+            return rc;
+        any |= deleted;
+    }
+    if (!any)
+        return psi_run_delete(run, kinds[n - 1], id, err);
     /* Counted as psi_run_delete counts a deletion. */
-    rc = ps_store_delete(run->st, run->source_id, PS_KIND_PUBLICATION, id, NULL,
-                         err);
+    ps_status rc =
+        ps_store_delete(run->st, run->source_id, kinds[n - 1], id, NULL, err);
     if (rc != PS_OK)
         return rc;
     run->pending.seen++;
@@ -736,15 +746,28 @@ static ps_status delete_record(psi_run *run, const char *id, ps_err *err)
     return PS_OK;
 }
 
-/* Hand a DataCite <resource> to the DataCite crosswalk. */
+/* oai_datacite / datacite: the <resource> (or the <oai_datacite> wrapper
+ * holding it) goes through the DataCite crosswalk, which stores the record
+ * (the DOI is the pid, the OAI identifier the remote id) or rejects it. */
 static ps_status put_datacite(oai_ctx *c, xmlNode *meta, const char *id,
                               const char *raw, size_t raw_len, ps_err *err)
 {
-    (void)meta;
-    (void)raw;
-    (void)raw_len;
-    return psi_run_reject(c->run, PS_KIND_DATASET, id,
-                          "DataCite crosswalk not available", err);
+    json_t *attrs = NULL;
+    ps_err e = PS_ERR_INIT;
+    ps_status rc = psi_datacite_xml_to_json(meta, &attrs, &e);
+    if (rc == PS_ERR_NOMEM) {
+        if (err)
+            *err = e;
+        return rc;
+    }
+    if (rc != PS_OK) {
+        char why[300];
+        snprintf(why, sizeof why, "%.120s: %s", id, e.msg);
+        return psi_run_reject(c->run, PS_KIND_DATASET, id, why, err);
+    }
+    rc = psi_datacite_put(c->run, id, attrs, raw, raw_len, err);
+    json_decref(attrs);
+    return rc;
 }
 
 /* Map and store one mapped record; links from dc:relation DOIs. */
@@ -936,7 +959,7 @@ static ps_status put_record(oai_ctx *c, xmlNode *rec, ps_err *err)
         note_stamp(c, id, stamp);
     }
     if (status && strcasecmp(status, "deleted") == 0) {
-        rc = delete_record(run, id, err);
+        rc = delete_record(c, id, err);
         goto out;
     }
     xmlNode *meta = psi_xml_next(psi_xml_child(rec, "metadata")

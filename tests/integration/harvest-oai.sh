@@ -123,6 +123,31 @@ exch "/bad4?verb=Identify" "$D/fake4/00001.xml" > "$EX/bad4.json"
 # datestamp, a record without title, a dataset with a DOI.
 exch "/lower?verb=Identify" "$D/fake1/00001.xml" > "$EX/lower-identify.json"
 exch "/lower?verb=ListRecords&metadataPrefix=oai_dc" "$FIX/lowercase-listrecords.xml" > "$EX/lower-list.json"
+# dcite / dcite2: oai_datacite (and datacite) records made of DataCite's
+# kernel-4 examples (a dataset, an instrument, a dissertation); run 2 of
+# dcite announces the instrument deleted.
+K="$PS_SOURCE_DIR/../shared/corpus/datacite/kernel-4"
+mkdcpage() { # mkdcpage WRAP FILE...: a ListRecords page; WRAP 1: oai_datacite
+    local wrap=$1 i=0; shift
+    printf '<?xml version="1.0" encoding="UTF-8"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2024-01-09T00:00:00Z</responseDate><request verb="ListRecords">http://example.org/oai</request><ListRecords>'
+    for f in "$@"; do
+        i=$((i + 1))
+        printf '<record><header><identifier>oai:dc.example:%d</identifier><datestamp>2024-01-0%dT00:00:00Z</datestamp></header><metadata>' "$i" "$i"
+        [ "$wrap" = 1 ] && printf '<oai_datacite xmlns="http://schema.datacite.org/oai/oai-1.1/"><schemaVersion>4</schemaVersion><datacentreSymbol>TEST</datacentreSymbol><payload>'
+        sed '1{/^<?xml/d}' "$f"
+        [ "$wrap" = 1 ] && printf '</payload></oai_datacite>'
+        printf '</metadata></record>'
+    done
+    printf '</ListRecords></OAI-PMH>'
+}
+dcfiles=("$K/datacite-example-dataset-v4.xml" "$K/datacite-example-instrument-v4.xml" "$K/datacite-example-dissertation-v4.xml")
+mkdcpage 1 "${dcfiles[@]}" > "$T/dcite.xml"
+mkdcpage 0 "${dcfiles[@]}" > "$T/dcite2.xml"
+printf '%s' '<?xml version="1.0" encoding="UTF-8"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2024-01-09T00:00:00Z</responseDate><request verb="ListRecords">http://example.org/oai</request><ListRecords><record><header status="deleted"><identifier>oai:dc.example:2</identifier><datestamp>2024-01-05T00:00:00Z</datestamp></header></record></ListRecords></OAI-PMH>' > "$T/dcite-del.xml"
+for n in dcite dcite2; do exch "/$n?verb=Identify" "$S/Identify.xml" > "$EX/$n-identify.json"; done
+exch "/dcite?verb=ListRecords&metadataPrefix=oai_datacite" "$T/dcite.xml" > "$EX/dcite-list.json"
+exch "/dcite?verb=ListRecords&metadataPrefix=oai_datacite&from=2024-01-03" "$T/dcite-del.xml" > "$EX/dcite-del.json"
+exch "/dcite2?verb=ListRecords&metadataPrefix=datacite" "$T/dcite2.xml" > "$EX/dcite2-list.json"
 # The recorded arXiv traffic is read as it is (nock's format).
 cp "$C"/recorded/*.json "$EX/"
 
@@ -232,6 +257,26 @@ check_contains "$out" "hdl:1765/311" "lower: the rejected record named"
 check_eq "$(H lower status --json | jq -c '[.entities.publication, .entities.dataset]')" "[1,1]" "lower: a publication and a dataset"
 check_eq "$(sqlite3 "$T/data-lower/store.db" "SELECT type FROM link WHERE dst_ref = '10.5281/zenodo.1234'")" "is-related-to" \
     "lower: dc:relation DOI becomes a link"
+
+# ---- oai_datacite and datacite: the DataCite crosswalk -------------------
+ents() { H "$1" status --json | jq -c '[.entities.dataset, .entities.instrument, .entities.publication, .tombstones.instrument // 0]'; }
+source_cfg dcite "metadata_prefix = oai_datacite"
+out=$(H dcite harvest 2>&1); rc=$?
+check_eq "$rc" 0 "oai_datacite: harvest ($out)"
+check_eq "$(ents dcite)" "[1,1,1,0]" "oai_datacite: a dataset, an instrument, a publication"
+check_eq "$(sqlite3 "$T/data-dcite/store.db" "SELECT title FROM dataset WHERE pid = '10.82433/9184-DY35'")" \
+    "External Environmental Data, 2010-2020, National Gallery" "oai_datacite: the DOI is the pid, the title mapped"
+check_eq "$(sqlite3 "$T/data-dcite/store.db" "SELECT remote_id FROM provenance WHERE kind = 4")" "oai:dc.example:1" \
+    "oai_datacite: the OAI identifier is the remote id"
+check_eq "$(state dcite since)" "2024-01-03" "oai_datacite: since at day granularity"
+out=$(H dcite harvest 2>&1); rc=$?
+check_eq "$rc" 0 "oai_datacite: run 2 ($out)"
+check_contains "$out" "1 deleted" "oai_datacite: the deleted instrument"
+check_eq "$(ents dcite)" "[1,0,1,1]" "oai_datacite: the instrument is a tombstone"
+source_cfg dcite2 "metadata_prefix = datacite"
+out=$(H dcite2 harvest 2>&1); rc=$?
+check_eq "$rc" 0 "datacite: harvest ($out)"
+check_eq "$(ents dcite2)" "[1,1,1,0]" "datacite: the same three records"
 
 # ---- arXiv: 503 + Retry-After, arXiv format, day granularity ---------------
 write_config "$T/arxiv.ini" "$T/data-arxiv" "[source arxiv]
