@@ -151,5 +151,7 @@ ps_status psi_harvest_icat(psi_run *run, ps_err *err);
 extern const ps_harvest_option psi_scicat_options[], psi_icat_options[];
 ps_status psi_harvest_crossref(psi_run *run, ps_err *err);
 extern const ps_harvest_option psi_crossref_options[]; /* crossref.c */
+ps_status psi_harvest_oai(psi_run *run, ps_err *err);
+extern const ps_harvest_option psi_oai_options[]; /* oai.c */
 
 #endif /* PS_HARVEST_PRIVATE_H */

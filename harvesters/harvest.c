@@ -32,6 +32,7 @@ static const harvest_type harvest_types[] = {
     {"scicat", psi_harvest_scicat, psi_scicat_options},
     {"icat", psi_harvest_icat, psi_icat_options},
     {"crossref", psi_harvest_crossref, psi_crossref_options},
+    {"oai-pmh", psi_harvest_oai, psi_oai_options},
 };
 #define NTYPES (sizeof harvest_types / sizeof harvest_types[0])
 
@@ -53,8 +54,8 @@ static int type_precedence(const char *type)
     return 50;
 }
 
-const char *const ps_harvest_type_names[] = {"pan",  "datacite", "scicat",
-                                             "icat", "crossref", NULL};
+const char *const ps_harvest_type_names[] = {
+    "pan", "datacite", "scicat", "icat", "crossref", "oai-pmh", NULL};
 
 static const harvest_type *find_type(const char *name)
 {
