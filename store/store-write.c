@@ -342,12 +342,22 @@ static ps_status put_begin(ps_store *st, ps_kind kind, const ps_prov *prov,
                           ps_kind_name(kind));
     c->now = prov->harvested_at_ms ? prov->harvested_at_ms : ps_now_ms();
     if (prov->raw_text) {
-        /* The bytes as the source sent them: hashed and kept as they are. */
+        /* The bytes as the source sent them, kept as they are. JSON is
+         * hashed without its insignificant white space; anything else
+         * (XML, where white space in text is content) byte for byte. */
         c->raw = prov->raw_text;
         c->raw_len = prov->raw_len;
-        ps_status hrc = hash_json_text(c->raw, c->raw_len, c->hash, err);
-        if (hrc != PS_OK)
-            return hrc;
+        size_t k = 0;
+        while (k < c->raw_len && (c->raw[k] == ' ' || c->raw[k] == '\n' ||
+                                  c->raw[k] == '\r' || c->raw[k] == '\t'))
+            k++;
+        if (k < c->raw_len && (c->raw[k] == '{' || c->raw[k] == '[')) {
+            ps_status hrc = hash_json_text(c->raw, c->raw_len, c->hash, err);
+            if (hrc != PS_OK)
+                return hrc;
+        } else {
+            ps_sha256_hex(c->raw, c->raw_len, c->hash);
+        }
     } else if (prov->raw) {
         /* The record as received, compact: sources emit their keys in a
          * stable order, so equal records hash equally without the cost of
