@@ -129,5 +129,11 @@ char *psi_xml_serialise(xmlNode *n, size_t *len_out);
 /* Source types. Each fetches everything, writing through psi_run_*; it sets
  * run->complete when the source listed all of its records. */
 ps_status psi_harvest_pan(psi_run *run, ps_err *err);
+/* invenio.c: InvenioRDM / Zenodo / Invenio v3 and the Materials Cloud
+ * Archive, with their option tables. */
+ps_status psi_harvest_invenio(psi_run *run, ps_err *err);
+ps_status psi_harvest_materialscloud(psi_run *run, ps_err *err);
+extern const ps_harvest_option psi_invenio_options[];
+extern const ps_harvest_option psi_materialscloud_options[];
 
 #endif /* PS_HARVEST_PRIVATE_H */

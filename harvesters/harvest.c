@@ -28,10 +28,13 @@ static const ps_harvest_option no_options[] = {{NULL, NULL}};
 
 static const harvest_type harvest_types[] = {
     {"pan", psi_harvest_pan, no_options},
+    {"invenio", psi_harvest_invenio, psi_invenio_options},
+    {"materialscloud", psi_harvest_materialscloud, psi_materialscloud_options},
 };
 #define NTYPES (sizeof harvest_types / sizeof harvest_types[0])
 
-const char *const ps_harvest_type_names[] = {"pan", NULL};
+const char *const ps_harvest_type_names[] = {"pan", "invenio", "materialscloud",
+                                             NULL};
 
 static const harvest_type *find_type(const char *name)
 {
