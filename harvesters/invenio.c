@@ -1063,8 +1063,8 @@ static ps_status link_one(inv *ix, ps_kind src_kind, int64_t src_id,
  * resource_type{id}}, legacy {identifier, scheme, relation,
  * resource_type}), CERN Open Data relations[{type, doi, recid}] and legacy
  * Materials Cloud references[{doi}] as links of the record. */
-static ps_status links_of(inv *ix, const json_t *md, ps_kind kind, int64_t id,
-                          ps_err *err)
+static ps_status links_of(inv *ix, const json_t *md, const char *host,
+                          ps_kind kind, int64_t id, ps_err *err)
 {
     ps_status rc = PS_OK;
     size_t made = 0;
@@ -1112,7 +1112,7 @@ static ps_status links_of(inv *ix, const json_t *md, ps_kind kind, int64_t id,
         const char *recid = str_or_num(r, "recid", &a);
         char *own = NULL;
         if (!target && recid)
-            target = own = ps_asprintf("%s:recid:%s", ix->host, recid);
+            target = own = ps_asprintf("%s:recid:%s", host, recid);
         arena_free(&a);
         if (relation && target)
             rc = link_one(ix, kind, id, relation, target, PS_KIND_DATASET, err);
@@ -1138,6 +1138,9 @@ static ps_status links_of(inv *ix, const json_t *md, ps_kind kind, int64_t id,
     }
     return rc;
 }
+
+static int split_origin(const char *url, char *origin, size_t osize, char *host,
+                        size_t hsize);
 
 /* ---- one record
  * ---------------------------------------------------------------
@@ -1233,8 +1236,17 @@ static ps_status put_hit(inv *ix, json_t *hit, ps_err *err)
         pid = nonempty(links, "self_html");
     if (!pid)
         pid = nonempty(links, "html");
+    /* The host of the record's own API link (links.self) is the
+     * repository's public name; the configured url may be a mirror, a
+     * proxy or a port that changes. */
+    char host[256];
+    const char *self = nonempty(links, "self");
+    char origin[256];
+    if (!self ||
+        split_origin(self, origin, sizeof origin, host, sizeof host) != 0)
+        snprintf(host, sizeof host, "%s", ix->host);
     if (!pid && id)
-        pid = keep(&r.a, ps_asprintf("%s:recid:%s", ix->host, id));
+        pid = keep(&r.a, ps_asprintf("%s:recid:%s", host, id));
     if (!pid) {
         rc = reject(ix, PS_KIND_DATASET, NULL, "no id and no DOI", NULL, err);
         goto out;
@@ -1309,7 +1321,7 @@ static ps_status put_hit(inv *ix, json_t *hit, ps_err *err)
         int stored = rc == PS_OK;
         rc = after_put(ix, rc, res, kind, pid, &e, err);
         if (rc == PS_OK && stored && res != PS_PUT_UNCHANGED)
-            rc = links_of(ix, md, kind, rec_id, err);
+            rc = links_of(ix, md, host, kind, rec_id, err);
         goto out;
     }
 
@@ -1350,7 +1362,7 @@ static ps_status put_hit(inv *ix, json_t *hit, ps_err *err)
     int stored = rc == PS_OK;
     rc = after_put(ix, rc, res, kind, pid, &e, err);
     if (rc == PS_OK && stored && res != PS_PUT_UNCHANGED)
-        rc = links_of(ix, md, kind, rec_id, err);
+        rc = links_of(ix, md, host, kind, rec_id, err);
     if (rc != PS_OK || !stored || !ix->per_file)
         goto out;
 
