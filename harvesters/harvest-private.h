@@ -126,9 +126,29 @@ char *psi_xml_attr(const xmlNode *n, const char *name);
  * record as received; *len_out gets its length. */
 char *psi_xml_serialise(xmlNode *n, size_t *len_out);
 
+/* ---- DataCite (datacite-map.c): the crosswalk of the datacite and oai-pmh
+ * sources. xml_to_json: a DataCite XML <resource> (kernel 2.2, 3, 4; or a
+ * wrapper holding one) as the REST API's `attributes` object (new
+ * reference in *attrs_out). put: map attributes into the store (pid = the
+ * DOI; remote_id NULL: the DOI), links included; it calls psi_run_record,
+ * or psi_run_reject for a record without DOI or title. raw/raw_len: the
+ * record's bytes as received (NULL: attrs is kept). kind: the entity the
+ * attributes become (dataset, publication or instrument). */
+ps_status psi_datacite_xml_to_json(xmlNode *resource, json_t **attrs_out,
+                                   ps_err *err);
+ps_status psi_datacite_put(psi_run *run, const char *remote_id,
+                           const json_t *attrs, const char *raw, size_t raw_len,
+                           ps_err *err);
+ps_kind psi_datacite_kind(const json_t *attrs);
+
 /* Source types. Each fetches everything, writing through psi_run_*; it sets
  * run->complete when the source listed all of its records. */
 ps_status psi_harvest_pan(psi_run *run, ps_err *err);
+ps_status psi_harvest_datacite(psi_run *run, ps_err *err);
+extern const ps_harvest_option psi_datacite_options[]; /* datacite.c */
+ps_status psi_harvest_scicat(psi_run *run, ps_err *err);
+ps_status psi_harvest_icat(psi_run *run, ps_err *err);
+extern const ps_harvest_option psi_scicat_options[], psi_icat_options[];
 /* invenio.c: InvenioRDM / Zenodo / Invenio v3 and the Materials Cloud
  * Archive, with their option tables. */
 ps_status psi_harvest_invenio(psi_run *run, ps_err *err);

@@ -28,13 +28,34 @@ static const ps_harvest_option no_options[] = {{NULL, NULL}};
 
 static const harvest_type harvest_types[] = {
     {"pan", psi_harvest_pan, no_options},
+    {"datacite", psi_harvest_datacite, psi_datacite_options},
+    {"scicat", psi_harvest_scicat, psi_scicat_options},
+    {"icat", psi_harvest_icat, psi_icat_options},
     {"invenio", psi_harvest_invenio, psi_invenio_options},
     {"materialscloud", psi_harvest_materialscloud, psi_materialscloud_options},
 };
 #define NTYPES (sizeof harvest_types / sizeof harvest_types[0])
 
-const char *const ps_harvest_type_names[] = {"pan", "invenio", "materialscloud",
-                                             NULL};
+/* Which source writes a record several sources hold (docs/harvesting.md):
+ * a facility's own catalogue knows its proposals and data best, the DOI
+ * registration agencies know the DOI's metadata, repositories and OAI
+ * feeds come next. */
+static int type_precedence(const char *type)
+{
+    static const struct {
+        const char *type;
+        int precedence;
+    } ranks[] = {{"pan", 80},      {"scicat", 80},         {"icat", 80},
+                 {"crossref", 70}, {"datacite", 70},       {"invenio", 60},
+                 {"oai-pmh", 50},  {"materialscloud", 60}, {"pdf", 30}};
+    for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++)
+        if (strcmp(ranks[i].type, type) == 0)
+            return ranks[i].precedence;
+    return 50;
+}
+
+const char *const ps_harvest_type_names[] = {
+    "pan", "datacite", "scicat", "icat", "invenio", "materialscloud", NULL};
 
 static const harvest_type *find_type(const char *name)
 {
@@ -387,6 +408,9 @@ ps_status ps_harvest_run(ps_store *st, const ps_harvest_source *src,
     run.started_ms = ps_now_ms();
     ps_status rc = ps_store_source_ensure(st, src->name, src->type, src->url,
                                           &run.source_id, err);
+    if (rc == PS_OK)
+        rc = ps_store_source_set_precedence(st, run.source_id,
+                                            type_precedence(src->type), err);
     if (rc == PS_OK)
         rc = ps_store_run_begin(st, run.source_id, &run.run_id, err);
     if (rc != PS_OK)

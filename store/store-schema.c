@@ -384,6 +384,23 @@ static const char migration_3[] =
     "CREATE INDEX technique_closure_descendant ON technique_closure "
     "(descendant_id);\n";
 
-const char *const psi_migrations[] = {migration_1, migration_2, migration_3};
+/* Migration 4: one entity per DOI whatever the source (records are found
+ * by DOI, in any letter case, when their pid is new), and each source's
+ * precedence: when several sources hold the same record, the one ranked
+ * highest writes its fields (docs/harvesting.md). */
+static const char migration_4[] =
+    "ALTER TABLE source ADD COLUMN precedence INTEGER NOT NULL DEFAULT 50;\n"
+    "CREATE INDEX dataset_doi_nocase ON dataset (doi COLLATE NOCASE) WHERE doi "
+    "IS "
+    "NOT NULL;\n"
+    "CREATE INDEX proposal_doi_nocase ON proposal (doi COLLATE NOCASE) WHERE "
+    "doi IS "
+    "NOT NULL;\n"
+    "CREATE INDEX publication_doi_nocase ON publication (doi COLLATE NOCASE) "
+    "WHERE "
+    "doi IS NOT NULL;\n";
+
+const char *const psi_migrations[] = {migration_1, migration_2, migration_3,
+                                      migration_4};
 const int psi_nmigrations =
     (int)(sizeof psi_migrations / sizeof psi_migrations[0]);

@@ -55,6 +55,21 @@ out:
     return status;
 }
 
+ps_status ps_store_source_set_precedence(ps_store *st, int64_t source_id,
+                                         int precedence, ps_err *err)
+{
+    static const char sql[] = "UPDATE source SET precedence = ?2 WHERE id = "
+                              "?1 AND precedence != ?2";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    STMT(s, sql);
+    sqlite3_bind_int64(s, 1, source_id);
+    sqlite3_bind_int(s, 2, precedence);
+    status = psi_step_done(st, s, err, "ranking a source");
+out:
+    return status;
+}
+
 ps_status ps_store_state_get(ps_store *st, int64_t source_id, const char *key,
                              char **value_out, ps_err *err)
 {
@@ -185,6 +200,22 @@ out:
     "UPDATE " t " SET deleted = 1, deleted_at = ?2, updated_at = ?2 WHERE id " \
     "= ?1 AND deleted = 0"
 #define SQL_LIVE_ID(t) "SELECT id FROM " t " WHERE pid = ?1 AND deleted = 0"
+/* Kinds with a DOI are also found by it (pid first). */
+#define SQL_LIVE_ID_DOI(t)                                                     \
+    "SELECT id FROM " t " WHERE (pid = ?1 OR (doi = ?1 COLLATE NOCASE AND "    \
+    "?1 LIKE '10.%')) AND deleted = 0 ORDER BY pid = ?1 DESC LIMIT 1"
+#define SQL_FIND_DOI(t)                                                        \
+    "SELECT id, deleted FROM " t " WHERE doi = ?1 COLLATE NOCASE AND "         \
+    "deleted = 0 ORDER BY id LIMIT 1"
+#define SQL_LIVE_SAME_DOI(t)                                                   \
+    "SELECT (pid = ?2 OR doi = ?3 COLLATE NOCASE) AND deleted = 0 FROM " t     \
+    " WHERE id = ?1"
+#define BY_DOI_KIND(fmt)                                                       \
+    {                                                                          \
+        [PS_KIND_PROPOSAL] = fmt("proposal"),                                  \
+        [PS_KIND_DATASET] = fmt("dataset"),                                    \
+        [PS_KIND_PUBLICATION] = fmt("publication"),                            \
+    }
 
 static const char *const sql_find_pid[PS_KIND_MAX + 1] = BY_KIND(SQL_FIND_PID);
 static const char *const sql_live_same[PS_KIND_MAX + 1] =
@@ -192,6 +223,12 @@ static const char *const sql_live_same[PS_KIND_MAX + 1] =
 static const char *const sql_tombstone[PS_KIND_MAX + 1] =
     BY_KIND(SQL_TOMBSTONE);
 static const char *const sql_live_id[PS_KIND_MAX + 1] = BY_KIND(SQL_LIVE_ID);
+static const char *const sql_live_id_doi[PS_KIND_MAX + 1] =
+    BY_DOI_KIND(SQL_LIVE_ID_DOI);
+static const char *const sql_find_doi[PS_KIND_MAX + 1] =
+    BY_DOI_KIND(SQL_FIND_DOI);
+static const char *const sql_live_same_doi[PS_KIND_MAX + 1] =
+    BY_DOI_KIND(SQL_LIVE_SAME_DOI);
 
 static int indexable(ps_kind k)
 {
@@ -208,7 +245,7 @@ static ps_status live_id(ps_store *st, ps_kind kind, const char *pid,
     *out = 0;
     if (!pid)
         return PS_OK;
-    STMT(s, sql_live_id[kind]);
+    STMT(s, sql_live_id_doi[kind] ? sql_live_id_doi[kind] : sql_live_id[kind]);
     psi_bind_text(s, 1, pid);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
@@ -236,6 +273,8 @@ typedef struct put_ctx {
     int was_deleted;
     int64_t now;
     int64_t seq; /* the record's new sequence number */
+    int defer;   /* a source of higher precedence holds the record: only
+                    this source's provenance is written */
 } put_ctx;
 
 /* SHA-256 of JSON text without its insignificant white space (outside
@@ -280,9 +319,13 @@ static void put_ctx_free(put_ctx *c)
  * *unchanged_out = 1 when nothing needs writing (the provenance's last run
  * has been updated). */
 static ps_status put_begin(ps_store *st, ps_kind kind, const ps_prov *prov,
-                           const char *pid, put_ctx *c, int *unchanged_out,
-                           ps_err *err)
+                           const char *pid, const char *doi, put_ctx *c,
+                           int *unchanged_out, ps_err *err)
 {
+    static const char outranked[] =
+        "SELECT (SELECT max(o.precedence) FROM provenance p JOIN source o ON "
+        "o.id = p.source_id WHERE p.kind = ?1 AND p.rec_id = ?2 AND "
+        "p.source_id != ?3) > (SELECT precedence FROM source WHERE id = ?3)";
     static const char find_prov[] =
         "SELECT id, rec_id, raw_hash FROM provenance WHERE source_id = ?1 AND "
         "kind = ?2 AND remote_id = ?3";
@@ -337,10 +380,14 @@ static ps_status put_begin(ps_store *st, ps_kind kind, const ps_prov *prov,
     if (status != PS_OK)
         goto out;
 
+    if (doi && !*doi)
+        doi = NULL;
     if (same_hash) {
-        STMT(s, sql_live_same[kind]);
+        STMT(s, doi ? sql_live_same_doi[kind] : sql_live_same[kind]);
         sqlite3_bind_int64(s, 1, c->prov_rec);
         psi_bind_text(s, 2, pid);
+        if (doi)
+            psi_bind_text(s, 3, doi);
         rc = sqlite3_step(s);
         int live_same = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
         sqlite3_reset(s);
@@ -366,6 +413,35 @@ static ps_status put_begin(ps_store *st, ps_kind kind, const ps_prov *prov,
         status = psi_db_error(st, err, "looking up a record");
     }
     sqlite3_reset(s);
+    if (status != PS_OK)
+        goto out;
+    /* A new pid with a DOI another source already gave: the same entity. */
+    if ((!c->existed || c->was_deleted) && doi && sql_find_doi[kind]) {
+        STMT(s, sql_find_doi[kind]);
+        psi_bind_text(s, 1, doi);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            c->rec_id = sqlite3_column_int64(s, 0);
+            c->was_deleted = 0;
+            c->existed = 1;
+        } else if (rc != SQLITE_DONE) {
+            status = psi_db_error(st, err, "looking up a DOI");
+        }
+        sqlite3_reset(s);
+        if (status != PS_OK)
+            goto out;
+    }
+    if (c->existed && !c->was_deleted) {
+        STMT(s, outranked);
+        sqlite3_bind_int(s, 1, (int)kind);
+        sqlite3_bind_int64(s, 2, c->rec_id);
+        sqlite3_bind_int64(s, 3, prov->source_id);
+        rc = sqlite3_step(s);
+        c->defer = rc == SQLITE_ROW && sqlite3_column_int(s, 0) == 1;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            status = psi_db_error(st, err, "comparing source precedence");
+        sqlite3_reset(s);
+    }
     c->seq = psi_next_seq(st);
 out:
     return status;
@@ -373,6 +449,36 @@ out:
 
 static ps_status tombstone(ps_store *st, ps_kind kind, int64_t id,
                            int *done_out, ps_err *err);
+
+/* The record is held by a source of higher precedence: keep this source's
+ * copy (its provenance and raw record) without touching the record's
+ * fields or its sequence number. */
+static ps_status put_defer(ps_store *st, const ps_prov *prov, put_ctx *c,
+                           ps_err *err)
+{
+    static const char upsert[] =
+        "INSERT INTO provenance (kind, rec_id, source_id, remote_id, raw_hash, "
+        "raw, first_harvested_at, harvested_at, last_run) VALUES (?1, ?2, ?3, "
+        "?4, ?5, ?6, ?7, ?7, ?8) ON CONFLICT (source_id, kind, remote_id) DO "
+        "UPDATE SET rec_id = excluded.rec_id, raw_hash = excluded.raw_hash, "
+        "raw = excluded.raw, harvested_at = excluded.harvested_at, last_run = "
+        "excluded.last_run";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    STMT(s, upsert);
+    sqlite3_bind_int(s, 1, (int)c->kind);
+    sqlite3_bind_int64(s, 2, c->rec_id);
+    sqlite3_bind_int64(s, 3, prov->source_id);
+    psi_bind_text(s, 4, prov->remote_id);
+    psi_bind_text(s, 5, c->hash);
+    if (c->raw)
+        sqlite3_bind_text(s, 6, c->raw, (int)c->raw_len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, c->now);
+    psi_bind_i64_or_null(s, 8, prov->run_id, 0);
+    status = psi_step_done(st, s, err, "recording provenance");
+out:
+    return status;
+}
 
 /* Record the provenance of a written record and give it a new sequence
  * number. If this source's provenance used to point at another record, that
@@ -563,11 +669,17 @@ ps_status ps_store_put_instrument(ps_store *st, const ps_prov *prov,
         return ps_err_set(err, PS_ERR_INVALID, "instrument %s has no name",
                           in->pid);
     CHECK(psi_begin_maybe(st, &own, err));
-    CHECK(
-        put_begin(st, PS_KIND_INSTRUMENT, prov, in->pid, &c, &unchanged, err));
+    CHECK(put_begin(st, PS_KIND_INSTRUMENT, prov, in->pid, NULL, &c, &unchanged,
+                    err));
     if (unchanged) {
         if (id_out)
             *id_out = c.prov_rec;
+        goto out;
+    }
+    if (c.defer) {
+        CHECK(put_defer(st, prov, &c, err));
+        if (id_out)
+            *id_out = c.rec_id;
         goto out;
     }
     int64_t facility = 0;
@@ -788,10 +900,17 @@ ps_status ps_store_put_dataset(ps_store *st, const ps_prov *prov,
         return ps_err_set(err, PS_ERR_INVALID, "dataset %s has no title",
                           in->pid);
     CHECK(psi_begin_maybe(st, &own, err));
-    CHECK(put_begin(st, PS_KIND_DATASET, prov, in->pid, &c, &unchanged, err));
+    CHECK(put_begin(st, PS_KIND_DATASET, prov, in->pid, in->doi, &c, &unchanged,
+                    err));
     if (unchanged) {
         if (id_out)
             *id_out = c.prov_rec;
+        goto out;
+    }
+    if (c.defer) {
+        CHECK(put_defer(st, prov, &c, err));
+        if (id_out)
+            *id_out = c.rec_id;
         goto out;
     }
     int64_t instrument = 0;
@@ -1088,10 +1207,16 @@ ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
                           in->pid);
     int is_prop = in->kind == PS_KIND_PROPOSAL;
     CHECK(psi_begin_maybe(st, &own, err));
-    CHECK(put_begin(st, in->kind, prov, in->pid, &c, &unchanged, err));
+    CHECK(put_begin(st, in->kind, prov, in->pid, in->doi, &c, &unchanged, err));
     if (unchanged) {
         if (id_out)
             *id_out = c.prov_rec;
+        goto out;
+    }
+    if (c.defer) {
+        CHECK(put_defer(st, prov, &c, err));
+        if (id_out)
+            *id_out = c.rec_id;
         goto out;
     }
     kw = keywords_json(in->keywords, in->nkeywords);
@@ -1525,10 +1650,14 @@ out:
 ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err)
 {
 #define RESOLVE(end, k, t)                                                     \
-    "UPDATE link SET " end "_id = (SELECT id FROM " t " x WHERE x.pid = "      \
-    "link." end "_ref AND x.deleted = 0) WHERE " end "_id IS NULL AND " end    \
-    "_kind = " k " AND EXISTS (SELECT 1 FROM " t " x WHERE x.pid = link." end  \
-    "_ref AND x.deleted = 0) RETURNING src_kind, src_id, dst_kind, dst_id"
+    "UPDATE link SET " end "_id = coalesce((SELECT id FROM " t " x WHERE "     \
+    "x.pid = link." end "_ref AND x.deleted = 0), (SELECT min(id) FROM " t     \
+    " x WHERE x.doi = link." end "_ref COLLATE NOCASE AND link." end "_ref "   \
+    "LIKE '10.%' AND x.deleted = 0)) WHERE " end "_id IS NULL AND " end        \
+    "_kind = " k " AND (EXISTS (SELECT 1 FROM " t " x WHERE x.pid = link." end \
+    "_ref AND x.deleted = 0) OR EXISTS (SELECT 1 FROM " t " x WHERE x.doi = "  \
+    "link." end "_ref COLLATE NOCASE AND link." end "_ref LIKE '10.%' AND "    \
+    "x.deleted = 0)) RETURNING src_kind, src_id, dst_kind, dst_id"
     static const char *const resolve[] = {
         RESOLVE("dst", "4", "dataset"),     RESOLVE("src", "4", "dataset"),
         RESOLVE("dst", "3", "proposal"),    RESOLVE("src", "3", "proposal"),

@@ -126,6 +126,12 @@ void ps_store_read_end(ps_store *st);
 ps_status ps_store_source_ensure(ps_store *st, const char *name,
                                  const char *type, const char *url,
                                  int64_t *id_out, ps_err *err);
+/* Rank a source: when several sources hold the same record (the same pid
+ * or DOI), the one with the highest precedence writes the record's fields;
+ * the others keep their copy as provenance only. Equal ranks: the latest
+ * write wins. New sources start at 50. */
+ps_status ps_store_source_set_precedence(ps_store *st, int64_t source_id,
+                                         int precedence, ps_err *err);
 /* A source's checkpoint values (resumption tokens, last harvest date, ...).
  * get: *value_out is a new string (ps_free) or NULL if unset. */
 ps_status ps_store_state_get(ps_store *st, int64_t source_id, const char *key,

@@ -5,20 +5,29 @@
 # of the recorded collections, unknown requests get a 404 that says why, the
 # request log, the port file, each fault kind, 414 for long URLs, keep-alive,
 # and a clean exit 0 on SIGTERM (with an ASan build this also checks that
-# nothing leaked). Needs bash, curl, grep and cmp; uses jq for an extra
+# nothing leaked). Then the exchange mode: hand-made exchanges served with
+# their headers and exact bytes, order-insensitive query matching, POST
+# bodies, several --dir, the new faults, and the sequence rule and
+# --retry-after-max on the recorded arXiv 503 -> 200 (nock format) of the
+# shared corpus. Needs bash, curl, grep and cmp; uses jq for an extra
 # semantic body comparison when it is installed.
-# usage: replay-selftest.sh PATH/TO/ps-replay RECORDINGS_DIR
+# usage: replay-selftest.sh PATH/TO/ps-replay RECORDINGS_DIR [CORPUS_DIR]
+# CORPUS_DIR (or $PS_CORPUS_DIR) is the shared corpus (../shared/corpus
+# beside the checkout); without it the checks on its nock recordings are
+# skipped, with a note.
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 set -u
 export LC_ALL=C
 
-if [ $# -ne 2 ] || [ ! -x "$1" ] || [ ! -d "$2" ]; then
-    echo "usage: $0 PATH/TO/ps-replay RECORDINGS_DIR" >&2
+if [ $# -lt 2 ] || [ $# -gt 3 ] || [ ! -x "$1" ] || [ ! -d "$2" ] ||
+    { [ $# -eq 3 ] && [ ! -d "$3" ]; }; then
+    echo "usage: $0 PATH/TO/ps-replay RECORDINGS_DIR [CORPUS_DIR]" >&2
     exit 2
 fi
 BIN=$1
 DIR=$2
+CORPUS=${3:-${PS_CORPUS_DIR:-}}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ps-replay-selftest.XXXXXX")
 PIDS=()
 FAILURES=0
@@ -45,13 +54,15 @@ check() { # check DESCRIPTION COMMAND...
     if "$@"; then ok; else fail "$what"; fi
 }
 
-# start NAME ARGS...: starts a server, waits for its port file; sets PORT
-# and SERVER_PID. Its stdout, stderr and log are $WORK/NAME.{out,err,log}.
+# start NAME ARGS...: starts a server on the directories in DIRS (default
+# --dir $DIR), waits for its port file; sets PORT and SERVER_PID. Its
+# stdout, stderr and log are $WORK/NAME.{out,err,log}.
+DIRS=(--dir "$DIR")
 start() {
     local name=$1
     shift
     rm -f "$WORK/$name.port"
-    "$BIN" --dir "$DIR" --port-file "$WORK/$name.port" \
+    "$BIN" "${DIRS[@]}" --port-file "$WORK/$name.port" \
         --log "$WORK/$name.log" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
@@ -309,6 +320,205 @@ stop stall
 t1=$(date +%s%N)
 check "SIGTERM during a stall: stopped within 3 s" test $(((t1 - t0) / 1000000)) -lt 3000
 wait "$client"
+
+# ---- exchanges ---------------------------------------------------------------
+# one directory with both kinds: a PaN recording, one exchange, an array
+mkdir -p "$WORK/ex"
+cat >"$WORK/ex/pan-things.json" <<'EOF'
+{"request": "GET /Things", "filter": null, "status": 200,
+ "body": [{"pid": "t1"}, {"pid": "t2"}]}
+EOF
+cat >"$WORK/ex/oai-one.json" <<'EOF'
+{"method": "GET",
+ "path": "/oai2?verb=ListRecords&metadataPrefix=oai_dc&set=a%2Fb&note=two+words",
+ "status": 200,
+ "headers": {"Content-Type": "text/xml", "Retry-After": "10",
+             "X-Recorded": "yes", "Content-Length": "999",
+             "Transfer-Encoding": "chunked"},
+ "body": "<?xml version=\"1.0\"?>\n<OAI-PMH>\t\u00e9 &amp;</OAI-PMH>\r\n"}
+EOF
+printf '<?xml version="1.0"?>\n<OAI-PMH>\t\303\251 &amp;</OAI-PMH>\r\n' >"$WORK/oai-one.bytes"
+cat >"$WORK/ex/api.json" <<'EOF'
+[{"method": "POST", "path": "/token", "request_body": "grant_type=client&scope=read+write",
+  "status": 201, "headers": [["X-Pair", "1"], ["X-Pair", "2"]],
+  "body": {"token": "abc", "n": [1, 2]}},
+ {"method": "GET", "path": "/records?q=*", "headers": [["Content-Type", "application/vnd.x+json"]],
+  "body": {"hits": {"total": 0}}},
+ {"method": "GET", "path": "/seq", "status": 500, "body": "first"},
+ {"method": "GET", "path": "/seq", "status": 202, "body": "second"},
+ {"method": "GET", "path": "/seq", "status": 200, "body": "third"}]
+EOF
+"$BIN" --dir "$WORK/ex" --dump >"$WORK/exdump" 2>/dev/null
+check "--dump: the PaN recording and 6 exchanges" test "$(wc -l <"$WORK/exdump")" -eq 7
+check "--dump: array entries are FILE[i]" grep -q $'^api.json\\[4\\]\t200\tGET /seq\t(5 bytes)$' "$WORK/exdump"
+
+mkdir -p "$WORK/badex"
+printf '{"method": "PUT", "path": "/x", "body": ""}' >"$WORK/badex/put.json"
+"$BIN" --dir "$WORK/badex" >/dev/null 2>"$WORK/err"
+rc=$?
+check "exchange with PUT: exit 2 (got $rc)" test "$rc" -eq 2
+check "exchange with PUT: names the file" grep -q 'put.json: method "PUT"' "$WORK/err"
+printf '[{"scope": "http://x", "method": "GET", "path": "/x", "rawHeaders": ["A"]}]' >"$WORK/badex/put.json"
+"$BIN" --dir "$WORK/badex" >/dev/null 2>"$WORK/err"
+rc=$?
+check "odd rawHeaders: exit 2 (got $rc)" test "$rc" -eq 2
+check "odd rawHeaders: names the entry" grep -q 'put.json: exchange 0: "rawHeaders" has an odd length' "$WORK/err"
+
+DIRS=(--dir "$WORK/ex" --dir "$DIR")
+start ex --prefix /svc
+B="http://127.0.0.1:$PORT/svc"
+get "$B/oai2?verb=ListRecords&metadataPrefix=oai_dc&set=a%2Fb&note=two+words"
+check "exchange: status (got $CODE)" test "$CODE" = 200
+check "exchange: the exact body bytes" cmp -s "$WORK/oai-one.bytes" "$WORK/body"
+check "exchange: Content-Type" head_has $'^Content-Type: text/xml\r$'
+check "exchange: recorded header" head_has '^X-Recorded: yes'
+check "exchange: recorded Retry-After" head_has $'^Retry-After: 10\r$'
+check "exchange: own Content-Length, not the recorded one" \
+    head_has "^Content-Length: $(wc -c <"$WORK/oai-one.bytes")"
+check "exchange: no recorded Transfer-Encoding" test "$(grep -ci '^Transfer-Encoding' "$WORK/head")" -eq 0
+check "exchange: X-PS-Replay-Recording" head_has '^X-PS-Replay-Recording: oai-one.json'
+get "$B/oai2?note=two%20words&set=a/b&metadataPrefix=oai_dc&verb=ListRecords"
+check "query order and encoding do not matter (got $CODE)" test "$CODE" = 200
+check "query in another order: same bytes" cmp -s "$WORK/oai-one.bytes" "$WORK/body"
+get "$B/oai2?verb=ListRecords&metadataPrefix=oai_dc&set=a%2Fb"
+check "a missing query pair: 404 (got $CODE)" test "$CODE" = 404
+get "$B/oai2?verb=ListRecords&metadataPrefix=oai_dc&set=a%2Fb&note=two+words&x=1"
+check "an extra query pair: 404 (got $CODE)" test "$CODE" = 404
+check "exchange miss: plain text" head_has '^Content-Type: text/plain'
+check "exchange miss: names method, path and query" \
+    body_has 'no recording for GET /svc/oai2 query=verb=ListRecords&metadataPrefix=oai_dc&set=a%2Fb&note=two+words&x=1'
+check "exchange miss: on stderr" grep -q 'no recording for GET /svc/oai2 query=.*&x=1' "$WORK/ex.err"
+get "$B/oai2?verb=ListRecords&metadataPrefix=oai_dc&set=a%2Fb&note=two+words" -I
+check "exchange HEAD: 200 (got $CODE)" test "$CODE" = 200
+check "exchange HEAD: no body" test "$(grep -c 'OAI-PMH' "$WORK/body")" -eq 0
+get "$B/records?q=%2A"
+check "JSON body: compact" body_is '{"hits":{"total":0}}'
+check "JSON body: the recorded Content-Type wins" head_has '^Content-Type: application/vnd.x+json'
+get "$B/Things"
+check "PaN recording beside exchanges: served" body_is '[{"pid":"t1"},{"pid":"t2"}]'
+get "$B/Things" -G --data-urlencode 'filter={"skip":1}'
+check "PaN recording beside exchanges: sliced" body_is '[{"pid":"t2"}]'
+get "$B/Instruments"
+check "second --dir loaded (got $CODE)" test "$CODE" = 200
+get "$B/Nothing"
+check "PaN miss keeps the LoopBack 404" body_has '{"error":{"statusCode":404'
+
+# POST with a recorded request_body
+get "$B/token" -d 'scope=read%20write&grant_type=client'
+check "POST: body matched as a multiset (got $CODE)" test "$CODE" = 201
+check "POST: JSON body" body_is '{"token":"abc","n":[1,2]}'
+check "POST: JSON Content-Type" head_has '^Content-Type: application/json'
+check "POST: repeated headers from [name, value] pairs" \
+    test "$(grep -c '^X-Pair: [12]' "$WORK/head")" -eq 2
+get "$B/token" -d 'scope=read&grant_type=client'
+check "POST: another body: 404 (got $CODE)" test "$CODE" = 404
+check "POST miss: names the body" body_has 'no recording for POST /svc/token query= body=scope=read&grant_type=client'
+get "$B/token"
+check "GET of a POST exchange: 404 (got $CODE)" test "$CODE" = 404
+get "$B/records?q=%2A" -d 'a=1'
+check "POST to a GET-only path: 405 (got $CODE)" test "$CODE" = 405
+head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' 'a' >"$WORK/big"
+get "$B/token" --data-binary "@$WORK/big"
+check "POST body over 1 MiB: 413 (got $CODE)" test "$CODE" = 413
+
+# sequence: 1st, 2nd, 3rd, then the last repeats
+codes=
+for _ in 1 2 3 4 5; do
+    get "$B/seq"
+    codes="$codes $CODE:$(cat "$WORK/body")"
+done
+check "sequence: in file order, then the last repeats (got$codes)" \
+    test "$codes" = " 500:first 202:second 200:third 200:third 200:third"
+check "sequence: log" test "$(grep -c '^GET /svc/seq -> ' "$WORK/ex.log")" -eq 5
+stop ex
+
+# faults on exchanges: a fault that replaces the answer does not use up a
+# step of a sequence, the others do
+DIRS=(--dir "$WORK/ex")
+start exf --fault 1:422 --fault 2:badxml --fault 3:partial --fault 5:reset \
+    --fault 6:truncate --fault 7:503 --stall-ms 3000
+B="http://127.0.0.1:$PORT"
+get "$B/seq"
+check "fault 422: status (got $CODE)" test "$CODE" = 422
+check "fault 422: Zenodo-like body" body_is '{"status":422,"message":"The resumption token is invalid or expired"}'
+check "fault 422: JSON" head_has '^Content-Type: application/json'
+get "$B/seq"
+check "fault badxml: status (got $CODE)" test "$CODE" = 200
+check "fault badxml: truncated XML" body_is '<?xml version="1.0"?><OAI-PMH><ListRecords><record>'
+check "fault badxml: text/xml" head_has '^Content-Type: text/xml'
+t0=$(date +%s%N)
+curl -g -s --max-time 1.5 -o "$WORK/partial" -D "$WORK/partial.head" \
+    "$B/oai2?verb=ListRecords&metadataPrefix=oai_dc&set=a%2Fb&note=two+words" &
+partial=$!
+sleep 0.3
+get "$B/seq" --max-time 1
+t1=$(date +%s%N)
+check "partial: other connections go on (got $CODE:$(cat "$WORK/body"))" \
+    test "$CODE:$(cat "$WORK/body")" = 500:first
+wait "$partial"
+prc=$?
+t2=$(date +%s%N)
+check "fault partial: the client gave up (rc $prc, want 28)" test "$prc" = 28
+check "fault partial: half the body came" \
+    test "$(wc -c <"$WORK/partial")" -eq $(($(wc -c <"$WORK/oai-one.bytes") / 2))
+check "fault partial: with its recorded headers" grep -qi '^X-Recorded: yes' "$WORK/partial.head"
+check "fault partial: it stalled until the client's timeout" \
+    test $(((t2 - t0) / 1000000)) -ge 1400
+check "fault partial: the other request did not wait" test $(((t1 - t0) / 1000000)) -lt 1300
+get "$B/seq"
+check "fault reset: connection reset (rc $CURL_RC, want 56)" test "$CURL_RC" = 56
+get "$B/seq"
+check "fault truncate on an exchange: partial body (rc $CURL_RC)" test "$CURL_RC" = 18
+get "$B/seq"
+check "fault 503 on an exchange (got $CODE)" test "$CODE" = 503
+get "$B/seq"
+check "reset and truncate used up steps 2 and 3: the last repeats" \
+    test "$CODE:$(cat "$WORK/body")" = 200:third
+check "faults log: partial" grep -q ' -> 200 (fault partial)' "$WORK/exf.log"
+check "faults log: reset" grep -q ' -> 200 (fault reset)' "$WORK/exf.log"
+stop exf
+
+# the recorded arXiv traffic (nock format), unchanged from the shared corpus
+if [ -n "$CORPUS" ] && [ -d "$CORPUS/oai-pmh/recorded" ]; then
+    NOCK=$CORPUS/oai-pmh/recorded
+    LR='/oai2?verb=ListRecords&metadataPrefix=arXiv&from=2015-01-01&until=2015-01-03'
+    DIRS=(--dir "$NOCK")
+    start nock
+    B="http://127.0.0.1:$PORT"
+    get "$B$LR"
+    check "arXiv 1st: the recorded 503 (got $CODE)" test "$CODE" = 503
+    check "arXiv 1st: Retry-After: 10" head_has $'^Retry-After: 10\r$'
+    check "arXiv 1st: its HTML body" body_has 'Retry after 10 seconds'
+    get "$B$LR"
+    check "arXiv 2nd: 200 (got $CODE)" test "$CODE" = 200
+    check "arXiv 2nd: text/xml" head_has '^Content-Type: text/xml'
+    check "arXiv 2nd: the records" body_has '<ListRecords>'
+    check "arXiv 2nd: no Retry-After" test "$(grep -ci '^Retry-After' "$WORK/head")" -eq 0
+    if [ "$have_jq" = 1 ]; then
+        jq -j '.[1].response' "$NOCK/oaipmh-listrecords---should-list-identifiers-from-arxiv.json" >"$WORK/arxiv.bytes"
+        check "arXiv 2nd: the exact recorded bytes" cmp -s "$WORK/arxiv.bytes" "$WORK/body"
+    fi
+    get "$B$LR"
+    check "arXiv 3rd: the last repeats (got $CODE)" test "$CODE" = 200
+    get "$B/oaiextended/request?resumptionToken=oai_dc%2F2016-01-01T00%3A00%3A00Z%2F2017-01-01T00%3A00%3A00Z%2F%2F100&verb=ListIdentifiers"
+    check "Gulbenkian resumption page, pairs in another order (got $CODE)" test "$CODE" = 200
+    stop nock
+
+    start nockcap --retry-after-max 1 --fault 1:503
+    B="http://127.0.0.1:$PORT"
+    get "$B$LR"
+    check "injected 503 first (got $CODE)" test "$CODE" = 503
+    check "injected 503: not the recording" test "$(grep -ci '^X-PS-Replay-Recording' "$WORK/head")" -eq 0
+    get "$B$LR"
+    check "the injected 503 left the recorded 503 in place" \
+        head_has '^X-PS-Replay-Recording: oaipmh-listrecords---should-list-identifiers-from-arxiv.json\[0\]'
+    check "--retry-after-max 1: Retry-After: 1" head_has $'^Retry-After: 1\r$'
+    get "$B$LR"
+    check "then the 200 (got $CODE)" test "$CODE" = 200
+    stop nockcap
+else
+    echo "note: no corpus (third argument or PS_CORPUS_DIR): nock checks skipped"
+fi
 
 echo "$CHECKS checks, $FAILURES failed"
 [ "$FAILURES" -eq 0 ]

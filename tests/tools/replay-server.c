@@ -11,6 +11,13 @@
  * retries and bad upstreams, and every request can be logged to a file so
  * that tests can check what a client asked for. It runs until SIGTERM or
  * SIGINT and then stops cleanly.
+ * For services that are not PaN (OAI-PMH, DataCite, Crossref, Invenio,
+ * SciCat, ICAT) a file may instead hold recorded HTTP exchanges, in its own
+ * format or in nock's: those match on method, path and the whole query
+ * string (order-insensitive), serve their status, headers and body byte for
+ * byte, and several exchanges of the same request are served in sequence
+ * (a 503 first, then the 200). It is not a general mock server: it only
+ * replays what was recorded.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "common.h"
@@ -42,7 +49,11 @@
 #define REPLAY_MAX_STALL_MS 86400000L           /* one day */
 #define REPLAY_LOG_URL_MAX 4096                 /* longer URLs are cut */
 #define REPLAY_MSG_FILTER_MAX 2048              /* in 404 messages */
+#define REPLAY_MAX_POST ((size_t)1 << 20)       /* POST body; more: 413 */
+#define REPLAY_MAX_RETRY_AFTER 86400L           /* --retry-after-max */
 #define REPLAY_DEFAULT_CT "application/json; charset=utf-8"
+#define REPLAY_JSON_CT "application/json"
+#define REPLAY_TEXT_CT "text/plain; charset=utf-8"
 #define REPLAY_EXIT_USAGE 2
 #define REPLAY_EXIT_FAIL 1
 
@@ -80,6 +91,44 @@ typedef struct recording {
     size_t *item_len;
 } recording;
 
+/* ---- query strings as multisets -----------------------------------------
+ * Exchanges match on the whole query: its decoded (name, value) pairs,
+ * sorted, so that their order does not matter. A form-encoded request body
+ * is compared the same way. */
+typedef struct qpair {
+    char *name;
+    char *value;
+} qpair;
+
+typedef struct qset {
+    qpair *pairs; /* sorted by name, then value */
+    size_t n;
+} qset;
+
+typedef struct header {
+    char *name;
+    char *value;
+} header;
+
+/* One recorded HTTP exchange of a service that is not PaN: a file holds one,
+ * or an array of them (its own format or nock's). */
+typedef struct exchange {
+    char *label;   /* file name, with "[i]" for an array's i-th entry */
+    char *request; /* "METHOD target" as recorded, for --dump */
+    int post;      /* POST; else GET (HEAD is recorded as GET) */
+    char *path;    /* percent-decoded */
+    qset query;
+    int has_form; /* a request_body was recorded: POST bodies must match */
+    qset form;
+    unsigned int status;
+    char *content_type; /* NULL: no Content-Type is sent */
+    header *headers;    /* the other recorded headers to send */
+    size_t n_headers;
+    char *body; /* served byte for byte */
+    size_t body_len;
+    size_t served; /* requests whose first match this was (seq_lock) */
+} exchange;
+
 typedef enum {
     FAULT_503,
     FAULT_500,
@@ -88,11 +137,16 @@ typedef enum {
     FAULT_TRUNCATE,
     FAULT_STALL,
     FAULT_CLOSE,
+    FAULT_422,
+    FAULT_BADXML,
+    FAULT_PARTIAL,
+    FAULT_RESET,
     FAULT_NONE
 } fault_kind;
 
 static const char *const fault_names[] = {
-    "503", "500", "429", "garbage", "truncate", "stall", "close", "none"};
+    "503",   "500", "429",    "garbage", "truncate", "stall",
+    "close", "422", "badxml", "partial", "reset",    "none"};
 
 typedef struct fault {
     uint64_t first, last; /* 1-based request numbers, inclusive */
@@ -102,7 +156,13 @@ typedef struct fault {
 typedef struct server {
     recording *recs;
     size_t n_recs;
-    const char *prefix; /* without trailing '/'; "" for none */
+    size_t recs_cap;
+    exchange *exs;
+    size_t n_exs;
+    size_t exs_cap;
+    pthread_mutex_t seq_lock; /* exchange.served */
+    long retry_after_max;     /* cap on Retry-After values; -1 for none */
+    const char *prefix;       /* without trailing '/'; "" for none */
     size_t prefix_len;
     fault *faults;
     size_t n_faults;
@@ -123,17 +183,20 @@ typedef struct request_ctx {
     char *uri;         /* raw request target */
     int started;       /* the access handler has been called once */
     unsigned long seq; /* 1-based number of this request */
+    ps_buf body;       /* a POST's body, at most REPLAY_MAX_POST */
+    int body_too_big;  /* it went past that: 413 */
 } request_ctx;
 
 /* What to send back, before faults are applied. */
 typedef struct answer {
     unsigned int status;
-    const char *content_type;
-    const char *body; /* borrowed from a recording, or == owned */
+    const char *content_type; /* NULL: none */
+    const char *body;         /* borrowed from a recording, or == owned */
     size_t len;
     char *owned; /* ps_malloc'd body, or NULL */
     const char *allow;
     const char *recording; /* file name of the recording served */
+    const exchange *ex;    /* the exchange served, for its headers */
 } answer;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -301,6 +364,24 @@ static char *target_path(const char *target, const char **query)
     return ps_pct_decode(p, n);
 }
 
+/* Decode one form-encoded name or value: '+' is a space, then %XX. NULL on
+ * a bad escape, a NUL byte or NOMEM. */
+static char *form_decode(const char *s, size_t len)
+{
+    if (memchr(s, '\0', len))
+        return NULL;
+    char *plus = ps_strndup(s, len);
+    if (!plus)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        if (plus[i] == '+')
+            plus[i] = ' ';
+    }
+    char *out = ps_pct_decode(plus, len);
+    ps_free(plus);
+    return out;
+}
+
 /* Find the first parameter `name` of a raw query string and decode its
  * value ('+' is a space, then %XX). 1: found (*out is new), 0: absent,
  * -1: bad escape or NOMEM. */
@@ -317,16 +398,7 @@ static int query_param(const char *query, const char *name, char **out)
         size_t key_len = eq ? (size_t)(eq - p) : n;
         if (key_len == name_len && memcmp(p, name, name_len) == 0) {
             const char *v = eq ? eq + 1 : p + n;
-            size_t v_len = (size_t)(p + n - v);
-            char *plus = ps_strndup(v, v_len);
-            if (!plus)
-                return -1;
-            for (size_t i = 0; i < v_len; i++) {
-                if (plus[i] == '+')
-                    plus[i] = ' ';
-            }
-            *out = ps_pct_decode(plus, v_len);
-            ps_free(plus);
+            *out = form_decode(v, (size_t)(p + n - v));
             return *out ? 1 : -1;
         }
         if (p[n] != '&')
@@ -334,6 +406,79 @@ static int query_param(const char *query, const char *name, char **out)
         p += n + 1;
     }
     return 0;
+}
+
+static void qset_free(qset *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        ps_free(q->pairs[i].name);
+        ps_free(q->pairs[i].value);
+    }
+    ps_free(q->pairs);
+    q->pairs = NULL;
+    q->n = 0;
+}
+
+static int cmp_qpair(const void *a, const void *b)
+{
+    const qpair *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->value, y->value);
+}
+
+/* Parse s[0..len), form-encoded ("a=1&b=2", up to a '#'), into a sorted
+ * multiset of decoded pairs. Empty parts are skipped and a part without
+ * '=' has the empty value. PS_ERR_PARSE on a bad escape. */
+static ps_status qset_parse(qset *q, const char *s, size_t len)
+{
+    memset(q, 0, sizeof *q);
+    if (!s)
+        return PS_OK;
+    const char *hash = memchr(s, '#', len);
+    if (hash)
+        len = (size_t)(hash - s);
+    size_t cap = 1;
+    for (size_t i = 0; i < len; i++)
+        cap += s[i] == '&';
+    q->pairs = ps_calloc(cap, sizeof *q->pairs);
+    if (!q->pairs)
+        return PS_ERR_NOMEM;
+    const char *p = s, *end = s + len;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        size_t n = amp ? (size_t)(amp - p) : (size_t)(end - p);
+        if (n > 0) {
+            const char *eq = memchr(p, '=', n);
+            size_t key_len = eq ? (size_t)(eq - p) : n;
+            const char *v = eq ? eq + 1 : p + n;
+            qpair *qp = &q->pairs[q->n];
+            qp->name = form_decode(p, key_len);
+            qp->value = form_decode(v, (size_t)(p + n - v));
+            if (!qp->name || !qp->value) {
+                q->n++; /* freed by qset_free */
+                qset_free(q);
+                return PS_ERR_PARSE;
+            }
+            q->n++;
+        }
+        if (!amp)
+            break;
+        p = amp + 1;
+    }
+    if (q->n > 1)
+        qsort(q->pairs, q->n, sizeof *q->pairs, cmp_qpair);
+    return PS_OK;
+}
+
+static int qset_equal(const qset *a, const qset *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++) {
+        if (cmp_qpair(&a->pairs[i], &b->pairs[i]) != 0)
+            return 0;
+    }
+    return 1;
 }
 
 /* ---- loading recordings ------------------------------------------------- */
@@ -492,8 +637,258 @@ static ps_status recording_from_json(recording *r, json_t *root, ps_err *err)
     return PS_OK;
 }
 
-static ps_status load_recording(const char *dir, const char *name, recording *r,
-                                ps_err *err)
+/* ---- loading exchanges --------------------------------------------------
+ * Own format: {"method", "path", "status", "headers", "body",
+ * "request_body"}, headers an object or an array of [name, value] pairs.
+ * nock's: {"scope", "method", "path", "body" (the request's), "status",
+ * "response", "rawHeaders": [name, value, ...]} (or "headers", an object). */
+
+static void exchange_free(exchange *x)
+{
+    ps_free(x->label);
+    ps_free(x->request);
+    ps_free(x->path);
+    qset_free(&x->query);
+    qset_free(&x->form);
+    ps_free(x->content_type);
+    for (size_t i = 0; i < x->n_headers; i++) {
+        ps_free(x->headers[i].name);
+        ps_free(x->headers[i].value);
+    }
+    ps_free(x->headers);
+    ps_free(x->body);
+    memset(x, 0, sizeof *x);
+}
+
+/* Headers that describe the recorded connection or transfer, not the
+ * answer: MHD sets its own, and the body is stored decoded. */
+static int is_transfer_header(const char *name)
+{
+    static const char *const skip[] = {"Content-Length",   "Transfer-Encoding",
+                                       "Connection",       "Keep-Alive",
+                                       "Content-Encoding", "Date",
+                                       "Upgrade",          "Trailer"};
+    for (size_t i = 0; i < sizeof skip / sizeof *skip; i++) {
+        if (strcasecmp(name, skip[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static ps_status exchange_add_header(exchange *x, const json_t *name,
+                                     const json_t *value, ps_err *err)
+{
+    if (!json_is_string(name) || !json_is_string(value))
+        return ps_err_set(err, PS_ERR_PARSE,
+                          "a header name or value is not a string");
+    const char *n = json_string_value(name), *v = json_string_value(value);
+    if (n[0] == '\0' || strpbrk(n, ": \t\r\n") ||
+        strlen(n) != json_string_length(name) || strpbrk(v, "\r\n") ||
+        strlen(v) != json_string_length(value))
+        return ps_err_set(err, PS_ERR_PARSE, "bad header \"%.80s\"", n);
+    if (is_transfer_header(n))
+        return PS_OK;
+    if (strcasecmp(n, MHD_HTTP_HEADER_CONTENT_TYPE) == 0) {
+        if (x->content_type)
+            return PS_OK; /* the first one counts */
+        x->content_type = ps_strdup(v);
+        return x->content_type ? PS_OK
+                               : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    header *grown =
+        ps_realloc(x->headers, (x->n_headers + 1) * sizeof *x->headers);
+    if (!grown)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    x->headers = grown;
+    header *h = &x->headers[x->n_headers];
+    h->name = ps_strdup(n);
+    h->value = ps_strdup(v);
+    if (!h->name || !h->value) {
+        ps_free(h->name);
+        ps_free(h->value);
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    x->n_headers++;
+    return PS_OK;
+}
+
+/* headers: an object, an array of [name, value] pairs, or (flat) nock's
+ * rawHeaders [name, value, name, value, ...]. */
+static ps_status exchange_headers(exchange *x, const json_t *h, int flat,
+                                  ps_err *err)
+{
+    ps_status st = PS_OK;
+    if (!h || json_is_null(h))
+        return PS_OK;
+    if (json_is_object(h)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach ((json_t *)h, k, v) {
+            json_t *name = json_string(k);
+            st = name ? exchange_add_header(x, name, v, err)
+                      : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+            json_decref(name);
+            if (st != PS_OK)
+                return st;
+        }
+        return PS_OK;
+    }
+    if (!json_is_array(h))
+        return ps_err_set(err, PS_ERR_PARSE,
+                          "headers are not an object or "
+                          "an array");
+    size_t n = json_array_size(h);
+    if (flat) {
+        if (n % 2)
+            return ps_err_set(err, PS_ERR_PARSE,
+                              "\"rawHeaders\" has an odd length");
+        for (size_t i = 0; st == PS_OK && i < n; i += 2)
+            st = exchange_add_header(x, json_array_get(h, i),
+                                     json_array_get(h, i + 1), err);
+        return st;
+    }
+    for (size_t i = 0; st == PS_OK && i < n; i++) {
+        const json_t *pair = json_array_get(h, i);
+        if (!json_is_array(pair) || json_array_size(pair) != 2)
+            return ps_err_set(err, PS_ERR_PARSE,
+                              "header %zu is not a [name, value] pair", i);
+        st = exchange_add_header(x, json_array_get(pair, 0),
+                                 json_array_get(pair, 1), err);
+    }
+    return st;
+}
+
+/* Fill x from one exchange object v, own format or nock's. */
+static ps_status exchange_from_json(exchange *x, const json_t *v, ps_err *err)
+{
+    if (!json_is_object(v))
+        return ps_err_set(err, PS_ERR_PARSE, "an exchange is not an object");
+    int nock = json_object_get(v, "response") ||
+               json_object_get(v, "rawHeaders") || json_object_get(v, "scope");
+    const char *method = ps_json_str(v, "method");
+    const char *target = ps_json_str(v, "path");
+    if (!method || !target)
+        return ps_err_set(err, PS_ERR_PARSE,
+                          "no \"method\" and \"path\" strings");
+    if (strcasecmp(method, "POST") == 0)
+        x->post = 1;
+    else if (strcasecmp(method, "GET") != 0 && strcasecmp(method, "HEAD") != 0)
+        return ps_err_set(err, PS_ERR_PARSE,
+                          "method \"%.20s\": only GET, HEAD and POST", method);
+    if (target[0] != '/' || strpbrk(target, " \t\r\n"))
+        return ps_err_set(err, PS_ERR_PARSE, "bad path \"%.80s\"", target);
+    x->request = ps_asprintf("%s %s", x->post ? "POST" : "GET", target);
+    if (!x->request)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    const char *query = NULL;
+    x->path = target_path(target, &query);
+    if (!x->path)
+        return ps_err_set(err, PS_ERR_PARSE,
+                          "path \"%.80s\": bad percent escape", target);
+    ps_status st = qset_parse(&x->query, query, query ? strlen(query) : 0);
+    if (st != PS_OK)
+        return ps_err_set(err, st, "path \"%.80s\": bad query", target);
+
+    json_t *status = json_object_get(v, "status");
+    x->status = 200;
+    if (status) {
+        if (!json_is_integer(status) || json_integer_value(status) < 100 ||
+            json_integer_value(status) > 599)
+            return ps_err_set(err, PS_ERR_PARSE,
+                              "\"status\" is not an HTTP status code");
+        x->status = (unsigned int)json_integer_value(status);
+    }
+    if (nock) {
+        st = exchange_headers(x, json_object_get(v, "rawHeaders"), 1, err);
+        if (st == PS_OK)
+            st = exchange_headers(x, json_object_get(v, "headers"), 0, err);
+    } else {
+        st = exchange_headers(x, json_object_get(v, "headers"), 0, err);
+    }
+    if (st != PS_OK)
+        return st;
+
+    /* nock's "body" is the request's, and only a POST's counts */
+    json_t *rb = json_object_get(v, nock ? "body" : "request_body");
+    if (rb && !nock && !json_is_string(rb))
+        return ps_err_set(err, PS_ERR_PARSE,
+                          "\"request_body\" is not a string");
+    if (json_is_string(rb) && (x->post || !nock)) {
+        x->has_form = 1;
+        st =
+            qset_parse(&x->form, json_string_value(rb), json_string_length(rb));
+        if (st != PS_OK)
+            return ps_err_set(err, st, "request body: bad form encoding");
+    }
+
+    json_t *body = json_object_get(v, nock ? "response" : "body");
+    if (json_is_string(body)) {
+        x->body_len = json_string_length(body);
+        x->body = ps_malloc(x->body_len + 1);
+        if (!x->body)
+            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        memcpy(x->body, json_string_value(body), x->body_len + 1);
+    } else if (body) {
+        char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY |
+                                          JSON_PRESERVE_ORDER);
+        x->body = text ? ps_strdup(text) : NULL;
+        free(text);
+        if (!x->body)
+            return ps_err_set(err, PS_ERR_NOMEM, "cannot serialise the body");
+        x->body_len = strlen(x->body);
+        if (!x->content_type) {
+            x->content_type = ps_strdup(REPLAY_JSON_CT);
+            if (!x->content_type)
+                return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        }
+    } else {
+        x->body = ps_strdup("");
+        if (!x->body)
+            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    return PS_OK;
+}
+
+/* ---- loading files ------------------------------------------------------ */
+
+/* Room for one more in a growable array of `size`-byte elements. */
+static ps_status grow_array(void **items, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return PS_OK;
+    size_t ncap = *cap ? *cap * 2 : 32;
+    void *grown = ps_realloc(*items, ncap * size);
+    if (!grown)
+        return PS_ERR_NOMEM;
+    memset((char *)grown + *cap * size, 0, (ncap - *cap) * size);
+    *items = grown;
+    *cap = ncap;
+    return PS_OK;
+}
+
+static ps_status add_exchange(server *srv, const char *name, size_t index,
+                              int in_array, const json_t *v, ps_err *err)
+{
+    if (grow_array((void **)&srv->exs, srv->n_exs, &srv->exs_cap,
+                   sizeof *srv->exs) != PS_OK)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    exchange *x = &srv->exs[srv->n_exs++];
+    x->label = in_array ? ps_asprintf("%s[%zu]", name, index) : ps_strdup(name);
+    if (!x->label)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    ps_status st = exchange_from_json(x, v, err);
+    if (st != PS_OK && in_array) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        ps_err_set(err, st, "exchange %zu: %s", index, msg);
+    }
+    return st;
+}
+
+/* Load one file: a PaN recording (an object with "request"), one exchange
+ * (an object with "method"), or an array of exchanges. */
+static ps_status load_file(server *srv, const char *dir, const char *name,
+                           ps_err *err)
 {
     char *path = ps_asprintf("%s/%s", dir, name);
     if (!path)
@@ -513,9 +908,21 @@ static ps_status load_recording(const char *dir, const char *name, recording *r,
     if (!root)
         return ps_err_set(err, PS_ERR_PARSE, "%s (line %d, column %d)", je.text,
                           je.line, je.column);
-    r->file = ps_strdup(name);
-    st = r->file ? recording_from_json(r, root, err)
-                 : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    if (json_is_array(root)) {
+        for (size_t i = 0; st == PS_OK && i < json_array_size(root); i++)
+            st = add_exchange(srv, name, i, 1, json_array_get(root, i), err);
+    } else if (json_is_object(root) && !json_object_get(root, "request") &&
+               json_object_get(root, "method")) {
+        st = add_exchange(srv, name, 0, 0, root, err);
+    } else if (grow_array((void **)&srv->recs, srv->n_recs, &srv->recs_cap,
+                          sizeof *srv->recs) != PS_OK) {
+        st = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    } else {
+        recording *r = &srv->recs[srv->n_recs++];
+        r->file = ps_strdup(name);
+        st = r->file ? recording_from_json(r, root, err)
+                     : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
     json_decref(root);
     return st;
 }
@@ -589,44 +996,52 @@ static ps_status list_recordings(const char *dir, char ***out, size_t *n_out,
     return PS_OK;
 }
 
-static void free_recordings(recording *recs, size_t n)
+static void free_loaded(server *srv)
 {
-    for (size_t i = 0; i < n; i++)
-        recording_free(&recs[i]);
-    ps_free(recs);
+    for (size_t i = 0; i < srv->n_recs; i++)
+        recording_free(&srv->recs[i]);
+    ps_free(srv->recs);
+    for (size_t i = 0; i < srv->n_exs; i++)
+        exchange_free(&srv->exs[i]);
+    ps_free(srv->exs);
+    srv->recs = NULL;
+    srv->exs = NULL;
+    srv->n_recs = srv->n_exs = 0;
 }
 
-/* Load every recording of dir; exits with status 2 and one line on error. */
-static void load_all(const char *dir, recording **out, size_t *n_out)
+/* Load every file of dir; exits with status 2 and one line on error. */
+static void load_dir(server *srv, const char *dir)
 {
     ps_err err = PS_ERR_INIT;
     char **names;
     size_t n;
     if (list_recordings(dir, &names, &n, &err) != PS_OK) {
         fprintf(stderr, "ps-replay: %s\n", err.msg);
+        free_loaded(srv);
         exit(REPLAY_EXIT_USAGE);
     }
     if (n == 0) {
         fprintf(stderr, "ps-replay: %s: no *.json recordings\n", dir);
-        exit(REPLAY_EXIT_USAGE);
-    }
-    recording *recs = ps_calloc(n, sizeof *recs);
-    if (!recs) {
-        free_names(names, n);
-        fprintf(stderr, "ps-replay: out of memory\n");
+        free_loaded(srv);
         exit(REPLAY_EXIT_USAGE);
     }
     for (size_t i = 0; i < n; i++) {
-        if (load_recording(dir, names[i], &recs[i], &err) != PS_OK) {
+        if (load_file(srv, dir, names[i], &err) != PS_OK) {
             fprintf(stderr, "ps-replay: %s/%s: %s\n", dir, names[i], err.msg);
-            free_recordings(recs, n);
+            free_loaded(srv);
             free_names(names, n);
             exit(REPLAY_EXIT_USAGE);
         }
     }
     free_names(names, n);
-    /* a recording that another one shadows can never be served */
-    for (size_t i = 0; i < n; i++) {
+}
+
+/* A PaN recording that another one shadows can never be served (exchanges
+ * of the same request are a sequence, on purpose). */
+static void warn_shadowed(const server *srv)
+{
+    const recording *recs = srv->recs;
+    for (size_t i = 0; i < srv->n_recs; i++) {
         for (size_t j = 0; j < i; j++) {
             if (path_match(recs[i].path, recs[j].path) &&
                 filter_equal_full(&recs[i].flt, &recs[j].flt)) {
@@ -638,8 +1053,6 @@ static void load_all(const char *dir, recording **out, size_t *n_out)
             }
         }
     }
-    *out = recs;
-    *n_out = n;
 }
 
 /* ---- matching ------------------------------------------------------------
@@ -723,6 +1136,68 @@ static int find_match(const server *srv, const char *path, const filter *f,
         }
     }
     return 0;
+}
+
+/* Exchanges: the method (HEAD is GET), the decoded path and the query as a
+ * multiset must be equal, and for a POST with a recorded request_body the
+ * form-encoded body too (form NULL: the body is not form-encoded). The
+ * matches, in load order, are a sequence: the k-th request whose first
+ * match is x gets the k-th match, and the last one once all were served.
+ * A request that is answered by a fault that replaces the answer does not
+ * advance the sequence (consume 0). */
+typedef struct ex_match {
+    exchange *ex;
+    size_t same_path;      /* exchanges of this path, any method */
+    size_t same_path_post; /* of those, POSTs */
+} ex_match;
+
+static int exchange_matches(const exchange *x, int post, const char *path,
+                            const qset *q, const qset *form)
+{
+    if (x->post != post || strcmp(x->path, path) != 0 ||
+        !qset_equal(&x->query, q))
+        return 0;
+    return !post || !x->has_form || (form && qset_equal(&x->form, form));
+}
+
+static int find_exchange(server *srv, int post, const char *path, const qset *q,
+                         const qset *form, int consume, ex_match *m)
+{
+    memset(m, 0, sizeof *m);
+    exchange *first = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < srv->n_exs; i++) {
+        exchange *x = &srv->exs[i];
+        if (strcmp(x->path, path) == 0) {
+            m->same_path++;
+            m->same_path_post += x->post;
+        }
+        if (!exchange_matches(x, post, path, q, form))
+            continue;
+        if (!first)
+            first = x;
+        n++;
+    }
+    if (!first)
+        return 0;
+    pthread_mutex_lock(&srv->seq_lock);
+    size_t k = first->served;
+    if (consume && first->served < n)
+        first->served++;
+    pthread_mutex_unlock(&srv->seq_lock);
+    if (k >= n)
+        k = n - 1;
+    for (size_t i = (size_t)(first - srv->exs); i < srv->n_exs; i++) {
+        exchange *x = &srv->exs[i];
+        if (!exchange_matches(x, post, path, q, form))
+            continue;
+        if (k == 0) {
+            m->ex = x;
+            break;
+        }
+        k--;
+    }
+    return 1;
 }
 
 /* ---- answers ------------------------------------------------------------ */
@@ -820,18 +1295,110 @@ static void no_recording(answer *a, const char *method, const char *path,
     ps_free(msg);
 }
 
-/* The normal answer to a request, before faults. */
-static void build_answer(const server *srv, struct MHD_Connection *conn,
-                         const char *method, const char *uri, answer *a)
+/* A plain-text error, for requests that no exchange matches. */
+static void answer_plain(answer *a, unsigned int status, const char *msg)
+{
+    static const char fallback[] = "out of memory\n";
+    a->status = status;
+    a->content_type = REPLAY_TEXT_CT;
+    a->recording = NULL;
+    a->ex = NULL;
+    char *text = ps_asprintf("%s\n", msg);
+    if (!text) {
+        answer_free(a);
+        a->status = 500;
+        a->body = fallback;
+        a->len = sizeof fallback - 1;
+        return;
+    }
+    answer_owned(a, text, strlen(text));
+}
+
+/* The 404 for a request that no exchange matches: method, path, raw query
+ * and, for a POST, the start of its body. */
+static void no_exchange(answer *a, const char *method, const char *path,
+                        const char *query, const ps_buf *body, size_t same_path)
+{
+    const char *q = query ? query : "";
+    size_t q_len = strcspn(q, "#");
+    int cut = q_len > REPLAY_MSG_FILTER_MAX;
+    const char *b = body && body->data ? body->data : "";
+    size_t b_len = body ? strnlen(b, body->len) : 0;
+    int b_cut = b_len > REPLAY_MSG_FILTER_MAX;
+    char *msg = ps_asprintf(
+        "no recording for %s %.*s query=%.*s%s%s%.*s%s", method,
+        REPLAY_MSG_FILTER_MAX, path, (int)(cut ? REPLAY_MSG_FILTER_MAX : q_len),
+        q, cut ? "..." : "", body ? " body=" : "",
+        (int)(b_cut ? REPLAY_MSG_FILTER_MAX : b_len), b, b_cut ? "..." : "");
+    fprintf(stderr, "ps-replay: %s (%zu exchange%s for this path)\n",
+            msg ? msg : "no recording", same_path, same_path == 1 ? "" : "s");
+    answer_plain(a, 404, msg ? msg : "no recording");
+    ps_free(msg);
+}
+
+/* Answer from the exchanges: 1 when answered, 0 when none matched (then
+ * *m says how many exchanges the path has). */
+static int answer_exchange(server *srv, const request_ctx *ctx, int post,
+                           const char *path, const char *query, int consume,
+                           answer *a, ex_match *m)
+{
+    memset(m, 0, sizeof *m);
+    qset q, form;
+    memset(&form, 0, sizeof form);
+    ps_status st = qset_parse(&q, query, query ? strlen(query) : 0);
+    if (st == PS_ERR_PARSE)
+        return 0; /* no exchange has a bad escape */
+    if (st != PS_OK) {
+        answer_error(a, 500, "out of memory");
+        return 1;
+    }
+    int form_ok = 0;
+    if (post) {
+        st = qset_parse(&form, ctx->body.data ? ctx->body.data : "",
+                        ctx->body.len);
+        if (st == PS_ERR_NOMEM) {
+            qset_free(&q);
+            answer_error(a, 500, "out of memory");
+            return 1;
+        }
+        form_ok = st == PS_OK;
+    }
+    int found =
+        find_exchange(srv, post, path, &q, form_ok ? &form : NULL, consume, m);
+    qset_free(&q);
+    qset_free(&form);
+    if (!found)
+        return 0;
+    const exchange *x = m->ex;
+    a->status = x->status;
+    a->content_type = x->content_type;
+    a->body = x->body;
+    a->len = x->body_len;
+    a->recording = x->label;
+    a->ex = x;
+    return 1;
+}
+
+/* The normal answer to a request, before faults. consume: a matching
+ * exchange sequence moves on. */
+static void build_answer(server *srv, struct MHD_Connection *conn,
+                         const char *method, const request_ctx *ctx,
+                         int consume, answer *a)
 {
     memset(a, 0, sizeof *a);
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-        answer_error(a, 405, "only GET and HEAD are replayed");
-        a->allow = "GET, HEAD";
+    const char *uri = ctx->uri;
+    int post = strcmp(method, "POST") == 0;
+    if (!post && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        answer_error(a, 405, "only GET, HEAD and POST are replayed");
+        a->allow = "GET, HEAD, POST";
         return;
     }
     if (strlen(uri) > REPLAY_MAX_URL) {
         answer_error(a, 414, "URL longer than 64 KiB");
+        return;
+    }
+    if (ctx->body_too_big) {
+        answer_error(a, 413, "request body larger than 1 MiB");
         return;
     }
     const char *query = NULL;
@@ -840,15 +1407,39 @@ static void build_answer(const server *srv, struct MHD_Connection *conn,
         answer_error(a, 400, "bad percent escape in the path");
         return;
     }
+    /* the path after the prefix */
     const char *model = path;
     if (srv->prefix_len) {
         if (!ps_str_startswith(path, srv->prefix) ||
-            path[srv->prefix_len] != '/') {
-            no_recording(a, method, path, NULL, 0, "outside the prefix; ");
+            (path[srv->prefix_len] != '/' && path[srv->prefix_len] != '\0')) {
+            if (srv->n_recs)
+                no_recording(a, method, path, NULL, 0, "outside the prefix; ");
+            else
+                no_exchange(a, method, path, query, NULL, 0);
             ps_free(path);
             return;
         }
-        model = path + srv->prefix_len;
+        model = path[srv->prefix_len] ? path + srv->prefix_len : "/";
+    }
+    ex_match xm;
+    memset(&xm, 0, sizeof xm);
+    if (srv->n_exs &&
+        answer_exchange(srv, ctx, post, model, query, consume, a, &xm)) {
+        ps_free(path);
+        return;
+    }
+    /* PaN recordings answer GET only, and only exchanges of another path
+     * leave the miss to them */
+    if (post || !srv->n_recs || xm.same_path) {
+        if (post && !xm.same_path_post) {
+            answer_error(a, 405, "only GET and HEAD are replayed");
+            a->allow = "GET, HEAD";
+        } else {
+            no_exchange(a, method, path, query, post ? &ctx->body : NULL,
+                        xm.same_path);
+        }
+        ps_free(path);
+        return;
     }
     if (model_len(model) == 0) {
         no_recording(a, method, path, NULL, 0, "no model in the path; ");
@@ -975,18 +1566,51 @@ static int stall(server *srv, long ms)
     return stopping;
 }
 
+/* Faults that send their own answer instead of the recorded one. */
+static int fault_replaces(fault_kind fk)
+{
+    return fk == FAULT_503 || fk == FAULT_500 || fk == FAULT_429 ||
+           fk == FAULT_422 || fk == FAULT_GARBAGE || fk == FAULT_BADXML;
+}
+
+/* Drop a connection at once: with a zero linger, disconnecting a TCP socket
+ * (connect to AF_UNSPEC, Linux) sends a reset instead of a FIN. MHD's own
+ * close then finds the socket already unconnected. */
+static void reset_socket(int fd)
+{
+    if (fd < 0)
+        return;
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    struct sockaddr unspec;
+    memset(&unspec, 0, sizeof unspec);
+    unspec.sa_family = AF_UNSPEC;
+    if (connect(fd, &unspec, sizeof unspec) != 0)
+        shutdown(fd, SHUT_RDWR);
+}
+
 /* A body that stops in the middle: Content-Length says len, the reader
- * gives half of it and then makes MHD close the connection. */
+ * gives half of it and then, by kind, makes MHD close the connection
+ * (truncate), waits --stall-ms or until the server stops first (partial),
+ * or resets the connection (reset). */
 typedef struct truncated {
     char *data;
     size_t cut;
+    fault_kind kind;
+    server *srv;
+    int fd; /* the connection's socket, for reset */
 } truncated;
 
 static ssize_t truncated_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     truncated *t = cls;
-    if (pos >= t->cut)
+    if (pos >= t->cut) {
+        if (t->kind == FAULT_PARTIAL)
+            stall(t->srv, t->srv->stall_ms);
+        else if (t->kind == FAULT_RESET)
+            reset_socket(t->fd);
         return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     size_t n = t->cut - (size_t)pos;
     if (n > max)
         n = max;
@@ -1027,6 +1651,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     request_ctx *ctx = ps_calloc(1, sizeof *ctx);
     if (!ctx)
         return NULL;
+    ps_buf_init(&ctx->body, REPLAY_MAX_POST);
     ctx->uri = ps_strdup(uri ? uri : "/");
     if (!ctx->uri) {
         ps_free(ctx);
@@ -1043,6 +1668,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     request_ctx *ctx = *con_cls;
     if (ctx) {
+        ps_buf_free(&ctx->body);
         ps_free(ctx->uri);
         ps_free(ctx);
         *con_cls = NULL;
@@ -1063,7 +1689,24 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     fprintf(stderr, "ps-replay: mhd: %s\n", line);
 }
 
-static struct MHD_Response *make_response(const answer *a, fault_kind fk)
+/* Retry-After: value, capped by --retry-after-max; a value that is not a
+ * number of seconds (an HTTP date) becomes the cap. */
+static void add_retry_after(struct MHD_Response *resp, const server *srv,
+                            const char *value)
+{
+    char capped[24];
+    int64_t secs;
+    if (srv->retry_after_max >= 0 &&
+        (ps_parse_i64(value, &secs) != 0 || secs > srv->retry_after_max)) {
+        snprintf(capped, sizeof capped, "%ld", srv->retry_after_max);
+        value = capped;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, value);
+}
+
+static struct MHD_Response *make_response(server *srv,
+                                          struct MHD_Connection *conn,
+                                          const answer *a, fault_kind fk)
 {
     static const char html_503[] =
         "<html><head><title>503 Service Unavailable</title></head><body>"
@@ -1074,7 +1717,12 @@ static struct MHD_Response *make_response(const answer *a, fault_kind fk)
     static const char json_429[] =
         "{\"error\":{\"statusCode\":429,\"name\":\"Error\","
         "\"message\":\"Too Many Requests (injected fault)\"}}";
+    static const char json_422[] =
+        "{\"status\":422,"
+        "\"message\":\"The resumption token is invalid or expired\"}";
     static const char garbage[] = "<html>this is not JSON";
+    static const char badxml[] =
+        "<?xml version=\"1.0\"?><OAI-PMH><ListRecords><record>";
     struct MHD_Response *resp = NULL;
     const char *ct = a->content_type;
     switch (fk) {
@@ -1093,12 +1741,24 @@ static struct MHD_Response *make_response(const answer *a, fault_kind fk)
             sizeof json_429 - 1, (void *)json_429, MHD_RESPMEM_PERSISTENT);
         ct = REPLAY_DEFAULT_CT;
         break;
+    case FAULT_422:
+        resp = MHD_create_response_from_buffer(
+            sizeof json_422 - 1, (void *)json_422, MHD_RESPMEM_PERSISTENT);
+        ct = REPLAY_JSON_CT;
+        break;
     case FAULT_GARBAGE:
         resp = MHD_create_response_from_buffer(
             sizeof garbage - 1, (void *)garbage, MHD_RESPMEM_PERSISTENT);
-        ct = "application/json";
+        ct = REPLAY_JSON_CT;
         break;
-    case FAULT_TRUNCATE: {
+    case FAULT_BADXML:
+        resp = MHD_create_response_from_buffer(
+            sizeof badxml - 1, (void *)badxml, MHD_RESPMEM_PERSISTENT);
+        ct = "text/xml";
+        break;
+    case FAULT_TRUNCATE:
+    case FAULT_PARTIAL:
+    case FAULT_RESET: {
         truncated *t = ps_calloc(1, sizeof *t);
         char *copy = ps_malloc(a->len + 1);
         if (!t || !copy) {
@@ -1110,6 +1770,11 @@ static struct MHD_Response *make_response(const answer *a, fault_kind fk)
             memcpy(copy, a->body, a->len);
         t->data = copy;
         t->cut = a->len / 2;
+        t->kind = fk;
+        t->srv = srv;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        t->fd = ci ? ci->connect_fd : -1;
         resp = MHD_create_response_from_callback(a->len, 4096, truncated_read,
                                                  t, truncated_free);
         if (!resp)
@@ -1124,14 +1789,23 @@ static struct MHD_Response *make_response(const answer *a, fault_kind fk)
     }
     if (!resp)
         return NULL;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ct);
+    if (ct)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ct);
     if (fk == FAULT_503 || fk == FAULT_429)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        add_retry_after(resp, srv, "1");
     if (a->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, a->allow);
-    if (a->recording && fk != FAULT_503 && fk != FAULT_500 && fk != FAULT_429 &&
-        fk != FAULT_GARBAGE)
+    if (fault_replaces(fk))
+        return resp;
+    if (a->recording)
         MHD_add_response_header(resp, "X-PS-Replay-Recording", a->recording);
+    for (size_t i = 0; a->ex && i < a->ex->n_headers; i++) {
+        const header *h = &a->ex->headers[i];
+        if (strcasecmp(h->name, MHD_HTTP_HEADER_RETRY_AFTER) == 0)
+            add_retry_after(resp, srv, h->value);
+        else
+            MHD_add_response_header(resp, h->name, h->value);
+    }
     return resp;
 }
 
@@ -1141,8 +1815,12 @@ static unsigned int fault_status(fault_kind fk, unsigned int normal)
     case FAULT_503: return 503;
     case FAULT_500: return 500;
     case FAULT_429: return 429;
+    case FAULT_422: return 422;
     case FAULT_GARBAGE:
-    case FAULT_TRUNCATE: return 200;
+    case FAULT_BADXML:
+    case FAULT_TRUNCATE:
+    case FAULT_PARTIAL:
+    case FAULT_RESET: return 200;
     default: return normal;
     }
 }
@@ -1155,7 +1833,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     server *srv = cls;
     (void)url;
     (void)version;
-    (void)upload_data;
     request_ctx *ctx = *con_cls;
     if (!ctx)
         return MHD_NO; /* the URI callback ran out of memory */
@@ -1165,7 +1842,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_YES;
     }
     if (*upload_data_size) {
-        *upload_data_size = 0; /* a body is ignored */
+        /* a POST's body is kept for matching, any other is ignored */
+        if (strcmp(method, "POST") == 0 && !ctx->body_too_big &&
+            ps_buf_append(&ctx->body, upload_data, *upload_data_size) != PS_OK)
+            ctx->body_too_big = 1;
+        *upload_data_size = 0;
         return MHD_YES;
     }
     fault_kind fk = fault_for(srv, ctx->seq);
@@ -1178,8 +1859,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return MHD_NO;
     }
     answer a;
-    build_answer(srv, conn, method, ctx->uri, &a);
-    struct MHD_Response *resp = make_response(&a, fk);
+    build_answer(srv, conn, method, ctx, !fault_replaces(fk), &a);
+    struct MHD_Response *resp = make_response(srv, conn, &a, fk);
     if (!resp) {
         answer_free(&a);
         log_request(srv, method, ctx->uri, 0, fk);
@@ -1202,15 +1883,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 static void usage(FILE *out)
 {
     fputs(
-        "usage: ps-replay --dir DIR [options]\n"
-        "Replays recorded responses of PaN services on a loopback port.\n"
-        "  --dir DIR          load every *.json recording in DIR\n"
+        "usage: ps-replay --dir DIR [--dir DIR...] [options]\n"
+        "Replays recorded responses of PaN services, and recorded HTTP\n"
+        "exchanges of other services, on a loopback port.\n"
+        "  --dir DIR          load every *.json file in DIR (repeatable)\n"
         "  --port-file FILE   write the bound port to FILE (atomically)\n"
         "  --listen ADDR:PORT loopback address and port (127.0.0.1:0)\n"
         "  --prefix /PATH     serve the recordings under this path prefix\n"
         "  --fault SPEC       N:KIND, N-M:KIND or all:KIND; KIND is 503, 500,\n"
-        "                     429, garbage, truncate, stall or close\n"
-        "  --stall-ms MS      how long a stall lasts (30000)\n"
+        "                     429, 422, garbage, badxml, truncate, partial,\n"
+        "                     reset, stall or close\n"
+        "  --stall-ms MS      how long a stall or partial lasts (30000)\n"
+        "  --retry-after-max S  serve recorded Retry-After values as at\n"
+        "                     most S seconds (default: as recorded)\n"
         "  --max-page N       serve at most N items per page, like a "
         "provider\n"
         "                     that caps its page size (0: no cap)\n"
@@ -1277,6 +1962,7 @@ enum {
     OPT_FAULT,
     OPT_STALL_MS,
     OPT_MAX_PAGE,
+    OPT_RETRY_AFTER_MAX,
     OPT_LOG,
     OPT_DUMP,
     OPT_HELP
@@ -1292,16 +1978,23 @@ int main(int argc, char **argv)
         {"fault", required_argument, NULL, OPT_FAULT},
         {"stall-ms", required_argument, NULL, OPT_STALL_MS},
         {"max-page", required_argument, NULL, OPT_MAX_PAGE},
+        {"retry-after-max", required_argument, NULL, OPT_RETRY_AFTER_MAX},
         {"log", required_argument, NULL, OPT_LOG},
         {"dump", no_argument, NULL, OPT_DUMP},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0}};
-    const char *dir = NULL, *port_file = NULL, *log_path = NULL;
+    const char *port_file = NULL, *log_path = NULL;
+    static const char **dirs; /* static: reachable at exit() */
+    dirs = ps_calloc((size_t)argc, sizeof *dirs);
+    size_t n_dirs = 0;
     const char *listen_spec = "127.0.0.1:0";
     char prefix[1024] = "";
     int dump = 0;
     static server srv; /* zeroed */
     srv.stall_ms = 30000;
+    srv.retry_after_max = -1;
+    if (!dirs)
+        die_usage("out of memory");
     size_t faults_cap = 0;
 
     for (;;) {
@@ -1309,7 +2002,7 @@ int main(int argc, char **argv)
         if (c == -1)
             break;
         switch (c) {
-        case OPT_DIR: dir = optarg; break;
+        case OPT_DIR: dirs[n_dirs++] = optarg; break;
         case OPT_PORT_FILE: port_file = optarg; break;
         case OPT_LISTEN: listen_spec = optarg; break;
         case OPT_PREFIX: {
@@ -1325,8 +2018,8 @@ int main(int argc, char **argv)
             fault f;
             if (fault_parse(optarg, &f) != 0)
                 die_usage("--fault %s: expected N:KIND, N-M:KIND or all:KIND "
-                          "with KIND 503, 500, 429, garbage, truncate, stall "
-                          "or close",
+                          "with KIND 503, 500, 429, 422, garbage, badxml, "
+                          "truncate, partial, reset, stall or close",
                           optarg);
             if (srv.n_faults == faults_cap) {
                 size_t ncap = faults_cap ? faults_cap * 2 : 8;
@@ -1355,32 +2048,52 @@ int main(int argc, char **argv)
             srv.max_page = n;
             break;
         }
+        case OPT_RETRY_AFTER_MAX: {
+            int64_t secs;
+            if (ps_parse_i64(optarg, &secs) != 0 || secs < 0 ||
+                secs > REPLAY_MAX_RETRY_AFTER)
+                die_usage("--retry-after-max %s: expected 0..%ld", optarg,
+                          REPLAY_MAX_RETRY_AFTER);
+            srv.retry_after_max = (long)secs;
+            break;
+        }
         case OPT_LOG: log_path = optarg; break;
         case OPT_DUMP: dump = 1; break;
         case 'h':
         case OPT_HELP:
             usage(stdout);
             ps_free(srv.faults);
+            ps_free(dirs);
             return 0;
         default: usage(stderr); exit(REPLAY_EXIT_USAGE);
         }
     }
     if (optind < argc)
         die_usage("unexpected argument \"%s\"", argv[optind]);
-    if (!dir)
+    if (n_dirs == 0)
         die_usage("--dir is required (try --help)");
     struct sockaddr_in sa;
     parse_listen(listen_spec, &sa);
     srv.prefix = prefix;
     srv.prefix_len = strlen(prefix);
 
-    load_all(dir, &srv.recs, &srv.n_recs);
+    for (size_t i = 0; i < n_dirs; i++)
+        load_dir(&srv, dirs[i]);
+    if (srv.n_recs + srv.n_exs == 0) {
+        fprintf(stderr, "ps-replay: no recordings and no exchanges\n");
+        exit(REPLAY_EXIT_USAGE);
+    }
+    warn_shadowed(&srv);
     if (dump) {
         for (size_t i = 0; i < srv.n_recs; i++)
             printf("%s\t%u\t%s\t%s\n", srv.recs[i].file, srv.recs[i].status,
                    srv.recs[i].request, srv.recs[i].body);
-        free_recordings(srv.recs, srv.n_recs);
+        for (size_t i = 0; i < srv.n_exs; i++)
+            printf("%s\t%u\t%s\t(%zu bytes)\n", srv.exs[i].label,
+                   srv.exs[i].status, srv.exs[i].request, srv.exs[i].body_len);
+        free_loaded(&srv);
         ps_free(srv.faults);
+        ps_free(dirs);
         return 0;
     }
     if (log_path) {
@@ -1388,8 +2101,9 @@ int main(int argc, char **argv)
         if (!srv.log) {
             fprintf(stderr, "ps-replay: cannot open %s: %s\n", log_path,
                     strerror(errno));
-            free_recordings(srv.recs, srv.n_recs);
+            free_loaded(&srv);
             ps_free(srv.faults);
+            ps_free(dirs);
             exit(REPLAY_EXIT_USAGE);
         }
     }
@@ -1405,6 +2119,7 @@ int main(int argc, char **argv)
 
     pthread_mutex_init(&srv.log_lock, NULL);
     pthread_mutex_init(&srv.stop_lock, NULL);
+    pthread_mutex_init(&srv.seq_lock, NULL);
     pthread_condattr_t cattr;
     pthread_condattr_init(&cattr);
     pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
@@ -1441,7 +2156,9 @@ int main(int argc, char **argv)
     if (rc == 0) {
         char host[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
-        fprintf(stderr, "ps-replay: %zu recordings from %s\n", srv.n_recs, dir);
+        fprintf(stderr,
+                "ps-replay: %zu recordings and %zu exchanges from %s%s\n",
+                srv.n_recs, srv.n_exs, dirs[0], n_dirs > 1 ? " and more" : "");
         printf("listening on http://%s:%u\n", host, port);
         fflush(stdout);
         int sig = 0;
@@ -1460,10 +2177,12 @@ int main(int argc, char **argv)
 
     pthread_cond_destroy(&srv.stop_cond);
     pthread_mutex_destroy(&srv.stop_lock);
+    pthread_mutex_destroy(&srv.seq_lock);
     pthread_mutex_destroy(&srv.log_lock);
     if (srv.log)
         fclose(srv.log);
-    free_recordings(srv.recs, srv.n_recs);
+    free_loaded(&srv);
     ps_free(srv.faults);
+    ps_free(dirs);
     return rc;
 }

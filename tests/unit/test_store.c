@@ -7,6 +7,8 @@
  * SI values; a damaged or foreign file is refused with a clear message and
  * left untouched; a link two sources assert stays until both withdraw it;
  * a store upgraded from schema 1 keeps its links and gains an identity;
+ * one DOI from several sources is one record, written by the source of
+ * highest precedence;
  * allocation failures come back as PS_ERR_NOMEM.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -539,13 +541,17 @@ static void test_links_per_source(void)
     ps_store_close(st);
 
     /* Take the file back to schema 1 (no link_source, no store_id, no
-     * technique tables), as
+     * technique tables, no DOI indexes or source precedence), as
      * pansift 0.1 left it; opening migrates and keeps a's assertion. */
-    exec_on_file("links.db",
-                 "DROP TABLE link_source; DROP TABLE technique_closure; "
-                 "DROP TABLE technique_term_name; DROP TABLE technique_term; "
-                 "DELETE FROM meta WHERE key = 'store_id'; "
-                 "PRAGMA user_version = 1;");
+    exec_on_file(
+        "links.db",
+        "DROP TABLE link_source; DROP TABLE technique_closure; "
+        "DROP TABLE technique_term_name; DROP TABLE technique_term; "
+        "DELETE FROM meta WHERE key = 'store_id'; "
+        "DROP INDEX dataset_doi_nocase; DROP INDEX proposal_doi_nocase; "
+        "DROP INDEX publication_doi_nocase; "
+        "ALTER TABLE source DROP COLUMN precedence; "
+        "PRAGMA user_version = 1;");
     st = open_store("links.db", 0);
     check_fatal(st != NULL, "schema 1 store opens");
     check(ps_store_schema_version(st) == ps_store_schema_latest(),
@@ -593,6 +599,105 @@ static void test_links_per_source(void)
 /* A record that fails half-way inside a batch leaves nothing behind: the
  * batch goes on and commits without a trace of it. The failure is real:
  * a trigger refuses a file row, after the dataset row was written. */
+static ps_put_result put_pub(ps_store *st, int64_t src, const char *pid,
+                             const char *doi, const char *title, int64_t *id)
+{
+    ps_document_in d = {0};
+    d.kind = PS_KIND_PUBLICATION;
+    d.pid = pid;
+    d.doi = doi;
+    d.title = title;
+    d.start_ms = d.end_ms = d.release_ms = PS_TIME_NONE;
+    json_t *raw = raw_of(pid, title);
+    ps_prov prov = {src, pid, raw, 0, 0};
+    ps_put_result res = PS_PUT_UNCHANGED;
+    ps_err err = PS_ERR_INIT;
+    check(ps_store_put_document(st, &prov, &d, &res, id, &err) == PS_OK,
+          "put %s: %s", pid, err.msg);
+    json_decref(raw);
+    return res;
+}
+
+static char *title_of(ps_store *st, int64_t id)
+{
+    json_t *rec = NULL;
+    ps_err err = PS_ERR_INIT;
+    if (ps_store_load(st, PS_KIND_PUBLICATION, id, 0, &rec, &err) != PS_OK)
+        return NULL;
+    char *t = ps_strdup(json_string_value(json_object_get(rec, "title")));
+    json_decref(rec);
+    return t;
+}
+
+/* The same DOI from an OAI feed (pid = OAI identifier) and from Crossref
+ * (pid = the DOI, another letter case) is one publication; Crossref ranks
+ * higher, so its title wins whichever arrives last, the OAI copy stays as
+ * provenance, and a link naming the DOI finds the record. */
+static void test_doi_identity(void)
+{
+    ps_err err = PS_ERR_INIT;
+    ps_store *st = open_store("doi.db", 1);
+    check_fatal(st != NULL, "store opens");
+    int64_t oai = 0, cr = 0, id1 = 0, id2 = 0, id3 = 0, ds = 0;
+    ps_store_source_ensure(st, "repo", "oai-pmh", NULL, &oai, &err);
+    ps_store_source_ensure(st, "cr", "crossref", NULL, &cr, &err);
+    check(ps_store_source_set_precedence(st, oai, 50, &err) == PS_OK &&
+              ps_store_source_set_precedence(st, cr, 70, &err) == PS_OK,
+          "ranked: %s", err.msg);
+    check(put_pub(st, oai, "oai:repo:1", "10.1234/ABC", "from the feed",
+                  &id1) == PS_PUT_INSERTED,
+          "the feed's copy is new");
+    check(put_pub(st, cr, "10.1234/abc", "10.1234/abc", "from crossref",
+                  &id2) == PS_PUT_UPDATED,
+          "crossref's copy updates the same record");
+    check(id1 == id2, "one entity for one DOI (%lld, %lld)", (long long)id1,
+          (long long)id2);
+    check(put_pub(st, oai, "oai:repo:1", "10.1234/ABC", "feed, changed",
+                  &id3) == PS_PUT_UNCHANGED,
+          "the lower-ranked source does not overwrite");
+    check(id3 == id1, "and still points at the record");
+    char *t = title_of(st, id1);
+    check(t && strcmp(t, "from crossref") == 0, "title is crossref's: %s",
+          t ? t : "(none)");
+    ps_free(t);
+    check(put_pub(st, oai, "oai:repo:1", "10.1234/ABC", "feed, changed",
+                  &id3) == PS_PUT_UNCHANGED,
+          "the deferred copy is idempotent");
+    int64_t n = 0;
+    check(ps_store_count(st, PS_KIND_PUBLICATION, 0, &n, &err) == PS_OK &&
+              n == 1,
+          "one publication, not two (%lld)", (long long)n);
+    /* A dataset whose link names the DOI in upper case: resolved. */
+    ps_dataset_in d = {0};
+    d.pid = "ds/1";
+    d.title = "data";
+    d.created_ms = PS_TIME_NONE;
+    d.size = -1;
+    json_t *raw = raw_of("ds/1", "data");
+    ps_prov prov = {oai, "ds/1", raw, 0, 0};
+    check(ps_store_put_dataset(st, &prov, &d, NULL, &ds, &err) == PS_OK,
+          "dataset: %s", err.msg);
+    json_decref(raw);
+    ps_link_in l = {"publication-cites-data", PS_KIND_DATASET, ds,
+                    PS_KIND_PUBLICATION, "10.1234/ABC"};
+    l.source_id = oai;
+    l.score = 1;
+    check(ps_store_put_link(st, &l, NULL, &err) == PS_OK, "link: %s", err.msg);
+    ps_store_close(st);
+    char path[512];
+    snprintf(path, sizeof path, "%s/doi.db", dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    check_fatal(sqlite3_open(path, &db) == SQLITE_OK, "sqlite open");
+    check(sqlite3_prepare_v2(db, "SELECT dst_id FROM link", -1, &q, NULL) ==
+                  SQLITE_OK &&
+              sqlite3_step(q) == SQLITE_ROW &&
+              sqlite3_column_int64(q, 0) == id1,
+          "the link found the publication by its DOI");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
 static void test_record_atomic(void)
 {
     ps_err err = PS_ERR_INIT;
@@ -694,6 +799,7 @@ int main(void)
     test_open_errors();
     test_upserts();
     test_links_per_source();
+    test_doi_identity();
     test_record_atomic();
     test_nomem();
     check_rmtree(dir);
