@@ -302,10 +302,9 @@ static char *html_to_text(const char *in)
                                                           : NULL;
             if (drop && !closing && end[-1] != '/') {
                 /* A script or style element: its content is not text. */
-                const char *close = in + i;
-                while ((close = strchr(close, '<')) != NULL &&
-                       !istarts(close, drop))
-                    close++;
+                const char *close = strchr(in + i, '<');
+                while (close && !istarts(close, drop))
+                    close = strchr(close + 1, '<');
                 i = close ? (size_t)(close - in) : len;
             }
             continue;

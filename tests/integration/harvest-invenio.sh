@@ -223,6 +223,9 @@ check_eq "$(q "SELECT title FROM dataset WHERE pid = '10.24435/materialscloud:2f
 check_eq "$(q "SELECT description FROM dataset WHERE pid = '10.24435/materialscloud:2f-hs'")" \
     "We computed the phonon dispersions of 245 exfoliable materials with density-functional perturbation theory & the SSSP pseudopotentials.
 Each archive holds one material's data." "description stripped of HTML"
+check_eq "$(q "SELECT description FROM dataset WHERE pid IN ('10.24435/materialscloud:7x-q2', '10.24435/materialscloud:2020.0011/v1') ORDER BY pid")" \
+    "Relaxed crystal structures (PBEsol) of 500 ABO3 perovskites.
+Hybrid-functional band structures; gaps < 1 eV are flagged." "inline tags vanish, a lone < is text"
 check_eq "$(q "SELECT created FROM dataset WHERE pid = '10.24435/materialscloud:2f-hs'")" 1619827200000 "dates[collected] is the creation date"
 check_eq "$(q "SELECT created FROM dataset WHERE pid = '10.24435/materialscloud:7x-q2'")" 1686817800000 "else the submission date (created)"
 check_eq "$(q "SELECT created FROM dataset WHERE pid = '10.24435/materialscloud:2020.0011/v1'")" 1515974400000 "legacy dates[Collected].start"
