@@ -1536,6 +1536,33 @@ static ps_status fetch_page(inv *ix, const char *path, json_t **out,
     return rc;
 }
 
+/* The value of query parameter name in path, or -1. */
+static int64_t query_number(const char *path, const char *name)
+{
+    size_t n = strlen(name);
+    const char *q = strchr(path, '?');
+    while (q) {
+        q++;
+        if (strncmp(q, name, n) == 0 && q[n] == '=') {
+            char *end;
+            long long v = strtoll(q + n + 1, &end, 10);
+            return (*end == '&' || *end == '\0') && v >= 0 ? v : -1;
+        }
+        q = strchr(q, '&');
+    }
+    return -1;
+}
+
+/* Hits before the page at path: (page - 1) * size, or 0. */
+static int64_t hits_before(const char *path)
+{
+    int64_t page = query_number(path, "page");
+    int64_t size = query_number(path, "size");
+    if (page < 1 || size < 1 || page > 1000000 || size > 1000000)
+        return 0;
+    return (page - 1) * size;
+}
+
 /* Checkpoint keys. */
 static const char K_SINCE[] = "since";     /* start of the last complete
                                               listing, ISO 8601 */
@@ -1628,6 +1655,11 @@ static ps_status harvest(psi_run *run, int mca, ps_err *err)
         goto out;
     }
     int full = !resumed && !since; /* may set run->complete at the end */
+    /* A resumed chain has listed (page - 1) * size hits before this page
+     * (Invenio's next links carry both), so its end is not mistaken for
+     * the end of a search window. */
+    if (resumed)
+        ix.seen = hits_before(path);
     int restarts = 0, windows = 0;
     int64_t chain_total = -1; /* hits.total of the current query */
     char floor[64] = "";      /* the lower bound of the current query */

@@ -148,6 +148,8 @@ config data2
 out=$(P harvest 2>&1); rc=$?
 check_eq "$rc" 0 "the rerun completes ($out)"
 check_contains "$(head -1 "$T/replay.log")" "${resume//\*/%2A}" "the rerun starts at the checkpointed page"
+page=$(sed 's/.*[?&]page=\([0-9]*\).*/\1/' <<<"$resume")
+check_eq "$(wc -l <"$T/replay.log")" "$((50 - page + 1 + 35))" "the rest of the listing, each page once"
 check_eq "$(live)" "$LIVE" "exactly the records of an uninterrupted run"
 check_eq "$(inserted data2)" "$LIVE" "no record stored twice"
 check_eq "$(sqlite3 "$T/data2/store.db" "SELECT count(*) FROM provenance")" "$LIVE" "one provenance per record"
