@@ -1539,13 +1539,15 @@ static ps_status fetch_page(inv *ix, const char *path, json_t **out,
 /* The value of query parameter name in path, or -1. */
 static int64_t query_number(const char *path, const char *name)
 {
-    size_t n = strlen(name);
+    char key[32];
+    snprintf(key, sizeof key, "%s=", name);
+    size_t n = strlen(key);
     const char *q = strchr(path, '?');
     while (q) {
         q++;
-        if (strncmp(q, name, n) == 0 && q[n] == '=') {
+        if (strncmp(q, key, n) == 0) {
             char *end;
-            long long v = strtoll(q + n + 1, &end, 10);
+            long long v = strtoll(q + n, &end, 10);
             return (*end == '&' || *end == '\0') && v >= 0 ? v : -1;
         }
         q = strchr(q, '&');
