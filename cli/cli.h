@@ -82,4 +82,16 @@ void ps_progress_update(ps_progress *p, const char *label, int64_t done,
 /* End the line (if one is drawn). */
 void ps_progress_end(ps_progress *p);
 
+/* Several progress lines at once, one per slot (the sources of a parallel
+ * harvest), updated from several threads: on a terminal the block of lines
+ * is redrawn in place; otherwise each slot writes a plain line every few
+ * seconds. */
+typedef struct ps_progress_board ps_progress_board;
+ps_progress_board *ps_progress_board_new(size_t nslots, int quiet);
+void ps_progress_board_update(ps_progress_board *b, size_t slot,
+                              const char *label, int64_t done, int64_t total,
+                              const char *extra);
+/* Leave the block (the cursor goes below it); frees b. */
+void ps_progress_board_free(ps_progress_board *b);
+
 #endif /* PS_CLI_H */

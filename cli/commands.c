@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,20 +193,62 @@ int ps_cmd_init(ps_cli *cli, int argc, char **argv)
  * ------------------------------------------------------------------------------
  */
 
-typedef struct harvest_ui {
-    ps_progress bar;
-} harvest_ui;
+/* One source of a (parallel) harvest: its thread's own store handle, its
+ * progress line and its outcome. */
+typedef struct harvest_job {
+    ps_cli *cli;
+    const ps_config_source *cs;
+    ps_progress_board *board;
+    size_t slot;
+    ps_harvest_result res;
+    ps_status rc;
+    ps_err err;
+} harvest_job;
 
 static void on_harvest_progress(const ps_harvest_progress *p, void *payload)
 {
-    harvest_ui *ui = payload;
+    harvest_job *job = payload;
     char label[96], extra[96];
-    snprintf(label, sizeof label, "harvest %s: %s", p->source, p->phase);
-    snprintf(extra, sizeof extra, "+%lld ~%lld =%lld%s",
+    snprintf(label, sizeof label, "%s: %s", p->source, p->phase);
+    snprintf(extra, sizeof extra, "+%lld ~%lld =%lld -%lld%s",
              (long long)p->counts.inserted, (long long)p->counts.updated,
-             (long long)p->counts.unchanged,
+             (long long)p->counts.unchanged, (long long)p->counts.deleted,
              p->counts.rejected ? " (some rejected)" : "");
-    ps_progress_update(&ui->bar, label, p->done, p->total, extra);
+    ps_progress_board_update(job->board, job->slot, label, p->done, p->total,
+                             extra);
+}
+
+static void *harvest_job_run(void *arg)
+{
+    harvest_job *job = arg;
+    const ps_config_source *cs = job->cs;
+    ps_store *st = NULL;
+    memset(&job->res, 0, sizeof job->res);
+    job->res.state = PS_RUN_FAILED;
+    job->rc = ps_cli_open_store(job->cli, 0, &st, &job->err);
+    if (job->rc != PS_OK)
+        return NULL;
+    ps_harvest_source src = {cs->name,
+                             cs->type,
+                             cs->url,
+                             cs->page_size,
+                             cs->timeout_ms,
+                             cs->connect_timeout_ms,
+                             cs->retries,
+                             cs->delay_ms,
+                             (size_t)cs->max_response_bytes,
+                             cs->user_agent,
+                             cs->requests_per_minute,
+                             cs->contact,
+                             (const char *const *)cs->options};
+    ps_harvest_opts ho = PS_HARVEST_OPTS_INIT;
+    ho.batch = (size_t)job->cli->cfg.harvest_batch;
+    ho.progress = on_harvest_progress;
+    ho.payload = job;
+    ho.cancel = &ps_cli_interrupted;
+    job->rc = ps_harvest_run(st, &src, &ho, &job->res, &job->err);
+    ps_store_close(st);
+    return NULL;
 }
 
 static ps_status take_harvest_lock(const char *dir, int *fd_out, ps_err *err)
@@ -291,56 +334,89 @@ int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
         return ps_cli_exit_code(rc);
     }
     ps_cli_catch_signals();
-    harvest_ui ui;
-    ps_progress_init(&ui.bar, cli->quiet);
-    int failed = 0, interrupted = 0;
-    for (size_t i = 0; i < cli->cfg.nsources && !ps_cli_interrupted; i++) {
+
+    /* The sources to run, in the order of the configuration; up to
+     * [harvest] parallel of them at a time, each in its own thread with
+     * its own store handle (SQLite serialises their transactions). */
+    size_t njobs = 0;
+    harvest_job *jobs = ps_calloc(cli->cfg.nsources, sizeof *jobs);
+    if (!jobs) {
+        ps_store_close(st);
+        close(lock);
+        ps_cli_error("out of memory");
+        return PS_EXIT_FAIL;
+    }
+    for (size_t i = 0; i < cli->cfg.nsources; i++) {
         const ps_config_source *cs = &cli->cfg.sources[i];
         int named = 0;
         for (int a = 1; a < argc; a++)
             named |= strcmp(argv[a], cs->name) == 0;
         if (nnames ? !named : !cs->enabled)
             continue;
-        ps_harvest_source src = {cs->name,
-                                 cs->type,
-                                 cs->url,
-                                 cs->page_size,
-                                 cs->timeout_ms,
-                                 cs->connect_timeout_ms,
-                                 cs->retries,
-                                 cs->delay_ms,
-                                 (size_t)cs->max_response_bytes,
-                                 cs->user_agent,
-                                 cs->requests_per_minute,
-                                 cs->contact,
-                                 (const char *const *)cs->options};
-        ps_harvest_opts ho = PS_HARVEST_OPTS_INIT;
-        ho.batch = (size_t)cli->cfg.harvest_batch;
-        ho.progress = on_harvest_progress;
-        ho.payload = &ui;
-        ho.cancel = &ps_cli_interrupted;
-        ps_harvest_result res;
-        ps_err herr = PS_ERR_INIT;
-        rc = ps_harvest_run(st, &src, &ho, &res, &herr);
-        ps_progress_end(&ui.bar);
+        jobs[njobs].cli = cli;
+        jobs[njobs].cs = cs;
+        jobs[njobs].slot = njobs;
+        ps_err_clear(&jobs[njobs].err);
+        njobs++;
+    }
+    ps_progress_board *board = ps_progress_board_new(njobs, cli->quiet);
+    size_t width =
+        cli->cfg.harvest_parallel > 0 ? (size_t)cli->cfg.harvest_parallel : 1;
+    pthread_t *tids = ps_calloc(njobs ? njobs : 1, sizeof *tids);
+    int *started = ps_calloc(njobs ? njobs : 1, sizeof *started);
+    size_t next = 0, done = 0;
+    while (done < njobs) {
+        /* Start jobs until `width` run, then wait for the oldest. */
+        while (next < njobs && next - done < width && tids && started &&
+               !ps_cli_interrupted) {
+            jobs[next].board = board;
+            started[next] = pthread_create(&tids[next], NULL, harvest_job_run,
+                                           &jobs[next]) == 0;
+            if (!started[next])
+                harvest_job_run(&jobs[next]); /* no thread: run it here */
+            next++;
+        }
+        if (done == next) { /* interrupted before the rest started */
+            for (; done < njobs; done++) {
+                jobs[done].rc = PS_ERR_CANCELLED;
+                jobs[done].res.state = PS_RUN_INTERRUPTED;
+            }
+            break;
+        }
+        if (started && started[done])
+            pthread_join(tids[done], NULL);
+        done++;
+    }
+    ps_progress_board_free(board);
+    ps_free(tids);
+    ps_free(started);
+
+    int failed = 0, interrupted = 0;
+    for (size_t j = 0; j < njobs; j++) {
+        harvest_job *job = &jobs[j];
+        const ps_config_source *cs = job->cs;
         printf("%s: %s in %.1f s: %lld seen, %lld new, %lld updated, %lld "
                "unchanged, %lld deleted, %lld rejected\n",
-               cs->name, state_names[res.state], res.seconds,
-               (long long)res.counts.seen, (long long)res.counts.inserted,
-               (long long)res.counts.updated, (long long)res.counts.unchanged,
-               (long long)res.counts.deleted, (long long)res.counts.rejected);
-        if (rc == PS_ERR_CANCELLED) {
+               cs->name, state_names[job->res.state], job->res.seconds,
+               (long long)job->res.counts.seen,
+               (long long)job->res.counts.inserted,
+               (long long)job->res.counts.updated,
+               (long long)job->res.counts.unchanged,
+               (long long)job->res.counts.deleted,
+               (long long)job->res.counts.rejected);
+        if (job->rc == PS_ERR_CANCELLED) {
             interrupted = 1;
             ps_cli_error("%s: interrupted; what was harvested is kept, run "
                          "`pansift harvest %s` again to finish",
                          cs->name, cs->name);
-        } else if (rc != PS_OK) {
+        } else if (job->rc != PS_OK) {
             failed++;
-            ps_cli_error("%s: %s", cs->name, herr.msg);
-        } else if (res.message[0]) {
-            ps_cli_error("%s: %s", cs->name, res.message);
+            ps_cli_error("%s: %s", cs->name, job->err.msg);
+        } else if (job->res.message[0]) {
+            ps_cli_error("%s: %s", cs->name, job->res.message);
         }
     }
+    ps_free(jobs);
     if (ps_cli_interrupted)
         interrupted = 1;
     if (do_index && !interrupted) {
@@ -680,6 +756,13 @@ int ps_cmd_status(ps_cli *cli, int argc, char **argv)
                 (long long)json_integer_value(json_object_get(run, "rejected")),
                 ps_json_str(run, "message") ? "\n    message: " : "",
                 ps_json_str(run, "message") ? ps_json_str(run, "message") : "");
+        const char *ck;
+        json_t *cv;
+        json_object_foreach (json_object_get(src, "checkpoint"), ck, cv) {
+            const char *cval = json_string_value(cv);
+            printf("    checkpoint %s: %.100s%s\n", ck, cval ? cval : "",
+                   cval && strlen(cval) > 100 ? "..." : "");
+        }
     }
     if (json_object_get(ij, "error"))
         printf("\nindex: %s\n", ps_json_str(ij, "error"));

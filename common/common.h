@@ -271,7 +271,10 @@ void ps_http_global_cleanup(void);
  * bar, mbar, atm, s, min, h, Hz, T, ...). Thread-safe (one lock inside). */
 typedef struct ps_units ps_units;
 
-/* Load the unit database. PS_ERR_IO if udunits2's XML files are missing. */
+/* Load the unit database (once per process: every open returns the same
+ * shared handle, the last close frees it, because udunits2 has global
+ * state that two threads must not touch at once). PS_ERR_IO if udunits2's
+ * XML files are missing. */
 ps_status ps_units_open(ps_units **out, ps_err *err);
 void ps_units_close(ps_units *units); /* NULL is a no-op */
 /* Convert value in `unit` to SI. Writes the SI value and the SI unit in

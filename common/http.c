@@ -235,6 +235,13 @@ static ps_status http_request(ps_http *h, const char *url,
                               ps_err *err)
 {
     memset(resp, 0, sizeof *resp);
+    /* Messages name the URL, cut so that the reason after it survives the
+     * message's ceiling (long query strings: cursors, filters). */
+    char shown[104];
+    if (url && strlen(url) > 96)
+        snprintf(shown, sizeof shown, "%.92s...", url);
+    else
+        snprintf(shown, sizeof shown, "%s", url ? url : "");
     if (!h || !url)
         return ps_err_set(err, PS_ERR_INVALID, "no URL to fetch");
     int is_file = ps_str_startswith(url, "file:");
@@ -313,21 +320,23 @@ static ps_status http_request(ps_http *h, const char *url,
             st = ps_err_set(err, PS_ERR_TOOBIG,
                             "%s: the response is larger than the ceiling of "
                             "%zu bytes (raise max_response_bytes)",
-                            url, h->opts.max_body);
+                            shown, h->opts.max_body);
         } else if (rc == CURLE_FILE_COULDNT_READ_FILE) {
-            st = ps_err_set(err, PS_ERR_NOTFOUND, "%s: no such file", url);
+            st = ps_err_set(err, PS_ERR_NOTFOUND, "%s: no such file", shown);
         } else if (rc == CURLE_OPERATION_TIMEDOUT) {
             st = ps_err_set(err, PS_ERR_TIMEOUT, "%s: timed out after %ld ms",
-                            url, h->opts.timeout_ms);
+                            shown, h->opts.timeout_ms);
             retry = 1;
         } else if (rc != CURLE_OK) {
-            st = ps_err_set(err, PS_ERR_IO, "%s: %s", url,
+            st = ps_err_set(err, PS_ERR_IO, "%s: %s", shown,
                             curl_easy_strerror(rc));
             retry = transient_curl(rc);
         } else if (status == 404 || status == 410) {
-            st = ps_err_set(err, PS_ERR_NOTFOUND, "%s: HTTP %ld", url, status);
+            st =
+                ps_err_set(err, PS_ERR_NOTFOUND, "%s: HTTP %ld", shown, status);
         } else if (status < 200 || status > 299) {
-            st = ps_err_set(err, PS_ERR_UPSTREAM, "%s: HTTP %ld", url, status);
+            st =
+                ps_err_set(err, PS_ERR_UPSTREAM, "%s: HTTP %ld", shown, status);
             retry = transient_status(status);
         } else {
             st = PS_OK;
@@ -352,7 +361,7 @@ static ps_status http_request(ps_http *h, const char *url,
             wait = h->opts.max_backoff_ms;
         if (pause_ms(h, wait))
             return ps_err_set(err, PS_ERR_CANCELLED,
-                              "fetching %s was cancelled", url);
+                              "fetching %s was cancelled", shown);
         backoff = backoff * 2 > h->opts.max_backoff_ms ? h->opts.max_backoff_ms
                                                        : backoff * 2;
     }

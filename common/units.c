@@ -60,21 +60,42 @@ static const struct {
     {"Kelvin", "kelvin"},
 };
 
+/* udunits2 keeps global state (its parser, the maps from names to units)
+ * that is not safe to touch from two threads at once, even through two
+ * unit systems: the process shares one ps_units, opened by the first
+ * caller and closed by the last, and every use takes its lock. */
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static ps_units *shared;
+static int shared_refs;
+
 ps_status ps_units_open(ps_units **out, ps_err *err)
 {
     *out = NULL;
+    pthread_mutex_lock(&shared_lock);
+    if (shared) {
+        shared_refs++;
+        *out = shared;
+        pthread_mutex_unlock(&shared_lock);
+        return PS_OK;
+    }
     ut_set_error_message_handler(ut_ignore);
     ps_units *u = ps_calloc(1, sizeof *u);
-    if (!u)
+    if (!u) {
+        pthread_mutex_unlock(&shared_lock);
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
     u->sys = ut_read_xml(NULL);
     if (!u->sys) {
         ps_free(u);
+        pthread_mutex_unlock(&shared_lock);
         return ps_err_set(err, PS_ERR_IO,
                           "cannot load the udunits2 unit database (install "
                           "libudunits2-data, or set UDUNITS2_XML_PATH)");
     }
     pthread_mutex_init(&u->lock, NULL);
+    shared = u;
+    shared_refs = 1;
+    pthread_mutex_unlock(&shared_lock);
     *out = u;
     return PS_OK;
 }
@@ -92,6 +113,13 @@ static void entry_clear(struct unit_entry *e)
 void ps_units_close(ps_units *u)
 {
     if (!u)
+        return;
+    pthread_mutex_lock(&shared_lock);
+    int last = u == shared && --shared_refs == 0;
+    if (last)
+        shared = NULL;
+    pthread_mutex_unlock(&shared_lock);
+    if (!last)
         return;
     for (int i = 0; i < u->ncache; i++)
         entry_clear(&u->cache[i]);

@@ -149,6 +149,8 @@ extern const ps_harvest_option psi_datacite_options[]; /* datacite.c */
 ps_status psi_harvest_scicat(psi_run *run, ps_err *err);
 ps_status psi_harvest_icat(psi_run *run, ps_err *err);
 extern const ps_harvest_option psi_scicat_options[], psi_icat_options[];
+ps_status psi_harvest_crossref(psi_run *run, ps_err *err);
+extern const ps_harvest_option psi_crossref_options[]; /* crossref.c */
 /* invenio.c: InvenioRDM / Zenodo / Invenio v3 and the Materials Cloud
  * Archive, with their option tables. */
 ps_status psi_harvest_invenio(psi_run *run, ps_err *err);

@@ -31,6 +31,7 @@ static const harvest_type harvest_types[] = {
     {"datacite", psi_harvest_datacite, psi_datacite_options},
     {"scicat", psi_harvest_scicat, psi_scicat_options},
     {"icat", psi_harvest_icat, psi_icat_options},
+    {"crossref", psi_harvest_crossref, psi_crossref_options},
     {"invenio", psi_harvest_invenio, psi_invenio_options},
     {"materialscloud", psi_harvest_materialscloud, psi_materialscloud_options},
 };
@@ -55,7 +56,8 @@ static int type_precedence(const char *type)
 }
 
 const char *const ps_harvest_type_names[] = {
-    "pan", "datacite", "scicat", "icat", "invenio", "materialscloud", NULL};
+    "pan",      "datacite", "scicat",         "icat",
+    "crossref", "invenio",  "materialscloud", NULL};
 
 static const harvest_type *find_type(const char *name)
 {

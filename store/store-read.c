@@ -818,6 +818,9 @@ ps_status ps_store_stats(ps_store *st, json_t **out, ps_err *err)
         "SELECT id, state, started_at, finished_at, seen, inserted, updated, "
         "unchanged, deleted, rejected, message FROM harvest_run WHERE "
         "source_id = ?1 ORDER BY id DESC LIMIT 1";
+    static const char checkpoint[] =
+        "SELECT key, value, updated_at FROM source_state WHERE source_id = ?1 "
+        "ORDER BY key";
     static const char *const states[] = {"running", "ok", "partial", "failed",
                                          "interrupted"};
     ps_status status = PS_OK;
@@ -895,6 +898,19 @@ ps_status ps_store_stats(ps_store *st, json_t **out, ps_err *err)
             json_object_set_new(src, "last_run", run);
         }
         sqlite3_reset(s);
+        /* The resume state: where the next run starts. */
+        json_t *cp = json_object();
+        STMT(s, checkpoint);
+        sqlite3_bind_int64(s, 1, ids[i]);
+        while (cp && sqlite3_step(s) == SQLITE_ROW) {
+            const char *key = (const char *)sqlite3_column_text(s, 0);
+            const char *val = (const char *)sqlite3_column_text(s, 1);
+            if (key && val)
+                json_object_set_new(cp, key, json_string(val));
+        }
+        sqlite3_reset(s);
+        if (cp)
+            json_object_set_new(src, "checkpoint", cp);
     }
     json_object_set_new(root, "entities", ents);
     json_object_set_new(root, "tombstones", tombs);
