@@ -153,5 +153,11 @@ ps_status psi_harvest_crossref(psi_run *run, ps_err *err);
 extern const ps_harvest_option psi_crossref_options[]; /* crossref.c */
 ps_status psi_harvest_oai(psi_run *run, ps_err *err);
 extern const ps_harvest_option psi_oai_options[]; /* oai.c */
+/* invenio.c: InvenioRDM / Zenodo / Invenio v3 and the Materials Cloud
+ * Archive, with their option tables. */
+ps_status psi_harvest_invenio(psi_run *run, ps_err *err);
+ps_status psi_harvest_materialscloud(psi_run *run, ps_err *err);
+extern const ps_harvest_option psi_invenio_options[];
+extern const ps_harvest_option psi_materialscloud_options[];
 
 #endif /* PS_HARVEST_PRIVATE_H */

@@ -33,6 +33,8 @@ static const harvest_type harvest_types[] = {
     {"icat", psi_harvest_icat, psi_icat_options},
     {"crossref", psi_harvest_crossref, psi_crossref_options},
     {"oai-pmh", psi_harvest_oai, psi_oai_options},
+    {"invenio", psi_harvest_invenio, psi_invenio_options},
+    {"materialscloud", psi_harvest_materialscloud, psi_materialscloud_options},
 };
 #define NTYPES (sizeof harvest_types / sizeof harvest_types[0])
 
@@ -55,7 +57,8 @@ static int type_precedence(const char *type)
 }
 
 const char *const ps_harvest_type_names[] = {
-    "pan", "datacite", "scicat", "icat", "crossref", "oai-pmh", NULL};
+    "pan",     "datacite", "scicat",         "icat", "crossref",
+    "oai-pmh", "invenio",  "materialscloud", NULL};
 
 static const harvest_type *find_type(const char *name)
 {
