@@ -10,7 +10,7 @@
  * parameters and their types, datafiles, sample, techniques, the data
  * publication's creators and datasets).
  *
- * Crosswalk (docs/sources/icat.md has the table): Instrument -> instrument;
+ * Crosswalk (docs/harvesting.md (section `type = icat`) has the table): Instrument -> instrument;
  * Investigation -> proposal (pid: its DOI, else
  * icat:<facility>/investigation/<name>/<visitId>) with members and roles;
  * Dataset -> dataset with files, sample, parameters (converted to SI by

@@ -23,7 +23,7 @@
  * authors with ORCID and ROR affiliations); "materialscloud" maps every
  * entry to a dataset after the NFFA-Europe D8.5 crosswalk and, with
  * assets = per-file, one dataset per file linked to its entry.
- * docs/sources/invenio.md and docs/sources/materialscloud.md have the
+ * docs/harvesting.md (sections `type = invenio`, `type = materialscloud`) have the
  * crosswalks field by field.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

@@ -20,7 +20,7 @@
  *
  * Metadata formats (option metadata_prefix): oai_dc (the crosswalk below),
  * arXiv (arXiv's own format) and oai_datacite / datacite (handed to the
- * DataCite crosswalk of datacite-map). docs/sources/oai-pmh.md has the
+ * DataCite crosswalk of datacite-map). docs/harvesting.md (section `type = oai-pmh`) has the
  * crosswalk tables.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

@@ -17,7 +17,7 @@
  * there, and starts the phase again if the listing shifted under it. SciCat
  * announces no deletions, so only a full listing made in one run lets the
  * driver sweep (tombstone) what is no longer listed.
- * docs/sources/scicat.md has the crosswalk, field by field.
+ * docs/harvesting.md (section `type = scicat`) has the crosswalk, field by field.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "harvest-private.h"
@@ -207,7 +207,7 @@ static char *encoded_url(const sc_ctx *c, const char *route, const char *filter)
 }
 
 /* The page of phase at skip: the filter's text is built in one fixed form
- * (docs/sources/scicat.md shows it). */
+ * (docs/harvesting.md (section `type = scicat`) shows it). */
 static char *page_url(const sc_ctx *c, sc_phase ph, long skip)
 {
     char where[256] = "";
