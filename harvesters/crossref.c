@@ -15,8 +15,9 @@
  * in order with ORCID and affiliations (ROR when given), journal,
  * year, release date, abstract without its JATS markup, subjects as
  * keywords, licence, type; references with a DOI and relation{} entries
- * with a DOI become links. docs/harvesting.md (section `type = crossref`) has the crosswalk field
- * by field, with what is kept only in the raw record and why.
+ * with a DOI become links. docs/harvesting.md (section `type = crossref`) has
+ * the crosswalk field by field, with what is kept only in the raw record and
+ * why.
  *
  * Checkpoints: "resume" (the cursor of the next page, only when cursors are
  * positional: see resumable()), "listing_started" (the day the current

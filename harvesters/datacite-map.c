@@ -9,8 +9,8 @@
  *     resource types become datasets, text-like ones publications,
  *     Instrument instruments; the DOI is the pid; related identifiers
  *     that are DOIs become typed links.
- * It does not fetch anything. docs/harvesting.md (section `type = datacite`) has the crosswalk
- * table with what is dropped and why.
+ * It does not fetch anything. docs/harvesting.md (section `type = datacite`)
+ * has the crosswalk table with what is dropped and why.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "harvest-private.h"

@@ -103,6 +103,23 @@ ps_status psi_run_link(psi_run *run, const char *type, ps_kind src_kind,
  * "2024-05-01"); buf holds at least 32 bytes. */
 void psi_iso_time(int64_t ms, int day_only, char *buf, size_t size);
 
+/* ---- mapping helpers ----------------------------------------------------
+ * Strings made while mapping one record (dates as text, ids printed from
+ * numbers...), kept until the record is stored and freed together. keep
+ * takes ownership of s; a NULL s (allocation failed) sets nomem. */
+typedef struct psi_strs {
+    char **s;
+    size_t n, cap;
+    int nomem;
+} psi_strs;
+const char *psi_strs_keep(psi_strs *b, char *s);
+void psi_strs_free(psi_strs *b);
+/* A JSON member that is a non-empty string, else NULL. */
+const char *psi_json_nonempty(const json_t *o, const char *key);
+/* A non-empty string member, or an integer member as text (ids are
+ * numbers in some sources); NULL otherwise. */
+const char *psi_json_str_or_num(const json_t *o, const char *key, psi_strs *b);
+
 /* ---- XML (xml.c) ----------------------------------------------------------
  * Parse an XML body (network and entity expansion off): PS_ERR_PARSE with
  * the first error and `what` (the URL) when it is not well-formed. Free

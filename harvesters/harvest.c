@@ -104,6 +104,55 @@ ps_status psi_opt_long(const psi_run *run, const char *key, long dflt, long lo,
     return PS_OK;
 }
 
+/* ---- mapping helpers ---------------------------------------------------- */
+
+const char *psi_strs_keep(psi_strs *b, char *s)
+{
+    if (!s) {
+        b->nomem = 1;
+        return NULL;
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        char **p = ps_realloc(b->s, cap * sizeof *p);
+        if (!p) {
+            ps_free(s);
+            b->nomem = 1;
+            return NULL;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    b->s[b->n++] = s;
+    return s;
+}
+
+void psi_strs_free(psi_strs *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        ps_free(b->s[i]);
+    ps_free(b->s);
+    memset(b, 0, sizeof *b);
+}
+
+const char *psi_json_nonempty(const json_t *o, const char *key)
+{
+    json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+    const char *s = json_string_value(v);
+    return s && *s ? s : NULL;
+}
+
+const char *psi_json_str_or_num(const json_t *o, const char *key, psi_strs *b)
+{
+    json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
+    if (json_is_string(v))
+        return json_string_value(v)[0] ? json_string_value(v) : NULL;
+    if (json_is_integer(v))
+        return psi_strs_keep(
+            b, ps_asprintf("%lld", (long long)json_integer_value(v)));
+    return NULL;
+}
+
 /* ---- fetching ------------------------------------------------------------ */
 
 /* Read X-Rate-Limit-Limit: N and X-Rate-Limit-Interval: Ns (Crossref) or

@@ -10,8 +10,8 @@
  * parameters and their types, datafiles, sample, techniques, the data
  * publication's creators and datasets).
  *
- * Crosswalk (docs/harvesting.md (section `type = icat`) has the table): Instrument -> instrument;
- * Investigation -> proposal (pid: its DOI, else
+ * Crosswalk (docs/harvesting.md (section `type = icat`) has the table):
+ * Instrument -> instrument; Investigation -> proposal (pid: its DOI, else
  * icat:<facility>/investigation/<name>/<visitId>) with members and roles;
  * Dataset -> dataset with files, sample, parameters (converted to SI by
  * the store) and techniques, linked to its investigation; DataPublication
@@ -66,47 +66,10 @@ typedef struct ic_ctx {
 /* ---- small helpers --------------------------------------------------------
  */
 
-typedef struct bag {
-    char **s;
-    size_t n;
-    int nomem;
-} bag;
-
-static const char *bag_keep(bag *b, char *s)
-{
-    if (!s) {
-        b->nomem = 1;
-        return NULL;
-    }
-    char **p = ps_realloc(b->s, (b->n + 1) * sizeof *p);
-    if (!p) {
-        ps_free(s);
-        b->nomem = 1;
-        return NULL;
-    }
-    b->s = p;
-    b->s[b->n++] = s;
-    return s;
-}
-
-static void bag_free(bag *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        ps_free(b->s[i]);
-    ps_free(b->s);
-    memset(b, 0, sizeof *b);
-}
-
-static const char *nonempty(const json_t *o, const char *key)
-{
-    const char *s = ps_json_str(o, key);
-    return s && *s ? s : NULL;
-}
-
 static int64_t date_of(psi_run *run, const json_t *o, const char *key,
                        const char *id)
 {
-    const char *s = nonempty(o, key);
+    const char *s = psi_json_nonempty(o, key);
     int64_t ms;
     if (!s)
         return PS_TIME_NONE;
@@ -141,7 +104,7 @@ static long long id_of(const json_t *o)
 
 static const char *facility_of(ic_ctx *c, const json_t *o)
 {
-    const char *f = nonempty(json_object_get(o, "facility"), "name");
+    const char *f = psi_json_nonempty(json_object_get(o, "facility"), "name");
     return f ? f : c->run->src->name;
 }
 
@@ -155,12 +118,12 @@ static int64_t bytes_of(const json_t *o, const char *key)
 }
 
 /* "Principal Investigator" -> "principal investigator". */
-static const char *lower_role(bag *b, const char *role)
+static const char *lower_role(psi_strs *b, const char *role)
 {
     char *r = ps_strdup(role);
     if (r)
         ps_str_lower(r, (size_t)-1);
-    return bag_keep(b, r);
+    return psi_strs_keep(b, r);
 }
 
 /* ---- talking to ICAT ------------------------------------------------------
@@ -372,40 +335,41 @@ static ps_status known_datasets(psi_run *run, const char *pid, json_t **out,
  */
 
 static const char *instrument_pid(const char *facility, const json_t *inst,
-                                  bag *b)
+                                  psi_strs *b)
 {
-    const char *pid = nonempty(inst, "pid");
+    const char *pid = psi_json_nonempty(inst, "pid");
     if (pid)
         return bare_doi(pid) ? bare_doi(pid) : pid;
     if (id_of(inst) < 0)
         return NULL;
-    return bag_keep(
+    return psi_strs_keep(
         b, ps_asprintf("icat:%s/instrument/%lld", facility, id_of(inst)));
 }
 
 static const char *investigation_pid(const char *facility, const json_t *inv,
-                                     bag *b)
+                                     psi_strs *b)
 {
-    const char *doi = bare_doi(nonempty(inv, "doi"));
-    const char *name = nonempty(inv, "name");
+    const char *doi = bare_doi(psi_json_nonempty(inv, "doi"));
+    const char *name = psi_json_nonempty(inv, "name");
     if (doi)
         return doi;
     if (!name)
         return NULL;
-    const char *visit = nonempty(inv, "visitId");
-    return bag_keep(b, ps_asprintf("icat:%s/investigation/%s/%s", facility,
-                                   name, visit ? visit : ""));
+    const char *visit = psi_json_nonempty(inv, "visitId");
+    return psi_strs_keep(b, ps_asprintf("icat:%s/investigation/%s/%s", facility,
+                                        name, visit ? visit : ""));
 }
 
-static const char *dataset_pid(const char *facility, const json_t *ds, bag *b)
+static const char *dataset_pid(const char *facility, const json_t *ds,
+                               psi_strs *b)
 {
-    const char *doi = bare_doi(nonempty(ds, "doi"));
+    const char *doi = bare_doi(psi_json_nonempty(ds, "doi"));
     if (doi)
         return doi;
     if (id_of(ds) < 0)
         return NULL;
-    return bag_keep(b,
-                    ps_asprintf("icat:%s/dataset/%lld", facility, id_of(ds)));
+    return psi_strs_keep(
+        b, ps_asprintf("icat:%s/dataset/%lld", facility, id_of(ds)));
 }
 
 /* ---- mapping --------------------------------------------------------------
@@ -413,7 +377,7 @@ static const char *dataset_pid(const char *facility, const json_t *ds, bag *b)
 
 /* parameters[{type:{name,units,unitsFullName}, numericValue, stringValue,
  * dateTimeValue}] into a new array (*out, ps_free). */
-static size_t map_params(const json_t *rec, ps_param_in **out, bag *b)
+static size_t map_params(const json_t *rec, ps_param_in **out, psi_strs *b)
 {
     json_t *arr = json_object_get(rec, "parameters");
     size_t n = json_array_size(arr), k = 0, i;
@@ -430,12 +394,12 @@ static size_t map_params(const json_t *rec, ps_param_in **out, bag *b)
     }
     json_array_foreach (arr, i, p) {
         json_t *type = json_object_get(p, "type");
-        const char *name = nonempty(type, "name");
+        const char *name = psi_json_nonempty(type, "name");
         if (k >= n || !name)
             continue;
         ps_param_in *o = &(*out)[k];
-        const char *units = nonempty(type, "units");
-        const char *full = nonempty(type, "unitsFullName");
+        const char *units = psi_json_nonempty(type, "units");
+        const char *full = psi_json_nonempty(type, "unitsFullName");
         if (units && (strcmp(units, "N/A") == 0 || strcmp(units, "none") == 0))
             units = NULL;
         /* "C" is coulomb to udunits: ICAT sites mean Celsius and say so. */
@@ -448,10 +412,10 @@ static size_t map_params(const json_t *rec, ps_param_in **out, bag *b)
         if (json_is_number(num)) {
             o->is_num = 1;
             o->num = json_number_value(num);
-        } else if (nonempty(p, "stringValue")) {
-            o->text = nonempty(p, "stringValue");
-        } else if (nonempty(p, "dateTimeValue")) {
-            o->text = nonempty(p, "dateTimeValue");
+        } else if (psi_json_nonempty(p, "stringValue")) {
+            o->text = psi_json_nonempty(p, "stringValue");
+        } else if (psi_json_nonempty(p, "dateTimeValue")) {
+            o->text = psi_json_nonempty(p, "dateTimeValue");
         } else {
             continue;
         }
@@ -465,9 +429,9 @@ static ps_status put_instrument(ic_ctx *c, json_t *rec, const ps_prov *prov,
 {
     ps_instrument_in in = {0};
     in.pid = prov->remote_id;
-    in.name = nonempty(rec, "name");
+    in.name = psi_json_nonempty(rec, "name");
     if (!in.name)
-        in.name = nonempty(rec, "fullName");
+        in.name = psi_json_nonempty(rec, "fullName");
     in.facility = facility_of(c, rec);
     in.vis = PS_VIS_PUBLIC;
     if (!in.name)
@@ -481,7 +445,7 @@ static ps_status put_investigation(ic_ctx *c, json_t *rec, const ps_prov *prov,
 {
     psi_run *run = c->run;
     ps_document_in in = {0};
-    bag b = {0};
+    psi_strs b = {0};
     ps_member_in *members = NULL;
     const char **keywords = NULL, **dpids = NULL;
     ps_param_in *params = NULL;
@@ -489,11 +453,11 @@ static ps_status put_investigation(ic_ctx *c, json_t *rec, const ps_prov *prov,
     size_t i;
     in.kind = PS_KIND_PROPOSAL;
     in.pid = prov->remote_id;
-    in.doi = bare_doi(nonempty(rec, "doi"));
-    in.code = nonempty(rec, "name");
-    in.type = nonempty(json_object_get(rec, "type"), "name");
-    in.title = nonempty(rec, "title");
-    in.summary = nonempty(rec, "summary");
+    in.doi = bare_doi(psi_json_nonempty(rec, "doi"));
+    in.code = psi_json_nonempty(rec, "name");
+    in.type = psi_json_nonempty(json_object_get(rec, "type"), "name");
+    in.title = psi_json_nonempty(rec, "title");
+    in.summary = psi_json_nonempty(rec, "summary");
     in.start_ms = date_of(run, rec, "startDate", in.pid);
     in.end_ms = date_of(run, rec, "endDate", in.pid);
     in.release_ms = date_of(run, rec, "releaseDate", in.pid);
@@ -515,23 +479,23 @@ static ps_status put_investigation(ic_ctx *c, json_t *rec, const ps_prov *prov,
         if (!members || in.nmembers >= n || !json_is_object(u))
             continue;
         ps_member_in *m = &members[in.nmembers++];
-        const char *role = nonempty(x, "role");
+        const char *role = psi_json_nonempty(x, "role");
         m->role = role ? lower_role(&b, role) : "member";
-        const char *orcid = nonempty(u, "orcidId");
-        const char *login = nonempty(u, "name");
+        const char *orcid = psi_json_nonempty(u, "orcidId");
+        const char *login = psi_json_nonempty(u, "name");
         m->person.orcid = orcid;
-        m->person.full_name = nonempty(u, "fullName");
-        m->person.given_name = nonempty(u, "givenName");
-        m->person.family_name = nonempty(u, "familyName");
+        m->person.full_name = psi_json_nonempty(u, "fullName");
+        m->person.given_name = psi_json_nonempty(u, "givenName");
+        m->person.family_name = psi_json_nonempty(u, "familyName");
         if (orcid)
             m->person.pid =
-                bag_keep(&b, ps_asprintf("https://orcid.org/%s", orcid));
+                psi_strs_keep(&b, ps_asprintf("https://orcid.org/%s", orcid));
         else if (login)
             m->person.pid =
-                bag_keep(&b, ps_asprintf("%s:%s", run->src->name, login));
+                psi_strs_keep(&b, ps_asprintf("%s:%s", run->src->name, login));
         if (!m->person.full_name)
             m->person.full_name = login;
-        m->institution.name = nonempty(u, "affiliation");
+        m->institution.name = psi_json_nonempty(u, "affiliation");
     }
     in.members = members;
     json_t *kw = json_object_get(rec, "keywords");
@@ -543,8 +507,8 @@ static ps_status put_investigation(ic_ctx *c, json_t *rec, const ps_prov *prov,
     if (n && !keywords)
         b.nomem = 1;
     json_array_foreach (kw, i, x) {
-        if (keywords && in.nkeywords < n && nonempty(x, "name"))
-            keywords[in.nkeywords++] = nonempty(x, "name");
+        if (keywords && in.nkeywords < n && psi_json_nonempty(x, "name"))
+            keywords[in.nkeywords++] = psi_json_nonempty(x, "name");
     }
     in.keywords = keywords;
     in.nparams = map_params(rec, &params, &b);
@@ -571,15 +535,15 @@ static ps_status put_investigation(ic_ctx *c, json_t *rec, const ps_prov *prov,
     ps_free(keywords);
     ps_free(dpids);
     ps_free(params);
-    bag_free(&b);
+    psi_strs_free(&b);
     return rc;
 }
 
 /* A checksum with its algorithm guessed from its length (ICAT keeps none):
  * 8 hex digits crc32, 32 md5, 40 sha1, 64 sha256. */
-static const char *checksum_of(const json_t *f, bag *b)
+static const char *checksum_of(const json_t *f, psi_strs *b)
 {
-    const char *chk = nonempty(f, "checksum");
+    const char *chk = psi_json_nonempty(f, "checksum");
     if (!chk || strchr(chk, ':'))
         return chk;
     size_t n = strlen(chk);
@@ -588,7 +552,7 @@ static const char *checksum_of(const json_t *f, bag *b)
                       : n == 40 ? "sha1"
                       : n == 64 ? "sha256"
                                 : NULL;
-    return alg ? bag_keep(b, ps_asprintf("%s:%s", alg, chk)) : chk;
+    return alg ? psi_strs_keep(b, ps_asprintf("%s:%s", alg, chk)) : chk;
 }
 
 static ps_status put_dataset(ic_ctx *c, json_t *rec, const ps_prov *prov,
@@ -596,7 +560,7 @@ static ps_status put_dataset(ic_ctx *c, json_t *rec, const ps_prov *prov,
 {
     psi_run *run = c->run;
     ps_dataset_in in = {0};
-    bag b = {0};
+    psi_strs b = {0};
     ps_file_in *files = NULL;
     ps_param_in *params = NULL;
     ps_technique_in *techs = NULL;
@@ -606,9 +570,9 @@ static ps_status put_dataset(ic_ctx *c, json_t *rec, const ps_prov *prov,
     json_t *inv = json_object_get(rec, "investigation");
     const char *facility = facility_of(c, inv);
     in.pid = prov->remote_id;
-    in.title = nonempty(rec, "name");
-    in.description = nonempty(rec, "description");
-    in.doi = bare_doi(nonempty(rec, "doi"));
+    in.title = psi_json_nonempty(rec, "name");
+    in.description = psi_json_nonempty(rec, "description");
+    in.doi = bare_doi(psi_json_nonempty(rec, "doi"));
     in.created_ms = date_of(run, rec, "startDate", in.pid);
     if (in.created_ms == PS_TIME_NONE)
         in.created_ms = date_of(run, rec, "createTime", in.pid);
@@ -641,12 +605,12 @@ static ps_status put_dataset(ic_ctx *c, json_t *rec, const ps_prov *prov,
         b.nomem = 1;
     int64_t total = 0;
     json_array_foreach (df, i, x) {
-        const char *name = nonempty(x, "name");
+        const char *name = psi_json_nonempty(x, "name");
         if (!files || in.nfiles >= n || !name)
             continue;
         ps_file_in *o = &files[in.nfiles++];
         o->name = name;
-        o->path = nonempty(x, "location");
+        o->path = psi_json_nonempty(x, "location");
         o->size = bytes_of(x, "fileSize");
         o->checksum = checksum_of(x, &b);
         total += o->size > 0 ? o->size : 0;
@@ -657,11 +621,11 @@ static ps_status put_dataset(ic_ctx *c, json_t *rec, const ps_prov *prov,
     /* sample */
     json_t *s = json_object_get(rec, "sample");
     if (json_is_object(s)) {
-        sample.pid = nonempty(s, "pid");
+        sample.pid = psi_json_nonempty(s, "pid");
         if (!sample.pid && id_of(s) >= 0)
-            sample.pid = bag_keep(
+            sample.pid = psi_strs_keep(
                 &b, ps_asprintf("icat:%s/sample/%lld", facility, id_of(s)));
-        sample.name = nonempty(s, "name");
+        sample.name = psi_json_nonempty(s, "name");
         if (sample.pid) {
             in.samples = &sample;
             in.nsamples = 1;
@@ -680,8 +644,8 @@ static ps_status put_dataset(ic_ctx *c, json_t *rec, const ps_prov *prov,
         b.nomem = 1;
     json_array_foreach (dt, i, x) {
         json_t *t = json_object_get(x, "technique");
-        const char *tpid = nonempty(t, "pid");
-        const char *name = nonempty(t, "name");
+        const char *tpid = psi_json_nonempty(t, "pid");
+        const char *name = psi_json_nonempty(t, "name");
         if (!techs || in.ntechniques >= n || (!tpid && !name))
             continue;
         ps_technique_in *o = &techs[in.ntechniques++];
@@ -692,7 +656,7 @@ static ps_status put_dataset(ic_ctx *c, json_t *rec, const ps_prov *prov,
         if (local && ps_str_startswith(local, PANET))
             o->panet_iri = local;
         else if (local && ps_str_startswith(local, "PaNET"))
-            o->panet_iri = bag_keep(&b, ps_asprintf(PANET "%s", local));
+            o->panet_iri = psi_strs_keep(&b, ps_asprintf(PANET "%s", local));
     }
     in.techniques = techs;
     ps_status rc;
@@ -705,12 +669,12 @@ static ps_status put_dataset(ic_ctx *c, json_t *rec, const ps_prov *prov,
     ps_free(files);
     ps_free(params);
     ps_free(techs);
-    bag_free(&b);
+    psi_strs_free(&b);
     return rc;
 }
 
 /* "IsCitedBy" -> "is-cited-by". */
-static const char *kebab(bag *b, const char *s)
+static const char *kebab(psi_strs *b, const char *s)
 {
     ps_buf out;
     ps_buf_init(&out, 128);
@@ -724,7 +688,7 @@ static const char *kebab(bag *b, const char *s)
         if (ps_buf_append(&out, &ch, 1) != PS_OK)
             break;
     }
-    return bag_keep(b, ps_buf_detach(&out));
+    return psi_strs_keep(b, ps_buf_detach(&out));
 }
 
 static ps_status put_publication(ic_ctx *c, json_t *rec, const ps_prov *prov,
@@ -732,7 +696,7 @@ static ps_status put_publication(ic_ctx *c, json_t *rec, const ps_prov *prov,
 {
     psi_run *run = c->run;
     ps_document_in in = {0};
-    bag b = {0};
+    psi_strs b = {0};
     ps_member_in *members = NULL;
     const char **keywords = NULL, **dpids = NULL;
     json_t *x;
@@ -740,10 +704,10 @@ static ps_status put_publication(ic_ctx *c, json_t *rec, const ps_prov *prov,
     const char *facility = facility_of(c, rec);
     in.kind = PS_KIND_PUBLICATION;
     in.pid = prov->remote_id;
-    in.doi = bare_doi(nonempty(rec, "pid"));
+    in.doi = bare_doi(psi_json_nonempty(rec, "pid"));
     in.type = "data publication";
-    in.title = nonempty(rec, "title");
-    in.summary = nonempty(rec, "description");
+    in.title = psi_json_nonempty(rec, "title");
+    in.summary = psi_json_nonempty(rec, "description");
     in.start_ms = in.end_ms = PS_TIME_NONE;
     in.release_ms = date_of(run, rec, "publicationDate", in.pid);
     if (in.release_ms != PS_TIME_NONE) {
@@ -776,28 +740,28 @@ static ps_status put_publication(ic_ctx *c, json_t *rec, const ps_prov *prov,
             break;
         json_object_set_new(best, "_taken", json_true());
         ps_member_in *m = &members[in.nmembers++];
-        const char *type = nonempty(best, "contributorType");
+        const char *type = psi_json_nonempty(best, "contributorType");
         m->role =
             !type || strcmp(type, "Creator") == 0 ? "author" : kebab(&b, type);
-        const char *orcid = nonempty(best, "orcidId");
+        const char *orcid = psi_json_nonempty(best, "orcidId");
         m->person.orcid = orcid;
-        m->person.full_name = nonempty(best, "fullName");
-        m->person.given_name = nonempty(best, "givenName");
-        m->person.family_name = nonempty(best, "familyName");
+        m->person.full_name = psi_json_nonempty(best, "fullName");
+        m->person.given_name = psi_json_nonempty(best, "givenName");
+        m->person.family_name = psi_json_nonempty(best, "familyName");
         if (orcid)
             m->person.pid =
-                bag_keep(&b, ps_asprintf("https://orcid.org/%s", orcid));
+                psi_strs_keep(&b, ps_asprintf("https://orcid.org/%s", orcid));
         else if (m->person.full_name)
-            m->person.pid = bag_keep(
+            m->person.pid = psi_strs_keep(
                 &b, ps_asprintf("%s:%s", run->src->name, m->person.full_name));
         json_t *aff = json_array_get(json_object_get(best, "affiliations"), 0);
-        m->institution.name = nonempty(aff, "fullReference");
+        m->institution.name = psi_json_nonempty(aff, "fullReference");
         if (!m->institution.name)
-            m->institution.name = nonempty(aff, "name");
-        const char *ror = nonempty(aff, "pid");
+            m->institution.name = psi_json_nonempty(aff, "name");
+        const char *ror = psi_json_nonempty(aff, "pid");
         if (ror && ps_str_startswith(ror, "ROR:"))
             m->institution.pid =
-                bag_keep(&b, ps_asprintf("https://ror.org/%s", ror + 4));
+                psi_strs_keep(&b, ps_asprintf("https://ror.org/%s", ror + 4));
     }
     json_array_foreach (users, i, x)
         json_object_del(x, "_taken");
@@ -811,8 +775,8 @@ static ps_status put_publication(ic_ctx *c, json_t *rec, const ps_prov *prov,
     if (n && !keywords)
         b.nomem = 1;
     json_array_foreach (subj, i, x) {
-        if (keywords && in.nkeywords < n && nonempty(x, "name"))
-            keywords[in.nkeywords++] = nonempty(x, "name");
+        if (keywords && in.nkeywords < n && psi_json_nonempty(x, "name"))
+            keywords[in.nkeywords++] = psi_json_nonempty(x, "name");
     }
     in.keywords = keywords;
     json_t *cds = json_object_get(json_object_get(rec, "content"),
@@ -842,13 +806,13 @@ static ps_status put_publication(ic_ctx *c, json_t *rec, const ps_prov *prov,
         rc = ps_store_put_document(run->st, prov, &in, res, &id, err);
     /* related items with a DOI become links */
     json_array_foreach (json_object_get(rec, "relatedItems"), i, x) {
-        const char *doi = bare_doi(nonempty(x, "identifier"));
-        const char *rel = nonempty(x, "relationType");
+        const char *doi = bare_doi(psi_json_nonempty(x, "identifier"));
+        const char *rel = psi_json_nonempty(x, "relationType");
         const char *type = rel ? kebab(&b, rel) : NULL;
         if (rc != PS_OK || !doi || !type ||
-            !ps_str_startswith(nonempty(x, "identifier"), "DOI:"))
+            !ps_str_startswith(psi_json_nonempty(x, "identifier"), "DOI:"))
             continue;
-        const char *rt = nonempty(x, "relatedItemType");
+        const char *rt = psi_json_nonempty(x, "relatedItemType");
         ps_kind kind = rt && strcmp(rt, "Dataset") == 0 ? PS_KIND_DATASET
                                                         : PS_KIND_PUBLICATION;
         rc = psi_run_link(run, type, PS_KIND_PUBLICATION, id, kind, doi, err);
@@ -856,7 +820,7 @@ static ps_status put_publication(ic_ctx *c, json_t *rec, const ps_prov *prov,
     ps_free(members);
     ps_free(keywords);
     ps_free(dpids);
-    bag_free(&b);
+    psi_strs_free(&b);
     return rc;
 }
 
@@ -864,7 +828,7 @@ static ps_status put_publication(ic_ctx *c, json_t *rec, const ps_prov *prov,
 static ps_status put_record(ic_ctx *c, ic_phase ph, json_t *rec, ps_err *err)
 {
     psi_run *run = c->run;
-    bag b = {0};
+    psi_strs b = {0};
     char why[300];
     const char *pid = NULL;
     const char *facility = facility_of(c, rec);
@@ -879,11 +843,12 @@ static ps_status put_record(ic_ctx *c, ic_phase ph, json_t *rec, ps_err *err)
                 facility_of(c, json_object_get(rec, "investigation")), rec, &b);
             break;
         default: {
-            const char *p = nonempty(rec, "pid");
+            const char *p = psi_json_nonempty(rec, "pid");
             pid = bare_doi(p);
             if (!pid)
-                pid = bag_keep(&b, ps_asprintf("icat:%s/datapublication/%lld",
-                                               facility, id_of(rec)));
+                pid = psi_strs_keep(&b,
+                                    ps_asprintf("icat:%s/datapublication/%lld",
+                                                facility, id_of(rec)));
         } break;
         }
     }
@@ -891,7 +856,7 @@ static ps_status put_record(ic_ctx *c, ic_phase ph, json_t *rec, ps_err *err)
         int nomem = b.nomem;
         snprintf(why, sizeof why, "%s: an entity without id%s", entities[ph],
                  ph == IP_INVESTIGATIONS ? " or name" : "");
-        bag_free(&b);
+        psi_strs_free(&b);
         return nomem ? ps_err_set(err, PS_ERR_NOMEM, "out of memory")
                      : psi_run_reject(run, phase_kinds[ph], NULL, why, err);
     }
@@ -923,7 +888,7 @@ static ps_status put_record(ic_ctx *c, ic_phase ph, json_t *rec, ps_err *err)
             rc = psi_run_link(run, "dataset-of-proposal", PS_KIND_DATASET, rid,
                               PS_KIND_PROPOSAL, ppid, err);
     }
-    bag_free(&b);
+    psi_strs_free(&b);
     return rc;
 }
 

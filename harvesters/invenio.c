@@ -23,9 +23,8 @@
  * authors with ORCID and ROR affiliations); "materialscloud" maps every
  * entry to a dataset after the NFFA-Europe D8.5 crosswalk and, with
  * assets = per-file, one dataset per file linked to its entry.
- * docs/harvesting.md (sections `type = invenio`, `type = materialscloud`) have the
- * crosswalks field by field.
- * SPDX-License-Identifier: GPL-2.0-or-later
+ * docs/harvesting.md (sections `type = invenio`, `type = materialscloud`) have
+ * the crosswalks field by field. SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "harvest-private.h"
 
@@ -94,61 +93,6 @@ typedef struct inv {
 
 /* ---- strings ----------------------------------------------------------------
  */
-
-/* Everything a mapped record borrows or owns until it is stored. */
-typedef struct arena {
-    char **owned;
-    size_t n, cap;
-    int nomem;
-} arena;
-
-static const char *keep(arena *a, char *s)
-{
-    if (!s) {
-        a->nomem = 1;
-        return NULL;
-    }
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        char **p = ps_realloc(a->owned, cap * sizeof *p);
-        if (!p) {
-            ps_free(s);
-            a->nomem = 1;
-            return NULL;
-        }
-        a->owned = p;
-        a->cap = cap;
-    }
-    a->owned[a->n++] = s;
-    return s;
-}
-
-static void arena_free(arena *a)
-{
-    for (size_t i = 0; i < a->n; i++)
-        ps_free(a->owned[i]);
-    ps_free(a->owned);
-    memset(a, 0, sizeof *a);
-}
-
-/* A string member, or a whole-number member as text (Zenodo ids are
- * numbers); NULL otherwise. */
-static const char *str_or_num(const json_t *o, const char *key, arena *a)
-{
-    json_t *v = json_is_object(o) ? json_object_get(o, key) : NULL;
-    if (json_is_string(v))
-        return json_string_value(v)[0] ? json_string_value(v) : NULL;
-    if (json_is_integer(v))
-        return keep(a, ps_asprintf("%lld", (long long)json_integer_value(v)));
-    return NULL;
-}
-
-/* A string member that is not empty, or NULL. */
-static const char *nonempty(const json_t *o, const char *key)
-{
-    const char *s = ps_json_str(o, key);
-    return s && *s ? s : NULL;
-}
 
 static int ieq(const char *a, const char *b)
 {
@@ -492,7 +436,7 @@ static int spdx_of_cc(const char *s, char *out, size_t size)
 }
 
 /* The SPDX form of a licence id, title or URL; unknown ones as given. */
-static const char *spdx_of(const char *s, arena *a)
+static const char *spdx_of(const char *s, psi_strs *a)
 {
     if (!s || !*s)
         return NULL;
@@ -507,37 +451,37 @@ static const char *spdx_of(const char *s, arena *a)
         for (int i = 0; spdx_ids[i]; i++)
             if (strcmp(cc, spdx_ids[i]) == 0)
                 return spdx_ids[i];
-        return keep(a, ps_strdup(cc));
+        return psi_strs_keep(a, ps_strdup(cc));
     }
     return s;
 }
 
 /* The record's licence: InvenioRDM rights[].id (or title), legacy
  * license.id / license (string), CERN Open Data license.attribution. */
-static const char *license_of(const json_t *md, arena *a)
+static const char *license_of(const json_t *md, psi_strs *a)
 {
     json_t *rights = json_object_get(md, "rights");
     size_t i;
     json_t *r;
     json_array_foreach (rights, i, r) {
-        const char *id = nonempty(r, "id");
+        const char *id = psi_json_nonempty(r, "id");
         json_t *title = json_object_get(r, "title");
         const char *t = json_is_string(title) ? json_string_value(title)
-                                              : nonempty(title, "en");
-        const char *link = nonempty(r, "link");
+                                              : psi_json_nonempty(title, "en");
+        const char *link = psi_json_nonempty(r, "link");
         if (id || t || link)
             return spdx_of(id ? id : t ? t : link, a);
     }
     json_t *lic = json_object_get(md, "license");
     if (json_is_string(lic))
         return spdx_of(json_string_value(lic), a);
-    const char *id = nonempty(lic, "id");
+    const char *id = psi_json_nonempty(lic, "id");
     if (!id)
-        id = nonempty(lic, "attribution");
+        id = psi_json_nonempty(lic, "attribution");
     if (!id)
-        id = nonempty(lic, "title");
+        id = psi_json_nonempty(lic, "title");
     if (!id)
-        id = nonempty(lic, "url");
+        id = psi_json_nonempty(lic, "url");
     return spdx_of(id, a);
 }
 
@@ -582,14 +526,14 @@ static const char *dated(const json_t *md, const char *want)
     json_array_foreach (dates, i, d) {
         json_t *type = json_object_get(d, "type");
         const char *t = json_is_string(type) ? json_string_value(type)
-                                             : nonempty(type, "id");
+                                             : psi_json_nonempty(type, "id");
         if (!t || !ieq(t, want))
             continue;
-        const char *v = nonempty(d, "date");
+        const char *v = psi_json_nonempty(d, "date");
         if (!v)
-            v = nonempty(d, "start");
+            v = psi_json_nonempty(d, "start");
         if (!v)
-            v = nonempty(d, "end");
+            v = psi_json_nonempty(d, "end");
         if (v)
             return v;
     }
@@ -611,7 +555,7 @@ static const char *date_created(const json_t *md)
 
 /* A checksum as the store keeps it: "md5:<lower-case hex>" for MD5 (also
  * when the source sent the bare 32 hex digits), others as given. */
-static const char *checksum_of(const char *c, arena *a)
+static const char *checksum_of(const char *c, psi_strs *a)
 {
     if (!c || !*c)
         return NULL;
@@ -625,7 +569,7 @@ static const char *checksum_of(const char *c, arena *a)
     char *s = ps_asprintf("md5:%s", hex);
     if (s)
         ps_str_lower(s, (size_t)-1);
-    return keep(a, s);
+    return psi_strs_keep(a, s);
 }
 
 static int64_t size_of(const json_t *o, const char *key)
@@ -643,7 +587,8 @@ typedef struct files {
     int cut;
 } files;
 
-static int add_file(files *f, const json_t *x, const char *key_name, arena *a)
+static int add_file(files *f, const json_t *x, const char *key_name,
+                    psi_strs *a)
 {
     if (!json_is_object(x))
         return 0;
@@ -659,12 +604,12 @@ static int add_file(files *f, const json_t *x, const char *key_name, arena *a)
         f->v = p;
         f->cap = cap;
     }
-    const char *name = nonempty(x, "key");
+    const char *name = psi_json_nonempty(x, "key");
     if (!name)
-        name = nonempty(x, "filename");
+        name = psi_json_nonempty(x, "filename");
     if (!name)
         name = key_name;
-    const char *uri = nonempty(x, "uri");
+    const char *uri = psi_json_nonempty(x, "uri");
     if (!name && uri) {
         const char *slash = strrchr(uri, '/');
         name = slash && slash[1] ? slash + 1 : uri;
@@ -678,13 +623,13 @@ static int add_file(files *f, const json_t *x, const char *key_name, arena *a)
     o->size = size_of(x, "size");
     if (o->size < 0)
         o->size = size_of(x, "filesize");
-    o->checksum = checksum_of(nonempty(x, "checksum"), a);
+    o->checksum = checksum_of(psi_json_nonempty(x, "checksum"), a);
     json_t *links = json_object_get(x, "links");
-    o->url = nonempty(links, "content");
+    o->url = psi_json_nonempty(links, "content");
     if (!o->url)
-        o->url = nonempty(links, "self");
+        o->url = psi_json_nonempty(links, "self");
     if (!o->url)
-        o->url = nonempty(links, "download");
+        o->url = psi_json_nonempty(links, "download");
     if (!o->url)
         o->url = uri;
     if (o->size >= 0)
@@ -696,7 +641,7 @@ static int add_file(files *f, const json_t *x, const char *key_name, arena *a)
 /* Files of InvenioRDM (files.entries: an object keyed by file name, or an
  * array), legacy Zenodo (files[]), legacy Invenio v3 (metadata._files[])
  * and CERN Open Data (metadata.files[]). */
-static int files_of(const json_t *hit, const json_t *md, files *f, arena *a)
+static int files_of(const json_t *hit, const json_t *md, files *f, psi_strs *a)
 {
     f->total = -1;
     json_t *fe = json_object_get(hit, "files");
@@ -741,9 +686,9 @@ static int keywords_of(const json_t *md, const char ***out, size_t *n_out)
         json_t *x;
         json_array_foreach (arr, i, x) {
             const char *s = json_is_string(x) ? json_string_value(x)
-                                              : nonempty(x, "subject");
+                                              : psi_json_nonempty(x, "subject");
             if (!s)
-                s = nonempty(x, "term");
+                s = psi_json_nonempty(x, "term");
             if (!s || !*s || n >= MAX_KEYWORDS)
                 continue;
             if (n == cap) {
@@ -768,20 +713,20 @@ static int keywords_of(const json_t *md, const char ***out, size_t *n_out)
  * or CERN Open Data type.primary ("Dataset", "Documentation"). *doc_type
  * gets the publication type for publications ("article"). */
 static ps_kind kind_of(const json_t *md, const char **type_out,
-                       const char **doc_type, arena *a)
+                       const char **doc_type, psi_strs *a)
 {
     static const char *const text_types[] = {
         "poster",        "presentation", "lesson",  "thesis", "report",
         "documentation", "book",         "article", NULL};
     json_t *rt = json_object_get(md, "resource_type");
-    const char *type = nonempty(rt, "id");
+    const char *type = psi_json_nonempty(rt, "id");
     const char *sub = NULL;
     if (!type) {
-        type = nonempty(rt, "type");
-        sub = nonempty(rt, "subtype");
+        type = psi_json_nonempty(rt, "type");
+        sub = psi_json_nonempty(rt, "subtype");
     }
     if (!type)
-        type = nonempty(json_object_get(md, "type"), "primary");
+        type = psi_json_nonempty(json_object_get(md, "type"), "primary");
     if (!type && json_is_string(rt))
         type = json_string_value(rt);
     *type_out = type;
@@ -798,7 +743,7 @@ static ps_kind kind_of(const json_t *md, const char **type_out,
             char *low = ps_strdup(type);
             if (low)
                 ps_str_lower(low, (size_t)-1);
-            *doc_type = keep(a, low);
+            *doc_type = psi_strs_keep(a, low);
             return PS_KIND_PUBLICATION;
         }
     return PS_KIND_DATASET;
@@ -813,14 +758,14 @@ static void visibility_of(inv *ix, const json_t *hit, const json_t *md,
     *vis = PS_VIS_PUBLIC;
     *until = 0;
     json_t *access = json_object_get(hit, "access");
-    const char *record = nonempty(access, "record");
+    const char *record = psi_json_nonempty(access, "record");
     json_t *emb = json_object_get(access, "embargo");
     const char *emb_until = NULL;
     if (json_is_object(emb) && json_is_true(json_object_get(emb, "active")))
-        emb_until = nonempty(emb, "until");
-    const char *right = nonempty(md, "access_right");
+        emb_until = psi_json_nonempty(emb, "until");
+    const char *right = psi_json_nonempty(md, "access_right");
     if (!emb_until && right && ieq(right, "embargoed"))
-        emb_until = nonempty(md, "embargo_date");
+        emb_until = psi_json_nonempty(md, "embargo_date");
     if (emb_until) {
         int64_t ms = date_ms(ix, emb_until, pid);
         if (ms != PS_TIME_NONE) {
@@ -868,7 +813,7 @@ static const char *orcid_bare(const char *s)
     return slash ? slash + 1 : s;
 }
 
-static const char *ror_iri(const char *s, arena *a)
+static const char *ror_iri(const char *s, psi_strs *a)
 {
     if (!s || !*s)
         return NULL;
@@ -881,21 +826,21 @@ static const char *ror_iri(const char *s, arena *a)
     size_t n = strcspn(id, " ;");
     if (n == 0)
         return NULL;
-    return keep(a, ps_asprintf("https://ror.org/%.*s", (int)n, id));
+    return psi_strs_keep(a, ps_asprintf("https://ror.org/%.*s", (int)n, id));
 }
 
 /* One member per (creator, affiliation); a creator without affiliation is
  * one member without institution. */
 static int add_creator(inv *ix, members *m, const ps_person_in *person,
                        json_t *affs, const char *aff_text, const char *rorids,
-                       arena *a)
+                       psi_strs *a)
 {
     size_t naff = json_array_size(affs);
     size_t made = 0;
     for (size_t i = 0; i < naff; i++) {
         json_t *x = json_array_get(affs, i);
-        const char *name =
-            json_is_string(x) ? json_string_value(x) : nonempty(x, "name");
+        const char *name = json_is_string(x) ? json_string_value(x)
+                                             : psi_json_nonempty(x, "name");
         if (!name)
             continue;
         ps_member_in *o = add_member(m);
@@ -904,7 +849,7 @@ static int add_creator(inv *ix, members *m, const ps_person_in *person,
         if (person)
             o->person = *person;
         o->institution.name = name;
-        o->institution.pid = ror_iri(nonempty(x, "id"), a);
+        o->institution.pid = ror_iri(psi_json_nonempty(x, "id"), a);
         made++;
     }
     if (!made && aff_text && *aff_text) {
@@ -921,11 +866,12 @@ static int add_creator(inv *ix, members *m, const ps_person_in *person,
                     return m->cut ? 0 : -1;
                 if (person)
                     o->person = *person;
-                o->institution.name = keep(a, ps_strndup(p, n));
+                o->institution.name = psi_strs_keep(a, ps_strndup(p, n));
                 o->institution.pid =
-                    r && rn ? keep(a, ps_asprintf("https://ror.org/%.*s",
-                                                  (int)rn, r))
-                            : NULL;
+                    r && rn
+                        ? psi_strs_keep(a, ps_asprintf("https://ror.org/%.*s",
+                                                       (int)rn, r))
+                        : NULL;
                 made++;
             }
             p += strcspn(p, ";");
@@ -954,7 +900,7 @@ static int add_creator(inv *ix, members *m, const ps_person_in *person,
  * affiliations}], legacy creators[{name, orcid, affiliation}], CERN Open
  * Data authors[{name, orcid, affiliation, rorid}], legacy Materials Cloud
  * authors[{givennames, familyname, affiliations}]. */
-static int creators_of(inv *ix, const json_t *md, members *m, arena *a)
+static int creators_of(inv *ix, const json_t *md, members *m, psi_strs *a)
 {
     json_t *list = json_object_get(md, "creators");
     if (!json_array_size(list))
@@ -967,35 +913,35 @@ static int creators_of(inv *ix, const json_t *md, members *m, arena *a)
         json_t *po = json_object_get(c, "person_or_org");
         const json_t *p = json_is_object(po) ? po : c;
         ps_person_in person = {0};
-        person.given_name = nonempty(p, "given_name");
+        person.given_name = psi_json_nonempty(p, "given_name");
         if (!person.given_name)
-            person.given_name = nonempty(p, "givennames");
-        person.family_name = nonempty(p, "family_name");
+            person.given_name = psi_json_nonempty(p, "givennames");
+        person.family_name = psi_json_nonempty(p, "family_name");
         if (!person.family_name)
-            person.family_name = nonempty(p, "familyname");
-        person.full_name = nonempty(p, "name");
+            person.family_name = psi_json_nonempty(p, "familyname");
+        person.full_name = psi_json_nonempty(p, "name");
         if (!person.full_name && person.family_name)
             person.full_name =
                 person.given_name
-                    ? keep(a, ps_asprintf("%s, %s", person.family_name,
-                                          person.given_name))
+                    ? psi_strs_keep(a, ps_asprintf("%s, %s", person.family_name,
+                                                   person.given_name))
                     : person.family_name;
-        const char *orcid = nonempty(p, "orcid");
+        const char *orcid = psi_json_nonempty(p, "orcid");
         const char *ror = NULL;
         json_t *ids = json_object_get(p, "identifiers");
         size_t k;
         json_t *id;
         json_array_foreach (ids, k, id) {
-            const char *scheme = nonempty(id, "scheme");
-            const char *v = nonempty(id, "identifier");
+            const char *scheme = psi_json_nonempty(id, "scheme");
+            const char *v = psi_json_nonempty(id, "identifier");
             if (scheme && v && ieq(scheme, "orcid"))
                 orcid = v;
             else if (scheme && v && ieq(scheme, "ror"))
                 ror = v;
         }
-        const char *type = nonempty(p, "type");
+        const char *type = psi_json_nonempty(p, "type");
         json_t *affs = json_object_get(c, "affiliations");
-        const char *aff_text = nonempty(c, "affiliation");
+        const char *aff_text = psi_json_nonempty(c, "affiliation");
         if (type && ieq(type, "organizational")) {
             /* An organisation as creator: a member with only an
              * institution. */
@@ -1016,13 +962,15 @@ static int creators_of(inv *ix, const json_t *md, members *m, arena *a)
         orcid = orcid_bare(orcid);
         if (orcid) {
             person.orcid = orcid;
-            person.pid = keep(a, ps_asprintf("https://orcid.org/%s", orcid));
+            person.pid =
+                psi_strs_keep(a, ps_asprintf("https://orcid.org/%s", orcid));
         } else {
-            person.pid = keep(a, ps_asprintf("%s:name:%s", ix->run->src->name,
+            person.pid =
+                psi_strs_keep(a, ps_asprintf("%s:name:%s", ix->run->src->name,
                                              person.full_name));
         }
-        if (add_creator(ix, m, &person, affs, aff_text, nonempty(c, "rorid"),
-                        a) < 0)
+        if (add_creator(ix, m, &person, affs, aff_text,
+                        psi_json_nonempty(c, "rorid"), a) < 0)
             return -1;
         if (m->cut)
             break;
@@ -1073,13 +1021,13 @@ static ps_status links_of(inv *ix, const json_t *md, const char *host,
     json_array_foreach (rel, i, r) {
         if (made >= MAX_LINKS)
             break;
-        const char *ident = nonempty(r, "identifier");
-        const char *scheme = nonempty(r, "scheme");
+        const char *ident = psi_json_nonempty(r, "identifier");
+        const char *scheme = psi_json_nonempty(r, "scheme");
         json_t *rt = json_object_get(r, "relation_type");
-        const char *relation =
-            json_is_string(rt) ? json_string_value(rt) : nonempty(rt, "id");
+        const char *relation = json_is_string(rt) ? json_string_value(rt)
+                                                  : psi_json_nonempty(rt, "id");
         if (!relation)
-            relation = nonempty(r, "relation");
+            relation = psi_json_nonempty(r, "relation");
         if (!ident || !relation)
             continue;
         const char *target = doi_of(ident);
@@ -1088,10 +1036,10 @@ static ps_status links_of(inv *ix, const json_t *md, const char *host,
         if (!target)
             continue; /* arXiv ids, ISBNs, PMIDs: nothing pansift holds */
         json_t *res = json_object_get(r, "resource_type");
-        const char *rtype =
-            json_is_string(res) ? json_string_value(res) : nonempty(res, "id");
+        const char *rtype = json_is_string(res) ? json_string_value(res)
+                                                : psi_json_nonempty(res, "id");
         if (!rtype)
-            rtype = nonempty(res, "type");
+            rtype = psi_json_nonempty(res, "type");
         ps_kind dst = rtype && istarts(rtype, "dataset") ? PS_KIND_DATASET
                       : rtype                            ? PS_KIND_PUBLICATION
                       : facility_prefix(target)          ? PS_KIND_DATASET
@@ -1105,14 +1053,14 @@ static ps_status links_of(inv *ix, const json_t *md, const char *host,
     json_array_foreach (cern, i, r) {
         if (made >= MAX_LINKS)
             break;
-        const char *relation = nonempty(r, "type");
-        const char *target = doi_of(nonempty(r, "doi"));
-        arena a = {0};
-        const char *recid = str_or_num(r, "recid", &a);
+        const char *relation = psi_json_nonempty(r, "type");
+        const char *target = doi_of(psi_json_nonempty(r, "doi"));
+        psi_strs a = {0};
+        const char *recid = psi_json_str_or_num(r, "recid", &a);
         char *own = NULL;
         if (!target && recid)
             target = own = ps_asprintf("%s:recid:%s", host, recid);
-        arena_free(&a);
+        psi_strs_free(&a);
         if (relation && target)
             rc = link_one(ix, kind, id, relation, target, PS_KIND_DATASET, err);
         ps_free(own);
@@ -1124,7 +1072,7 @@ static ps_status links_of(inv *ix, const json_t *md, const char *host,
     json_array_foreach (refs, i, r) {
         if (made >= MAX_LINKS)
             break;
-        const char *target = doi_of(nonempty(r, "doi"));
+        const char *target = doi_of(psi_json_nonempty(r, "doi"));
         if (!target)
             continue;
         rc = link_one(ix, kind, id, "IsSupplementTo", target,
@@ -1145,7 +1093,7 @@ static int split_origin(const char *url, char *origin, size_t osize, char *host,
  * ---------------------------------------------------------------
  */
 typedef struct record {
-    arena a;
+    psi_strs a;
     files f;
     members m;
     const char **keywords;
@@ -1156,7 +1104,7 @@ typedef struct record {
 
 static void record_free(record *r)
 {
-    arena_free(&r->a);
+    psi_strs_free(&r->a);
     ps_free(r->f.v);
     ps_free(r->m.v);
     ps_free(r->keywords);
@@ -1206,16 +1154,16 @@ static ps_status put_hit(inv *ix, json_t *hit, ps_err *err)
     ps_status rc = PS_OK;
     ps_err e = PS_ERR_INIT;
     json_t *md = json_object_get(hit, "metadata");
-    const char *id = str_or_num(hit, "id", &r.a);
+    const char *id = psi_json_str_or_num(hit, "id", &r.a);
     if (!id)
-        id = str_or_num(md, "recid", &r.a);
+        id = psi_json_str_or_num(md, "recid", &r.a);
     if (!id)
-        id = str_or_num(md, "control_number", &r.a);
+        id = psi_json_str_or_num(md, "control_number", &r.a);
     if (!json_is_object(hit)) {
         rc = reject(ix, PS_KIND_DATASET, NULL, "not a JSON object", id, err);
         goto out;
     }
-    const char *upd = nonempty(hit, "updated");
+    const char *upd = psi_json_nonempty(hit, "updated");
     if (upd && strlen(upd) < sizeof ix->max_updated)
         snprintf(ix->max_updated, sizeof ix->max_updated, "%s", upd);
     if (!json_is_object(md)) {
@@ -1223,29 +1171,29 @@ static ps_status put_hit(inv *ix, json_t *hit, ps_err *err)
         goto out;
     }
     /* The pid: the DOI, else the landing page, else host:recid:id. */
-    const char *doi = doi_of(nonempty(
+    const char *doi = doi_of(psi_json_nonempty(
         json_object_get(json_object_get(hit, "pids"), "doi"), "identifier"));
     if (!doi)
-        doi = doi_of(nonempty(md, "doi"));
+        doi = doi_of(psi_json_nonempty(md, "doi"));
     if (!doi)
-        doi = doi_of(nonempty(hit, "doi"));
+        doi = doi_of(psi_json_nonempty(hit, "doi"));
     json_t *links = json_object_get(hit, "links");
     const char *pid = doi;
     if (!pid)
-        pid = nonempty(links, "self_html");
+        pid = psi_json_nonempty(links, "self_html");
     if (!pid)
-        pid = nonempty(links, "html");
+        pid = psi_json_nonempty(links, "html");
     /* The host of the record's own API link (links.self) is the
      * repository's public name; the configured url may be a mirror, a
      * proxy or a port that changes. */
     char host[256];
-    const char *self = nonempty(links, "self");
+    const char *self = psi_json_nonempty(links, "self");
     char origin[256];
     if (!self ||
         split_origin(self, origin, sizeof origin, host, sizeof host) != 0)
         snprintf(host, sizeof host, "%s", ix->host);
     if (!pid && id)
-        pid = keep(&r.a, ps_asprintf("%s:recid:%s", host, id));
+        pid = psi_strs_keep(&r.a, ps_asprintf("%s:recid:%s", host, id));
     if (!pid) {
         rc = reject(ix, PS_KIND_DATASET, NULL, "no id and no DOI", NULL, err);
         goto out;
@@ -1259,15 +1207,17 @@ static ps_status put_hit(inv *ix, json_t *hit, ps_err *err)
         rc = psi_run_delete(run, kind, pid, err);
         goto out;
     }
-    const char *title = nonempty(md, "title");
+    const char *title = psi_json_nonempty(md, "title");
     if (!title) {
         rc = reject(ix, kind, pid, "no title", pid, err);
         goto out;
     }
-    const char *html = nonempty(md, "description");
+    const char *html = psi_json_nonempty(md, "description");
     if (!html)
-        html = nonempty(json_object_get(md, "abstract"), "description");
-    const char *description = html ? keep(&r.a, html_to_text(html)) : NULL;
+        html =
+            psi_json_nonempty(json_object_get(md, "abstract"), "description");
+    const char *description =
+        html ? psi_strs_keep(&r.a, html_to_text(html)) : NULL;
     const char *license = license_of(md, &r.a);
     ps_visibility vis;
     int64_t until;
@@ -1298,9 +1248,9 @@ static ps_status put_hit(inv *ix, json_t *hit, ps_err *err)
         in.summary = description;
         in.doi = doi;
         in.license = license;
-        const char *pub = nonempty(md, "publication_date");
+        const char *pub = psi_json_nonempty(md, "publication_date");
         if (!pub)
-            pub = nonempty(md, "date_published");
+            pub = psi_json_nonempty(md, "date_published");
         in.start_ms = in.end_ms = PS_TIME_NONE;
         in.release_ms = date_ms(ix, pub, pid);
         if (pub && strlen(pub) >= 4 && strspn(pub, "0123456789") >= 4)
@@ -1309,7 +1259,7 @@ static ps_status put_hit(inv *ix, json_t *hit, ps_err *err)
         if (!json_is_object(journal))
             journal = json_object_get(json_object_get(hit, "custom_fields"),
                                       "journal:journal");
-        in.journal = nonempty(journal, "title");
+        in.journal = psi_json_nonempty(journal, "title");
         in.vis = vis;
         in.embargo_until_ms = until;
         in.keywords = r.keywords;
@@ -1336,9 +1286,9 @@ static ps_status put_hit(inv *ix, json_t *hit, ps_err *err)
     if (!ix->mca && !created)
         created = date_created(md);
     if (!ix->mca && !created)
-        created = nonempty(md, "publication_date");
+        created = psi_json_nonempty(md, "publication_date");
     if (!created)
-        created = nonempty(hit, "created");
+        created = psi_json_nonempty(hit, "created");
     in.created_ms = date_ms(ix, created, pid);
     in.size = r.f.total;
     in.vis = vis;
@@ -1722,7 +1672,8 @@ static ps_status harvest(psi_run *run, int mca, ps_err *err)
             rc = put_hit(&ix, json_array_get(list, i), err);
             ix.seen++;
         }
-        const char *next = nonempty(json_object_get(body, "links"), "next");
+        const char *next =
+            psi_json_nonempty(json_object_get(body, "links"), "next");
         char *next_path = NULL;
         if (rc == PS_OK && next && n > 0) {
             next_path = ps_strdup(path_of(next));

@@ -20,9 +20,8 @@
  *
  * Metadata formats (option metadata_prefix): oai_dc (the crosswalk below),
  * arXiv (arXiv's own format) and oai_datacite / datacite (handed to the
- * DataCite crosswalk of datacite-map). docs/harvesting.md (section `type = oai-pmh`) has the
- * crosswalk tables.
- * SPDX-License-Identifier: GPL-2.0-or-later
+ * DataCite crosswalk of datacite-map). docs/harvesting.md (section `type =
+ * oai-pmh`) has the crosswalk tables. SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "harvest-private.h"
 

@@ -17,8 +17,8 @@
  * there, and starts the phase again if the listing shifted under it. SciCat
  * announces no deletions, so only a full listing made in one run lets the
  * driver sweep (tombstone) what is no longer listed.
- * docs/harvesting.md (section `type = scicat`) has the crosswalk, field by field.
- * SPDX-License-Identifier: GPL-2.0-or-later
+ * docs/harvesting.md (section `type = scicat`) has the crosswalk, field by
+ * field. SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "harvest-private.h"
 
@@ -62,62 +62,11 @@ typedef struct sc_ctx {
 /* ---- small helpers --------------------------------------------------------
  */
 
-/* Strings built for one record, freed together. */
-typedef struct bag {
-    char **s;
-    size_t n;
-    int nomem;
-} bag;
-
-static const char *bag_keep(bag *b, char *s)
-{
-    if (!s) {
-        b->nomem = 1;
-        return NULL;
-    }
-    char **p = ps_realloc(b->s, (b->n + 1) * sizeof *p);
-    if (!p) {
-        ps_free(s);
-        b->nomem = 1;
-        return NULL;
-    }
-    b->s = p;
-    b->s[b->n++] = s;
-    return s;
-}
-
-static void bag_free(bag *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        ps_free(b->s[i]);
-    ps_free(b->s);
-    memset(b, 0, sizeof *b);
-}
-
-/* A string or integer member as text (ids are numbers in some records). */
-static const char *str_or_num(const json_t *o, const char *key, bag *b)
-{
-    json_t *v = json_object_get(o, key);
-    if (json_is_string(v))
-        return json_string_value(v);
-    if (json_is_integer(v))
-        return bag_keep(b,
-                        ps_asprintf("%lld", (long long)json_integer_value(v)));
-    return NULL;
-}
-
-/* A non-empty string member, else NULL. */
-static const char *nonempty(const json_t *o, const char *key)
-{
-    const char *s = ps_json_str(o, key);
-    return s && *s ? s : NULL;
-}
-
 /* A date member in ms, PS_TIME_NONE when absent; a bad one is noted. */
 static int64_t date_of(psi_run *run, const json_t *o, const char *key,
                        const char *id)
 {
-    const char *s = nonempty(o, key);
+    const char *s = psi_json_nonempty(o, key);
     int64_t ms;
     if (!s)
         return PS_TIME_NONE;
@@ -286,9 +235,9 @@ static ps_status put_instrument(sc_ctx *c, json_t *rec, const ps_prov *prov,
 {
     ps_instrument_in in = {0};
     in.pid = prov->remote_id;
-    in.name = nonempty(rec, "name");
+    in.name = psi_json_nonempty(rec, "name");
     if (!in.name)
-        in.name = nonempty(rec, "uniqueName");
+        in.name = psi_json_nonempty(rec, "uniqueName");
     in.facility = c->facility;
     in.vis = PS_VIS_PUBLIC;
     if (!in.name)
@@ -298,10 +247,10 @@ static ps_status put_instrument(sc_ctx *c, json_t *rec, const ps_prov *prov,
 }
 
 /* A person of this source without ORCID: "<source>:<email or name>". */
-static const char *local_person(sc_ctx *c, bag *b, const char *email,
+static const char *local_person(sc_ctx *c, psi_strs *b, const char *email,
                                 const char *name)
 {
-    return bag_keep(
+    return psi_strs_keep(
         b, ps_asprintf("%s:%s", c->run->src->name, email ? email : name));
 }
 
@@ -311,16 +260,16 @@ static ps_status put_proposal(sc_ctx *c, json_t *rec, const ps_prov *prov,
     psi_run *run = c->run;
     ps_document_in in = {0};
     ps_member_in members[2];
-    bag b = {0};
+    psi_strs b = {0};
     json_t *known = NULL;
     const char **dpids = NULL;
     memset(members, 0, sizeof members);
     in.kind = PS_KIND_PROPOSAL;
     in.pid = prov->remote_id;
     in.code = prov->remote_id;
-    in.type = nonempty(rec, "type");
-    in.title = nonempty(rec, "title");
-    in.summary = nonempty(rec, "abstract");
+    in.type = psi_json_nonempty(rec, "type");
+    in.title = psi_json_nonempty(rec, "title");
+    in.summary = psi_json_nonempty(rec, "abstract");
     in.start_ms = date_of(run, rec, "startTime", in.pid);
     in.end_ms = date_of(run, rec, "endTime", in.pid);
     in.release_ms = PS_TIME_NONE;
@@ -343,17 +292,17 @@ static ps_status put_proposal(sc_ctx *c, json_t *rec, const ps_prov *prov,
         {"pi_firstname", "pi_lastname", "pi_email", "principal investigator"},
         {"firstname", "lastname", "email", "main proposer"}};
     for (int k = 0; k < 2; k++) {
-        const char *first = nonempty(rec, who[k][0]);
-        const char *last = nonempty(rec, who[k][1]);
-        const char *email = nonempty(rec, who[k][2]);
+        const char *first = psi_json_nonempty(rec, who[k][0]);
+        const char *last = psi_json_nonempty(rec, who[k][1]);
+        const char *email = psi_json_nonempty(rec, who[k][2]);
         if (email && !strchr(email, '@'))
             email = NULL;
         if (!last && !email)
             continue;
-        const char *full = first && last
-                               ? bag_keep(&b, ps_asprintf("%s %s", first, last))
-                           : last ? last
-                                  : email;
+        const char *full =
+            first && last ? psi_strs_keep(&b, ps_asprintf("%s %s", first, last))
+            : last        ? last
+                          : email;
         if (k == 1 && in.nmembers == 1 && full && members[0].person.full_name &&
             strcmp(full, members[0].person.full_name) == 0)
             continue;
@@ -384,7 +333,7 @@ static ps_status put_proposal(sc_ctx *c, json_t *rec, const ps_prov *prov,
         rc = ps_store_put_document(run->st, prov, &in, res, NULL, err);
     ps_free(dpids);
     json_decref(known);
-    bag_free(&b);
+    psi_strs_free(&b);
     return rc;
 }
 
@@ -393,7 +342,7 @@ static size_t ids_of(const json_t *rec, const char *key1, const char *keyn,
                      const char **out, size_t max)
 {
     size_t n = 0;
-    const char *one = nonempty(rec, key1);
+    const char *one = psi_json_nonempty(rec, key1);
     if (one)
         out[n++] = one;
     json_t *arr = json_object_get(rec, keyn);
@@ -417,7 +366,7 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
 {
     psi_run *run = c->run;
     ps_dataset_in in = {0};
-    bag b = {0};
+    psi_strs b = {0};
     ps_param_in *params = NULL;
     ps_file_in *files = NULL;
     ps_technique_in *techs = NULL;
@@ -426,8 +375,8 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
     const char *ids[16];
     ps_status rc = PS_OK;
     in.pid = prov->remote_id;
-    in.title = nonempty(rec, "datasetName");
-    in.description = nonempty(rec, "description");
+    in.title = psi_json_nonempty(rec, "datasetName");
+    in.description = psi_json_nonempty(rec, "description");
     in.created_ms = date_of(run, rec, "creationTime", in.pid);
     double size;
     in.size = ps_json_num(rec, "size", &size) == 0 && size >= 0 && size < 9e18
@@ -471,7 +420,7 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
         json_t *v = json_is_object(x) ? json_object_get(x, "value") : x;
         ps_param_in *o = &params[in.nparams];
         o->name = key;
-        o->unit = json_is_object(x) ? nonempty(x, "unit") : NULL;
+        o->unit = json_is_object(x) ? psi_json_nonempty(x, "unit") : NULL;
         if (json_is_number(v)) {
             o->is_num = 1;
             o->num = json_number_value(v);
@@ -496,8 +445,8 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
     if (ntech && !techs)
         goto nomem;
     json_array_foreach (tech, i, x) {
-        const char *tpid = nonempty(x, "pid");
-        const char *name = nonempty(x, "name");
+        const char *tpid = psi_json_nonempty(x, "pid");
+        const char *name = psi_json_nonempty(x, "name");
         if (in.ntechniques >= ntech || (!tpid && !name))
             continue;
         ps_technique_in *o = &techs[in.ntechniques++];
@@ -506,7 +455,7 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
         if (tpid && ps_str_startswith(tpid, PANET))
             o->panet_iri = tpid;
         else if (tpid && ps_str_startswith(tpid, "PaNET"))
-            o->panet_iri = bag_keep(&b, ps_asprintf(PANET "%s", tpid));
+            o->panet_iri = psi_strs_keep(&b, ps_asprintf(PANET "%s", tpid));
     }
     in.techniques = techs;
 
@@ -515,8 +464,8 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
     for (i = 0; i < nids; i++) {
         json_t *s = json_object_get(pg->samples, ids[i]);
         samples[i].pid = ids[i];
-        samples[i].name = nonempty(s, "name");
-        samples[i].description = nonempty(s, "description");
+        samples[i].name = psi_json_nonempty(s, "name");
+        samples[i].description = psi_json_nonempty(s, "description");
     }
     in.samples = samples;
     in.nsamples = nids;
@@ -536,7 +485,7 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
     if (nf && !files)
         goto nomem;
     json_array_foreach (fl, i, x) {
-        const char *path = nonempty(x, "path");
+        const char *path = psi_json_nonempty(x, "path");
         if (in.nfiles >= nf || !path)
             continue;
         ps_file_in *o = &files[in.nfiles++];
@@ -546,10 +495,11 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
         o->size = ps_json_num(x, "size", &size) == 0 && size >= 0 && size < 9e18
                       ? (int64_t)size
                       : -1;
-        const char *chk = nonempty(x, "chk");
-        const char *alg = nonempty(x, "chkAlg");
-        o->checksum =
-            chk && alg ? bag_keep(&b, ps_asprintf("%s:%s", alg, chk)) : chk;
+        const char *chk = psi_json_nonempty(x, "chk");
+        const char *alg = psi_json_nonempty(x, "chkAlg");
+        o->checksum = chk && alg
+                          ? psi_strs_keep(&b, ps_asprintf("%s:%s", alg, chk))
+                          : chk;
     }
     in.files = files;
 
@@ -568,7 +518,7 @@ out:
     ps_free(files);
     ps_free(techs);
     ps_free(keywords);
-    bag_free(&b);
+    psi_strs_free(&b);
     return rc;
 }
 
@@ -578,16 +528,16 @@ static ps_status put_published(sc_ctx *c, json_t *rec, const ps_prov *prov,
     ps_document_in in = {0};
     ps_member_in *members = NULL;
     const char **dpids = NULL;
-    bag b = {0};
+    psi_strs b = {0};
     ps_status rc = PS_OK;
     in.kind = PS_KIND_PUBLICATION;
     in.pid = prov->remote_id;
     in.doi = bare_doi(prov->remote_id);
     in.type = "data publication";
-    in.title = nonempty(rec, "title");
-    in.summary = nonempty(rec, "abstract");
+    in.title = psi_json_nonempty(rec, "title");
+    in.summary = psi_json_nonempty(rec, "abstract");
     if (!in.summary)
-        in.summary = nonempty(rec, "dataDescription");
+        in.summary = psi_json_nonempty(rec, "dataDescription");
     in.start_ms = in.end_ms = PS_TIME_NONE;
     in.release_ms = date_of(c->run, rec, "registeredTime", in.pid);
     double year;
@@ -638,7 +588,7 @@ static ps_status put_published(sc_ctx *c, json_t *rec, const ps_prov *prov,
         rc = ps_store_put_document(c->run->st, prov, &in, res, NULL, err);
     ps_free(members);
     ps_free(dpids);
-    bag_free(&b);
+    psi_strs_free(&b);
     return rc;
 }
 
@@ -649,16 +599,16 @@ static ps_status put_record(sc_ctx *c, sc_phase ph, json_t *rec,
 {
     psi_run *run = c->run;
     char why[300];
-    bag b = {0};
+    psi_strs b = {0};
     const char *id =
-        json_is_object(rec) ? str_or_num(rec, id_keys[ph], &b) : NULL;
+        json_is_object(rec) ? psi_json_str_or_num(rec, id_keys[ph], &b) : NULL;
     if (ph == PH_DATASETS && !id)
-        id = str_or_num(rec, "_id", &b);
+        id = psi_json_str_or_num(rec, "_id", &b);
     if (!id || !*id) {
         snprintf(why, sizeof why, "%s: a record without %s", phase_names[ph],
                  id_keys[ph]);
         int nomem = b.nomem;
-        bag_free(&b);
+        psi_strs_free(&b);
         return nomem ? ps_err_set(err, PS_ERR_NOMEM, "out of memory")
                      : psi_run_reject(run, phase_kinds[ph], NULL, why, err);
     }
@@ -692,7 +642,7 @@ static ps_status put_record(sc_ctx *c, sc_phase ph, json_t *rec,
             rc = psi_run_link(run, "dataset-of-proposal", PS_KIND_DATASET, rid,
                               PS_KIND_PROPOSAL, props[i], err);
     }
-    bag_free(&b);
+    psi_strs_free(&b);
     return rc;
 }
 
@@ -711,9 +661,9 @@ static ps_status fetch_page_extras(sc_ctx *c, json_t *page, dataset_page *pg,
     if (!dids || !sids || !pg->files || !pg->samples)
         rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     json_array_foreach (page, i, rec) {
-        const char *pid = nonempty(rec, "pid");
+        const char *pid = psi_json_nonempty(rec, "pid");
         if (!pid)
-            pid = nonempty(rec, "_id");
+            pid = psi_json_nonempty(rec, "_id");
         if (pid && rc == PS_OK)
             json_array_append_new(dids, json_string(pid));
         const char *s[16];
@@ -735,7 +685,7 @@ static ps_status fetch_page_extras(sc_ctx *c, json_t *page, dataset_page *pg,
                  : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
         json_t *b;
         json_array_foreach (blocks, i, b) {
-            const char *did = nonempty(b, "datasetId");
+            const char *did = psi_json_nonempty(b, "datasetId");
             json_t *list = json_object_get(b, "dataFileList");
             if (!did || !json_is_array(list))
                 continue;
@@ -744,7 +694,7 @@ static ps_status fetch_page_extras(sc_ctx *c, json_t *page, dataset_page *pg,
                 have = json_array();
                 json_object_set_new(pg->files, did, have);
             }
-            const char *alg = nonempty(b, "chkAlg");
+            const char *alg = psi_json_nonempty(b, "chkAlg");
             size_t j;
             json_t *f;
             json_array_foreach (list, j, f) {
@@ -774,9 +724,9 @@ static ps_status fetch_page_extras(sc_ctx *c, json_t *page, dataset_page *pg,
                      : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
         json_t *s;
         json_array_foreach (list, i, s) {
-            const char *sid = nonempty(s, "sampleId");
+            const char *sid = psi_json_nonempty(s, "sampleId");
             if (!sid)
-                sid = nonempty(s, "_id");
+                sid = psi_json_nonempty(s, "_id");
             if (sid)
                 json_object_set(pg->samples, sid, s);
         }
@@ -832,7 +782,8 @@ static ps_status list_phase(sc_ctx *c, sc_phase ph, long skip, char **key,
         /* Resumed: the page must go on from the key seen last, else the
          * listing shifted under us and the phase starts again. */
         const char *first =
-            n ? nonempty(json_array_get(page, 0), order_keys[ph]) : NULL;
+            n ? psi_json_nonempty(json_array_get(page, 0), order_keys[ph])
+              : NULL;
         if (check_key && first && strcmp(first, *key) < 0) {
             char note[200];
             snprintf(note, sizeof note,
@@ -860,7 +811,7 @@ static ps_status list_phase(sc_ctx *c, sc_phase ph, long skip, char **key,
             if (rc != PS_OK)
                 break;
             rc = put_record(c, ph, rec, &pg, err);
-            const char *k = nonempty(rec, order_keys[ph]);
+            const char *k = psi_json_nonempty(rec, order_keys[ph]);
             if (k) {
                 ps_free(*key);
                 *key = ps_strdup(k);
