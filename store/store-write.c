@@ -505,8 +505,30 @@ static ps_status put_finish(ps_store *st, const ps_prov *prov, put_ctx *c,
         "excluded.last_run";
     static const char left[] =
         "SELECT count(*) FROM provenance WHERE kind = ?1 AND rec_id = ?2";
+    /* A record this source rewrites: the links it asserted from it go (the
+     * source puts its current ones right after the record). The links a
+     * document's own fields make (its datasets) are managed with the
+     * document (drop_assertions); links nobody asserts any more go. */
+    static const char withdraw[] =
+        "DELETE FROM link_source WHERE source_id = ?3 AND link_id IN (SELECT "
+        "id FROM link WHERE src_kind = ?1 AND src_id = ?2 AND provenance = 0 "
+        "AND type NOT IN ('dataset-of-proposal', 'publication-cites-data'))";
+    static const char orphans[] =
+        "DELETE FROM link WHERE src_kind = ?1 AND src_id = ?2 AND provenance "
+        "= 0 AND type NOT IN ('dataset-of-proposal', "
+        "'publication-cites-data') AND source_id = ?3 AND NOT EXISTS (SELECT "
+        "1 FROM link_source a WHERE a.link_id = link.id)";
     ps_status status = PS_OK;
     sqlite3_stmt *s;
+    if (c->existed) {
+        for (int q = 0; q < 2; q++) {
+            STMT(s, q ? orphans : withdraw);
+            sqlite3_bind_int(s, 1, (int)c->kind);
+            sqlite3_bind_int64(s, 2, c->rec_id);
+            sqlite3_bind_int64(s, 3, prov->source_id);
+            CHECK(psi_step_done(st, s, err, "withdrawing links"));
+        }
+    }
     STMT(s, upsert);
     sqlite3_bind_int(s, 1, (int)c->kind);
     sqlite3_bind_int64(s, 2, c->rec_id);
@@ -1378,6 +1400,9 @@ ps_status ps_store_put_link(ps_store *st, const ps_link_in *in,
         "dst_ref, dst_id, provenance, source_id, score, evidence, state, "
         "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
         "?10, ?11, ?12, ?13, ?13)";
+    static const char assert_src[] =
+        "INSERT OR IGNORE INTO link_source (link_id, source_id) VALUES (?1, "
+        "?2)";
     static const char upd[] =
         "UPDATE link SET dst_id = ?2, provenance = ?3, source_id = ?4, score "
         "= ?5, evidence = ?6, state = ?7, updated_at = ?8 WHERE id = ?1";
@@ -1428,8 +1453,18 @@ ps_status ps_store_put_link(ps_store *st, const ps_link_in *in,
                ((!oev && !ev) || (oev && ev && strcmp(oev, ev) == 0));
     }
     sqlite3_reset(s);
-    if (same)
+    /* Which sources assert a harvested link: a source withdraws only its
+     * own (see put_finish), another's assertion keeps the link. */
+    int asserted = in->provenance == PS_LINK_HARVESTED && in->source_id > 0;
+    if (same) {
+        if (asserted) {
+            STMT(s, assert_src);
+            sqlite3_bind_int64(s, 1, link_id);
+            sqlite3_bind_int64(s, 2, in->source_id);
+            CHECK(psi_step_done(st, s, err, "recording a link's source"));
+        }
         goto out;
+    }
     STMT(s, link_id ? upd : ins);
     if (link_id) {
         sqlite3_bind_int64(s, 1, link_id);
@@ -1456,11 +1491,20 @@ ps_status ps_store_put_link(ps_store *st, const ps_link_in *in,
         sqlite3_bind_int64(s, 13, now);
     }
     CHECK(psi_step_done(st, s, err, "recording a link"));
+    int inserted = link_id == 0;
+    if (inserted)
+        link_id = sqlite3_last_insert_rowid(st->db);
+    if (asserted) {
+        STMT(s, assert_src);
+        sqlite3_bind_int64(s, 1, link_id);
+        sqlite3_bind_int64(s, 2, in->source_id);
+        CHECK(psi_step_done(st, s, err, "recording a link's source"));
+    }
     CHECK(psi_touch(st, in->src_kind, in->src_id, err));
     if (dst)
         CHECK(psi_touch(st, in->dst_kind, dst, err));
     if (result_out)
-        *result_out = link_id ? PS_PUT_UPDATED : PS_PUT_INSERTED;
+        *result_out = inserted ? PS_PUT_INSERTED : PS_PUT_UPDATED;
 out:
     free(ev);
     ps_free(sref);

@@ -698,6 +698,66 @@ static void test_doi_identity(void)
     sqlite3_close(db);
 }
 
+static int64_t count_links(ps_store *st, const char *type)
+{
+    (void)st;
+    char path[512];
+    snprintf(path, sizeof path, "%s/relink.db", dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    int64_t n = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM link WHERE type = ?1", -1,
+                           &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, type, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            n = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+static void put_rel(ps_store *st, int64_t src, int64_t id, const char *type,
+                    const char *dst)
+{
+    ps_err err = PS_ERR_INIT;
+    ps_link_in l = {type, PS_KIND_PUBLICATION, id, PS_KIND_PUBLICATION, dst};
+    l.source_id = src;
+    l.score = 1;
+    l.state = PS_LINK_CONFIRMED;
+    check(ps_store_put_link(st, &l, NULL, &err) == PS_OK, "link %s: %s", type,
+          err.msg);
+}
+
+/* A relation the source no longer gives goes when the source rewrites the
+ * record; one another source also asserts stays. */
+static void test_links_withdrawn(void)
+{
+    ps_err err = PS_ERR_INIT;
+    ps_store *st = open_store("relink.db", 1);
+    check_fatal(st != NULL, "store opens");
+    int64_t a = 0, b = 0, id = 0, idb = 0;
+    ps_store_source_ensure(st, "a", "crossref", NULL, &a, &err);
+    ps_store_source_ensure(st, "b", "datacite", NULL, &b, &err);
+    put_pub(st, a, "10.1/p", "10.1/p", "paper", &id);
+    put_rel(st, a, id, "cites", "10.1/x");
+    put_rel(st, a, id, "is-supplemented-by", "10.1/y");
+    put_pub(st, b, "10.1/p", "10.1/p", "paper", &idb);
+    put_rel(st, b, idb, "is-supplemented-by", "10.1/y");
+    check(count_links(st, "cites") == 1 &&
+              count_links(st, "is-supplemented-by") == 1,
+          "two links");
+    /* a's new version cites nothing and is supplemented by nothing */
+    check(put_pub(st, a, "10.1/p", "10.1/p", "paper, corrected", &id) ==
+              PS_PUT_UPDATED,
+          "a rewrites the paper");
+    check(count_links(st, "cites") == 0, "a's dropped citation is gone");
+    check(count_links(st, "is-supplemented-by") == 1,
+          "the relation b still asserts stays");
+    ps_store_close(st);
+}
+
 static void test_record_atomic(void)
 {
     ps_err err = PS_ERR_INIT;
@@ -800,6 +860,7 @@ int main(void)
     test_upserts();
     test_links_per_source();
     test_doi_identity();
+    test_links_withdrawn();
     test_record_atomic();
     test_nomem();
     check_rmtree(dir);
