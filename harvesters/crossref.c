@@ -673,6 +673,16 @@ static ps_status put_work(psi_run *run, json_t *rec, ps_err *err)
         in.summary = summary;
         in.license = license;
         in.journal = first_str(rec, "container-title");
+        in.volume = psi_json_nonempty(rec, "volume");
+        in.issue = psi_json_nonempty(rec, "issue");
+        in.pages = psi_json_nonempty(rec, "page");
+        in.publisher = psi_json_nonempty(rec, "publisher");
+        in.url = psi_json_nonempty(rec, "URL");
+        json_t *cited = json_object_get(rec, "is-referenced-by-count");
+        if (json_is_integer(cited) && json_integer_value(cited) >= 0) {
+            in.citation_count = json_integer_value(cited);
+            in.citation_known = 1;
+        }
         in.year = year_of(rec);
         in.start_ms = in.end_ms = PS_TIME_NONE;
         in.release_ms = release_of(run, rec, doicopy);

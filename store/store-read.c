@@ -292,13 +292,14 @@ static ps_status load_document(ps_store *st, ps_kind kind, int64_t id,
     static const char prop_sql[] =
         "SELECT p.id, p.pid, p.type, p.code, p.title, p.summary, p.doi, "
         "p.license, p.status, p.start_at, p.end_at, p.release_at, NULL, NULL, "
-        "p.keywords, p.visibility, p.embargo_until, p.deleted, p.seq, f.name "
-        "FROM proposal p LEFT JOIN facility f ON f.id = p.facility_id WHERE "
-        "p.id = ?1";
+        "p.keywords, p.visibility, p.embargo_until, p.deleted, p.seq, f.name, "
+        "NULL, NULL, NULL, NULL, NULL, NULL FROM proposal p LEFT JOIN "
+        "facility f ON f.id = p.facility_id WHERE p.id = ?1";
     static const char pub_sql[] =
         "SELECT id, pid, type, NULL, title, abstract, doi, license, NULL, "
         "start_at, end_at, release_at, journal, year, keywords, visibility, "
-        "embargo_until, deleted, seq, NULL FROM publication WHERE id = ?1";
+        "embargo_until, deleted, seq, NULL, volume, issue, pages, publisher, "
+        "url, citation_count FROM publication WHERE id = ?1";
     static const char members[] =
         "SELECT m.id, m.role, p.id, p.pid, p.full_name, p.given_name, "
         "p.family_name, p.orcid, i.id, i.pid, i.name, i.address, i.city, "
@@ -348,6 +349,12 @@ static ps_status load_document(ps_store *st, ps_kind kind, int64_t id,
     set_json(o, "keywords", s, 14);
     set_common(o, s, 15);
     set_text(o, "facility", s, 19);
+    set_text(o, "volume", s, 20);
+    set_text(o, "issue", s, 21);
+    set_text(o, "pages", s, 22);
+    set_text(o, "publisher", s, 23);
+    set_text(o, "url", s, 24);
+    set_int(o, "citation_count", s, 25);
     sqlite3_reset(s);
     if (flags & PS_LOAD_MEMBERS)
         CHECK(load_rows(st, o, "members", members, id, kind, row_member, err));

@@ -1195,14 +1195,17 @@ ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
     static const char ins_pub[] =
         "INSERT INTO publication (pid, journal, title, abstract, doi, type, "
         "year, start_at, end_at, release_at, license, keywords, visibility, "
-        "embargo_until, created_at, updated_at, seq) VALUES (?1, ?2, ?3, ?4, "
-        "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)";
+        "embargo_until, created_at, updated_at, seq, volume, issue, pages, "
+        "publisher, url, citation_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+        "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19, ?20, "
+        "?21, ?22)";
     static const char upd_pub[] =
         "UPDATE publication SET journal = ?2, title = ?3, abstract = ?4, doi "
         "= ?5, type = ?6, year = ?7, start_at = ?8, end_at = ?9, release_at = "
         "?10, license = ?11, keywords = ?12, visibility = ?13, embargo_until "
-        "= ?14, updated_at = ?15, seq = ?16, deleted = 0, deleted_at = NULL "
-        "WHERE id = ?1";
+        "= ?14, updated_at = ?15, seq = ?16, deleted = 0, deleted_at = NULL, "
+        "volume = ?17, issue = ?18, pages = ?19, publisher = ?20, url = ?21, "
+        "citation_count = ?22 WHERE id = ?1";
     static const char del_members[] =
         "DELETE FROM member WHERE doc_kind = ?1 AND doc_id = ?2";
     static const char ins_member[] =
@@ -1282,6 +1285,17 @@ ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
     psi_bind_i64_or_null(s, 14, in->embargo_until_ms, 0);
     sqlite3_bind_int64(s, 15, c.now);
     sqlite3_bind_int64(s, 16, c.seq);
+    if (!is_prop) {
+        psi_bind_text(s, 17, in->volume);
+        psi_bind_text(s, 18, in->issue);
+        psi_bind_text(s, 19, in->pages);
+        psi_bind_text(s, 20, in->publisher);
+        psi_bind_text(s, 21, in->url);
+        if (in->citation_known)
+            sqlite3_bind_int64(s, 22, in->citation_count);
+        else
+            sqlite3_bind_null(s, 22);
+    }
     CHECK(psi_step_done(st, s, err, "recording a document"));
     if (!existed)
         c.rec_id = sqlite3_last_insert_rowid(st->db);

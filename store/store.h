@@ -291,6 +291,11 @@ typedef struct ps_document_in {
     size_t nparams;
     const char *const *dataset_pids; /* datasets of the proposal / cited */
     size_t ndatasets;
+    /* publication only (NULL: unknown) */
+    const char *volume, *issue, *pages, *publisher;
+    const char *url;        /* landing page */
+    int64_t citation_count; /* times cited, when citation_known */
+    int citation_known;
 } ps_document_in;
 
 /* Upserts: find the record by its pid (one entity whatever the source),
@@ -385,10 +390,11 @@ ps_status ps_store_put_link(ps_store *st, const ps_link_in *in,
  *             publications linking it)}
  *   proposal / publication: {"id","kind","pid","type","code","title",
  *             "summary","doi","license","status","start","end","release",
- *             "journal","year","keywords",...,"members","parameters",
- *             "datasets"}
- *   instrument: {"id","pid","name","facility", "datasets" (with flag)}
- * Parameters: {"id","name","value" (number or string as harvested),"unit",
+ *             "journal","year","keywords", publication: "volume","issue",
+ *             "pages","publisher","url","citation_count",
+ * ...,"members","parameters", "datasets"} instrument:
+ * {"id","pid","name","facility", "datasets" (with flag)} Parameters:
+ * {"id","name","value" (number or string as harvested),"unit",
  * "value_si","unit_si"}; members: {"id","role","person":{...},
  * "institution":{...}}. */
 #define PS_LOAD_FILES 0x01u

@@ -106,6 +106,7 @@ check_eq "$(pub 10.1109/tasc.2017.2776938 "journal || '|' || year || '|' || type
 check_eq "$(pub 10.1155/2018/3804742 "journal || '|' || year || '|' || license")" \
     "Abstract and Applied Analysis|2018|http://creativecommons.org/licenses/by/4.0/" "journal, year and licence (expected.yml)"
 check_eq "$(pub 10.1103/physrevb.33.3547.2 "journal || '|' || year")" "Physical Review B|1986" "erratum: journal and year"
+check_eq "$(pub 10.1103/physrevb.33.3547.2 "volume || '|' || pages || '|' || citation_count")" "33|3547-3548|1" "volume, pages and times cited (is-referenced-by-count)"
 check_eq "$(pub 10.1103/physrevb.33.3547.2 "title || '|' || abstract")" \
     "$(jq -rn '"Erratum: Polaronic behavior of electrons on a liquid-helium film: With italics|H2O & D2O at 10\u2009K, a < b Second."')" \
     "subtitle joined to the title; JATS title dropped, tags removed, entities decoded"
