@@ -92,6 +92,10 @@ ps_status psi_run_checkpoint_n(psi_run *run, const char *const *keys,
  * deleted). Unknown records are fine. */
 ps_status psi_run_delete(psi_run *run, ps_kind kind, const char *remote_id,
                          ps_err *err);
+/* The same when the source does not say what kind of record it deletes
+ * (an OAI header): each of kinds[0..n) is tried; one deletion counted. */
+ps_status psi_run_delete_any(psi_run *run, const ps_kind *kinds, size_t n,
+                             const char *remote_id, ps_err *err);
 
 /* A harvested typed link from the record (src_kind, src_id) to the record
  * with pid dst_pid (resolved when that record arrives). */

@@ -260,23 +260,34 @@ ps_status psi_run_checkpoint(psi_run *run, const char *key, const char *value,
     return psi_run_checkpoint_n(run, &key, &value, 1, err);
 }
 
-ps_status psi_run_delete(psi_run *run, ps_kind kind, const char *remote_id,
-                         ps_err *err)
+ps_status psi_run_delete_any(psi_run *run, const ps_kind *kinds, size_t n,
+                             const char *remote_id, ps_err *err)
 {
-    int deleted = 0;
-    ps_status rc = ps_store_delete(run->st, run->source_id, kind, remote_id,
-                                   &deleted, err);
-    if (rc != PS_OK)
-        return rc;
+    int any = 0;
+    for (size_t i = 0; i < n; i++) {
+        int deleted = 0;
+        ps_status rc = ps_store_delete(run->st, run->source_id, kinds[i],
+                                       remote_id, &deleted, err);
+        if (rc != PS_OK)
+            return rc;
+        any |= deleted;
+    }
     run->pending.seen++;
     run->phase_done++;
-    run->pending.deleted += deleted;
-    if (!deleted)
+    if (any)
+        run->pending.deleted++;
+    else
         run->pending.unchanged++;
     size_t batch = run->opts->batch ? run->opts->batch : 1000;
     if (++run->in_batch >= batch)
         return psi_run_flush(run, err);
     return PS_OK;
+}
+
+ps_status psi_run_delete(psi_run *run, ps_kind kind, const char *remote_id,
+                         ps_err *err)
+{
+    return psi_run_delete_any(run, &kind, 1, remote_id, err);
 }
 
 ps_status psi_run_link(psi_run *run, const char *type, ps_kind src_kind,

@@ -720,29 +720,7 @@ static ps_status delete_record(oai_ctx *c, const char *id, ps_err *err)
     psi_run *run = c->run;
     const ps_kind *kinds = c->fmt == FMT_DATACITE ? dcite_kinds : dc_kinds;
     size_t n = c->fmt == FMT_DATACITE ? 3 : 2;
-    int any = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        int deleted = 0;
-        ps_status rc = ps_store_delete(run->st, run->source_id, kinds[i], id,
-                                       &deleted, err);
-        if (rc != PS_OK)
-            return rc;
-        any |= deleted;
-    }
-    if (!any)
-        return psi_run_delete(run, kinds[n - 1], id, err);
-    /* Counted as psi_run_delete counts a deletion. */
-    ps_status rc =
-        ps_store_delete(run->st, run->source_id, kinds[n - 1], id, NULL, err);
-    if (rc != PS_OK)
-        return rc;
-    run->pending.seen++;
-    run->pending.deleted++;
-    run->phase_done++;
-    size_t batch = run->opts->batch ? run->opts->batch : 1000;
-    if (++run->in_batch >= batch)
-        return psi_run_flush(run, err);
-    return PS_OK;
+    return psi_run_delete_any(run, kinds, n, id, err);
 }
 
 /* oai_datacite / datacite: the <resource> (or the <oai_datacite> wrapper
