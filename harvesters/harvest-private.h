@@ -33,6 +33,7 @@ typedef struct psi_run {
     int64_t last_fetch_ns; /* when the last request started (rate limit) */
     long min_interval_ms;  /* between request starts: the rate limit, and
                               what X-Rate-Limit-* headers announced */
+    int txn;               /* a write transaction is open */
     int64_t requests;      /* requests made in this run */
     int64_t bytes;         /* response bytes received in this run */
 } psi_run;

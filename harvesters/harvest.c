@@ -104,6 +104,9 @@ ps_status psi_opt_long(const psi_run *run, const char *key, long dflt, long lo,
     return PS_OK;
 }
 
+static ps_status txn_open(psi_run *run, ps_err *err);
+static ps_status commit_batch(psi_run *run, int reopen, ps_err *err);
+
 /* ---- mapping helpers ---------------------------------------------------- */
 
 const char *psi_strs_keep(psi_strs *b, char *s)
@@ -206,19 +209,28 @@ ps_status psi_run_fetch(psi_run *run, const char *url, const ps_http_body *post,
                         ps_http_response *resp, ps_err *err)
 {
     memset(resp, 0, sizeof *resp);
+    /* What the source wrote so far is committed before it waits. */
+    ps_status rc = commit_batch(run, 0, err);
+    if (rc != PS_OK)
+        return rc;
     long gap = run->min_interval_ms;
     if (run->src->delay_ms > gap)
         gap = run->src->delay_ms;
-    if (run->last_fetch_ns && gap > 0 &&
-        sleep_until(run, run->last_fetch_ns + (int64_t)gap * 1000000))
+    if ((run->last_fetch_ns && gap > 0 &&
+         sleep_until(run, run->last_fetch_ns + (int64_t)gap * 1000000)) ||
+        psi_run_cancelled(run)) {
+        txn_open(run, err);
         return ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
                           run->src->name);
-    if (psi_run_cancelled(run))
-        return ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
-                          run->src->name);
+    }
     run->last_fetch_ns = ps_mono_ns();
-    ps_status rc = post ? ps_http_post(run->http, url, post, resp, err)
-                        : ps_http_get(run->http, url, resp, err);
+    rc = post ? ps_http_post(run->http, url, post, resp, err)
+              : ps_http_get(run->http, url, resp, err);
+    ps_err e2 = PS_ERR_INIT;
+    if (txn_open(run, &e2) != PS_OK) {
+        ps_err_set(err, e2.code, "%s", e2.msg);
+        return e2.code;
+    }
     run->requests += resp->attempts ? resp->attempts : 1;
     run->bytes += (int64_t)resp->body_len;
     long own = run->src->requests_per_minute > 0
@@ -243,7 +255,7 @@ ps_status psi_state_get(psi_run *run, const char *key, char **value_out,
 ps_status psi_run_checkpoint_n(psi_run *run, const char *const *keys,
                                const char *const *values, size_t n, ps_err *err)
 {
-    ps_status rc = PS_OK;
+    ps_status rc = txn_open(run, err);
     for (size_t i = 0; i < n && rc == PS_OK; i++)
         rc = ps_store_state_set(run->st, run->source_id, keys[i], values[i],
                                 err);
@@ -324,6 +336,9 @@ int psi_run_cancelled(const psi_run *run)
 int psi_run_pause(psi_run *run)
 {
     long ms = run->src->delay_ms;
+    ps_err e = PS_ERR_INIT;
+    if (ms > 0 && commit_batch(run, 0, &e) != PS_OK)
+        ps_log(PS_LOG_WARN, "source %s: %s", run->src->name, e.msg);
     int64_t end = ps_mono_ns() + (int64_t)ms * 1000000;
     while (ms > 0 && !psi_run_cancelled(run)) {
         int64_t left = end - ps_mono_ns();
@@ -332,6 +347,8 @@ int psi_run_pause(psi_run *run)
         struct timespec ts = {0, left > 100000000 ? 100000000 : (long)left};
         nanosleep(&ts, NULL);
     }
+    if (txn_open(run, &e) != PS_OK)
+        ps_log(PS_LOG_WARN, "source %s: %s", run->src->name, e.msg);
     return psi_run_cancelled(run);
 }
 
@@ -359,23 +376,40 @@ static void report(psi_run *run)
     run->opts->progress(&p, run->opts->payload);
 }
 
-/* Commit the open transaction, count what it held, open the next one. */
-static ps_status commit_batch(psi_run *run, ps_err *err)
+/* The write transaction. It is open while a source writes and closed
+ * (committed) while it waits on the network or sleeps, so that sources
+ * harvested in parallel take turns at SQLite's one write lock page by page
+ * instead of holding it through a slow fetch. */
+static ps_status txn_open(psi_run *run, ps_err *err)
 {
-    ps_status rc = ps_store_commit(run->st, err);
-    if (rc != PS_OK)
-        return rc;
+    if (run->txn)
+        return PS_OK;
+    ps_status rc = ps_store_begin(run->st, err);
+    run->txn = rc == PS_OK;
+    return rc;
+}
+
+/* Commit the open transaction and count what it held; reopen it when the
+ * source goes on writing. */
+static ps_status commit_batch(psi_run *run, int reopen, ps_err *err)
+{
+    if (run->txn) {
+        ps_status rc = ps_store_commit(run->st, err);
+        run->txn = 0;
+        if (rc != PS_OK)
+            return rc;
+    }
     add_counts(&run->counts, &run->pending);
     memset(&run->pending, 0, sizeof run->pending);
     run->in_batch = 0;
-    return ps_store_begin(run->st, err);
+    return reopen ? txn_open(run, err) : PS_OK;
 }
 
 ps_status psi_run_flush(psi_run *run, ps_err *err)
 {
     ps_status rc = PS_OK;
     if (run->in_batch || run->pending.seen)
-        rc = commit_batch(run, err);
+        rc = commit_batch(run, 1, err);
     report(run);
     return rc;
 }
@@ -391,7 +425,7 @@ ps_status psi_run_record(psi_run *run, ps_put_result result, ps_err *err)
     }
     size_t batch = run->opts->batch ? run->opts->batch : 1000;
     if (++run->in_batch >= batch) {
-        ps_status rc = commit_batch(run, err);
+        ps_status rc = commit_batch(run, 1, err);
         report(run);
         return rc;
     }
@@ -501,7 +535,7 @@ ps_status ps_harvest_run(ps_store *st, const ps_harvest_source *src,
     ho.cancel = opts->cancel;
     rc = ps_http_new(&run.http, &ho, err);
     if (rc == PS_OK)
-        rc = ps_store_begin(st, err);
+        rc = txn_open(&run, err);
     if (rc == PS_OK) {
         rc = type->run(&run, err);
         if (rc == PS_OK) {
@@ -514,6 +548,7 @@ ps_status ps_harvest_run(ps_store *st, const ps_harvest_source *src,
         }
     }
     ps_store_rollback(st); /* the transaction psi_run_flush reopened */
+    run.txn = 0;
 
     int64_t resolved = 0, swept = 0;
     ps_err err2 = PS_ERR_INIT;

@@ -504,7 +504,7 @@ static int64_t fetch_count(psi_run *run, pan_model model)
     ps_http_response resp;
     ps_err e = PS_ERR_INIT;
     int64_t n = -1;
-    if (url && ps_http_get(run->http, url, &resp, &e) == PS_OK) {
+    if (url && psi_run_fetch(run, url, NULL, &resp, &e) == PS_OK) {
         json_t *j = json_loadb(resp.body, resp.body_len, 0, NULL);
         double v;
         if (ps_json_num(j, "count", &v) == 0 && v >= 0)
@@ -763,7 +763,7 @@ static ps_status harvest_http(psi_run *run, pan_model model, ps_err *err)
             break;
         }
         ps_http_response resp;
-        rc = ps_http_get(run->http, url, &resp, err);
+        rc = psi_run_fetch(run, url, NULL, &resp, err);
         size_t n = 0;
         int repeat = 0, not_array = 0;
         char *first = NULL;
@@ -785,8 +785,6 @@ static ps_status harvest_http(psi_run *run, pan_model model, ps_err *err)
                            "JSON (expected an array of records); is the url "
                            "a PaN search API base (e.g. https://host/api)?",
                            run->src->name, url);
-        } else {
-            ps_err_prefix(err, "source %s", run->src->name);
         }
         ps_http_response_free(&resp);
         ps_free(url);
