@@ -160,7 +160,7 @@ static ps_status one_record(psi_run *run, json_t *rec, ps_err *err)
     if (!json_is_object(rec) || !json_is_object(attrs)) {
         snprintf(why, sizeof why, "%.100s: %s", id ? id : "a record",
                  json_is_object(rec) ? "no attributes" : "not an object");
-        return psi_run_reject(run, PS_KIND_DATASET, id, why, err);
+        return psi_run_reject(run, PS_KIND_NONE, id, why, err);
     }
     const char *state = ps_json_str(attrs, "state");
     if (state && strcmp(state, "findable") != 0) {

@@ -42,7 +42,8 @@ typedef struct psi_run {
  * the transaction every opts->batch records. */
 ps_status psi_run_record(psi_run *run, ps_put_result result, ps_err *err);
 /* A record that could not be used: counted, the reason kept (the first
- * few), and the stored version of (kind, remote_id) kept alive. */
+ * few), and the stored version of (kind, remote_id) kept alive (kind
+ * PS_KIND_NONE when the record's kind is not known: any kind). */
 ps_status psi_run_reject(psi_run *run, ps_kind kind, const char *remote_id,
                          const char *reason, ps_err *err);
 /* Commit the open transaction (end of a page) and report progress. */

@@ -452,11 +452,18 @@ ps_status psi_run_reject(psi_run *run, ps_kind kind, const char *remote_id,
                  used ? "; " : "", reason);
     if (!remote_id)
         return PS_OK;
-    ps_status rc = ps_store_mark_seen(run->st, run->source_id, kind, remote_id,
-                                      run->run_id, err);
-    if (rc == PS_OK && kind == PS_KIND_PROPOSAL)
-        rc = ps_store_mark_seen(run->st, run->source_id, PS_KIND_PUBLICATION,
-                                remote_id, run->run_id, err);
+    /* The stored version stays alive through the sweep: under every kind
+     * it may have been stored as when the kind is not known (PS_KIND_NONE),
+     * and as a publication too when a proposal (PaN Documents). */
+    static const ps_kind any[] = {PS_KIND_INSTRUMENT, PS_KIND_PROPOSAL,
+                                  PS_KIND_DATASET, PS_KIND_PUBLICATION};
+    ps_kind doc[] = {kind, PS_KIND_PUBLICATION};
+    const ps_kind *kinds = kind == PS_KIND_NONE ? any : doc;
+    size_t n = kind == PS_KIND_NONE ? 4 : kind == PS_KIND_PROPOSAL ? 2 : 1;
+    ps_status rc = PS_OK;
+    for (size_t i = 0; i < n && rc == PS_OK; i++)
+        rc = ps_store_mark_seen(run->st, run->source_id, kinds[i], remote_id,
+                                run->run_id, err);
     return rc;
 }
 

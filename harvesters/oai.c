@@ -46,6 +46,8 @@ typedef struct oai_ctx {
     char until[32];    /* "" when not set */
     int day;           /* the repository's granularity is YYYY-MM-DD */
     int64_t max_stamp; /* largest datestamp seen, PS_TIME_NONE */
+    int64_t started;   /* responseDate of the listing's first page: the
+                          repository's clock when the listing began */
     int bad_stamps;    /* invalid datestamps met */
     int case_noted;    /* the wrong-case note was made */
     char *body;        /* the page being read, as received */
@@ -740,7 +742,7 @@ static ps_status put_datacite(oai_ctx *c, xmlNode *meta, const char *id,
     if (rc != PS_OK) {
         char why[300];
         snprintf(why, sizeof why, "%.120s: %s", id, e.msg);
-        return psi_run_reject(c->run, PS_KIND_DATASET, id, why, err);
+        return psi_run_reject(c->run, PS_KIND_NONE, id, why, err);
     }
     rc = psi_datacite_put(c->run, id, attrs, raw, raw_len, err);
     json_decref(attrs);
@@ -945,7 +947,7 @@ static ps_status put_record(oai_ctx *c, xmlNode *rec, ps_err *err)
                                  NULL);
     if (!meta) {
         snprintf(why, sizeof why, "%.120s: no metadata", id);
-        rc = psi_run_reject(run, PS_KIND_PUBLICATION, id, why, err);
+        rc = psi_run_reject(run, PS_KIND_NONE, id, why, err);
         goto out;
     }
     size_t raw_len = 0;
@@ -1032,6 +1034,13 @@ static ps_status list_page(oai_ctx *c, const char *url, int with_token,
         return rc;
     }
     xmlNode *root = xmlDocGetRootElement(doc);
+    if (!with_token) {
+        char *rd = psi_xml_text(psi_xml_child(root, "responseDate"));
+        int64_t when;
+        if (rd && ps_time_parse(rd, &when) == PS_OK)
+            c->started = when;
+        ps_free(rd);
+    }
     char errs[400];
     int norec, badtoken;
     int nerr = oai_errors(root, errs, sizeof errs, &norec, &badtoken);
@@ -1087,6 +1096,7 @@ ps_status psi_harvest_oai(psi_run *run, ps_err *err)
     memset(&c, 0, sizeof c);
     c.run = run;
     c.max_stamp = PS_TIME_NONE;
+    c.started = PS_TIME_NONE;
     c.prefix = psi_opt(run, "metadata_prefix");
     if (!c.prefix)
         c.prefix = "oai_dc";
@@ -1125,13 +1135,15 @@ ps_status psi_harvest_oai(psi_run *run, ps_err *err)
     if (opt_until)
         format_stamp(&c, opt_until, c.until);
 
-    char *token = NULL, *since = NULL, *lmax = NULL;
+    char *token = NULL, *since = NULL, *lmax = NULL, *lstart = NULL;
     char *next = NULL, *url = NULL;
     rc = state(run, "resume", &token, err);
     if (rc == PS_OK)
         rc = state(run, "since", &since, err);
     if (rc == PS_OK)
         rc = state(run, "listing_max", &lmax, err);
+    if (rc == PS_OK)
+        rc = state(run, "listing_started", &lstart, err);
     if (rc != PS_OK)
         goto out;
     /* The listing's lower bound: the checkpointed since, else the from
@@ -1146,6 +1158,8 @@ ps_status psi_harvest_oai(psi_run *run, ps_err *err)
     int resumed = token != NULL;
     if (resumed && lmax && ps_time_parse(lmax, &ms) == PS_OK)
         c.max_stamp = ms;
+    if (resumed && lstart && ps_time_parse(lstart, &ms) == PS_OK)
+        c.started = ms;
     if (!resumed && c.set) {
         rc = check_set(&c, err);
         if (rc != PS_OK)
@@ -1167,41 +1181,53 @@ ps_status psi_harvest_oai(psi_run *run, ps_err *err)
             if (++restarts > MAX_RESTARTS) {
                 rc = ps_err_set(err, PS_ERR_UPSTREAM,
                                 "source %s: resumption tokens rejected %d "
-                                "times in a row",
+                                "times in a row (no page in between)",
                                 run->src->name, restarts);
                 goto out;
             }
             ps_free(token);
             token = NULL;
             resumed = 0;
+            c.started = PS_TIME_NONE;
             continue;
         }
         if (what == PAGE_END)
             break;
-        char stamp[32] = "";
+        restarts = 0; /* a page went through: count rejections in a row */
+        char stamp[32] = "", begun[32] = "";
         if (c.max_stamp != PS_TIME_NONE)
             psi_iso_time(c.max_stamp, 0, stamp, sizeof stamp);
-        const char *keys[] = {"resume", "listing_max"};
-        const char *vals[] = {next, stamp[0] ? stamp : NULL};
-        rc = psi_run_checkpoint_n(run, keys, vals, 2, err);
+        if (c.started != PS_TIME_NONE)
+            psi_iso_time(c.started, 0, begun, sizeof begun);
+        const char *keys[] = {"resume", "listing_max", "listing_started"};
+        const char *vals[] = {next, stamp[0] ? stamp : NULL,
+                              begun[0] ? begun : NULL};
+        rc = psi_run_checkpoint_n(run, keys, vals, 3, err);
         if (rc != PS_OK)
             goto out;
         ps_free(token);
         token = next;
         next = NULL;
     }
-    /* The listing is complete: since = the largest datestamp seen (or the
-     * earlier since when nothing newer came). */
+    /* The listing is complete. The next one starts from the largest
+     * datestamp seen (or the earlier since when nothing newer came), but
+     * never after the repository's clock when this listing began (the
+     * responseDate of its first page): a record changed or deleted while
+     * the listing ran has a datestamp after that, even when a record
+     * listed later carries a larger one. */
     char stamp[32] = "";
     int64_t old;
     if (since && ps_time_parse(since, &old) == PS_OK &&
         (c.max_stamp == PS_TIME_NONE || old > c.max_stamp))
         c.max_stamp = old;
+    if (c.started != PS_TIME_NONE &&
+        (c.max_stamp == PS_TIME_NONE || c.started < c.max_stamp))
+        c.max_stamp = c.started;
     if (c.max_stamp != PS_TIME_NONE)
         psi_iso_time(c.max_stamp, c.day, stamp, sizeof stamp);
-    const char *keys[] = {"since", "resume", "listing_max"};
-    const char *vals[] = {stamp[0] ? stamp : since, NULL, NULL};
-    rc = psi_run_checkpoint_n(run, keys, vals, 3, err);
+    const char *keys[] = {"since", "resume", "listing_max", "listing_started"};
+    const char *vals[] = {stamp[0] ? stamp : since, NULL, NULL, NULL};
+    rc = psi_run_checkpoint_n(run, keys, vals, 4, err);
     /* Only a listing of everything, done within this run, may let the
      * sweep tombstone what it did not list; an empty one (noRecordsMatch
      * on a full listing) never does. */
@@ -1213,6 +1239,7 @@ out:
     ps_free(token);
     ps_free(since);
     ps_free(lmax);
+    ps_free(lstart);
     ps_free(c.body);
     return rc;
 }

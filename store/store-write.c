@@ -460,6 +460,35 @@ out:
 static ps_status tombstone(ps_store *st, ps_kind kind, int64_t id,
                            int *done_out, ps_err *err);
 
+/* A record this source rewrites: the links it asserted from it go (the
+ * source puts its current ones right after the record). The links a
+ * document's own fields make (its datasets) are managed with the document
+ * (drop_assertions); links nobody asserts any more go. */
+static ps_status withdraw_links(ps_store *st, ps_kind kind, int64_t rec_id,
+                                int64_t source_id, ps_err *err)
+{
+    static const char withdraw[] =
+        "DELETE FROM link_source WHERE source_id = ?3 AND link_id IN (SELECT "
+        "id FROM link WHERE src_kind = ?1 AND src_id = ?2 AND provenance = 0 "
+        "AND type NOT IN ('dataset-of-proposal', 'publication-cites-data'))";
+    static const char orphans[] =
+        "DELETE FROM link WHERE src_kind = ?1 AND src_id = ?2 AND provenance "
+        "= 0 AND type NOT IN ('dataset-of-proposal', "
+        "'publication-cites-data') AND ?3 = ?3 AND NOT EXISTS (SELECT 1 FROM "
+        "link_source a WHERE a.link_id = link.id)";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    for (int q = 0; q < 2; q++) {
+        STMT(s, q ? orphans : withdraw);
+        sqlite3_bind_int(s, 1, (int)kind);
+        sqlite3_bind_int64(s, 2, rec_id);
+        sqlite3_bind_int64(s, 3, source_id);
+        CHECK(psi_step_done(st, s, err, "withdrawing links"));
+    }
+out:
+    return status;
+}
+
 /* The record is held by a source of higher precedence: keep this source's
  * copy (its provenance and raw record) without touching the record's
  * fields or its sequence number. */
@@ -485,7 +514,8 @@ static ps_status put_defer(ps_store *st, const ps_prov *prov, put_ctx *c,
         sqlite3_bind_text(s, 6, c->raw, (int)c->raw_len, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, c->now);
     psi_bind_i64_or_null(s, 8, prov->run_id, 0);
-    status = psi_step_done(st, s, err, "recording provenance");
+    CHECK(psi_step_done(st, s, err, "recording provenance"));
+    CHECK(withdraw_links(st, c->kind, c->rec_id, prov->source_id, err));
 out:
     return status;
 }
@@ -505,30 +535,10 @@ static ps_status put_finish(ps_store *st, const ps_prov *prov, put_ctx *c,
         "excluded.last_run";
     static const char left[] =
         "SELECT count(*) FROM provenance WHERE kind = ?1 AND rec_id = ?2";
-    /* A record this source rewrites: the links it asserted from it go (the
-     * source puts its current ones right after the record). The links a
-     * document's own fields make (its datasets) are managed with the
-     * document (drop_assertions); links nobody asserts any more go. */
-    static const char withdraw[] =
-        "DELETE FROM link_source WHERE source_id = ?3 AND link_id IN (SELECT "
-        "id FROM link WHERE src_kind = ?1 AND src_id = ?2 AND provenance = 0 "
-        "AND type NOT IN ('dataset-of-proposal', 'publication-cites-data'))";
-    static const char orphans[] =
-        "DELETE FROM link WHERE src_kind = ?1 AND src_id = ?2 AND provenance "
-        "= 0 AND type NOT IN ('dataset-of-proposal', "
-        "'publication-cites-data') AND source_id = ?3 AND NOT EXISTS (SELECT "
-        "1 FROM link_source a WHERE a.link_id = link.id)";
     ps_status status = PS_OK;
     sqlite3_stmt *s;
-    if (c->existed) {
-        for (int q = 0; q < 2; q++) {
-            STMT(s, q ? orphans : withdraw);
-            sqlite3_bind_int(s, 1, (int)c->kind);
-            sqlite3_bind_int64(s, 2, c->rec_id);
-            sqlite3_bind_int64(s, 3, prov->source_id);
-            CHECK(psi_step_done(st, s, err, "withdrawing links"));
-        }
-    }
+    if (c->existed)
+        CHECK(withdraw_links(st, c->kind, c->rec_id, prov->source_id, err));
     STMT(s, upsert);
     sqlite3_bind_int(s, 1, (int)c->kind);
     sqlite3_bind_int64(s, 2, c->rec_id);
@@ -709,9 +719,13 @@ ps_status ps_store_put_instrument(ps_store *st, const ps_prov *prov,
         goto out;
     }
     if (c.defer) {
+        /* This source's copy changed (the caller puts its links again),
+         * but not the record. */
         CHECK(put_defer(st, prov, &c, err));
         if (id_out)
             *id_out = c.rec_id;
+        if (result_out)
+            *result_out = c.prov_id ? PS_PUT_UPDATED : PS_PUT_INSERTED;
         goto out;
     }
     int64_t facility = 0;
@@ -940,9 +954,13 @@ ps_status ps_store_put_dataset(ps_store *st, const ps_prov *prov,
         goto out;
     }
     if (c.defer) {
+        /* This source's copy changed (the caller puts its links again),
+         * but not the record. */
         CHECK(put_defer(st, prov, &c, err));
         if (id_out)
             *id_out = c.rec_id;
+        if (result_out)
+            *result_out = c.prov_id ? PS_PUT_UPDATED : PS_PUT_INSERTED;
         goto out;
     }
     int64_t instrument = 0;
@@ -1249,9 +1267,13 @@ ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
         goto out;
     }
     if (c.defer) {
+        /* This source's copy changed (the caller puts its links again),
+         * but not the record. */
         CHECK(put_defer(st, prov, &c, err));
         if (id_out)
             *id_out = c.rec_id;
+        if (result_out)
+            *result_out = c.prov_id ? PS_PUT_UPDATED : PS_PUT_INSERTED;
         goto out;
     }
     kw = keywords_json(in->keywords, in->nkeywords);

@@ -70,7 +70,10 @@ check test "$(echo "$ref" | grep -c '^ds|')" -ge 10 -- "the reference has datase
 # updatedAt > its start, which the recordings do not hold).
 unfinished() {
     local done
-    done=$(P status --json | jq -r '.sources[] | select(.last_run.state == "ok") | .name')
+    # finished: a run ended ok, or the listing completed (since set, no
+    # resume point) just before the kill recorded the run's end
+    done=$(P status --json | jq -r '.sources[] | select(.last_run.state == "ok"
+        or (.checkpoint.since != null and .checkpoint.resume == null)) | .name')
     for s in psi ess; do echo "$done" | grep -qx "$s" || echo "$s"; done
 }
 
