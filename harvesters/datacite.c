@@ -261,12 +261,16 @@ ps_status psi_harvest_datacite(psi_run *run, ps_err *err)
     long size = run->src->page_size > 0 ? run->src->page_size : MAX_PAGE;
     if (size > MAX_PAGE)
         size = MAX_PAGE;
-    char *since = NULL, *url = NULL;
+    char *since = NULL, *url = NULL, *began = NULL;
     ps_status rc = psi_state_get(run, "since", &since, err);
     if (rc == PS_OK)
         rc = psi_state_get(run, "resume", &url, err);
+    if (rc == PS_OK)
+        rc = psi_state_get(run, "listing_started", &began, err);
     if (rc != PS_OK) {
         ps_free(since);
+        ps_free(url);
+        ps_free(began);
         return rc;
     }
     int resumed = url != NULL;
@@ -277,8 +281,16 @@ ps_status psi_harvest_datacite(psi_run *run, ps_err *err)
     } else {
         url = first_url(run, size, since, err);
     }
+    /* The next incremental run starts from when this listing began (a
+     * resumed listing began in an earlier run), so that a record updated
+     * while a killed run waited is not skipped. */
     char start[32];
-    psi_iso_time(run->started_ms, 0, start, sizeof start);
+    int64_t began_ms;
+    if (resumed && began && ps_time_parse(began, &began_ms) == PS_OK)
+        psi_iso_time(began_ms, 0, start, sizeof start);
+    else
+        psi_iso_time(run->started_ms, 0, start, sizeof start);
+    ps_free(began);
     run->phase = "records";
     run->phase_done = 0;
     run->phase_total = -1;
@@ -316,12 +328,13 @@ ps_status psi_harvest_datacite(psi_run *run, ps_err *err)
             if (next) {
                 /* Relative to the url, so that a rerun with another url
                  * (a moved mirror) goes on from the same cursor. */
-                rc = psi_run_checkpoint(run, "resume", relative(base, next),
-                                        err);
-            } else {
-                const char *keys[] = {"since", "resume"};
-                const char *values[] = {start, NULL};
+                const char *keys[] = {"resume", "listing_started"};
+                const char *values[] = {relative(base, next), start};
                 rc = psi_run_checkpoint_n(run, keys, values, 2, err);
+            } else {
+                const char *keys[] = {"since", "resume", "listing_started"};
+                const char *values[] = {start, NULL, NULL};
+                rc = psi_run_checkpoint_n(run, keys, values, 3, err);
             }
         }
         ps_free(url);
