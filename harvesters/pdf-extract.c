@@ -252,6 +252,8 @@ static char *doi_next(const char *s, size_t *pos)
         if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '.'))
             continue;
         const char *q = p + 3;
+        if (*q == '\n') /* "https://doi.org/10." + "1126/science..." */
+            q++;
         int digits = 0;
         while (isdigit((unsigned char)*q) || (*q == '.' && digits)) {
             q++;
