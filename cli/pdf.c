@@ -132,7 +132,10 @@ static char **list_pairs(const char *dir, size_t *n_out)
     char **v = NULL;
     size_t n = 0;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    for (;;) {
+        e = readdir(d);
+        if (!e)
+            break;
         size_t l = strlen(e->d_name);
         if (l < 5 || strcmp(e->d_name + l - 4, ".pdf") != 0)
             continue;

@@ -59,8 +59,12 @@ ps_status ps_pdf_truth_load(const char *path, ps_pdf_truth **out, ps_err *err)
     char chunk[8192];
     size_t n;
     ps_status st = PS_OK;
-    while (st == PS_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    while (st == PS_OK) {
+        n = fread(chunk, 1, sizeof chunk, f);
+        if (n == 0)
+            break;
         st = ps_buf_append(&b, chunk, n);
+    }
     int ioerr = ferror(f);
     fclose(f);
     if (st != PS_OK || ioerr) {

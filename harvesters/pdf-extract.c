@@ -248,7 +248,7 @@ static int doi_char(unsigned char c)
  * or NULL at the end. */
 static char *doi_next(const char *s, size_t *pos)
 {
-    for (const char *p = s + *pos; (p = strstr(p, "10.")) != NULL; p++) {
+    for (const char *p = strstr(s + *pos, "10."); p; p = strstr(p + 1, "10.")) {
         if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '.'))
             continue;
         const char *q = p + 3;
@@ -924,7 +924,10 @@ static void find_doi(const lines *ls, PopplerDocument *pd, ps_pdf_doc *doc)
     char *first = NULL, *labelled = NULL;
     size_t pos = 0;
     char *d;
-    while (b.data && (d = doi_next(b.data, &pos)) != NULL) {
+    for (;;) {
+        d = b.data ? doi_next(b.data, &pos) : NULL;
+        if (!d)
+            break;
         /* The label: "DOI:", "doi.org/", "doi:" just before. */
         size_t dl = strlen(d);
         size_t at = pos >= dl ? pos - dl : 0;

@@ -167,7 +167,10 @@ static void test_robustness(void)
     }
     struct dirent *e;
     int n = 0;
-    while ((e = readdir(d)) != NULL) {
+    for (;;) {
+        e = readdir(d);
+        if (!e)
+            break;
         size_t l = strlen(e->d_name);
         if (l < 5 || strcmp(e->d_name + l - 4, ".pdf") != 0)
             continue;
