@@ -54,6 +54,8 @@ int ps_cmd_serve(ps_cli *cli, int argc, char **argv);
 int ps_cmd_status(ps_cli *cli, int argc, char **argv);
 int ps_cmd_config(ps_cli *cli, int argc, char **argv);
 int ps_cmd_ontology(ps_cli *cli, int argc, char **argv);
+int ps_cmd_pdf_extract(ps_cli *cli, int argc, char **argv);
+int ps_cmd_pdf_accuracy(ps_cli *cli, int argc, char **argv);
 /* Import the ontology at path into st, printing a summary unless quiet;
  * an exit code. The copy that comes with pansift is at
  * ps_cli_default_ontology(). */

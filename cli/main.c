@@ -33,6 +33,10 @@ static const struct {
      "print the effective configuration or a template"},
     {"ontology", ps_cmd_ontology,
      "the technique ontology (PaNET): import, status, show"},
+    {"pdf-extract", ps_cmd_pdf_extract,
+     "extract a publication PDF and print it as JSON"},
+    {"pdf-accuracy", ps_cmd_pdf_accuracy,
+     "measure PDF extraction against Crossref XML"},
 };
 
 static void usage(FILE *out)
@@ -45,7 +49,7 @@ static void usage(FILE *out)
         "store, indexes\nthem, and serves the PaN search API and a "
         "dashboard.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\noptions:\n"
             "  --config FILE     INI configuration (default: $PANSIFT_CONFIG, "

@@ -121,6 +121,119 @@ typedef struct ps_ontology_stats {
 ps_status ps_ontology_import(ps_store *st, const char *path,
                              ps_ontology_stats *stats, ps_err *err);
 
+/* ---- PDF extraction (pdf-extract.c) ---------------------------------------
+ * Read a publication PDF with poppler and pull out what a publication record
+ * needs: title, authors in order, DOI, abstract, keywords, year, the
+ * acknowledgements and funding sections, the references (with their DOIs)
+ * and the full text. Layout and fonts drive the heuristics (docs/pdf.md):
+ * the title is the largest type on page 1, authors are the lines below it,
+ * sections start at headings. */
+typedef struct ps_pdf_opts {
+    int version;
+    size_t max_text_bytes; /* full text kept per document; 4 MiB */
+    int max_pages;         /* pages read; 500 */
+} ps_pdf_opts;
+
+#define PS_PDF_OPTS_VERSION 1
+#define PS_PDF_OPTS_INIT                                                       \
+    {                                                                          \
+        PS_PDF_OPTS_VERSION, (size_t)4 << 20, 500                              \
+    }
+
+/* Warning flags of an extraction that still succeeded. */
+enum {
+    PS_PDF_WARN_NO_TEXT = 1,   /* no text at all (scanned or image-only) */
+    PS_PDF_WARN_TEXT_CUT = 2,  /* the text reached max_text_bytes: cut */
+    PS_PDF_WARN_PAGES_CUT = 4, /* more pages than max_pages: rest ignored */
+    PS_PDF_WARN_NO_TITLE = 8   /* text, but no title found */
+};
+
+typedef struct ps_pdf_ref {
+    char *text; /* the entry, lines joined */
+    char *doi;  /* NULL when the entry has none */
+} ps_pdf_ref;
+
+/* An extraction. Every string is UTF-8, owned by the document, NULL when
+ * the field was not found. Free with ps_pdf_doc_free. */
+typedef struct ps_pdf_doc {
+    char *title;
+    char **authors; /* full names as printed, in order */
+    size_t nauthors;
+    char *doi; /* lower-case, without a resolver prefix */
+    char *abstract;
+    char **keywords;
+    size_t nkeywords;
+    int year; /* 0 when unknown */
+    char *acknowledgements;
+    char *funding;
+    ps_pdf_ref *refs;
+    size_t nrefs;
+    char *text; /* the full text, pages separated by form feeds */
+    size_t text_len;
+    int pages;         /* pages in the file */
+    unsigned warnings; /* PS_PDF_WARN_* */
+} ps_pdf_doc;
+
+/* Extract from a PDF held in memory (len bytes; opts NULL: defaults). On
+ * success *out is a new document (ps_pdf_doc_free); on failure NULL.
+ * Errors: PS_ERR_INVALID (NULL arguments, bad opts, an encrypted PDF that
+ * needs a password), PS_ERR_PARSE (not a PDF, damaged, truncated, no
+ * pages), PS_ERR_NOMEM. No text is not an error: PS_PDF_WARN_NO_TEXT. */
+ps_status ps_pdf_extract(const void *data, size_t len, const ps_pdf_opts *opts,
+                         ps_pdf_doc **out, ps_err *err);
+
+/* The same for a file, run in a forked child that is killed when timeout_ms
+ * pass (poppler can loop on hostile files); the child sends its result back
+ * as JSON through a pipe, read up to a ceiling. Errors: those of
+ * ps_pdf_extract, PS_ERR_NOTFOUND / PS_ERR_IO (the file), PS_ERR_TIMEOUT
+ * ("timed out after N ms"), PS_ERR_INTERNAL (the child crashed), and
+ * PS_ERR_TOOBIG (the file or result exceeds its ceiling). */
+ps_status ps_pdf_extract_file_guarded(const char *path, const ps_pdf_opts *opts,
+                                      long timeout_ms, ps_pdf_doc **out,
+                                      ps_err *err);
+
+/* The document as a JSON object (new reference in *out), and back. */
+ps_status ps_pdf_doc_to_json(const ps_pdf_doc *doc, json_t **out, ps_err *err);
+ps_status ps_pdf_doc_from_json(const json_t *obj, ps_pdf_doc **out,
+                               ps_err *err);
+/* Free doc and everything in it; NULL is a no-op. */
+void ps_pdf_doc_free(ps_pdf_doc *doc);
+
+/* ---- extraction accuracy (pdf-accuracy.c) ---------------------------------
+ * The reference metadata of a PDF from its Crossref deposit XML, and the
+ * scores of an extraction against it, summed over a corpus. */
+typedef struct ps_pdf_truth {
+    char *title;
+    char *doi;       /* lower-case */
+    char **families; /* authors' family names, in order */
+    size_t nfamilies;
+} ps_pdf_truth;
+
+/* Read a Crossref deposit (or a single-work Crossref XML) file. Errors:
+ * PS_ERR_NOTFOUND / PS_ERR_IO, PS_ERR_TOOBIG (over 16 MiB), PS_ERR_PARSE
+ * (not XML, or no work with a title in it), PS_ERR_NOMEM. Free *out with
+ * ps_pdf_truth_free (NULL is a no-op). */
+ps_status ps_pdf_truth_load(const char *path, ps_pdf_truth **out, ps_err *err);
+void ps_pdf_truth_free(ps_pdf_truth *t);
+
+/* Similarity of two strings after Unicode case folding and collapsing
+ * white space: 1 - Levenshtein distance / longer length, over characters.
+ * 1.0 for two empty strings, 0.0 when one is NULL. */
+double ps_pdf_similarity(const char *a, const char *b);
+
+/* Counts summed over documents (micro-averaged figures). */
+typedef struct ps_pdf_score {
+    size_t docs;
+    size_t title_exact, title_fuzzy; /* fuzzy: similarity >= 0.9 */
+    size_t doi_exact;
+    size_t authors_true, authors_found, authors_matched;
+} ps_pdf_score;
+
+/* Add one document's comparison to sc; doc NULL counts a failed
+ * extraction (nothing found). */
+void ps_pdf_score_add(ps_pdf_score *sc, const ps_pdf_doc *doc,
+                      const ps_pdf_truth *truth);
+
 #ifdef __cplusplus
 }
 #endif
