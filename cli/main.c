@@ -33,6 +33,7 @@ static const struct {
      "print the effective configuration or a template"},
     {"ontology", ps_cmd_ontology,
      "the technique ontology (PaNET): import, status, show"},
+    {"mentions-accuracy", ps_cmd_mentions_accuracy, "mention matcher P/R/F1"},
 };
 
 static void usage(FILE *out)
