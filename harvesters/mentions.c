@@ -765,13 +765,14 @@ static ps_status on_doi(scan *sc, size_t s, size_t e, void *payload)
     if (s > 0 && (is_word((unsigned char)sc->t[s - 1]) || sc->t[s - 1] == '.'))
         return PS_OK; /* inside a longer number */
     const ps_mentions_matcher *m = sc->m;
+    size_t raw = e; /* before trimming: "ILL-DATA." may go on */
     e = trim_doi(sc->t, s, e);
     /* Which facility's data DOI, if any. */
     size_t fi = (size_t)-1, plen = 0;
     for (size_t i = 0; i < m->nfacs && fi == (size_t)-1; i++)
         for (size_t j = 0; j < m->facs[i].ndoi; j++) {
             size_t l = strlen(m->facs[i].doi[j]);
-            if (e - s >= l &&
+            if (raw - s >= l &&
                 strncasecmp(sc->t + s, m->facs[i].doi[j], l) == 0) {
                 fi = i;
                 plen = l;
@@ -784,14 +785,14 @@ static ps_status on_doi(scan *sc, size_t s, size_t e, void *payload)
     size_t end = e;
     /* Repair: the DOI stops at a line end after a character that cannot
      * end it (- . / _) or right after its prefix: glue the next token. */
-    char last = sc->t[e - 1];
-    size_t k = e;
+    char last = sc->t[raw - 1];
+    size_t k = raw;
     while (k < sc->len &&
            (sc->t[k] == ' ' || sc->t[k] == '\t' || sc->t[k] == '\r'))
         k++;
     if (st == PS_OK && fi != (size_t)-1 && k < sc->len && sc->t[k] == '\n' &&
         (last == '-' || last == '.' || last == '/' || last == '_' ||
-         e - s == plen)) {
+         raw - s == plen)) {
         k++;
         while (k < sc->len && (sc->t[k] == ' ' || sc->t[k] == '\t'))
             k++;
@@ -800,14 +801,16 @@ static ps_status on_doi(scan *sc, size_t s, size_t e, void *payload)
             n++;
         n = trim_doi(sc->t, k, n);
         if (n > k) {
-            st = ps_buf_append(&v, sc->t + k, n - k);
+            st = ps_buf_append(&v, sc->t + e, raw - e);
+            if (st == PS_OK)
+                st = ps_buf_append(&v, sc->t + k, n - k);
             end = n;
             /* A hyphen at the break is kept (DOIs are broken after their
              * own hyphens), unless the facility's codes say otherwise:
              * 10.5291/ILL-DATA.8-01-\n418 keeps it, ...TEST-33-\n46 not. */
             if (st == PS_OK && last == '-' && plen && v.len > plen) {
                 char *suf = ps_strndup(v.data + plen, v.len - plen);
-                size_t cut = (e - 1 - s) - plen;
+                size_t cut = (raw - 1 - s) - plen;
                 if (suf && !is_code(m, fi, suf)) {
                     memmove(suf + cut, suf + cut + 1, strlen(suf + cut));
                     if (is_code(m, fi, suf)) {
