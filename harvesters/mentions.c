@@ -389,8 +389,14 @@ static char *read_small(const char *path, ps_status *st, ps_err *err)
     char chunk[8192];
     size_t n;
     *st = PS_OK;
-    while (*st == PS_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    for (;;) {
+        n = fread(chunk, 1, sizeof chunk, f);
+        if (n == 0)
+            break;
         *st = ps_buf_append(&b, chunk, n);
+        if (*st != PS_OK)
+            break;
+    }
     if (*st == PS_OK && ferror(f))
         *st = PS_ERR_IO;
     fclose(f);
