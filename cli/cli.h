@@ -61,6 +61,8 @@ int ps_cmd_pdf_accuracy(ps_cli *cli, int argc, char **argv);
  * ps_cli_default_ontology(). */
 int ps_cli_ontology_import(ps_store *st, const char *path, int quiet);
 const char *ps_cli_default_ontology(void);
+int ps_cmd_mentions_accuracy(ps_cli *cli, int argc, char **argv);
+const char *ps_cli_default_mentions_dir(void); /* share/mentions */
 
 /* The SIGINT/SIGTERM flag that long commands pass as their cancel pointer. */
 extern volatile int ps_cli_interrupted;

@@ -37,6 +37,7 @@ static const struct {
      "extract a publication PDF and print it as JSON"},
     {"pdf-accuracy", ps_cmd_pdf_accuracy,
      "measure PDF extraction against Crossref XML"},
+    {"mentions-accuracy", ps_cmd_mentions_accuracy, "mention matcher P/R/F1"},
 };
 
 static void usage(FILE *out)

@@ -233,6 +233,75 @@ typedef struct ps_pdf_score {
  * extraction (nothing found). */
 void ps_pdf_score_add(ps_pdf_score *sc, const ps_pdf_doc *doc,
                       const ps_pdf_truth *truth);
+/* ---- mentions: facilities, instruments, proposals, data DOIs in text -----
+ * A matcher built once from three tables (the .tsv files of share/mentions/,
+ * documented there and in docs/mentions.md): facilities with aliases and
+ * data-DOI prefixes, per-facility proposal-code grammars (POSIX extended
+ * regular expressions) and instruments with aliases. ps_mentions_find then
+ * reports every mention in a text with where it was found and the text around
+ * it. A built matcher is read-only: several threads may share it. */
+typedef enum ps_mention_kind {
+    PS_MENTION_FACILITY = 0,
+    PS_MENTION_INSTRUMENT,
+    PS_MENTION_PROPOSAL,
+    PS_MENTION_DATA_DOI
+} ps_mention_kind;
+
+typedef struct ps_mention {
+    ps_mention_kind kind;
+    char *value;    /* normalised: "8-01-418", "ID23-1", "ILL", the DOI */
+    char *facility; /* short name, "ILL" */
+    char *section;  /* as given to ps_mentions_find, or NULL */
+    size_t offset;  /* bytes into the text */
+    size_t length;  /* bytes of text covered (a repaired DOI: the break too) */
+    char *context;  /* up to PS_MENTIONS_CONTEXT bytes either side, whole
+                       UTF-8 characters, control characters as spaces */
+    size_t context_at; /* where the mention starts inside context */
+    double confidence; /* 0.9 named with a cue, 0.8 near a facility or a cue
+                          after it, 0.5 bare pattern; 1.0 data DOIs */
+} ps_mention;
+
+typedef struct ps_mentions {
+    ps_mention *items;
+    size_t n, cap;
+} ps_mentions;
+
+#define PS_MENTIONS_CONTEXT 80
+#define PS_MENTIONS_MAX_TEXT ((size_t)32 << 20) /* bytes per call */
+#define PS_MENTIONS_MAX_ITEMS 100000            /* mentions per ps_mentions */
+#define PS_MENTIONS_MAX_TABLE ((size_t)1 << 20) /* bytes per .tsv table */
+
+typedef struct ps_mentions_matcher ps_mentions_matcher;
+
+/* Build a matcher from the three tables' text (NUL-terminated; NULL: none).
+ * Errors: PS_ERR_PARSE (a bad line or regular expression: the message names
+ * the table and line), PS_ERR_TOOBIG, PS_ERR_NOMEM. */
+ps_status ps_mentions_matcher_new(ps_mentions_matcher **out,
+                                  const char *facilities_tsv,
+                                  const char *proposal_codes_tsv,
+                                  const char *instruments_tsv, ps_err *err);
+/* Build from dir/facilities.tsv, dir/proposal-codes.tsv and
+ * dir/instruments.tsv. Errors as above, and PS_ERR_NOTFOUND / PS_ERR_IO. */
+ps_status ps_mentions_matcher_load(ps_mentions_matcher **out, const char *dir,
+                                   ps_err *err);
+/* Add an instrument (e.g. from the store) before the matcher is used:
+ * aliases |-separated or NULL; needs_cue as in instruments.tsv. */
+ps_status ps_mentions_matcher_add_instrument(ps_mentions_matcher *m,
+                                             const char *facility,
+                                             const char *name,
+                                             const char *aliases, int needs_cue,
+                                             ps_err *err);
+void ps_mentions_matcher_free(ps_mentions_matcher *m); /* NULL: no-op */
+
+/* Append the mentions in text[0..len) to out, in order of offset. A DOI
+ * broken across a line end ("10.5291/ILL-DATA.8-01-\n418") is repaired here.
+ * Errors: PS_ERR_TOOBIG (len > PS_MENTIONS_MAX_TEXT, or too many mentions),
+ * PS_ERR_NOMEM; out keeps what it had on failure. */
+ps_status ps_mentions_find(const ps_mentions_matcher *m, const char *text,
+                           size_t len, const char *section, ps_mentions *out,
+                           ps_err *err);
+void ps_mentions_clear(ps_mentions *a); /* frees the items; a is reusable */
+const char *ps_mention_kind_str(ps_mention_kind kind); /* "facility"... */
 
 #ifdef __cplusplus
 }
