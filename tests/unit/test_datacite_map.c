@@ -189,6 +189,7 @@ static void run_init(psi_run *run, ps_store *st, ps_harvest_source *src,
                     PS_OK,
                 "%s", err.msg);
     check_fatal(ps_store_begin(st, &err) == PS_OK, "%s", err.msg);
+    run->txn = 1; /* as the harvest driver leaves it */
 }
 
 static void test_corpus(ps_store *st)
