@@ -126,6 +126,15 @@ const char *psi_json_nonempty(const json_t *o, const char *key);
  * numbers in some sources); NULL otherwise. */
 const char *psi_json_str_or_num(const json_t *o, const char *key, psi_strs *b);
 
+/* A date member in ms, PS_TIME_NONE when absent; one that is not a date
+ * is noted in the run's message (naming the record id) and absent. */
+int64_t psi_json_date(psi_run *run, const json_t *o, const char *key,
+                      const char *id);
+/* A DOI as "10.x/y": s without a resolver or scheme prefix (https://doi.org/,
+ * dx.doi.org, doi:, info:doi/, urn:doi:, in any case) and leading blanks;
+ * NULL when what is left is not a DOI. Points into s. */
+const char *psi_doi_bare(const char *s);
+
 /* ---- XML (xml.c) ----------------------------------------------------------
  * Parse an XML body (network and entity expansion off): PS_ERR_PARSE with
  * the first error and `what` (the URL) when it is not well-formed. Free

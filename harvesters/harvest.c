@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* ---- the source types ------------------------------------------------------
@@ -154,6 +155,49 @@ const char *psi_json_str_or_num(const json_t *o, const char *key, psi_strs *b)
         return psi_strs_keep(
             b, ps_asprintf("%lld", (long long)json_integer_value(v)));
     return NULL;
+}
+
+int64_t psi_json_date(psi_run *run, const json_t *o, const char *key,
+                      const char *id)
+{
+    const char *s = psi_json_nonempty(o, key);
+    int64_t ms;
+    if (!s)
+        return PS_TIME_NONE;
+    if (ps_time_parse(s, &ms) == PS_OK)
+        return ms;
+    char note[200];
+    snprintf(note, sizeof note, "%s of %.60s is not a date: \"%.40s\"", key,
+             id ? id : "a record", s);
+    psi_run_note(run, note);
+    return PS_TIME_NONE;
+}
+
+const char *psi_doi_bare(const char *s)
+{
+    static const char *const prefixes[] = {"https://doi.org/",
+                                           "http://doi.org/",
+                                           "https://dx.doi.org/",
+                                           "http://dx.doi.org/",
+                                           "info:doi/",
+                                           "urn:doi:",
+                                           "doi:"};
+    if (!s)
+        return NULL;
+    while (*s == ' ')
+        s++;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (strncasecmp(s, prefixes[i], n) == 0) {
+            s += n;
+            break;
+        }
+    }
+    while (*s == ' ')
+        s++;
+    if (strncmp(s, "10.", 3) != 0 || !strchr(s, '/') || strchr(s, ' '))
+        return NULL;
+    return s;
 }
 
 /* ---- fetching ------------------------------------------------------------ */

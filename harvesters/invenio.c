@@ -118,30 +118,6 @@ static int istarts(const char *s, const char *prefix)
     return 1;
 }
 
-/* "10.x/y" from "https://doi.org/10.x/y", "doi:10.x/y", "10.x/y" (case
- * kept); NULL when s is not a DOI. */
-static const char *doi_of(const char *s)
-{
-    static const char *const prefixes[] = {"https://doi.org/",
-                                           "http://doi.org/",
-                                           "https://dx.doi.org/",
-                                           "http://dx.doi.org/",
-                                           "doi:",
-                                           NULL};
-    if (!s)
-        return NULL;
-    while (*s == ' ')
-        s++;
-    for (int i = 0; prefixes[i]; i++)
-        if (istarts(s, prefixes[i])) {
-            s += strlen(prefixes[i]);
-            break;
-        }
-    if (strncmp(s, "10.", 3) != 0 || !strchr(s, '/'))
-        return NULL;
-    return s;
-}
-
 /* The text of an HTML fragment (a record's description): tags dropped,
  * line breaks for <br>, paragraphs and list items, the common entities
  * and numeric references decoded, runs of white space collapsed. A '<'
@@ -1030,7 +1006,7 @@ static ps_status links_of(inv *ix, const json_t *md, const char *host,
             relation = psi_json_nonempty(r, "relation");
         if (!ident || !relation)
             continue;
-        const char *target = doi_of(ident);
+        const char *target = psi_doi_bare(ident);
         if (!target && scheme && ieq(scheme, "url"))
             target = ident;
         if (!target)
@@ -1054,7 +1030,7 @@ static ps_status links_of(inv *ix, const json_t *md, const char *host,
         if (made >= MAX_LINKS)
             break;
         const char *relation = psi_json_nonempty(r, "type");
-        const char *target = doi_of(psi_json_nonempty(r, "doi"));
+        const char *target = psi_doi_bare(psi_json_nonempty(r, "doi"));
         psi_strs a = {0};
         const char *recid = psi_json_str_or_num(r, "recid", &a);
         char *own = NULL;
@@ -1072,7 +1048,7 @@ static ps_status links_of(inv *ix, const json_t *md, const char *host,
     json_array_foreach (refs, i, r) {
         if (made >= MAX_LINKS)
             break;
-        const char *target = doi_of(psi_json_nonempty(r, "doi"));
+        const char *target = psi_doi_bare(psi_json_nonempty(r, "doi"));
         if (!target)
             continue;
         rc = link_one(ix, kind, id, "IsSupplementTo", target,
@@ -1171,12 +1147,12 @@ static ps_status put_hit(inv *ix, json_t *hit, ps_err *err)
         goto out;
     }
     /* The pid: the DOI, else the landing page, else host:recid:id. */
-    const char *doi = doi_of(psi_json_nonempty(
+    const char *doi = psi_doi_bare(psi_json_nonempty(
         json_object_get(json_object_get(hit, "pids"), "doi"), "identifier"));
     if (!doi)
-        doi = doi_of(psi_json_nonempty(md, "doi"));
+        doi = psi_doi_bare(psi_json_nonempty(md, "doi"));
     if (!doi)
-        doi = doi_of(psi_json_nonempty(hit, "doi"));
+        doi = psi_doi_bare(psi_json_nonempty(hit, "doi"));
     json_t *links = json_object_get(hit, "links");
     const char *pid = doi;
     if (!pid)

@@ -366,34 +366,6 @@ static void strlist_free(strlist *l)
     memset(l, 0, sizeof *l);
 }
 
-/* The DOI in an identifier ("doi:10.x/y", "https://doi.org/10.x/y",
- * "info:doi/10.x/y", "10.x/y"), pointing into s; NULL when none. */
-static const char *doi_of(const char *s)
-{
-    static const char *const prefixes[] = {"https://doi.org/",
-                                           "http://doi.org/",
-                                           "https://dx.doi.org/",
-                                           "http://dx.doi.org/",
-                                           "info:doi/",
-                                           "doi:",
-                                           "urn:doi:",
-                                           NULL};
-    if (!s)
-        return NULL;
-    for (const char *const *p = prefixes; *p; p++) {
-        size_t n = strlen(*p);
-        if (strncasecmp(s, *p, n) == 0) {
-            s += n;
-            break;
-        }
-    }
-    while (*s == ' ')
-        s++;
-    if (strncmp(s, "10.", 3) != 0 || !strchr(s, '/') || strchr(s, ' '))
-        return NULL;
-    return s;
-}
-
 /* Facility data prefixes: a DOI under them names a dataset. */
 static ps_kind kind_of_doi(const char *doi)
 {
@@ -553,7 +525,7 @@ static int map_dc(const psi_run *run, xmlNode *dc, const char *remote_id,
     int nomem = 0;
     const char *doi = NULL;
     for (size_t i = 0; i < m->identifiers.n && !doi; i++)
-        doi = doi_of(m->identifiers.v[i]);
+        doi = psi_doi_bare(m->identifiers.v[i]);
     for (size_t i = 0; i < m->types.n && !m->dataset; i++)
         m->dataset = is_dataset_type(m->types.v[i]);
     int64_t date = PS_TIME_NONE;
@@ -690,7 +662,7 @@ static int map_arxiv(const psi_run *run, xmlNode *ax, const char *remote_id,
     if (created && ps_time_parse(created, &date) != PS_OK)
         date = PS_TIME_NONE;
     d->kind = PS_KIND_PUBLICATION;
-    d->doi = doi_of(doi);
+    d->doi = psi_doi_bare(doi);
     d->pid = d->doi ? d->doi : remote_id;
     d->type = "preprint";
     d->title = title;
@@ -771,7 +743,7 @@ static ps_status put_mapped(oai_ctx *c, oai_mapped *m, const char *id,
         return rc;
     }
     for (size_t i = 0; i < m->relations.n; i++) {
-        const char *doi = doi_of(m->relations.v[i]);
+        const char *doi = psi_doi_bare(m->relations.v[i]);
         if (!doi)
             continue;
         rc = psi_run_link(run, "is-related-to", kind, rid, kind_of_doi(doi),

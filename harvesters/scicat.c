@@ -62,41 +62,6 @@ typedef struct sc_ctx {
 /* ---- small helpers --------------------------------------------------------
  */
 
-/* A date member in ms, PS_TIME_NONE when absent; a bad one is noted. */
-static int64_t date_of(psi_run *run, const json_t *o, const char *key,
-                       const char *id)
-{
-    const char *s = psi_json_nonempty(o, key);
-    int64_t ms;
-    if (!s)
-        return PS_TIME_NONE;
-    if (ps_time_parse(s, &ms) == PS_OK)
-        return ms;
-    char note[200];
-    snprintf(note, sizeof note, "%s of %.60s is not a date: \"%.40s\"", key, id,
-             s);
-    psi_run_note(run, note);
-    return PS_TIME_NONE;
-}
-
-/* A DOI without its resolver or scheme prefix ("10.x/y"), NULL if s is
- * none. */
-static const char *bare_doi(const char *s)
-{
-    static const char *const prefixes[] = {"https://doi.org/",
-                                           "http://doi.org/",
-                                           "https://dx.doi.org/",
-                                           "http://dx.doi.org/",
-                                           "doi:",
-                                           "DOI:"};
-    if (!s)
-        return NULL;
-    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
-        if (ps_str_startswith(s, prefixes[i]))
-            return s + strlen(prefixes[i]);
-    return strncmp(s, "10.", 3) == 0 && strchr(s, '/') ? s : NULL;
-}
-
 /* Add the message of a SciCat error body ({"message"} or
  * {"error":{"message"}}) to err. */
 static void add_upstream_message(const ps_http_response *resp, ps_err *err)
@@ -270,8 +235,8 @@ static ps_status put_proposal(sc_ctx *c, json_t *rec, const ps_prov *prov,
     in.type = psi_json_nonempty(rec, "type");
     in.title = psi_json_nonempty(rec, "title");
     in.summary = psi_json_nonempty(rec, "abstract");
-    in.start_ms = date_of(run, rec, "startTime", in.pid);
-    in.end_ms = date_of(run, rec, "endTime", in.pid);
+    in.start_ms = psi_json_date(run, rec, "startTime", in.pid);
+    in.end_ms = psi_json_date(run, rec, "endTime", in.pid);
     in.release_ms = PS_TIME_NONE;
     in.vis = PS_VIS_PUBLIC;
     /* Without startTime/endTime: the span of the measurement periods. */
@@ -279,8 +244,8 @@ static ps_status put_proposal(sc_ctx *c, json_t *rec, const ps_prov *prov,
     size_t i;
     json_t *p;
     json_array_foreach (periods, i, p) {
-        int64_t s = date_of(run, p, "start", in.pid);
-        int64_t e = date_of(run, p, "end", in.pid);
+        int64_t s = psi_json_date(run, p, "start", in.pid);
+        int64_t e = psi_json_date(run, p, "end", in.pid);
         if (s != PS_TIME_NONE &&
             (in.start_ms == PS_TIME_NONE || s < in.start_ms))
             in.start_ms = s;
@@ -377,7 +342,7 @@ static ps_status put_dataset(sc_ctx *c, json_t *rec, const ps_prov *prov,
     in.pid = prov->remote_id;
     in.title = psi_json_nonempty(rec, "datasetName");
     in.description = psi_json_nonempty(rec, "description");
-    in.created_ms = date_of(run, rec, "creationTime", in.pid);
+    in.created_ms = psi_json_date(run, rec, "creationTime", in.pid);
     double size;
     in.size = ps_json_num(rec, "size", &size) == 0 && size >= 0 && size < 9e18
                   ? (int64_t)size
@@ -532,14 +497,14 @@ static ps_status put_published(sc_ctx *c, json_t *rec, const ps_prov *prov,
     ps_status rc = PS_OK;
     in.kind = PS_KIND_PUBLICATION;
     in.pid = prov->remote_id;
-    in.doi = bare_doi(prov->remote_id);
+    in.doi = psi_doi_bare(prov->remote_id);
     in.type = "data publication";
     in.title = psi_json_nonempty(rec, "title");
     in.summary = psi_json_nonempty(rec, "abstract");
     if (!in.summary)
         in.summary = psi_json_nonempty(rec, "dataDescription");
     in.start_ms = in.end_ms = PS_TIME_NONE;
-    in.release_ms = date_of(c->run, rec, "registeredTime", in.pid);
+    in.release_ms = psi_json_date(c->run, rec, "registeredTime", in.pid);
     double year;
     if (ps_json_num(rec, "publicationYear", &year) == 0 && year > 0 &&
         year < 10000)
@@ -612,7 +577,8 @@ static ps_status put_record(sc_ctx *c, sc_phase ph, json_t *rec,
         return nomem ? ps_err_set(err, PS_ERR_NOMEM, "out of memory")
                      : psi_run_reject(run, phase_kinds[ph], NULL, why, err);
     }
-    const char *pid = ph == PH_PUBLISHED && bare_doi(id) ? bare_doi(id) : id;
+    const char *pid =
+        ph == PH_PUBLISHED && psi_doi_bare(id) ? psi_doi_bare(id) : id;
     ps_prov prov = {run->source_id, pid, rec, 0, run->run_id, NULL, 0};
     ps_put_result res = PS_PUT_UNCHANGED;
     ps_err e = PS_ERR_INIT;
