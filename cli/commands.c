@@ -195,11 +195,20 @@ int ps_cmd_init(ps_cli *cli, int argc, char **argv)
 
 /* One source of a (parallel) harvest: its thread's own store handle, its
  * progress line and its outcome. */
+/* The jobs of one harvest: a job says when it has finished, so that the
+ * next source starts as soon as any slot is free. */
+typedef struct harvest_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} harvest_pool;
+
 typedef struct harvest_job {
     ps_cli *cli;
     const ps_config_source *cs;
     ps_progress_board *board;
+    harvest_pool *pool;
     size_t slot;
+    int finished; /* under pool->mu */
     ps_harvest_result res;
     ps_status rc;
     ps_err err;
@@ -218,6 +227,14 @@ static void on_harvest_progress(const ps_harvest_progress *p, void *payload)
                              extra);
 }
 
+static void harvest_job_done(harvest_job *job)
+{
+    pthread_mutex_lock(&job->pool->mu);
+    job->finished = 1;
+    pthread_cond_signal(&job->pool->cv);
+    pthread_mutex_unlock(&job->pool->mu);
+}
+
 static void *harvest_job_run(void *arg)
 {
     harvest_job *job = arg;
@@ -226,8 +243,10 @@ static void *harvest_job_run(void *arg)
     memset(&job->res, 0, sizeof job->res);
     job->res.state = PS_RUN_FAILED;
     job->rc = ps_cli_open_store(job->cli, 0, &st, &job->err);
-    if (job->rc != PS_OK)
+    if (job->rc != PS_OK) {
+        harvest_job_done(job);
         return NULL;
+    }
     ps_harvest_source src = {cs->name,
                              cs->type,
                              cs->url,
@@ -248,6 +267,7 @@ static void *harvest_job_run(void *arg)
     ho.cancel = &ps_cli_interrupted;
     job->rc = ps_harvest_run(st, &src, &ho, &job->res, &job->err);
     ps_store_close(st);
+    harvest_job_done(job);
     return NULL;
 }
 
@@ -368,29 +388,48 @@ int ps_cmd_harvest(ps_cli *cli, int argc, char **argv)
         cli->cfg.harvest_parallel > 0 ? (size_t)cli->cfg.harvest_parallel : 1;
     pthread_t *tids = ps_calloc(njobs ? njobs : 1, sizeof *tids);
     int *started = ps_calloc(njobs ? njobs : 1, sizeof *started);
-    size_t next = 0, done = 0;
-    while (done < njobs) {
-        /* Start jobs until `width` run, then wait for the oldest. */
-        while (next < njobs && next - done < width && tids && started &&
-               !ps_cli_interrupted) {
+    harvest_pool pool;
+    pthread_mutex_init(&pool.mu, NULL);
+    pthread_cond_init(&pool.cv, NULL);
+    size_t next = 0, joined = 0, running = 0;
+    while (joined < njobs && tids && started) {
+        /* Start sources while a slot is free... */
+        while (next < njobs && running < width && !ps_cli_interrupted) {
             jobs[next].board = board;
+            jobs[next].pool = &pool;
             started[next] = pthread_create(&tids[next], NULL, harvest_job_run,
                                            &jobs[next]) == 0;
             if (!started[next])
                 harvest_job_run(&jobs[next]); /* no thread: run it here */
             next++;
+            running++;
         }
-        if (done == next) { /* interrupted before the rest started */
-            for (; done < njobs; done++) {
-                jobs[done].rc = PS_ERR_CANCELLED;
-                jobs[done].res.state = PS_RUN_INTERRUPTED;
+        if (running == 0) { /* interrupted before the rest started */
+            for (size_t j = next; j < njobs; j++) {
+                jobs[j].rc = PS_ERR_CANCELLED;
+                jobs[j].res.state = PS_RUN_INTERRUPTED;
             }
             break;
         }
-        if (started && started[done])
-            pthread_join(tids[done], NULL);
-        done++;
+        /* ...then wait for whichever running one finishes first. */
+        size_t j = 0;
+        pthread_mutex_lock(&pool.mu);
+        for (;;) {
+            for (j = 0; j < next && !(jobs[j].finished == 1); j++)
+                ;
+            if (j < next)
+                break;
+            pthread_cond_wait(&pool.cv, &pool.mu);
+        }
+        jobs[j].finished = 2; /* joined */
+        pthread_mutex_unlock(&pool.mu);
+        if (started[j])
+            pthread_join(tids[j], NULL);
+        joined++;
+        running--;
     }
+    pthread_cond_destroy(&pool.cv);
+    pthread_mutex_destroy(&pool.mu);
     ps_progress_board_free(board);
     ps_free(tids);
     ps_free(started);
