@@ -1617,6 +1617,9 @@ static ps_status drop_provenance(ps_store *st, int64_t source_id,
                           err));
     for (size_t i = 0; i < nids; i++)
         CHECK(psi_touch(st, PS_KIND_DATASET, ids[i], err));
+    /* The relations this source gave from the record go with it (those
+     * another source asserts stay). */
+    CHECK(withdraw_links(st, kind, rec_id, source_id, err));
     STMT(s, left);
     sqlite3_bind_int(s, 1, (int)kind);
     sqlite3_bind_int64(s, 2, rec_id);

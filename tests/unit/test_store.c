@@ -756,6 +756,15 @@ static void test_links_withdrawn(void)
     check(count_links(st, "cites") == 0, "a's dropped citation is gone");
     check(count_links(st, "is-supplemented-by") == 1,
           "the relation b still asserts stays");
+    /* b says the paper is gone: its relation goes with its copy; the
+     * paper stays (a holds it). */
+    int deleted = -1;
+    check(ps_store_delete(st, b, PS_KIND_PUBLICATION, "10.1/p", &deleted,
+                          &err) == PS_OK &&
+              deleted == 0,
+          "b deletes its copy: %s", err.msg);
+    check(count_links(st, "is-supplemented-by") == 0,
+          "b's relation left with b's copy");
     ps_store_close(st);
 }
 
