@@ -126,6 +126,12 @@ const char *psi_json_nonempty(const json_t *o, const char *key);
  * numbers in some sources); NULL otherwise. */
 const char *psi_json_str_or_num(const json_t *o, const char *key, psi_strs *b);
 
+/* The pids of the datasets the store links to the proposal pid (a JSON
+ * array of {id, pid}; *out NULL when the proposal is not stored yet), for
+ * sources that name the proposal on the dataset (SciCat, ICAT): rewriting
+ * the proposal with them keeps the links its datasets made. */
+ps_status psi_proposal_datasets(psi_run *run, const char *pid, json_t **out,
+                                ps_err *err);
 /* A date member in ms, PS_TIME_NONE when absent; one that is not a date
  * is noted in the run's message (naming the record id) and absent. */
 int64_t psi_json_date(psi_run *run, const json_t *o, const char *key,

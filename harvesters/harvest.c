@@ -157,6 +157,30 @@ const char *psi_json_str_or_num(const json_t *o, const char *key, psi_strs *b)
     return NULL;
 }
 
+ps_status psi_proposal_datasets(psi_run *run, const char *pid, json_t **out,
+                                ps_err *err)
+{
+    int64_t id;
+    ps_err e = PS_ERR_INIT;
+    *out = NULL;
+    ps_status rc = ps_store_find_pid(run->st, PS_KIND_PROPOSAL, pid, &id, &e);
+    if (rc == PS_ERR_NOTFOUND)
+        return PS_OK;
+    if (rc != PS_OK) {
+        if (err)
+            *err = e;
+        return rc;
+    }
+    json_t *doc = NULL;
+    rc = ps_store_load(run->st, PS_KIND_PROPOSAL, id, PS_LOAD_DATASETS, &doc,
+                       err);
+    if (rc == PS_OK) {
+        *out = json_incref(json_object_get(doc, "datasets"));
+        json_decref(doc);
+    }
+    return rc;
+}
+
 int64_t psi_json_date(psi_run *run, const json_t *o, const char *key,
                       const char *id)
 {

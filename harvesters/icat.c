@@ -285,33 +285,6 @@ static char *page_jpql(const ic_ctx *c, ic_phase ph, long long last)
                        entities[ph], last, since, include, c->limit);
 }
 
-/* ---- the store's view of a proposal ---------------------------------------
- */
-
-static ps_status known_datasets(psi_run *run, const char *pid, json_t **out,
-                                ps_err *err)
-{
-    int64_t id;
-    ps_err e = PS_ERR_INIT;
-    *out = NULL;
-    ps_status rc = ps_store_find_pid(run->st, PS_KIND_PROPOSAL, pid, &id, &e);
-    if (rc == PS_ERR_NOTFOUND)
-        return PS_OK;
-    if (rc != PS_OK) {
-        if (err)
-            *err = e;
-        return rc;
-    }
-    json_t *doc = NULL;
-    rc = ps_store_load(run->st, PS_KIND_PROPOSAL, id, PS_LOAD_DATASETS, &doc,
-                       err);
-    if (rc == PS_OK) {
-        *out = json_incref(json_object_get(doc, "datasets"));
-        json_decref(doc);
-    }
-    return rc;
-}
-
 /* ---- pids ------------------------------------------------------------------
  */
 
@@ -494,7 +467,7 @@ static ps_status put_investigation(ic_ctx *c, json_t *rec, const ps_prov *prov,
     in.keywords = keywords;
     in.nparams = map_params(rec, &params, &b);
     in.params = params;
-    ps_status rc = known_datasets(run, in.pid, &known, err);
+    ps_status rc = psi_proposal_datasets(run, in.pid, &known, err);
     if (rc == PS_OK && json_array_size(known)) {
         dpids = ps_calloc(json_array_size(known), sizeof *dpids);
         if (!dpids)

@@ -163,35 +163,6 @@ static char *inq_url(const sc_ctx *c, const char *route, const char *key,
     return url;
 }
 
-/* ---- the store's view of a proposal ---------------------------------------
- */
-
-/* The pids of the datasets the store links to proposal pid, so that
- * rewriting the proposal keeps the links its datasets made. */
-static ps_status known_datasets(psi_run *run, const char *pid, json_t **out,
-                                ps_err *err)
-{
-    int64_t id;
-    ps_err e = PS_ERR_INIT;
-    *out = NULL;
-    ps_status rc = ps_store_find_pid(run->st, PS_KIND_PROPOSAL, pid, &id, &e);
-    if (rc == PS_ERR_NOTFOUND)
-        return PS_OK;
-    if (rc != PS_OK) {
-        if (err)
-            *err = e;
-        return rc;
-    }
-    json_t *doc = NULL;
-    rc = ps_store_load(run->st, PS_KIND_PROPOSAL, id, PS_LOAD_DATASETS, &doc,
-                       err);
-    if (rc == PS_OK) {
-        *out = json_incref(json_object_get(doc, "datasets"));
-        json_decref(doc);
-    }
-    return rc;
-}
-
 /* ---- mapping --------------------------------------------------------------
  */
 
@@ -279,7 +250,7 @@ static ps_status put_proposal(sc_ctx *c, json_t *rec, const ps_prov *prov,
         m->person.pid = local_person(c, &b, email, full);
     }
     in.members = members;
-    ps_status rc = known_datasets(run, in.pid, &known, err);
+    ps_status rc = psi_proposal_datasets(run, in.pid, &known, err);
     if (rc == PS_OK && json_array_size(known)) {
         dpids = ps_calloc(json_array_size(known), sizeof *dpids);
         if (!dpids)

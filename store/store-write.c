@@ -489,42 +489,13 @@ out:
     return status;
 }
 
-/* The record is held by a source of higher precedence: keep this source's
- * copy (its provenance and raw record) without touching the record's
- * fields or its sequence number. */
-static ps_status put_defer(ps_store *st, const ps_prov *prov, put_ctx *c,
-                           ps_err *err)
-{
-    static const char upsert[] =
-        "INSERT INTO provenance (kind, rec_id, source_id, remote_id, raw_hash, "
-        "raw, first_harvested_at, harvested_at, last_run) VALUES (?1, ?2, ?3, "
-        "?4, ?5, ?6, ?7, ?7, ?8) ON CONFLICT (source_id, kind, remote_id) DO "
-        "UPDATE SET rec_id = excluded.rec_id, raw_hash = excluded.raw_hash, "
-        "raw = excluded.raw, harvested_at = excluded.harvested_at, last_run = "
-        "excluded.last_run";
-    ps_status status = PS_OK;
-    sqlite3_stmt *s;
-    STMT(s, upsert);
-    sqlite3_bind_int(s, 1, (int)c->kind);
-    sqlite3_bind_int64(s, 2, c->rec_id);
-    sqlite3_bind_int64(s, 3, prov->source_id);
-    psi_bind_text(s, 4, prov->remote_id);
-    psi_bind_text(s, 5, c->hash);
-    if (c->raw)
-        sqlite3_bind_text(s, 6, c->raw, (int)c->raw_len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, c->now);
-    psi_bind_i64_or_null(s, 8, prov->run_id, 0);
-    CHECK(psi_step_done(st, s, err, "recording provenance"));
-    CHECK(withdraw_links(st, c->kind, c->rec_id, prov->source_id, err));
-out:
-    return status;
-}
-
 /* Record the provenance of a written record and give it a new sequence
- * number. If this source's provenance used to point at another record, that
+ * number (feed 0: the record is held by a source of higher precedence, so
+ * only this source's copy is kept, the record's fields and sequence number
+ * stay). If this source's provenance used to point at another record, that
  * record loses it (and becomes a tombstone when no source is left). */
 static ps_status put_finish(ps_store *st, const ps_prov *prov, put_ctx *c,
-                            ps_err *err)
+                            int feed, ps_err *err)
 {
     static const char upsert[] =
         "INSERT INTO provenance (kind, rec_id, source_id, remote_id, raw_hash, "
@@ -550,7 +521,8 @@ static ps_status put_finish(ps_store *st, const ps_prov *prov, put_ctx *c,
     sqlite3_bind_int64(s, 7, c->now);
     psi_bind_i64_or_null(s, 8, prov->run_id, 0);
     CHECK(psi_step_done(st, s, err, "recording provenance"));
-    CHECK(psi_feed(st, c->kind, c->rec_id, c->seq, err));
+    if (feed)
+        CHECK(psi_feed(st, c->kind, c->rec_id, c->seq, err));
     if (c->prov_id && c->prov_rec && c->prov_rec != c->rec_id) {
         STMT(s, left);
         sqlite3_bind_int(s, 1, (int)c->kind);
@@ -721,7 +693,7 @@ ps_status ps_store_put_instrument(ps_store *st, const ps_prov *prov,
     if (c.defer) {
         /* This source's copy changed (the caller puts its links again),
          * but not the record. */
-        CHECK(put_defer(st, prov, &c, err));
+        CHECK(put_finish(st, prov, &c, 0, err));
         if (id_out)
             *id_out = c.rec_id;
         if (result_out)
@@ -748,7 +720,7 @@ ps_status ps_store_put_instrument(ps_store *st, const ps_prov *prov,
     sqlite3_bind_int64(s, 1, c.rec_id);
     psi_bind_text(s, 2, in->name);
     CHECK(psi_step_done(st, s, err, "recording an instrument name"));
-    CHECK(put_finish(st, prov, &c, err));
+    CHECK(put_finish(st, prov, &c, 1, err));
 
     /* Datasets show their instrument's name and facility: give them new
      * sequence numbers, and attach those that were waiting for it. */
@@ -956,7 +928,7 @@ ps_status ps_store_put_dataset(ps_store *st, const ps_prov *prov,
     if (c.defer) {
         /* This source's copy changed (the caller puts its links again),
          * but not the record. */
-        CHECK(put_defer(st, prov, &c, err));
+        CHECK(put_finish(st, prov, &c, 0, err));
         if (id_out)
             *id_out = c.rec_id;
         if (result_out)
@@ -1000,7 +972,7 @@ ps_status ps_store_put_dataset(ps_store *st, const ps_prov *prov,
         }
     }
     CHECK(put_dataset_children(st, c.rec_id, in, c.now, existed, err));
-    CHECK(put_finish(st, prov, &c, err));
+    CHECK(put_finish(st, prov, &c, 1, err));
     if (result_out)
         *result_out = put_result(&c);
     if (id_out)
@@ -1269,7 +1241,7 @@ ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
     if (c.defer) {
         /* This source's copy changed (the caller puts its links again),
          * but not the record. */
-        CHECK(put_defer(st, prov, &c, err));
+        CHECK(put_finish(st, prov, &c, 0, err));
         if (id_out)
             *id_out = c.rec_id;
         if (result_out)
@@ -1398,7 +1370,7 @@ ps_status ps_store_put_document(ps_store *st, const ps_prov *prov,
             ids[nids++] = did;
         }
     }
-    CHECK(put_finish(st, prov, &c, err));
+    CHECK(put_finish(st, prov, &c, 1, err));
     if (nids) {
         qsort(ids, nids, sizeof *ids, cmp_i64);
         for (size_t i = 0; i < nids; i++)
