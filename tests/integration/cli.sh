@@ -104,4 +104,14 @@ o=$(PANSIFT_LOG_LEVEL=debug "$PANSIFT" --config "$T/p.ini" config)
 check_contains "$o" "log_level = debug" "PANSIFT_LOG_LEVEL overrides the file"
 o=$(PANSIFT_DATA_DIR=/env "$PANSIFT" --config "$T/p.ini" --data-dir /cli config)
 check_contains "$o" "data_dir = /cli" "--data-dir overrides the environment"
+# A source type's option with a value it cannot use: that source fails with
+# a message naming the option, before any request; the store is untouched.
+printf '[pansift]\ndata_dir = %s\n[source s]\ntype = scicat\nurl = http://127.0.0.1:9/api\napi_version = seven\n' \
+    "$T/optdata" > "$T/opt.ini"
+"$PANSIFT" --quiet --config "$T/opt.ini" init >/dev/null
+o=$("$PANSIFT" --quiet --config "$T/opt.ini" harvest 2>&1); rc=$?
+check_eq "$rc" 4 "bad type option: the source fails ($o)"
+check_contains "$o" 'api_version = "seven" is not a whole number from 3 to 4' "bad type option: the message names it"
+check_eq "$("$PANSIFT" --config "$T/opt.ini" status --json | jq '.entities.dataset')" 0 "bad type option: nothing stored"
+
 finish

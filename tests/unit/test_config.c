@@ -333,6 +333,16 @@ static const error_case error_cases[] = {
      "unknown key 'foo' in [server]", "(known keys: listen, threads, "},
     {"[source x]\ntype = pan\nurl = http://x/\npagesize = 1\n", 4,
      "unknown key 'pagesize' in [source x]", "page_size"},
+    /* a type's own option on another type names both lists */
+    {"[source x]\nurl = http://x/\nset = physics\ntype = pan\n", 3,
+     "unknown key 'set' in [source x]", "of type pan: none"},
+    {"[source x]\ntype = oai-pmh\nurl = http://x/\nset = a\nset = b\n", 5,
+     "[source x] set is set twice", NULL},
+    {"[harvest]\ncontact = nobody\n", 2, "[harvest] contact = 'nobody'",
+     "expected an e-mail address"},
+    {"[source x]\ntype = crossref\nurl = http://x/\nrequests_per_minute = "
+     "-1\n",
+     4, "[source x] requests_per_minute = '-1'", "between 0 and 600000"},
     {"[server]\nthreads = 1\naccess_log = yes\nthreads = 2\n", 4,
      "[server] threads is set twice", "lines 2 and 4"},
     {"[server]\nthreads = 1\nthis is not ini\n", 3, "syntax error",
