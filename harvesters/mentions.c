@@ -211,7 +211,7 @@ static ps_status read_table(ps_mentions_matcher *m, const char *text,
         if (l && p[l - 1] == '\r')
             p[--l] = '\0';
         if (l && p[0] != '#') {
-            char *f[8];
+            char *f[8] = {0};
             size_t nf = split_tabs(p, f, 8);
             st = fn(m, f, nf, lineno, err);
         }
