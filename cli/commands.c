@@ -265,6 +265,13 @@ static void *harvest_job_run(void *arg)
     ho.progress = on_harvest_progress;
     ho.payload = job;
     ho.cancel = &ps_cli_interrupted;
+    /* This very program extracts PDFs in processes of their own. */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        ho.exe = exe;
+    }
     job->rc = ps_harvest_run(st, &src, &ho, &job->res, &job->err);
     ps_store_close(st);
     harvest_job_done(job);

@@ -48,6 +48,11 @@ ps_status psi_run_reject(psi_run *run, ps_kind kind, const char *remote_id,
                          const char *reason, ps_err *err);
 /* Commit the open transaction (end of a page) and report progress. */
 ps_status psi_run_flush(psi_run *run, ps_err *err);
+/* Before the source waits (on its workers): commit the open transaction
+ * and report progress, so other sources can write meanwhile; resume opens
+ * a new one before the next write. */
+ps_status psi_run_idle(psi_run *run, ps_err *err);
+ps_status psi_run_resume(psi_run *run, ps_err *err);
 /* Add a note to the run's message (e.g. why nothing was deleted). */
 void psi_run_note(psi_run *run, const char *note);
 /* Has the caller asked to stop? */
@@ -197,5 +202,9 @@ ps_status psi_harvest_invenio(psi_run *run, ps_err *err);
 ps_status psi_harvest_materialscloud(psi_run *run, ps_err *err);
 extern const ps_harvest_option psi_invenio_options[];
 extern const ps_harvest_option psi_materialscloud_options[];
+/* pdf-source.c: publication PDFs from a folder, a list of URLs, or the PDF
+ * links of harvested publications. */
+ps_status psi_harvest_pdf(psi_run *run, ps_err *err);
+extern const ps_harvest_option psi_pdf_options[];
 
 #endif /* PS_HARVEST_PRIVATE_H */

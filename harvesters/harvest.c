@@ -36,6 +36,7 @@ static const harvest_type harvest_types[] = {
     {"oai-pmh", psi_harvest_oai, psi_oai_options},
     {"invenio", psi_harvest_invenio, psi_invenio_options},
     {"materialscloud", psi_harvest_materialscloud, psi_materialscloud_options},
+    {"pdf", psi_harvest_pdf, psi_pdf_options},
 };
 #define NTYPES (sizeof harvest_types / sizeof harvest_types[0])
 
@@ -59,7 +60,7 @@ static int type_precedence(const char *type)
 
 const char *const ps_harvest_type_names[] = {
     "pan",     "datacite", "scicat",         "icat", "crossref",
-    "oai-pmh", "invenio",  "materialscloud", NULL};
+    "oai-pmh", "invenio",  "materialscloud", "pdf",  NULL};
 
 static const harvest_type *find_type(const char *name)
 {
@@ -480,6 +481,18 @@ ps_status psi_run_flush(psi_run *run, ps_err *err)
         rc = commit_batch(run, 1, err);
     report(run);
     return rc;
+}
+
+ps_status psi_run_idle(psi_run *run, ps_err *err)
+{
+    ps_status rc = commit_batch(run, 0, err);
+    report(run);
+    return rc;
+}
+
+ps_status psi_run_resume(psi_run *run, ps_err *err)
+{
+    return txn_open(run, err);
 }
 
 ps_status psi_run_record(psi_run *run, ps_put_result result, ps_err *err)
