@@ -110,6 +110,14 @@ ps_status psi_run_link(psi_run *run, const char *type, ps_kind src_kind,
                        int64_t src_id, ps_kind dst_kind, const char *dst_pid,
                        ps_err *err);
 
+/* The PDFs of a harvested publication pub_id: every URL of urls[0..n)
+ * that looks like a PDF (its media type, when the source gives one, is
+ * application/pdf; else the path ends in .pdf) is kept for a pdf source
+ * with `publications = yes` to fetch. types may be NULL. */
+ps_status psi_run_pdf_links(psi_run *run, int64_t pub_id,
+                            const char *const *urls, const char *const *types,
+                            size_t n, ps_err *err);
+
 /* ISO 8601 UTC of ms since the epoch: "2024-05-01T12:00:00Z" (day_only:
  * "2024-05-01"); buf holds at least 32 bytes. */
 void psi_iso_time(int64_t ms, int day_only, char *buf, size_t size);

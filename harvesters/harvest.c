@@ -483,6 +483,31 @@ ps_status psi_run_flush(psi_run *run, ps_err *err)
     return rc;
 }
 
+/* A URL whose path (before ? or #) ends in .pdf, in any case. */
+static int pdf_path(const char *url)
+{
+    size_t n = strcspn(url, "?#");
+    return n > 4 && strncasecmp(url + n - 4, ".pdf", 4) == 0;
+}
+
+ps_status psi_run_pdf_links(psi_run *run, int64_t pub_id,
+                            const char *const *urls, const char *const *types,
+                            size_t n, ps_err *err)
+{
+    ps_status rc = PS_OK;
+    for (size_t i = 0; i < n && rc == PS_OK; i++) {
+        const char *u = urls[i], *t = types ? types[i] : NULL;
+        if (!u || (strncasecmp(u, "http://", 7) != 0 &&
+                   strncasecmp(u, "https://", 8) != 0))
+            continue;
+        int pdf =
+            t && *t ? strncasecmp(t, "application/pdf", 15) == 0 : pdf_path(u);
+        if (pdf)
+            rc = ps_store_put_pdf_link(run->st, run->source_id, pub_id, u, err);
+    }
+    return rc;
+}
+
 ps_status psi_run_idle(psi_run *run, ps_err *err)
 {
     ps_status rc = commit_batch(run, 0, err);

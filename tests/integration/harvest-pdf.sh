@@ -91,12 +91,47 @@ check_contains "$out" "1 deleted" "the removed PDF's record goes"
 check_eq "$(Q "SELECT deleted FROM publication WHERE doi = '10.21105/jose.00034'")" 1 "a tombstone"
 check_eq "$(Q "SELECT count(*) FROM pdf_file WHERE location LIKE '%/jose.00034.pdf' OR location LIKE '%broken.pdf'")" 0 "the ledger forgets them"
 
+# ---- a list of PDF URLs ----------------------------------------------------
+mkdir -p "$T/web"
+# ps-replay serves under /api: one URL absolute from the root, one relative
+# to the list's own URL.
+printf '# papers\n/api/pdf/jose.00044.pdf\npdf/jose.00049.pdf\n\n/api/pdf/missing.pdf\nftp://example.org/x.pdf\n' > "$T/list.txt"
+jq -n --rawfile list "$T/list.txt" --arg a "$JOSE/jose.00044.pdf" --arg b "$JOSE/jose.00049.pdf" \
+    --arg c "$JOSE/jose.00015.pdf" --arg d "$JOSE/jose.00019.pdf" \
+    '[{method: "GET", path: "/lists/papers.txt", headers: {"Content-Type": "text/plain"}, body: $list},
+      {method: "GET", path: "/pdf/jose.00044.pdf", headers: {"Content-Type": "application/pdf"}, body_file: $a},
+      {method: "GET", path: "/lists/pdf/jose.00049.pdf", headers: {"Content-Type": "application/pdf"}, body_file: $b},
+      {method: "GET", path: "/pdf/missing.pdf", status: 404, body: "not here"},
+      {method: "GET", path: "/pdf/jose.00015.pdf", headers: {"Content-Type": "application/pdf"}, body_file: $c},
+      {method: "GET", path: "/pdf/jose.00019.pdf", headers: {"Content-Type": "application/pdf"}, body_file: $d}]' > "$T/web/site.json"
+start_replay "$T/web"
+WEB_URL=$REPLAY_URL
+write_config "$T/web.ini" "$T/webdata" "[source site]
+type = pdf
+url = $REPLAY_URL/lists/papers.txt
+retries = 0"
+W() { "$PANSIFT" --quiet --config "$T/web.ini" "$@"; }
+W init >/dev/null
+out=$(W harvest 2>&1); rc=$?
+check_eq "$rc" 0 "URL list harvest ($out)"
+check_contains "$out" "3 seen, 2 new" "two PDFs from the list, absolute and relative"
+check_contains "$out" "missing.pdf" "the missing one is reported"
+check_contains "$out" "not http(s) URLs" "the ftp line is skipped, with a note"
+check_eq "$(sqlite3 "$T/webdata/store.db" "SELECT count(*) FROM publication WHERE url LIKE 'http://127.0.0.1:%/pdf/jose.00044.pdf' AND length(full_text) > 2000")" 1 \
+    "the record keeps the PDF's URL and its text"
+n1=$(grep -c 'jose.00044.pdf' "$T/replay.log")
+out=$(W harvest 2>&1)
+check_eq "$(grep -c 'jose.00044.pdf' "$T/replay.log")" "$n1" "a fetched PDF is not fetched again"
+
 # ---- Crossref's metadata wins, the PDF's text stays ------------------------
 deposit() { perl -0ne 'print $1 if /<'"$2"'>(.*?)<\/'"$2"'>/s' "$JOSE/$1.crossref.xml"; }
 work() { # work NAME DOI: a Crossref work made from the paper's deposit XML
     jq -n --arg doi "$2" --arg title "$(deposit "$1" title) (as deposited)" \
         --arg given "$(deposit "$1" given_name)" --arg family "$(deposit "$1" surname)" \
+        --arg pdf "$WEB_URL/pdf/$1.pdf" \
         '{DOI: $doi, type: "journal-article", title: [$title],
+          link: [{URL: "https://example.org/landing", "content-type": "text/html"},
+                 {URL: $pdf, "content-type": "application/pdf", "intended-application": "text-mining"}],
           "container-title": ["Journal of Open Source Education"],
           author: [{given: $given, family: $family, sequence: "first", affiliation: []}],
           issued: {"date-parts": [[2018, 1, 1]]}, "is-referenced-by-count": 3}'
@@ -128,36 +163,33 @@ out=$(P harvest papers 2>&1); rc=$?
 check_eq "$rc" 0 "pdf run after crossref ($out)"
 check_contains "$(Q "SELECT title FROM publication WHERE doi = '10.21105/jose.00015'")" "(as deposited)" \
     "a later PDF run does not overwrite crossref's metadata"
-kill "$REPLAY_PID" 2>/dev/null; wait "$REPLAY_PID" 2>/dev/null
 
-# ---- a list of PDF URLs ----------------------------------------------------
-mkdir -p "$T/web"
-# ps-replay serves under /api: one URL absolute from the root, one relative
-# to the list's own URL.
-printf '# papers\n/api/pdf/jose.00044.pdf\npdf/jose.00049.pdf\n\n/api/pdf/missing.pdf\nftp://example.org/x.pdf\n' > "$T/list.txt"
-jq -n --rawfile list "$T/list.txt" --arg a "$JOSE/jose.00044.pdf" --arg b "$JOSE/jose.00049.pdf" \
-    '[{method: "GET", path: "/lists/papers.txt", headers: {"Content-Type": "text/plain"}, body: $list},
-      {method: "GET", path: "/pdf/jose.00044.pdf", headers: {"Content-Type": "application/pdf"}, body_file: $a},
-      {method: "GET", path: "/lists/pdf/jose.00049.pdf", headers: {"Content-Type": "application/pdf"}, body_file: $b},
-      {method: "GET", path: "/pdf/missing.pdf", status: 404, body: "not here"}]' > "$T/web/site.json"
-start_replay "$T/web"
-write_config "$T/web.ini" "$T/webdata" "[source site]
+
+# ---- the PDF links of harvested publications -------------------------------
+# Crossref first, then a pdf source that fetches the works' PDF links.
+mkdir -p "$T/nothing"
+write_config "$T/l.ini" "$T/ldata" "[source xref]
+type = crossref
+url = $REPLAY_URL
+page_size = 2
+prefix = 10.21105
+[source links]
 type = pdf
-url = $REPLAY_URL/lists/papers.txt
-retries = 0"
-W() { "$PANSIFT" --quiet --config "$T/web.ini" "$@"; }
-W init >/dev/null
-out=$(W harvest 2>&1); rc=$?
-check_eq "$rc" 0 "URL list harvest ($out)"
-check_contains "$out" "3 seen, 2 new" "two PDFs from the list, absolute and relative"
-check_contains "$out" "missing.pdf" "the missing one is reported"
-check_contains "$out" "not http(s) URLs" "the ftp line is skipped, with a note"
-check_eq "$(sqlite3 "$T/webdata/store.db" "SELECT count(*) FROM publication WHERE url LIKE 'http://127.0.0.1:%/pdf/jose.00044.pdf' AND length(full_text) > 2000")" 1 \
-    "the record keeps the PDF's URL and its text"
-n1=$(grep -c 'jose.00044.pdf' "$T/replay.log")
-out=$(W harvest 2>&1)
-check_eq "$(grep -c 'jose.00044.pdf' "$T/replay.log")" "$n1" "a fetched PDF is not fetched again"
-
+url = file://$T/nothing
+publications = yes"
+L() { "$PANSIFT" --quiet --config "$T/l.ini" "$@"; }
+L init >/dev/null
+out=$(L harvest xref 2>&1); check_eq "$?" 0 "crossref first ($out)"
+check_eq "$(sqlite3 "$T/ldata/store.db" "SELECT count(*) FROM pdf_link")" 2 "one PDF link per work (the HTML link is not one)"
+out=$(L harvest links 2>&1); rc=$?
+check_eq "$rc" 0 "the links' PDFs ($out)"
+check_contains "$out" "2 seen," "the two works gain their PDFs"
+check_eq "$(sqlite3 "$T/ldata/store.db" "SELECT count(*) FROM publication")" 2 "no new records: the works are the PDFs' records"
+check_eq "$(sqlite3 "$T/ldata/store.db" "SELECT count(*) FROM publication WHERE title LIKE '%(as deposited)' AND length(full_text) > 2000")" 2 \
+    "crossref's metadata, the PDF's text"
+check_contains "$(sqlite3 "$T/ldata/store.db" "SELECT acknowledgements FROM publication WHERE lower(doi) = '10.21105/jose.00019'")" "Diamond" \
+    "the acknowledgements of the linked PDF"
+kill "$REPLAY_PID" 2>/dev/null; wait "$REPLAY_PID" 2>/dev/null
 # ---- kill -9 -----------------------------------------------------------------
 write_config "$T/k.ini" "$T/kdata" "[source papers]
 type = pdf
