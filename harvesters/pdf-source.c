@@ -1295,7 +1295,7 @@ ps_status psi_harvest_pdf(psi_run *run, ps_err *err)
     while (rc == PS_OK && (next < l.n || inflight)) {
         if (r.pool.nthreads)
             rc = drain(&r, pool_take(&r.pool, 0), &inflight, err);
-        if (rc != PS_OK)
+        if (rc != PS_OK || (next == l.n && !inflight))
             break;
         if (psi_run_cancelled(run)) {
             rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
