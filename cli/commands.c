@@ -806,6 +806,15 @@ int ps_cmd_status(ps_cli *cli, int argc, char **argv)
                 (long long)json_integer_value(json_object_get(run, "rejected")),
                 ps_json_str(run, "message") ? "\n    message: " : "",
                 ps_json_str(run, "message") ? ps_json_str(run, "message") : "");
+        json_t *pdfs = json_object_get(src, "pdfs");
+        if (pdfs)
+            printf(
+                "    pdfs: %lld extracted, %lld without text, %lld could "
+                "not be read (the last run's message says why)\n",
+                (long long)json_integer_value(
+                    json_object_get(pdfs, "extracted")),
+                (long long)json_integer_value(json_object_get(pdfs, "no_text")),
+                (long long)json_integer_value(json_object_get(pdfs, "failed")));
         const char *ck;
         json_t *cv;
         json_object_foreach (json_object_get(src, "checkpoint"), ck, cv) {

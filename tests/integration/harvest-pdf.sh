@@ -71,6 +71,7 @@ check_eq "$(Q "SELECT count(*) > 200 FROM link WHERE type = 'references' AND src
 check_eq "$(Q "SELECT state || ':' || count(*) FROM pdf_file GROUP BY state ORDER BY state" | tr '\n' ' ')" \
     "0:$((npdf + 1)) 2:2 " "ledger: extracted (the copy too) and failed"
 check_contains "$(Q "SELECT message FROM pdf_file WHERE location LIKE '%broken.pdf'")" "damaged" "the ledger keeps the reason"
+check_eq "$(P status --json | jq -c '.sources[0].pdfs')" "{\"extracted\":$((npdf + 1)),\"no_text\":0,\"failed\":2}" "status counts the ledger"
 
 # ---- each PDF read once --------------------------------------------------
 at=$(Q "SELECT extracted_at FROM pdf_file WHERE location LIKE '%/jose.00034.pdf'")
