@@ -453,9 +453,152 @@ static ps_status extract_spawned(const char *exe, const char *path,
     return rc;
 }
 
+/* A worker's extractor: `exe pdf-extract --batch` (cli/pdf.c), kept
+ * running from PDF to PDF; started again after it failed or was killed. */
+typedef struct extractor {
+    pid_t pid; /* 0: not running */
+    int in, out;
+    ps_buf buf; /* what it wrote past the last answer */
+} extractor;
+
+static void extractor_stop(extractor *x)
+{
+    if (!x->pid)
+        return;
+    close(x->in);
+    close(x->out);
+    kill(x->pid, SIGKILL);
+    while (waitpid(x->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    ps_buf_free(&x->buf);
+    x->pid = 0;
+}
+
+static int extractor_start(extractor *x, const pdf_pool *p)
+{
+    char a_timeout[32], a_pages[32], a_text[32];
+    snprintf(a_timeout, sizeof a_timeout, "%ld", p->timeout_ms);
+    snprintf(a_pages, sizeof a_pages, "%d", p->opts.max_pages);
+    snprintf(a_text, sizeof a_text, "%zu", p->opts.max_text_bytes);
+    char *argv[] = {(char *)p->exe, "--quiet",     "pdf-extract", "--timeout",
+                    a_timeout,      "--max-pages", a_pages,       "--max-text",
+                    a_text,         "--batch",     NULL};
+    int pi[2] = {-1, -1}, po[2] = {-1, -1};
+    pthread_mutex_lock(&spawn_mu);
+    int ok = cloexec_pipe(pi) == 0 && cloexec_pipe(po) == 0;
+    posix_spawn_file_actions_t fa;
+    if (ok && posix_spawn_file_actions_init(&fa) == 0) {
+        posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
+        posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        ok = posix_spawn(&x->pid, p->exe, &fa, NULL, argv, environ) == 0;
+        posix_spawn_file_actions_destroy(&fa);
+    } else {
+        ok = 0;
+    }
+    pthread_mutex_unlock(&spawn_mu);
+    if (pi[0] >= 0)
+        close(pi[0]);
+    if (po[1] >= 0)
+        close(po[1]);
+    if (!ok) {
+        if (pi[1] >= 0)
+            close(pi[1]);
+        if (po[0] >= 0)
+            close(po[0]);
+        x->pid = 0;
+        return -1;
+    }
+    x->in = pi[1];
+    x->out = po[0];
+    ps_buf_init(&x->buf, p->opts.max_text_bytes * 2 + ((size_t)8 << 20));
+    return 0;
+}
+
+/* One PDF through the worker's extractor. A path with a line break cannot
+ * be sent: 1 (the caller extracts it another way). */
+static int extractor_run(extractor *x, const pdf_pool *p, pdf_job *j)
+{
+    if (strchr(j->path, '\n'))
+        return 1;
+    if (!x->pid && extractor_start(x, p) != 0) {
+        j->rc = PS_ERR_IO;
+        snprintf(j->msg, sizeof j->msg, "cannot start %s: %s", p->exe,
+                 strerror(errno));
+        return 0;
+    }
+    size_t len = strlen(j->path), put = 0;
+    char *line = ps_asprintf("%s\n", j->path);
+    while (line && put <= len) {
+        ssize_t w = write(x->in, line + put, len + 1 - put);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        put += (size_t)w;
+    }
+    ps_free(line);
+    int64_t deadline = ps_mono_ns() / 1000000 + p->timeout_ms + 5000;
+    int over = 0;
+    char *nl = NULL;
+    while (put == len + 1 && !over) {
+        nl = x->buf.data ? memchr(x->buf.data, '\n', x->buf.len) : NULL;
+        if (nl)
+            break;
+        int64_t left = deadline - ps_mono_ns() / 1000000;
+        if (left <= 0)
+            break;
+        struct pollfd fd = {x->out, POLLIN, 0};
+        int n = poll(&fd, 1, (int)(left > 1000 ? 1000 : left));
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n > 0 && !read_some(x->out, &x->buf, &over))
+            break; /* it ended */
+    }
+    if (!nl) {
+        j->rc = over ? PS_ERR_TOOBIG : PS_ERR_TIMEOUT;
+        snprintf(j->msg, sizeof j->msg, "%s",
+                 over ? "the extraction's result is larger than its ceiling"
+                 : put == len + 1 ? "the extractor stopped answering"
+                                  : "the extractor is gone");
+        if (!over && put == len + 1 && ps_mono_ns() / 1000000 >= deadline)
+            snprintf(j->msg, sizeof j->msg, "timed out after %ld ms",
+                     p->timeout_ms);
+        extractor_stop(x);
+        return 0;
+    }
+    size_t used = (size_t)(nl - x->buf.data) + 1;
+    json_error_t je;
+    json_t *ans = json_loadb(x->buf.data, used - 1, 0, &je);
+    memmove(x->buf.data, x->buf.data + used, x->buf.len - used);
+    x->buf.len -= used;
+    json_t *doc = json_object_get(ans, "doc");
+    const char *e = json_string_value(json_object_get(ans, "error"));
+    ps_err err = PS_ERR_INIT;
+    if (doc) {
+        j->rc = ps_pdf_doc_from_json(doc, &j->doc, &err);
+        if (j->rc != PS_OK)
+            snprintf(j->msg, sizeof j->msg, "%s", err.msg);
+    } else {
+        j->rc = PS_ERR_PARSE;
+        snprintf(j->msg, sizeof j->msg, "%s",
+                 e ? e : "the extractor's answer is not readable");
+    }
+    json_decref(ans);
+    return 0;
+}
+
 static void *pool_main(void *arg)
 {
     pdf_pool *p = arg;
+    extractor x;
+    memset(&x, 0, sizeof x);
+    /* Writing to an extractor that died is EPIPE here, not a SIGPIPE that
+     * ends the program. */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     for (;;) {
         pthread_mutex_lock(&p->mu);
         while (!p->todo && !p->stop)
@@ -463,6 +606,7 @@ static void *pool_main(void *arg)
         pdf_job *j = p->todo;
         if (!j) {
             pthread_mutex_unlock(&p->mu);
+            extractor_stop(&x);
             return NULL;
         }
         p->todo = j->next;
@@ -470,8 +614,9 @@ static void *pool_main(void *arg)
             p->todo_tail = NULL;
         pthread_mutex_unlock(&p->mu);
 
-        j->rc = extract_spawned(p->exe, j->path, &p->opts, p->timeout_ms,
-                                &j->doc, j->msg, sizeof j->msg);
+        if (extractor_run(&x, p, j))
+            j->rc = extract_spawned(p->exe, j->path, &p->opts, p->timeout_ms,
+                                    &j->doc, j->msg, sizeof j->msg);
         j->next = NULL;
         pthread_mutex_lock(&p->mu);
         if (p->finished_tail)
