@@ -1413,9 +1413,15 @@ ps_status psi_harvest_pdf(psi_run *run, ps_err *err)
     rc = ps_mentions_matcher_load_with(&r.matcher,
                                        dir ? dir : PS_DEFAULT_MENTIONS_DIR,
                                        psi_opt(run, "proposal_codes"), err);
-    if (rc != PS_OK)
-        return ps_err_set(err, rc, "source %s: the mention tables: %s",
-                          run->src->name, err ? err->msg : "cannot load");
+    if (rc != PS_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "cannot load");
+        const char *codes = psi_opt(run, "proposal_codes");
+        return ps_err_set(err, rc, "source %s: the mention tables (%s%s%s): %s",
+                          run->src->name, dir ? dir : PS_DEFAULT_MENTIONS_DIR,
+                          codes ? ", proposal_codes = " : "",
+                          codes ? codes : "", why);
+    }
     instr_ctx ic = {r.matcher, 0};
     rc = ps_store_instrument_names(run->st, on_instrument, &ic, err);
     if (rc == PS_OK) {

@@ -191,6 +191,24 @@ check_eq "$(sqlite3 "$T/ldata/store.db" "SELECT count(*) FROM publication WHERE 
 check_contains "$(sqlite3 "$T/ldata/store.db" "SELECT acknowledgements FROM publication WHERE lower(doi) = '10.21105/jose.00019'")" "Diamond" \
     "the acknowledgements of the linked PDF"
 kill "$REPLAY_PID" 2>/dev/null; wait "$REPLAY_PID" 2>/dev/null
+# ---- proposal-code grammars from the config ---------------------------------
+mkdir -p "$T/one"
+cp "$JOSE/jose.00019.pdf" "$T/one/"
+printf '# a grammar of our own\nDiamond\tstudentships?\tstudentship\n' > "$T/codes.tsv"
+write_config "$T/g.ini" "$T/gdata" "[source one]
+type = pdf
+url = file://$T/one
+proposal_codes = $T/codes.tsv"
+G() { "$PANSIFT" --quiet --config "$T/g.ini" "$@"; }
+G init >/dev/null
+out=$(G harvest 2>&1); check_eq "$?" 0 "harvest with our grammar ($out)"
+check_eq "$(sqlite3 "$T/gdata/store.db" "SELECT value || '|' || facility || '|' || section FROM mention WHERE kind = 'proposal'")" \
+    "studentship|Diamond|acknowledgements" "the configured grammar finds its codes"
+printf 'Diamond\t(unclosed\tx\n' > "$T/codes.tsv"
+out=$(G harvest 2>&1); rc=$?
+[ "$rc" -ne 0 ] && ok || fail "a bad grammar fails the run"
+check_contains "$out" "codes.tsv" "the error names the grammar file"
+
 # ---- kill -9 -----------------------------------------------------------------
 write_config "$T/k.ini" "$T/kdata" "[source papers]
 type = pdf
