@@ -49,14 +49,14 @@ static int common_opt(const char *cmd, int argc, char **argv, int *i,
 
 /* --batch: the pdf source's extractor process. One path per line on
  * standard input; for each, one line of compact JSON on standard output:
- * {"doc": {...}} or {"error": "why"}. This process has one thread, so the
- * guarded extraction's fork is safe; the source starts one per worker and
- * saves starting a program per PDF. Options before --batch apply. */
+ * {"doc": {...}} or {"error": "why", "code": ps_status}. This process has one
+ * thread, so the guarded extraction's fork is safe; the source starts one per
+ * worker and saves starting a program per PDF. Options before --batch apply. */
 static int pdf_extract_batch(const ps_pdf_opts *o, long timeout_ms)
 {
     char line[8192];
     while (fgets(line, sizeof line, stdin)) {
-        size_t n = strcspn(line, "\r\n");
+        size_t n = strcspn(line, "\n");
         if (n == strlen(line) && !feof(stdin)) {
             /* a line longer than any path: skip the rest of it */
             int c;
@@ -77,7 +77,8 @@ static int pdf_extract_batch(const ps_pdf_opts *o, long timeout_ms)
             st = ps_pdf_doc_to_json(doc, &j, &err);
         ps_pdf_doc_free(doc);
         json_t *ans = st == PS_OK ? json_pack("{s:o}", "doc", j)
-                                  : json_pack("{s:s}", "error", err.msg);
+                                  : json_pack("{s:s,s:i}", "error", err.msg,
+                                              "code", (int)st);
         char *s = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
         json_decref(ans);
         if (s)

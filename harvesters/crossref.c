@@ -716,7 +716,9 @@ static ps_status put_work(psi_run *run, json_t *rec, ps_err *err)
      * them written with it (a store commit holds both or neither). */
     if (rc == PS_OK && res != PS_PUT_UNCHANGED)
         rc = map_links(run, rec, doicopy, kind, id, &e);
-    if (rc == PS_OK && res != PS_PUT_UNCHANGED && kind == PS_KIND_PUBLICATION)
+    /* PDF links also for unchanged works: a store that predates them
+     * learns them on the next harvest (one lookup when known). */
+    if (rc == PS_OK && kind == PS_KIND_PUBLICATION)
         rc = pdf_links(run, rec, id, &e);
     if (rc == PS_ERR_INVALID)
         rc = psi_run_reject(run, kind, doicopy, e.msg, err);

@@ -1206,8 +1206,7 @@ ps_status psi_datacite_put(psi_run *run, const char *remote_id,
     } else {
         if (res != PS_PUT_UNCHANGED)
             rc = put_links(run, attrs, kind, id, doi, err);
-        if (rc == PS_OK && res != PS_PUT_UNCHANGED &&
-            kind == PS_KIND_PUBLICATION)
+        if (rc == PS_OK && kind == PS_KIND_PUBLICATION)
             rc = content_urls(run, attrs, id, err);
         if (rc == PS_OK)
             rc = psi_run_record(run, res, err);

@@ -500,8 +500,12 @@ ps_status psi_run_pdf_links(psi_run *run, int64_t pub_id,
         if (!u || (strncasecmp(u, "http://", 7) != 0 &&
                    strncasecmp(u, "https://", 8) != 0))
             continue;
+        /* Crossref's "unspecified" (and other generic types) say nothing:
+         * then the path decides. */
+        int typed = t && *t && strcasecmp(t, "unspecified") != 0 &&
+                    strcasecmp(t, "application/octet-stream") != 0;
         int pdf =
-            t && *t ? strncasecmp(t, "application/pdf", 15) == 0 : pdf_path(u);
+            typed ? strncasecmp(t, "application/pdf", 15) == 0 : pdf_path(u);
         if (pdf)
             rc = ps_store_put_pdf_link(run->st, run->source_id, pub_id, u, err);
     }

@@ -1266,8 +1266,7 @@ static ps_status put_hit(inv *ix, json_t *hit, ps_err *err)
         rc = after_put(ix, rc, res, kind, pid, &e, err);
         if (rc == PS_OK && stored && res != PS_PUT_UNCHANGED)
             rc = links_of(ix, md, host, kind, rec_id, err);
-        if (rc == PS_OK && stored && res != PS_PUT_UNCHANGED &&
-            kind == PS_KIND_PUBLICATION)
+        if (rc == PS_OK && stored && kind == PS_KIND_PUBLICATION)
             rc = pdf_files(run, &r.f, rec_id, err);
         goto out;
     }

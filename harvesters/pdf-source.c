@@ -125,10 +125,54 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The PDFs under dir, in name order, hidden entries left out. */
-static ps_status walk(psi_run *run, const char *dir, int depth, pdf_list *l,
-                      ps_err *err)
+/* The folders a walk has entered (device and inode): a symbolic link
+ * back up the tree is entered once. */
+typedef struct walk_seen {
+    struct {
+        dev_t dev;
+        ino_t ino;
+    } * v;
+    size_t n, cap;
+} walk_seen;
+
+/* 1 when dir was entered before, else records it (-1: out of memory). */
+static int walk_entered(walk_seen *w, const struct stat *sb)
 {
+    for (size_t i = 0; i < w->n; i++)
+        if (w->v[i].dev == sb->st_dev && w->v[i].ino == sb->st_ino)
+            return 1;
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 64;
+        void *v = ps_realloc(w->v, cap * sizeof *w->v);
+        if (!v)
+            return -1;
+        w->v = v;
+        w->cap = cap;
+    }
+    w->v[w->n].dev = sb->st_dev;
+    w->v[w->n].ino = sb->st_ino;
+    w->n++;
+    return 0;
+}
+
+/* The PDFs under dir, in name order, hidden entries left out; each folder
+ * once however links lead to it. */
+static ps_status walk(psi_run *run, const char *dir, int depth, pdf_list *l,
+                      walk_seen *seen, ps_err *err)
+{
+    struct stat self;
+    if (stat(dir, &self) == 0) {
+        int e = walk_entered(seen, &self);
+        if (e < 0)
+            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        if (e)
+            return PS_OK;
+    }
+    if (l->truncated)
+        return PS_OK;
+    if (psi_run_cancelled(run))
+        return ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
+                          run->src->name);
     if (depth > PDF_MAX_DEPTH) {
         psi_run_note(run, "folders nested deeper than 32 levels skipped");
         return PS_OK;
@@ -179,7 +223,7 @@ static ps_status walk(psi_run *run, const char *dir, int depth, pdf_list *l,
         if (stat(names[i], &sb) != 0)
             continue;
         if (S_ISDIR(sb.st_mode))
-            rc = walk(run, names[i], depth + 1, l, err);
+            rc = walk(run, names[i], depth + 1, l, seen, err);
         else if (S_ISREG(sb.st_mode) && is_pdf_name(names[i]))
             rc = list_add(l, names[i], NULL, 0, err);
     }
@@ -355,9 +399,10 @@ static ps_status extract_spawned(const char *exe, const char *path,
     snprintf(a_timeout, sizeof a_timeout, "%ld", timeout_ms);
     snprintf(a_pages, sizeof a_pages, "%d", o->max_pages);
     snprintf(a_text, sizeof a_text, "%zu", o->max_text_bytes);
-    char *argv[] = {(char *)exe, "--quiet",     "pdf-extract", "--timeout",
-                    a_timeout,   "--max-pages", a_pages,       "--max-text",
-                    a_text,      (char *)path,  NULL};
+    char *argv[] = {(char *)exe,   "--quiet",    "--config", "/dev/null",
+                    "pdf-extract", "--timeout",  a_timeout,  "--max-pages",
+                    a_pages,       "--max-text", a_text,     (char *)path,
+                    NULL};
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
     pid_t pid = -1;
     *out = NULL;
@@ -367,7 +412,10 @@ static ps_status extract_spawned(const char *exe, const char *path,
     if (ok && posix_spawn_file_actions_init(&fa) == 0) {
         posix_spawn_file_actions_adddup2(&fa, po[1], 1);
         posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-        ok = posix_spawn(&pid, exe, &fa, NULL, argv, environ) == 0;
+        int sp = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
+        ok = sp == 0;
+        if (sp)
+            errno = sp;
         posix_spawn_file_actions_destroy(&fa);
     } else {
         ok = 0;
@@ -390,8 +438,8 @@ static ps_status extract_spawned(const char *exe, const char *path,
     ps_buf_init(&eb, 4096);
     int over = 0, eover = 0, open_o = 1, open_e = 1, killed = 0;
     int64_t deadline = ps_mono_ns() / 1000000 + timeout_ms + 5000;
+    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
     while (open_o || open_e) {
-        struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
         int64_t left = deadline - ps_mono_ns() / 1000000;
         if (left <= 0 || over) {
             kill(pid, SIGKILL);
@@ -406,7 +454,9 @@ static ps_status extract_spawned(const char *exe, const char *path,
         if (open_e && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
             open_e = read_some(pe[0], &eb, &eover);
         if (!open_o)
-            fds[0].fd = -1;
+            fds[0].fd = -1; /* poll skips it */
+        if (!open_e)
+            fds[1].fd = -1;
     }
     close(po[0]);
     close(pe[0]);
@@ -480,9 +530,10 @@ static int extractor_start(extractor *x, const pdf_pool *p)
     snprintf(a_timeout, sizeof a_timeout, "%ld", p->timeout_ms);
     snprintf(a_pages, sizeof a_pages, "%d", p->opts.max_pages);
     snprintf(a_text, sizeof a_text, "%zu", p->opts.max_text_bytes);
-    char *argv[] = {(char *)p->exe, "--quiet",     "pdf-extract", "--timeout",
-                    a_timeout,      "--max-pages", a_pages,       "--max-text",
-                    a_text,         "--batch",     NULL};
+    char *argv[] = {
+        (char *)p->exe, "--quiet", "--config",    "/dev/null", "pdf-extract",
+        "--timeout",    a_timeout, "--max-pages", a_pages,     "--max-text",
+        a_text,         "--batch", NULL};
     int pi[2] = {-1, -1}, po[2] = {-1, -1};
     pthread_mutex_lock(&spawn_mu);
     int ok = cloexec_pipe(pi) == 0 && cloexec_pipe(po) == 0;
@@ -491,7 +542,10 @@ static int extractor_start(extractor *x, const pdf_pool *p)
         posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
         posix_spawn_file_actions_adddup2(&fa, po[1], 1);
         posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-        ok = posix_spawn(&x->pid, p->exe, &fa, NULL, argv, environ) == 0;
+        int sp = posix_spawn(&x->pid, p->exe, &fa, NULL, argv, environ);
+        ok = sp == 0;
+        if (sp)
+            errno = sp;
         posix_spawn_file_actions_destroy(&fa);
     } else {
         ok = 0;
@@ -519,7 +573,7 @@ static int extractor_start(extractor *x, const pdf_pool *p)
  * be sent: 1 (the caller extracts it another way). */
 static int extractor_run(extractor *x, const pdf_pool *p, pdf_job *j)
 {
-    if (strchr(j->path, '\n'))
+    if (strpbrk(j->path, "\r\n"))
         return 1;
     if (!x->pid && extractor_start(x, p) != 0) {
         j->rc = PS_ERR_IO;
@@ -541,10 +595,14 @@ static int extractor_run(extractor *x, const pdf_pool *p, pdf_job *j)
     int64_t deadline = ps_mono_ns() / 1000000 + p->timeout_ms + 5000;
     int over = 0;
     char *nl = NULL;
+    size_t scanned = 0; /* bytes of buf known to hold no line end */
     while (put == len + 1 && !over) {
-        nl = x->buf.data ? memchr(x->buf.data, '\n', x->buf.len) : NULL;
+        nl = x->buf.data
+                 ? memchr(x->buf.data + scanned, '\n', x->buf.len - scanned)
+                 : NULL;
         if (nl)
             break;
+        scanned = x->buf.len;
         int64_t left = deadline - ps_mono_ns() / 1000000;
         if (left <= 0)
             break;
@@ -556,7 +614,9 @@ static int extractor_run(extractor *x, const pdf_pool *p, pdf_job *j)
             break; /* it ended */
     }
     if (!nl) {
-        j->rc = over ? PS_ERR_TOOBIG : PS_ERR_TIMEOUT;
+        j->rc = over                                 ? PS_ERR_TOOBIG
+                : ps_mono_ns() / 1000000 >= deadline ? PS_ERR_TIMEOUT
+                                                     : PS_ERR_INTERNAL;
         snprintf(j->msg, sizeof j->msg, "%s",
                  over ? "the extraction's result is larger than its ceiling"
                  : put == len + 1 ? "the extractor stopped answering"
@@ -580,7 +640,10 @@ static int extractor_run(extractor *x, const pdf_pool *p, pdf_job *j)
         if (j->rc != PS_OK)
             snprintf(j->msg, sizeof j->msg, "%s", err.msg);
     } else {
-        j->rc = PS_ERR_PARSE;
+        json_t *code = json_object_get(ans, "code");
+        j->rc = json_is_integer(code) && json_integer_value(code) > 0
+                    ? (ps_status)json_integer_value(code)
+                    : PS_ERR_INTERNAL;
         snprintf(j->msg, sizeof j->msg, "%s",
                  e ? e : "the extractor's answer is not readable");
     }
@@ -679,6 +742,10 @@ typedef struct pdf_run {
     char (*seen)[65];
     size_t seen_cap, seen_n;
     int64_t duplicates, no_text;
+    /* copies of a PDF dispatched in the same run, for a second pass */
+    const pdf_item **deferred;
+    size_t ndeferred, capdeferred;
+    int allow_defer;
 } pdf_run;
 
 static int seen_add(pdf_run *r, const char *sha)
@@ -795,22 +862,59 @@ static ps_status keep(pdf_run *r, const pdf_item *it, const ps_pdf_file *f,
     return rc;
 }
 
-/* A location whose bytes (sha) another location already gave: point its
- * ledger row at the same publication. */
-static ps_status duplicate(pdf_run *r, const pdf_item *it, const char *sha,
-                           int64_t size, int64_t mtime, int64_t pub_id,
-                           int state, ps_err *err)
+/* A location whose bytes another location already gave (a copy, a renamed
+ * or moved file, another pdf source): the publication that location made
+ * gets this location's provenance too, so it lives while either does; a
+ * PDF that could not be read is reported with the same reason.
+ * *handled_out is 0 when the other location left nothing to share (its
+ * record is gone): the caller extracts this one. */
+static ps_status share(pdf_run *r, const pdf_item *it, const pdf_job *j,
+                       int *handled_out, ps_err *err)
 {
-    ps_pdf_file f = {it->location,
-                     sha,
-                     size,
-                     mtime,
-                     0,
-                     state < 0 ? PS_PDF_EXTRACTED : state,
-                     "same content as another PDF",
-                     pub_id};
-    r->duplicates++;
-    return keep(r, it, &f, err);
+    psi_run *run = r->run;
+    ps_pdf_file m;
+    int64_t msrc = 0;
+    int found = 0, copied = 0;
+    *handled_out = 0;
+    ps_status rc =
+        ps_store_pdf_by_hash(run->st, j->sha, &m, &msrc, &found, err);
+    if (rc != PS_OK || !found)
+        return rc;
+    ps_pdf_file f = {it->location, j->sha,  j->size,   j->mtime,
+                     m.pages,      m.state, m.message, 0};
+    if (m.state == PS_PDF_EXTRACTED && m.publication_id) {
+        rc = ps_store_pdf_share(run->st, msrc, m.location, run->source_id,
+                                it->location, run->run_id, &copied, err);
+        if (rc == PS_OK && copied) {
+            f.publication_id = m.publication_id;
+            f.message = "the same content as another PDF";
+            rc = ps_store_pdf_file_put(run->st, run->source_id, run->run_id, &f,
+                                       err);
+            if (rc == PS_OK)
+                rc = psi_run_record(run, PS_PUT_UNCHANGED, err);
+            r->duplicates++;
+            *handled_out = 1;
+        }
+    } else if (m.state != PS_PDF_EXTRACTED) {
+        rc = keep(r, it, &f, err); /* the same failure, reported */
+        *handled_out = 1;
+    }
+    ps_pdf_file_clear(&m);
+    return rc;
+}
+
+static ps_status defer(pdf_run *r, const pdf_item *it, ps_err *err)
+{
+    if (r->ndeferred == r->capdeferred) {
+        size_t cap = r->capdeferred ? r->capdeferred * 2 : 16;
+        const pdf_item **v = ps_realloc(r->deferred, cap * sizeof *v);
+        if (!v)
+            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        r->deferred = v;
+        r->capdeferred = cap;
+    }
+    r->deferred[r->ndeferred++] = it;
+    return PS_OK;
 }
 
 /* Prepare one item: skip it when unchanged, else hand it to a worker
@@ -914,18 +1018,19 @@ static ps_status prepare(pdf_run *r, const pdf_item *it, pdf_job **job_out,
         rc = keep(r, it, &old, err);
         goto done;
     }
-    int64_t pub = 0;
-    int state = -1;
-    rc = ps_store_pdf_by_hash(run->st, j->sha, &pub, &state, err);
-    if (rc != PS_OK)
+    int handled = 0;
+    rc = share(r, it, j, &handled, err);
+    if (rc != PS_OK || handled)
         goto done;
-    int fresh = state < 0 ? seen_add(r, j->sha) : 0;
+    /* The same bytes twice in this run: the second waits for the first's
+     * record (the second pass shares it). */
+    int fresh = seen_add(r, j->sha);
     if (fresh < 0) {
         rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (!fresh) {
-        rc = duplicate(r, it, j->sha, j->size, j->mtime, pub, state, err);
+    if (!fresh && r->allow_defer) {
+        rc = defer(r, it, err);
         goto done;
     }
     ps_free(data);
@@ -946,52 +1051,84 @@ typedef struct found_mentions {
     ps_mention_in *in;
     size_t n;
     char **matched; /* owned copies of the matched text */
+    int cut;        /* the ceiling of mentions was reached */
 } found_mentions;
-
-static int same_mention(const ps_mention *a, const ps_mention *b)
-{
-    return a->kind == b->kind && strcmp(a->value, b->value) == 0;
-}
 
 /* Mentions in the acknowledgements, funding, each reference ("reference:N")
  * and the full text ("text"); in the full text only those not already found
  * in one of the others (the sections are part of it). */
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "kind:value" of a mention, for the sorted set of those already found. */
+static char *mention_key(const ps_mention *m)
+{
+    return ps_asprintf("%d:%s", (int)m->kind, m->value);
+}
+
+/* One section's mentions; past the ceiling of mentions (or of text) the
+ * section is left out and *cut set: the PDF keeps what was found. */
+static ps_status find_in(pdf_run *r, const char *text, size_t len,
+                         const char *section, found_mentions *fm, ps_err *err)
+{
+    if (!text || fm->cut)
+        return PS_OK;
+    ps_status rc =
+        ps_mentions_find(r->matcher, text, len, section, &fm->all, err);
+    if (rc == PS_ERR_TOOBIG) {
+        fm->cut = 1;
+        rc = PS_OK;
+    }
+    return rc;
+}
+
 static ps_status find_mentions(pdf_run *r, const ps_pdf_doc *d,
                                found_mentions *fm, ps_err *err)
 {
-    ps_status rc = PS_OK;
     memset(fm, 0, sizeof *fm);
-    if (d->acknowledgements)
-        rc = ps_mentions_find(r->matcher, d->acknowledgements,
-                              strlen(d->acknowledgements), "acknowledgements",
-                              &fm->all, err);
-    if (rc == PS_OK && d->funding)
-        rc = ps_mentions_find(r->matcher, d->funding, strlen(d->funding),
-                              "funding", &fm->all, err);
+    ps_status rc =
+        find_in(r, d->acknowledgements,
+                d->acknowledgements ? strlen(d->acknowledgements) : 0,
+                "acknowledgements", fm, err);
+    if (rc == PS_OK)
+        rc = find_in(r, d->funding, d->funding ? strlen(d->funding) : 0,
+                     "funding", fm, err);
     for (size_t i = 0; rc == PS_OK && i < d->nrefs; i++) {
-        if (!d->refs[i].text)
-            continue;
         char section[32];
         snprintf(section, sizeof section, "reference:%zu", i);
-        rc = ps_mentions_find(r->matcher, d->refs[i].text,
-                              strlen(d->refs[i].text), section, &fm->all, err);
+        rc = find_in(r, d->refs[i].text,
+                     d->refs[i].text ? strlen(d->refs[i].text) : 0, section, fm,
+                     err);
     }
     size_t before = fm->all.n;
-    if (rc == PS_OK && d->text)
-        rc = ps_mentions_find(r->matcher, d->text, d->text_len, "text",
-                              &fm->all, err);
+    if (rc == PS_OK)
+        rc = find_in(r, d->text, d->text_len, "text", fm, err);
     if (rc != PS_OK)
         return rc;
+    /* The sections are part of the full text: a mention they have is not
+     * repeated under "text" (a sorted set of kind:value, binary search). */
+    char **keys = ps_calloc(before ? before : 1, sizeof *keys);
     fm->in = ps_calloc(fm->all.n ? fm->all.n : 1, sizeof *fm->in);
     fm->matched = ps_calloc(fm->all.n ? fm->all.n : 1, sizeof *fm->matched);
-    if (!fm->in || !fm->matched)
-        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < fm->all.n; i++) {
+    int nomem = !keys || !fm->in || !fm->matched;
+    for (size_t i = 0; !nomem && i < before; i++) {
+        keys[i] = mention_key(&fm->all.items[i]);
+        nomem = !keys[i];
+    }
+    if (!nomem && before)
+        qsort(keys, before, sizeof *keys, cmp_key);
+    for (size_t i = 0; !nomem && i < fm->all.n; i++) {
         const ps_mention *m = &fm->all.items[i];
-        if (i >= before) {
-            int dup = 0;
-            for (size_t k = 0; k < before && !dup; k++)
-                dup = same_mention(m, &fm->all.items[k]);
+        if (i >= before && before) {
+            char *k = mention_key(m);
+            if (!k) {
+                nomem = 1;
+                break;
+            }
+            int dup = bsearch(&k, keys, before, sizeof *keys, cmp_key) != NULL;
+            ps_free(k);
             if (dup)
                 continue;
         }
@@ -1018,7 +1155,10 @@ static ps_status find_mentions(pdf_run *r, const ps_pdf_doc *d,
         x->matched = fm->matched[fm->n];
         fm->n++;
     }
-    return PS_OK;
+    for (size_t i = 0; keys && i < before; i++)
+        ps_free(keys[i]);
+    ps_free(keys);
+    return nomem ? ps_err_set(err, PS_ERR_NOMEM, "out of memory") : PS_OK;
 }
 
 static void found_mentions_free(found_mentions *fm)
@@ -1109,6 +1249,15 @@ static ps_status put_links(pdf_run *r, int64_t id, const ps_pdf_doc *d,
     return rc == PS_ERR_INVALID ? PS_OK : rc;
 }
 
+/* A failure the same bytes will always have (the PDF is damaged,
+ * encrypted, too large): kept in the ledger and reported on every run until
+ * the file changes. Any other (a time limit, the extractor process, memory)
+ * is of the moment: reported, and the PDF is read again on the next run. */
+static int lasting_failure(ps_status rc)
+{
+    return rc == PS_ERR_PARSE || rc == PS_ERR_INVALID || rc == PS_ERR_TOOBIG;
+}
+
 static ps_status store_result(pdf_run *r, pdf_job *j, ps_err *err)
 {
     psi_run *run = r->run;
@@ -1116,10 +1265,19 @@ static ps_status store_result(pdf_run *r, pdf_job *j, ps_err *err)
     ps_pdf_file f = {it->location,  j->sha, j->size, j->mtime, 0,
                      PS_PDF_FAILED, NULL,   0};
     if (j->rc != PS_OK) {
-        f.message = j->msg;
-        ps_status rc = ps_store_pdf_file_put(run->st, run->source_id,
-                                             run->run_id, &f, err);
-        return rc == PS_OK ? reject(r, it, j->msg, err) : rc;
+        /* The extractor names the file it read: the rejection names the
+         * PDF already (and a download's file is a temporary one). */
+        const char *msg = j->msg;
+        size_t plen = strlen(j->path);
+        if (strncmp(msg, j->path, plen) == 0 &&
+            strncmp(msg + plen, ": ", 2) == 0)
+            msg += plen + 2;
+        f.message = msg;
+        ps_status rc = PS_OK;
+        if (lasting_failure(j->rc))
+            rc = ps_store_pdf_file_put(run->st, run->source_id, run->run_id, &f,
+                                       err);
+        return rc == PS_OK ? reject(r, it, msg, err) : rc;
     }
     const ps_pdf_doc *d = j->doc;
     f.pages = d->pages;
@@ -1204,6 +1362,13 @@ static ps_status store_result(pdf_run *r, pdf_job *j, ps_err *err)
     if (rc != PS_OK)
         goto out;
     rc = find_mentions(r, d, &fm, err);
+    if (rc == PS_OK && fm.cut) {
+        char note[200];
+        snprintf(note, sizeof note,
+                 "%.120s: more mentions than can be kept, only the first",
+                 short_name(it->location));
+        psi_run_note(run, note);
+    }
     ps_reference_in *refs = NULL;
     if (rc == PS_OK && d->nrefs) {
         refs = ps_calloc(d->nrefs, sizeof *refs);
@@ -1292,11 +1457,11 @@ static ps_status parse_options(pdf_run *r, ps_err *err)
     if (rc == PS_OK) {
         r->pool.opts = (ps_pdf_opts)PS_PDF_OPTS_INIT;
         r->pool.opts.max_pages = (int)v;
-        rc = psi_opt_long(run, "max_text", 4L << 20, 4096, 256L << 20, &v, err);
+        rc = psi_opt_long(run, "max_text", 4L << 20, 4096, 32L << 20, &v, err);
     }
     if (rc == PS_OK) {
         r->pool.opts.max_text_bytes = (size_t)v;
-        rc = psi_opt_long(run, "max_file", 256L << 20, 1024, 2047L << 20, &v,
+        rc = psi_opt_long(run, "max_file", 256L << 20, 1024, 512L << 20, &v,
                           err);
     }
     if (rc == PS_OK)
@@ -1325,9 +1490,11 @@ static ps_status list_all(pdf_run *r, pdf_list *l, ps_err *err)
                               "source %s: %s: %s (url = file:// and an "
                               "absolute path to a folder or a PDF)",
                               run->src->name, path, strerror(errno));
-        if (S_ISDIR(sb.st_mode))
-            rc = walk(run, path, 0, l, err);
-        else
+        if (S_ISDIR(sb.st_mode)) {
+            walk_seen seen = {0};
+            rc = walk(run, path, 0, l, &seen, err);
+            ps_free(seen.v);
+        } else
             rc = list_add(l, path, NULL, 0, err);
     } else if (url) {
         rc = list_urls(run, l, err);
@@ -1392,10 +1559,78 @@ static ps_status drain(pdf_run *r, pdf_job *j, size_t *inflight, ps_err *err)
     ps_status rc = PS_OK;
     for (pdf_job *n; j; j = n) {
         n = j->next;
-        if (rc == PS_OK)
+        if (rc == PS_OK) {
             rc = store_result(r, j, err);
+            if (rc != PS_OK && err) {
+                char why[sizeof err->msg];
+                snprintf(why, sizeof why, "%s", err->msg);
+                ps_err_set(err, rc, "%s: %s", short_name(j->item->location),
+                           why);
+            }
+        }
         job_free(j);
         (*inflight)--;
+    }
+    return rc;
+}
+
+/* Read items (items[0..n), or the pointed-to ptrs[0..n)): prepare each in
+ * this thread, extract on the workers (at most two per worker waiting),
+ * store the results here as they come. Returns when all are stored. */
+static ps_status run_items(pdf_run *r, const pdf_item *items,
+                           const pdf_item *const *ptrs, size_t n, ps_err *err)
+{
+    psi_run *run = r->run;
+    ps_status rc = PS_OK;
+    size_t next = 0, inflight = 0;
+    size_t cap = (size_t)r->pool.nthreads * 2;
+    while (rc == PS_OK && (next < n || inflight)) {
+        if (r->pool.nthreads)
+            rc = drain(r, pool_take(&r->pool, 0), &inflight, err);
+        if (rc != PS_OK || (next == n && !inflight))
+            break;
+        if (psi_run_cancelled(run)) {
+            rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
+                            run->src->name);
+            break;
+        }
+        if (next < n && (inflight < cap || !r->pool.nthreads)) {
+            pdf_job *j = NULL;
+            const pdf_item *it = items ? &items[next] : ptrs[next];
+            next++;
+            rc = prepare(r, it, &j, err);
+            if (rc == PS_OK && j && r->pool.nthreads) {
+                pool_push(&r->pool, j);
+                inflight++;
+            } else if (rc == PS_OK && j) {
+                ps_err e = PS_ERR_INIT;
+                j->rc = ps_pdf_extract_file_guarded(
+                    j->path, &r->pool.opts, r->pool.timeout_ms, &j->doc, &e);
+                if (j->rc != PS_OK)
+                    snprintf(j->msg, sizeof j->msg, "%s", e.msg);
+                rc = store_result(r, j, err);
+                job_free(j);
+            }
+            continue;
+        }
+        /* Every worker busy: let other sources write while we wait. */
+        rc = psi_run_idle(run, err);
+        pdf_job *done = rc == PS_OK ? pool_take(&r->pool, 1) : NULL;
+        if (rc == PS_OK)
+            rc = psi_run_resume(run, err);
+        ps_status drc = drain(r, done, &inflight, err);
+        if (rc == PS_OK)
+            rc = drc;
+    }
+    /* On an error, wait for what the workers still hold (they are bounded
+     * by the time limit) so that nothing refers to the items any more. */
+    while (inflight && r->pool.nthreads) {
+        pdf_job *done = pool_take(&r->pool, 1);
+        for (pdf_job *x; done; done = x) {
+            x = done->next;
+            job_free(done);
+            inflight--;
+        }
     }
     return rc;
 }
@@ -1441,44 +1676,14 @@ ps_status psi_harvest_pdf(psi_run *run, ps_err *err)
     r.pool.exe = run->opts->exe;
     if (r.pool.exe)
         rc = pool_start(&r, err);
-    size_t next = 0, inflight = 0;
-    size_t cap = (size_t)r.pool.nthreads * 2;
-    while (rc == PS_OK && (next < l.n || inflight)) {
-        if (r.pool.nthreads)
-            rc = drain(&r, pool_take(&r.pool, 0), &inflight, err);
-        if (rc != PS_OK || (next == l.n && !inflight))
-            break;
-        if (psi_run_cancelled(run)) {
-            rc = ps_err_set(err, PS_ERR_CANCELLED, "harvest of %s cancelled",
-                            run->src->name);
-            break;
-        }
-        if (next < l.n && (inflight < cap || !r.pool.nthreads)) {
-            pdf_job *j = NULL;
-            rc = prepare(&r, &l.v[next++], &j, err);
-            if (rc == PS_OK && j && r.pool.nthreads) {
-                pool_push(&r.pool, j);
-                inflight++;
-            } else if (rc == PS_OK && j) {
-                ps_err e = PS_ERR_INIT;
-                j->rc = ps_pdf_extract_file_guarded(
-                    j->path, &r.pool.opts, r.pool.timeout_ms, &j->doc, &e);
-                if (j->rc != PS_OK)
-                    snprintf(j->msg, sizeof j->msg, "%s", e.msg);
-                rc = store_result(&r, j, err);
-                job_free(j);
-            }
-            continue;
-        }
-        /* Every worker busy: let other sources write while we wait. */
-        rc = psi_run_idle(run, err);
-        pdf_job *done = rc == PS_OK ? pool_take(&r.pool, 1) : NULL;
-        if (rc == PS_OK)
-            rc = psi_run_resume(run, err);
-        ps_status drc = drain(&r, done, &inflight, err);
-        if (rc == PS_OK)
-            rc = drc;
-    }
+    /* First every listed PDF, then the copies of PDFs that were still
+     * being extracted when their copy came up. */
+    r.allow_defer = 1;
+    if (rc == PS_OK)
+        rc = run_items(&r, l.v, NULL, l.n, err);
+    r.allow_defer = 0;
+    if (rc == PS_OK && r.ndeferred)
+        rc = run_items(&r, NULL, r.deferred, r.ndeferred, err);
     if (r.pool.threads)
         pool_stop(&r);
     if (rc == PS_OK) {
@@ -1503,6 +1708,7 @@ ps_status psi_harvest_pdf(psi_run *run, ps_err *err)
     }
     ps_mentions_matcher_free(r.matcher);
     ps_free(r.seen);
+    ps_free(r.deferred);
     list_free(&l);
     return rc;
 }

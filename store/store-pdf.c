@@ -156,27 +156,68 @@ out:
 }
 
 ps_status ps_store_pdf_by_hash(ps_store *st, const char *sha256,
-                               int64_t *pub_id_out, int *state_out, ps_err *err)
+                               ps_pdf_file *out, int64_t *source_out,
+                               int *found_out, ps_err *err)
 {
-    /* An extraction that gave a publication first, then any other. */
+    /* An extraction that gave a live publication first, then any other. */
     static const char sql[] =
-        "SELECT coalesce(f.publication_id, 0), f.state FROM pdf_file f LEFT "
-        "JOIN publication u ON u.id = f.publication_id AND u.deleted = 0 "
-        "WHERE f.sha256 = ?1 ORDER BY u.id IS NULL, f.id LIMIT 1";
+        "SELECT f.location, f.sha256, f.size, f.mtime, f.pages, f.state, "
+        "f.message, coalesce(u.id, 0), f.source_id FROM pdf_file f LEFT JOIN "
+        "publication u ON u.id = f.publication_id AND u.deleted = 0 WHERE "
+        "f.sha256 = ?1 ORDER BY u.id IS NULL, f.id LIMIT 1";
     ps_status status = PS_OK;
     sqlite3_stmt *s;
-    *pub_id_out = 0;
-    *state_out = -1;
+    memset(out, 0, sizeof *out);
+    *found_out = 0;
+    *source_out = 0;
     STMT(s, sql);
     psi_bind_text(s, 1, sha256);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        *pub_id_out = sqlite3_column_int64(s, 0);
-        *state_out = sqlite3_column_int(s, 1);
+        out->location = dup_col(s, 0);
+        out->sha256 = dup_col(s, 1);
+        out->size = sqlite3_column_int64(s, 2);
+        out->mtime = sqlite3_column_int64(s, 3);
+        out->pages = sqlite3_column_int(s, 4);
+        out->state = (ps_pdf_state)sqlite3_column_int(s, 5);
+        out->message = dup_col(s, 6);
+        out->publication_id = sqlite3_column_int64(s, 7);
+        *source_out = sqlite3_column_int64(s, 8);
+        *found_out = 1;
     } else if (rc != SQLITE_DONE) {
         status = psi_db_error(st, err, "reading the PDF ledger");
     }
     sqlite3_reset(s);
+out:
+    return status;
+}
+
+ps_status ps_store_pdf_share(ps_store *st, int64_t from_source,
+                             const char *from_location, int64_t to_source,
+                             const char *to_location, int64_t run_id,
+                             int *copied_out, ps_err *err)
+{
+    static const char sql[] =
+        "INSERT INTO provenance (kind, rec_id, source_id, remote_id, "
+        "raw_hash, raw, first_harvested_at, harvested_at, last_run) SELECT "
+        "p.kind, p.rec_id, ?3, ?4, p.raw_hash, p.raw, ?6, ?6, ?5 FROM "
+        "provenance p JOIN publication u ON u.id = p.rec_id AND u.deleted = 0 "
+        "WHERE p.source_id = ?1 AND p.kind = 9 AND p.remote_id = ?2 AND "
+        "true ON CONFLICT (source_id, kind, remote_id) DO UPDATE SET rec_id = "
+        "excluded.rec_id, raw_hash = excluded.raw_hash, raw = excluded.raw, "
+        "harvested_at = excluded.harvested_at, last_run = excluded.last_run";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    *copied_out = 0;
+    STMT(s, sql);
+    sqlite3_bind_int64(s, 1, from_source);
+    psi_bind_text(s, 2, from_location);
+    sqlite3_bind_int64(s, 3, to_source);
+    psi_bind_text(s, 4, to_location);
+    psi_bind_i64_or_null(s, 5, run_id, 0);
+    sqlite3_bind_int64(s, 6, ps_now_ms());
+    CHECK(psi_step_done(st, s, err, "sharing a PDF's record"));
+    *copied_out = sqlite3_changes(st->db) > 0;
 out:
     return status;
 }

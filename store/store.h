@@ -604,11 +604,20 @@ ps_status ps_store_pdf_file_get(ps_store *st, int64_t source_id,
                                 const char *location, ps_pdf_file *out,
                                 int *found_out, ps_err *err);
 void ps_pdf_file_clear(ps_pdf_file *f);
-/* A PDF with these bytes already extracted by any source: the publication
- * it became (*pub_id_out, 0 when none) and its state (*state_out). */
+/* The ledger row of a PDF with these bytes, of any source (one whose
+ * publication is live first): *found_out 0 when none. *source_out gets
+ * its source; the strings in *out are copies (ps_pdf_file_clear). */
 ps_status ps_store_pdf_by_hash(ps_store *st, const char *sha256,
-                               int64_t *pub_id_out, int *state_out,
-                               ps_err *err);
+                               ps_pdf_file *out, int64_t *source_out,
+                               int *found_out, ps_err *err);
+/* The same bytes at another location: the publication that the location
+ * (from_source, from_location) gave gets a provenance for (to_source,
+ * to_location) too, seen by run_id, so it lives as long as either does.
+ * *copied_out is 0 when from_location has no live publication. */
+ps_status ps_store_pdf_share(ps_store *st, int64_t from_source,
+                             const char *from_location, int64_t to_source,
+                             const char *to_location, int64_t run_id,
+                             int *copied_out, ps_err *err);
 /* Write the row of (source_id, f->location) as seen by run_id. */
 ps_status ps_store_pdf_file_put(ps_store *st, int64_t source_id, int64_t run_id,
                                 const ps_pdf_file *f, ps_err *err);

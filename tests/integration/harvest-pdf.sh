@@ -26,6 +26,8 @@ mkdir -p "$T/papers/more"
 cp "$JOSE"/*.pdf "$T/papers/"
 cp "$JOSE/jose.00019.pdf" "$T/papers/more/copy-of-19.pdf"     # same bytes
 head -c 4000 "$JOSE/jose.00027.pdf" > "$T/papers/more/broken.pdf" # truncated
+cp "$T/papers/more/broken.pdf" "$T/papers/more/broken-copy.pdf"    # same, broken
+ln -s .. "$T/papers/more/up"                                      # a loop
 : > "$T/papers/empty.pdf"
 echo "not a pdf" > "$T/papers/notes.txt"                          # not listed
 cp "$JOSE/jose.00032.pdf" "$T/papers/.hidden.pdf"                 # not listed
@@ -37,9 +39,9 @@ timeout = 20000"
 P init >/dev/null
 out=$(P harvest 2>&1); rc=$?
 check_eq "$rc" 0 "folder harvest ($out)"
-listed=$((npdf + 3))
-check_contains "$out" "$listed seen, $npdf new, 0 updated, 1 unchanged, 0 deleted, 2 rejected" \
-    "every PDF a record; the copy read once; two rejected"
+listed=$((npdf + 4))
+check_contains "$out" "$listed seen, $npdf new, 0 updated, 1 unchanged, 0 deleted, 3 rejected" \
+    "every PDF a record; the copy read once; three rejected; the link loop walked once"
 check_contains "$out" "broken.pdf: damaged or truncated PDF" "the truncated PDF's error names it and says why"
 check_contains "$out" "empty.pdf: " "the empty file's error names it"
 check_contains "$out" "same content as another" "the copy is noted"
@@ -69,9 +71,11 @@ nref=$(Q "SELECT count(*) FROM publication_reference WHERE doi IS NOT NULL")
 [ "$nref" -gt 200 ] && ok || fail "references with DOIs: $nref"
 check_eq "$(Q "SELECT count(*) > 200 FROM link WHERE type = 'references' AND src_kind = 9")" 1 "reference DOIs become links"
 check_eq "$(Q "SELECT state || ':' || count(*) FROM pdf_file GROUP BY state ORDER BY state" | tr '\n' ' ')" \
-    "0:$((npdf + 1)) 2:2 " "ledger: extracted (the copy too) and failed"
+    "0:$((npdf + 1)) 2:3 " "ledger: extracted (the copy too) and failed"
+check_eq "$(Q "SELECT count(*) FROM pdf_file WHERE state = 0 AND publication_id IS NULL")" 0 "the copy points at the record"
+check_contains "$out" "broken-copy.pdf: damaged" "the broken copy is reported with the same reason"
 check_contains "$(Q "SELECT message FROM pdf_file WHERE location LIKE '%broken.pdf'")" "damaged" "the ledger keeps the reason"
-check_eq "$(P status --json | jq -c '.sources[0].pdfs')" "{\"extracted\":$((npdf + 1)),\"no_text\":0,\"failed\":2}" "status counts the ledger"
+check_eq "$(P status --json | jq -c '.sources[0].pdfs')" "{\"extracted\":$((npdf + 1)),\"no_text\":0,\"failed\":3}" "status counts the ledger"
 
 # ---- each PDF read once --------------------------------------------------
 at=$(Q "SELECT extracted_at FROM pdf_file WHERE location LIKE '%/jose.00034.pdf'")
@@ -79,16 +83,21 @@ seq=$(Q "SELECT max(seq) FROM change")
 touch "$T/papers/jose.00034.pdf"
 out=$(P harvest 2>&1); rc=$?
 check_eq "$rc" 0 "second run ($out)"
-check_contains "$out" "$listed seen, 0 new, 0 updated, $((npdf + 1)) unchanged, 0 deleted, 2 rejected" \
+check_contains "$out" "$listed seen, 0 new, 0 updated, $((npdf + 1)) unchanged, 0 deleted, 3 rejected" \
     "nothing read again; the broken files reported again"
 check_eq "$(Q "SELECT extracted_at FROM pdf_file WHERE location LIKE '%/jose.00034.pdf'")" "$at" "a touched file is not extracted again"
 check_eq "$(Q "SELECT max(seq) FROM change")" "$seq" "no record rewritten"
 
 # ---- a PDF gone takes its record ------------------------------------------
 rm "$T/papers/jose.00034.pdf" "$T/papers/more/broken.pdf"
+mv "$T/papers/jose.00044.pdf" "$T/papers/more/renamed.pdf"
 out=$(P harvest 2>&1); rc=$?
 check_eq "$rc" 0 "third run ($out)"
 check_contains "$out" "1 deleted" "the removed PDF's record goes"
+check_eq "$(Q "SELECT deleted FROM publication WHERE doi = '10.21105/jose.00044'")" 0 "a renamed PDF keeps its record"
+out=$(P harvest 2>&1)
+check_contains "$out" "0 deleted" "and keeps it on the next run"
+check_eq "$(Q "SELECT deleted FROM publication WHERE doi = '10.21105/jose.00044'")" 0 "still there"
 check_eq "$(Q "SELECT deleted FROM publication WHERE doi = '10.21105/jose.00034'")" 1 "a tombstone"
 check_eq "$(Q "SELECT count(*) FROM pdf_file WHERE location LIKE '%/jose.00034.pdf' OR location LIKE '%broken.pdf'")" 0 "the ledger forgets them"
 

@@ -785,11 +785,14 @@ static void test_publication_text(void)
               g.publication_id == id && strcmp(g.sha256, "aa11") == 0,
           "ledger row read back");
     ps_pdf_file_clear(&g);
-    int64_t by = 0;
-    int state = -1;
-    check(ps_store_pdf_by_hash(st, "aa11", &by, &state, &err) == PS_OK &&
-              by == id && state == PS_PDF_EXTRACTED,
+    int64_t by_source = 0;
+    check(ps_store_pdf_by_hash(st, "aa11", &g, &by_source, &found, &err) ==
+                  PS_OK &&
+              found && g.publication_id == id && by_source == pdf &&
+              g.state == PS_PDF_EXTRACTED &&
+              strcmp(g.location, "/papers/a.pdf") == 0,
           "found by content hash");
+    ps_pdf_file_clear(&g);
     int64_t gone = 0;
     check(ps_store_pdf_file_sweep(st, pdf, 8, &gone, &err) == PS_OK &&
               gone == 1,
