@@ -26,7 +26,7 @@ static int common_opt(const char *cmd, int argc, char **argv, int *i,
         strcmp(a, "--max-text") != 0)
         return 0;
     int64_t v = 0;
-    if (*i + 1 >= argc || !ps_parse_i64(argv[*i + 1], &v) || v <= 0 ||
+    if (*i + 1 >= argc || ps_parse_i64(argv[*i + 1], &v) != 0 || v <= 0 ||
         v > ((int64_t)1 << 40)) {
         ps_cli_error("%s: %s needs a positive number", cmd, a);
         return -1;
