@@ -319,6 +319,39 @@ static int is_bold_font(const char *name)
                     strstr(name, "-B") || strstr(name, "Semibold"));
 }
 
+/* The largest font size we keep (a PDF can state any number). */
+#define MAX_FONT_SIZE 511.0
+
+/* The dominant size of a line: the size most of its n characters have, the
+ * first to occur among equals. One pass over a small table of the sizes
+ * seen; a line with more than 32 different sizes (garbage) is judged on
+ * the first 32. */
+static double dominant_size(const double *size, glong n)
+{
+    double seen[32];
+    glong count[32];
+    int nseen = 0;
+    for (glong k = 0; k < n; k++) {
+        int j = 0;
+        while (j < nseen && seen[j] != size[k])
+            j++;
+        if (j < nseen) {
+            count[j]++;
+        } else if (nseen < 32) {
+            seen[nseen] = size[k];
+            count[nseen++] = 1;
+        }
+    }
+    double dom = 0;
+    glong best = 0;
+    for (int j = 0; j < nseen; j++)
+        if (count[j] > best) {
+            best = count[j];
+            dom = seen[j];
+        }
+    return dom;
+}
+
 /* Cut one page's text into lines with their fonts and positions. */
 static ps_status page_lines(PopplerPage *page, const char *text, int pno,
                             lines *ls, double *size_hist, ps_err *err)
@@ -339,11 +372,19 @@ static ps_status page_lines(PopplerPage *page, const char *text, int pno,
     GList *attrs = poppler_page_get_text_attributes(page);
     for (GList *a = attrs; a; a = a->next) {
         PopplerTextAttributes *t = a->data;
-        for (gint i = t->start_index; i <= t->end_index && i < nchars; i++) {
-            if (i < 0)
-                continue;
-            size[i] = t->font_size;
-            bold[i] = (char)is_bold_font(t->font_name);
+        /* A damaged PDF can give any size: NaN, negative, huge. Sizes are
+         * kept within [0, MAX_FONT_SIZE] so that the histogram's index and
+         * the comparisons below stay defined. */
+        double fs = t->font_size;
+        if (!(fs > 0))
+            fs = 0;
+        else if (fs > MAX_FONT_SIZE)
+            fs = MAX_FONT_SIZE;
+        char b = (char)is_bold_font(t->font_name);
+        gint i = t->start_index > 0 ? t->start_index : 0;
+        for (; i <= t->end_index && i < nchars; i++) {
+            size[i] = fs;
+            bold[i] = b;
         }
     }
     poppler_page_free_text_attributes(attrs);
@@ -355,22 +396,8 @@ static ps_status page_lines(PopplerPage *page, const char *text, int pno,
         const char *e = strchr(p, '\n');
         size_t n = e ? (size_t)(e - p) : strlen(p);
         glong lc = g_utf8_strlen(p, (gssize)n);
-        /* The dominant size of the line, by characters. */
-        double dom = 0;
-        int best = 0, nb = 0, nvis = 0;
-        for (glong k = 0; k < lc; k++) {
-            double s = size[ci + k];
-            int cnt = 0;
-            for (glong m = 0; m < lc; m++)
-                if (size[ci + m] == s)
-                    cnt++;
-            if (cnt > best) {
-                best = cnt;
-                dom = s;
-            }
-            if (lc > 200) /* long lines: the first size is good enough */
-                break;
-        }
+        double dom = dominant_size(size + ci, lc);
+        int nb = 0, nvis = 0;
         line l = {0};
         l.size = dom;
         l.page = pno;
