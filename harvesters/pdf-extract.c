@@ -1683,7 +1683,8 @@ ps_status ps_pdf_extract_files_guarded(const char *const *paths, size_t n,
     if (fatal != PS_OK)
         return fatal;
     return stop ? ps_err_set(err, PS_ERR_CANCELLED,
-                             "stopped after %zu of %zu PDFs", next, n)
+                             "stopped on request (%zu of %zu PDFs started)",
+                             next, n)
                 : PS_OK;
 }
 
