@@ -97,13 +97,59 @@ static int print_line(size_t index, const char *path, ps_status status,
     return ps_cli_interrupted;
 }
 
+/* --batch: the pdf source's extractor process. One path per line on
+ * standard input; for each, one line of compact JSON on standard output:
+ * {"doc": {...}} or {"error": "why"}. This process has one thread, so the
+ * guarded extraction's fork is safe; the source starts one per worker and
+ * saves starting a program per PDF. Options before --batch apply. */
+static int pdf_extract_batch(const ps_pdf_opts *o, long timeout_ms)
+{
+    char line[8192];
+    while (fgets(line, sizeof line, stdin)) {
+        size_t n = strcspn(line, "\r\n");
+        if (n == strlen(line) && !feof(stdin)) {
+            /* a line longer than any path: skip the rest of it */
+            int c;
+            do
+                c = getchar();
+            while (c != '\n' && c != EOF);
+            puts("{\"error\": \"path too long\"}");
+            fflush(stdout);
+            continue;
+        }
+        line[n] = '\0';
+        ps_err err = PS_ERR_INIT;
+        ps_pdf_doc *doc = NULL;
+        json_t *j = NULL;
+        ps_status st =
+            ps_pdf_extract_file_guarded(line, o, timeout_ms, &doc, &err);
+        if (st == PS_OK)
+            st = ps_pdf_doc_to_json(doc, &j, &err);
+        ps_pdf_doc_free(doc);
+        json_t *ans = st == PS_OK ? json_pack("{s:o}", "doc", j)
+                                  : json_pack("{s:s}", "error", err.msg);
+        char *s = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+        json_decref(ans);
+        if (s)
+            puts(s);
+        else
+            puts("{\"error\": \"out of memory\"}");
+        free(s);
+        if (fflush(stdout) != 0)
+            return PS_EXIT_FAIL;
+    }
+    return PS_EXIT_OK;
+}
+
 int ps_cmd_pdf_extract(ps_cli *cli, int argc, char **argv)
 {
     (void)cli;
     if (ps_cli_wants_help(argc, argv)) {
         printf("usage: pansift pdf-extract [--no-text] [--jobs N] [--timeout "
                "MS] [--max-pages N]\n                           [--max-text "
-               "BYTES] [--max-memory MIB] FILE.pdf...\n\n"
+               "BYTES] [--max-memory MIB] FILE.pdf...\n"
+               "       pansift pdf-extract --batch [--timeout MS] [--max-pages "
+               "N] ...\n\n"
                "Extract publication PDFs. With one FILE (and no --jobs) print "
                "the result as one\nJSON object: title, authors, doi, year, "
                "abstract, keywords, acknowledgements,\nfunding, references "
@@ -117,7 +163,10 @@ int ps_cmd_pdf_extract(ps_cli *cli, int argc, char **argv)
                "the fields are found: docs/pdf.md.\n\n"
                "  --no-text          leave the full text out\n"
                "  --jobs N           read N PDFs at once (default: one per "
-               "CPU core)\n" PDF_LIMITS_HELP
+               "CPU core)\n"
+               "  --batch            read paths from standard input, one per "
+               "line, and answer\n                     each with a line of "
+               "JSON ({\"doc\": ...} or {\"error\": ...})\n" PDF_LIMITS_HELP
                "\nexit status: 0 all extracted (possibly with warnings), 1 a "
                "PDF could not be read\n(encrypted, damaged, timed out, too "
                "big: the message says why), 2 usage.\n");
@@ -141,7 +190,10 @@ int ps_cmd_pdf_extract(ps_cli *cli, int argc, char **argv)
             continue;
         else if (strcmp(argv[i], "--no-text") == 0)
             no_text = 1;
-        else if (strcmp(argv[i], "--jobs") == 0) {
+        else if (strcmp(argv[i], "--batch") == 0) {
+            ps_free(files);
+            return pdf_extract_batch(&o, timeout_ms);
+        } else if (strcmp(argv[i], "--jobs") == 0) {
             int64_t v = 0;
             if (i + 1 >= argc || ps_parse_i64(argv[i + 1], &v) != 0 || v < 1 ||
                 v > 256) {

@@ -286,6 +286,58 @@ out:
     return status;
 }
 
+static void row_mention(json_t *o, sqlite3_stmt *s)
+{
+    set_text(o, "kind", s, 0);
+    set_text(o, "value", s, 1);
+    set_text(o, "facility", s, 2);
+    set_text(o, "matched", s, 3);
+    set_text(o, "section", s, 4);
+    set_int(o, "offset", s, 5);
+    set_int(o, "length", s, 6);
+    set_text(o, "context", s, 7);
+    set_int(o, "context_at", s, 8);
+    if (sqlite3_column_type(s, 9) != SQLITE_NULL)
+        json_object_set_new(o, "confidence",
+                            json_real(sqlite3_column_double(s, 9)));
+}
+
+static void row_reference(json_t *o, sqlite3_stmt *s)
+{
+    set_text(o, "doi", s, 0);
+    set_text(o, "raw", s, 1);
+}
+
+/* A publication's PDF text: the text columns, its mentions and references. */
+static ps_status load_text(ps_store *st, int64_t id, json_t *o, ps_err *err)
+{
+    static const char text_sql[] =
+        "SELECT full_text, acknowledgements, funding, text_sha256 FROM "
+        "publication WHERE id = ?1";
+    static const char mentions[] =
+        "SELECT kind, value, facility, matched, section, offset, length, "
+        "context, context_at, confidence FROM mention WHERE publication_id "
+        "= ?1 AND ?2 = ?2 ORDER BY id";
+    static const char refs[] =
+        "SELECT doi, raw FROM publication_reference WHERE publication_id = "
+        "?1 AND ?2 = ?2 ORDER BY position";
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    STMT(s, text_sql);
+    sqlite3_bind_int64(s, 1, id);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        set_text(o, "full_text", s, 0);
+        set_text(o, "acknowledgements", s, 1);
+        set_text(o, "funding", s, 2);
+        set_text(o, "text_sha256", s, 3);
+    }
+    sqlite3_reset(s);
+    CHECK(load_rows(st, o, "mentions", mentions, id, 0, row_mention, err));
+    CHECK(load_rows(st, o, "references", refs, id, 0, row_reference, err));
+out:
+    return status;
+}
+
 static ps_status load_document(ps_store *st, ps_kind kind, int64_t id,
                                unsigned flags, json_t *o, ps_err *err)
 {
@@ -369,6 +421,8 @@ static ps_status load_document(ps_store *st, ps_kind kind, int64_t id,
         CHECK(load_rows(st, o, is_prop ? "publications" : "proposals",
                         is_prop ? prop_publications : pub_proposals, id, 0,
                         row_document_ref, err));
+    if ((flags & PS_LOAD_TEXT) && !is_prop)
+        CHECK(load_text(st, id, o, err));
 out:
     return status;
 }
@@ -918,6 +972,15 @@ ps_status ps_store_stats(ps_store *st, json_t **out, ps_err *err)
         sqlite3_reset(s);
         if (cp)
             json_object_set_new(src, "checkpoint", cp);
+        /* A pdf source's ledger: how many of its PDFs were read. */
+        int64_t pdfs[3];
+        CHECK(ps_store_pdf_file_counts(st, ids[i], pdfs, err));
+        if (pdfs[0] + pdfs[1] + pdfs[2])
+            json_object_set_new(src, "pdfs",
+                                json_pack("{s:I,s:I,s:I}", "extracted",
+                                          (json_int_t)pdfs[0], "no_text",
+                                          (json_int_t)pdfs[1], "failed",
+                                          (json_int_t)pdfs[2]));
     }
     json_object_set_new(root, "entities", ents);
     json_object_set_new(root, "tombstones", tombs);

@@ -400,7 +400,62 @@ static const char migration_4[] =
     "WHERE "
     "doi IS NOT NULL;\n";
 
+/* Migration 5: what publication PDFs give (issue 5). A publication keeps the
+ * text of its PDF (full text, acknowledgements, funding) whatever source
+ * wrote its metadata; mention rows say where in that text a facility, an
+ * instrument, a proposal code or a data DOI was named (section, byte offset,
+ * the text around it), for the matcher to use as evidence. pdf_file is the
+ * pdf source's ledger: one row per location (a file or a URL) with the
+ * content hash it had, so an unchanged PDF is never fetched or read twice
+ * and the same bytes at two locations are extracted once. pdf_link: PDF
+ * URLs that harvested records (Crossref, DataCite, Invenio) give for a
+ * publication, for a pdf source with `publications = yes` to fetch. */
+static const char migration_5[] =
+    "ALTER TABLE publication ADD COLUMN funding TEXT;\n"
+    "ALTER TABLE publication ADD COLUMN text_sha256 TEXT;\n"
+    "CREATE TABLE mention (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  publication_id INTEGER NOT NULL REFERENCES publication (id) ON DELETE "
+    "CASCADE,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  value TEXT NOT NULL,\n"
+    "  facility TEXT,\n"
+    "  matched TEXT,\n"
+    "  section TEXT,\n"
+    "  offset INTEGER NOT NULL,\n"
+    "  length INTEGER NOT NULL,\n"
+    "  context TEXT,\n"
+    "  context_at INTEGER,\n"
+    "  confidence REAL\n"
+    ");\n"
+    "CREATE INDEX mention_publication ON mention (publication_id);\n"
+    "CREATE INDEX mention_value ON mention (kind, value);\n"
+    "CREATE TABLE pdf_file (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  source_id INTEGER NOT NULL REFERENCES source (id) ON DELETE CASCADE,\n"
+    "  location TEXT NOT NULL,\n"
+    "  sha256 TEXT,\n"
+    "  size INTEGER,\n"
+    "  mtime INTEGER,\n"
+    "  pages INTEGER,\n"
+    "  state INTEGER NOT NULL,\n"
+    "  message TEXT,\n"
+    "  publication_id INTEGER REFERENCES publication (id) ON DELETE SET "
+    "NULL,\n"
+    "  extracted_at INTEGER,\n"
+    "  last_run INTEGER,\n"
+    "  UNIQUE (source_id, location)\n"
+    ");\n"
+    "CREATE INDEX pdf_file_sha256 ON pdf_file (sha256);\n"
+    "CREATE TABLE pdf_link (\n"
+    "  publication_id INTEGER NOT NULL REFERENCES publication (id) ON DELETE "
+    "CASCADE,\n"
+    "  url TEXT NOT NULL,\n"
+    "  source_id INTEGER REFERENCES source (id) ON DELETE CASCADE,\n"
+    "  PRIMARY KEY (publication_id, url)\n"
+    ") WITHOUT ROWID;\n";
+
 const char *const psi_migrations[] = {migration_1, migration_2, migration_3,
-                                      migration_4};
+                                      migration_4, migration_5};
 const int psi_nmigrations =
     (int)(sizeof psi_migrations / sizeof psi_migrations[0]);

@@ -404,6 +404,9 @@ ps_status ps_store_put_link(ps_store *st, const ps_link_in *in,
 #define PS_LOAD_MEMBERS 0x10u
 #define PS_LOAD_DATASETS 0x20u  /* a document's / instrument's datasets */
 #define PS_LOAD_DOCUMENTS 0x40u /* a dataset's proposal and publications */
+#define PS_LOAD_TEXT                                                           \
+    0x80u /* a publication's PDF text: "full_text",                            \
+             "acknowledgements", "funding", "mentions" */
 #define PS_LOAD_ALL 0xffu
 
 /* Load one entity by its row id. PS_ERR_NOTFOUND if there is no such row
@@ -532,9 +535,109 @@ ps_status ps_store_pending(ps_store *st, int64_t after, int64_t *out,
  * {"schema":N,"max_seq":N,"entities":{"dataset":N,...} (live records),
  *  "tombstones":{...},"sources":[{"name","type","url","records":{kind:N},
  *  "checkpoint":{key:value} (where the next run starts),
+ *  "pdfs":{"extracted","no_text","failed"} (pdf sources: their ledger),
  *  "last_run":{"id","state","started","finished","seen","inserted",
  *  "updated","unchanged","deleted","rejected","message"}}]} */
 ps_status ps_store_stats(ps_store *st, json_t **out, ps_err *err);
+
+/* ---- publication text, mentions and the PDF ledger (issue 5)
+ * ---------------------------------------------------------------------
+ * What a publication's PDF gives beside its metadata. The text is the
+ * PDF's alone: a source that writes the publication's metadata (Crossref,
+ * DataCite, ...) never touches it, and the PDF's own copy of the metadata
+ * only counts where no better source has the record (precedence). */
+typedef struct ps_mention_in {
+    const char *kind;     /* "facility", "instrument", "proposal", "data-doi" */
+    const char *value;    /* normalised: "8-01-418", "ID23-1", "ILL", a DOI */
+    const char *facility; /* short name, or NULL */
+    const char *matched;  /* the text as it was found */
+    const char *section;  /* "acknowledgements", "funding", "references",
+                             "text" (the rest) */
+    int64_t offset, length; /* bytes into the section's text */
+    const char *context;    /* the text around it */
+    int64_t context_at;     /* where the mention starts inside context */
+    double confidence;
+} ps_mention_in;
+
+typedef struct ps_reference_in {
+    const char *doi; /* NULL when the entry has none */
+    const char *raw; /* the entry as printed */
+} ps_reference_in;
+
+typedef struct ps_pub_text_in {
+    const char *sha256; /* of the PDF the text comes from */
+    const char *full_text, *acknowledgements, *funding;
+    const ps_mention_in *mentions;
+    size_t nmentions;
+    const ps_reference_in *refs;
+    size_t nrefs;
+} ps_pub_text_in;
+
+/* Replace publication pub_id's text, mentions and references (those from
+ * its PDF) and give it a new sequence number, so the index follows. A
+ * text from the same PDF (sha256) as the one stored is PS_OK with
+ * *changed_out 0 (may be NULL) and no write. */
+ps_status ps_store_put_publication_text(ps_store *st, int64_t pub_id,
+                                        const ps_pub_text_in *in,
+                                        int *changed_out, ps_err *err);
+
+/* The pdf source's ledger: one row per (source, location). */
+typedef enum {
+    PS_PDF_EXTRACTED = 0, /* text and metadata stored */
+    PS_PDF_NO_TEXT = 1,   /* read, but no text (scanned): a warning */
+    PS_PDF_FAILED = 2     /* could not be read; message says why */
+} ps_pdf_state;
+
+typedef struct ps_pdf_file {
+    const char *location; /* path or URL */
+    const char *sha256;   /* NULL: not fetched */
+    int64_t size, mtime;  /* files: to skip an unchanged one unread */
+    int pages;
+    ps_pdf_state state;
+    const char *message;
+    int64_t publication_id; /* 0: none */
+} ps_pdf_file;
+
+/* The stored row of (source_id, location): *found_out 0 when none; the
+ * strings in *out are copies to free with ps_pdf_file_clear. */
+ps_status ps_store_pdf_file_get(ps_store *st, int64_t source_id,
+                                const char *location, ps_pdf_file *out,
+                                int *found_out, ps_err *err);
+void ps_pdf_file_clear(ps_pdf_file *f);
+/* A PDF with these bytes already extracted by any source: the publication
+ * it became (*pub_id_out, 0 when none) and its state (*state_out). */
+ps_status ps_store_pdf_by_hash(ps_store *st, const char *sha256,
+                               int64_t *pub_id_out, int *state_out,
+                               ps_err *err);
+/* Write the row of (source_id, f->location) as seen by run_id. */
+ps_status ps_store_pdf_file_put(ps_store *st, int64_t source_id, int64_t run_id,
+                                const ps_pdf_file *f, ps_err *err);
+/* After a complete run: forget the locations run_id did not see. *n_out
+ * (may be NULL) counts them. */
+ps_status ps_store_pdf_file_sweep(ps_store *st, int64_t source_id,
+                                  int64_t run_id, int64_t *n_out, ps_err *err);
+/* Count the source's ledger rows by state (counts[3], by ps_pdf_state). */
+ps_status ps_store_pdf_file_counts(ps_store *st, int64_t source_id,
+                                   int64_t counts[3], ps_err *err);
+
+/* A PDF URL a harvested record gives for publication pub_id. */
+ps_status ps_store_put_pdf_link(ps_store *st, int64_t source_id, int64_t pub_id,
+                                const char *url, ps_err *err);
+/* Every PDF link of a live publication, in publication order: fn(ctx,
+ * pub_pid, pub_doi, url) for each (a non-zero return stops: PS_OK). */
+ps_status ps_store_pdf_links(ps_store *st,
+                             int (*fn)(void *ctx, const char *pid,
+                                       const char *doi, const char *url),
+                             void *ctx, ps_err *err);
+
+/* Every live instrument with its names: fn(ctx, facility, name, aliases)
+ * with the other names |-separated (NULL when none), for the mention
+ * matcher. */
+ps_status ps_store_instrument_names(ps_store *st,
+                                    int (*fn)(void *ctx, const char *facility,
+                                              const char *name,
+                                              const char *aliases),
+                                    void *ctx, ps_err *err);
 
 #ifdef __cplusplus
 }

@@ -541,7 +541,7 @@ static void test_links_per_source(void)
     ps_store_close(st);
 
     /* Take the file back to schema 1 (no link_source, no store_id, no
-     * technique tables, no DOI indexes or source precedence), as
+     * technique tables, no DOI indexes or source precedence, no PDF tables), as
      * pansift 0.1 left it; opening migrates and keeps a's assertion. */
     exec_on_file(
         "links.db",
@@ -551,6 +551,9 @@ static void test_links_per_source(void)
         "DROP INDEX dataset_doi_nocase; DROP INDEX proposal_doi_nocase; "
         "DROP INDEX publication_doi_nocase; "
         "ALTER TABLE source DROP COLUMN precedence; "
+        "DROP TABLE mention; DROP TABLE pdf_file; DROP TABLE pdf_link; "
+        "ALTER TABLE publication DROP COLUMN funding; "
+        "ALTER TABLE publication DROP COLUMN text_sha256; "
         "PRAGMA user_version = 1;");
     st = open_store("links.db", 0);
     check_fatal(st != NULL, "schema 1 store opens");
@@ -697,6 +700,101 @@ static void test_doi_identity(void)
           "the link found the publication by its DOI");
     sqlite3_finalize(q);
     sqlite3_close(db);
+}
+
+/* A PDF's text lands on the publication whatever source wrote the
+ * metadata, and stays when Crossref (higher precedence) rewrites it; the
+ * same PDF again writes nothing; mentions and references come back with
+ * the record; the ledger finds a PDF by location and by content hash. */
+static void test_publication_text(void)
+{
+    ps_err err = PS_ERR_INIT;
+    ps_store *st = open_store("text.db", 1);
+    check_fatal(st != NULL, "store opens");
+    int64_t pdf = 0, cr = 0, id = 0, id2 = 0;
+    ps_store_source_ensure(st, "papers", "pdf", NULL, &pdf, &err);
+    ps_store_source_ensure(st, "cr", "crossref", NULL, &cr, &err);
+    ps_store_source_set_precedence(st, pdf, 30, &err);
+    ps_store_source_set_precedence(st, cr, 70, &err);
+    put_pub(st, pdf, "10.5555/x1", "10.5555/x1", "title from the pdf", &id);
+    ps_mention_in m = {"proposal",
+                       "8-01-418",
+                       "ILL",
+                       "8-01-418",
+                       "acknowledgements",
+                       12,
+                       8,
+                       "ILL (proposal 8-01-418)",
+                       15,
+                       0.9};
+    ps_reference_in r = {"10.5291/ill-data.8-01-418", "[1] ILL data"};
+    ps_pub_text_in t = {"aa11",
+                        "full text here",
+                        "We thank the ILL.",
+                        "Funded by X.",
+                        &m,
+                        1,
+                        &r,
+                        1};
+    int changed = 0;
+    check(ps_store_put_publication_text(st, id, &t, &changed, &err) == PS_OK &&
+              changed,
+          "text stored: %s", err.msg);
+    int64_t seq = seq_of(st, PS_KIND_PUBLICATION, id);
+    check(ps_store_put_publication_text(st, id, &t, &changed, &err) == PS_OK &&
+              !changed,
+          "the same PDF writes nothing");
+    check(seq_of(st, PS_KIND_PUBLICATION, id) == seq, "no new sequence");
+    put_pub(st, cr, "10.5555/x1", "10.5555/x1", "title from crossref", &id2);
+    check(id2 == id, "one record");
+    json_t *rec = NULL;
+    check(ps_store_load(st, PS_KIND_PUBLICATION, id, PS_LOAD_TEXT, &rec,
+                        &err) == PS_OK,
+          "load: %s", err.msg);
+    check(strcmp(json_string_value(json_object_get(rec, "title")),
+                 "title from crossref") == 0,
+          "crossref's title");
+    check(json_is_string(json_object_get(rec, "full_text")) &&
+              strcmp(json_string_value(json_object_get(rec, "full_text")),
+                     "full text here") == 0,
+          "the PDF's text survives crossref's write");
+    json_t *ms = json_object_get(rec, "mentions");
+    check(json_array_size(ms) == 1 &&
+              strcmp(ps_json_str(json_array_get(ms, 0), "value"), "8-01-418") ==
+                  0 &&
+              json_integer_value(
+                  json_object_get(json_array_get(ms, 0), "offset")) == 12,
+          "the mention with its offset");
+    check(json_array_size(json_object_get(rec, "references")) == 1,
+          "the reference");
+    json_decref(rec);
+    check(ps_store_load(st, PS_KIND_PUBLICATION, id, 0, &rec, &err) == PS_OK &&
+              !json_object_get(rec, "full_text"),
+          "no text without PS_LOAD_TEXT");
+    json_decref(rec);
+
+    ps_pdf_file f = {"/papers/a.pdf",  "aa11", 100, 5, 3,
+                     PS_PDF_EXTRACTED, NULL,   id};
+    check(ps_store_pdf_file_put(st, pdf, 7, &f, &err) == PS_OK, "ledger: %s",
+          err.msg);
+    ps_pdf_file g;
+    int found = 0;
+    check(ps_store_pdf_file_get(st, pdf, "/papers/a.pdf", &g, &found, &err) ==
+                  PS_OK &&
+              found && g.size == 100 && g.mtime == 5 &&
+              g.publication_id == id && strcmp(g.sha256, "aa11") == 0,
+          "ledger row read back");
+    ps_pdf_file_clear(&g);
+    int64_t by = 0;
+    int state = -1;
+    check(ps_store_pdf_by_hash(st, "aa11", &by, &state, &err) == PS_OK &&
+              by == id && state == PS_PDF_EXTRACTED,
+          "found by content hash");
+    int64_t gone = 0;
+    check(ps_store_pdf_file_sweep(st, pdf, 8, &gone, &err) == PS_OK &&
+              gone == 1,
+          "a location run 8 did not see is forgotten");
+    ps_store_close(st);
 }
 
 static int64_t count_links(ps_store *st, const char *type)
@@ -871,6 +969,7 @@ int main(void)
     test_links_per_source();
     test_doi_identity();
     test_links_withdrawn();
+    test_publication_text();
     test_record_atomic();
     test_nomem();
     check_rmtree(dir);
