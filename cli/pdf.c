@@ -54,6 +54,17 @@ static int common_opt(const char *cmd, int argc, char **argv, int *i,
     "  --max-memory MIB   stop a PDF's extraction past MIB MiB of memory "     \
     "(1024)\n"
 
+/* A PDF's failure on stderr, named by the file (some messages of the
+ * guarded extraction already start with it). */
+static void print_failure(const char *path, const char *msg)
+{
+    size_t pl = strlen(path);
+    if (strncmp(msg, path, pl) == 0 && msg[pl] == ':')
+        ps_cli_error("pdf-extract: %s", msg);
+    else
+        ps_cli_error("pdf-extract: %s: %s", path, msg);
+}
+
 /* What the JSON-lines mode of pdf-extract keeps while files finish. */
 typedef struct lines_out {
     int no_text;
@@ -61,7 +72,8 @@ typedef struct lines_out {
 } lines_out;
 
 /* One file done in the JSON-lines mode: its line on stdout (the result, or
- * {"file", "error": {"status", "message"}}), and a failure also on stderr. */
+ * {"file", "error": {"status", "message"}}), and a failure also on stderr,
+ * named by the file. */
 static int print_line(size_t index, const char *path, ps_status status,
                       ps_pdf_doc *doc, const ps_err *err, void *payload)
 {
@@ -76,7 +88,7 @@ static int print_line(size_t index, const char *path, ps_status status,
     ps_pdf_doc_free(doc);
     if (status != PS_OK) {
         const char *m = err && err->msg[0] ? err->msg : ps_status_str(status);
-        ps_cli_error("pdf-extract: %s", m);
+        print_failure(path, m);
         lo->failed++;
         j = json_pack("{s:s,s:{s:s,s:s}}", "file", path, "error", "status",
                       ps_status_str(status), "message", m);
@@ -243,7 +255,7 @@ int ps_cmd_pdf_extract(ps_cli *cli, int argc, char **argv)
         st = ps_pdf_doc_to_json(doc, &j, &err);
     ps_pdf_doc_free(doc);
     if (st != PS_OK) {
-        ps_cli_error("pdf-extract: %s", err.msg);
+        print_failure(file, err.msg);
         return PS_EXIT_FAIL;
     }
     if (no_text)

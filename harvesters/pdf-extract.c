@@ -1559,18 +1559,14 @@ static ps_status job_finish(gjob *j, const char *path, ps_status st,
         return st;
     const json_t *e = json_object_get(jv, "error");
     if (e) {
-        /* The child's error, named by the file (ps_pdf_extract does not
-         * know it). */
+        /* The child's error as it is: ps_pdf_extract's messages do not
+         * name the file (the caller does), read_file's do. */
         int code = (int)json_integer_value(json_object_get(e, "code"));
-        ps_status c = code > 0 && code <= PS_ERR_CANCELLED ? (ps_status)code
-                                                           : PS_ERR_INTERNAL;
         const char *m = json_string_value(json_object_get(e, "message"));
-        if (!m)
-            m = "extraction failed";
-        if (strncmp(m, path, strlen(path)) == 0) /* read_file's own */
-            st = ps_err_set(err, c, "%s", m);
-        else
-            st = ps_err_set(err, c, "%s: %s", path, m);
+        st = ps_err_set(err,
+                        code > 0 && code <= PS_ERR_CANCELLED ? (ps_status)code
+                                                             : PS_ERR_INTERNAL,
+                        "%s", m ? m : "extraction failed");
     } else {
         st = ps_pdf_doc_from_json(jv, out, err);
     }

@@ -342,12 +342,12 @@ static void test_guarded_many(void)
           "several files: %s", err.msg);
     for (int i = 0; i < 5; i++)
         check(s.calls[i] == 1, "file %d reported %d times", i, s.calls[i]);
-    check(s.st[0] == PS_ERR_PARSE && strstr(s.msg[0], "zero.pdf: empty file"),
+    check(s.st[0] == PS_ERR_PARSE && strstr(s.msg[0], "empty file"),
           "zero-byte: %d %s", s.st[0], s.msg[0]);
     check(s.st[1] == PS_ERR_NOTFOUND && strstr(s.msg[1], "missing.pdf"),
           "missing: %d %s", s.st[1], s.msg[1]);
-    check(s.st[2] == PS_ERR_PARSE && strstr(s.msg[2], "junk.pdf: "),
-          "damaged: %d %s", s.st[2], s.msg[2]);
+    check(s.st[2] == PS_ERR_PARSE && s.msg[2][0], "damaged: %d %s", s.st[2],
+          s.msg[2]);
     if (have_good) {
         check(s.st[3] == PS_OK && s.st[4] == PS_OK, "good files read");
         check(s.title[3] && s.title[4] && strcmp(s.title[3], s.title[4]) == 0,
