@@ -5,7 +5,9 @@
  * pdf-accuracy runs the extraction over a folder of PDFs that have their
  * Crossref deposit XML beside them (NAME.pdf + NAME.crossref.xml) and
  * reports accuracy per field and the time taken. Neither touches the data
- * directory. Every PDF is read in a forked child with a time limit.
+ * directory. Every PDF is read in a forked child with a time limit and a
+ * memory ceiling; pdf-extract reads several files at once (--jobs) and then
+ * prints one JSON line per file.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "cli.h"
@@ -16,14 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Shared options: --timeout MS, --max-pages N, --max-text BYTES. Returns 1
- * when argv[*i] was one of them (consumed), 0 when not, -1 on a bad value. */
+/* Shared options: --timeout MS, --max-pages N, --max-text BYTES,
+ * --max-memory MIB. Returns 1 when argv[*i] was one of them (consumed), 0
+ * when not, -1 on a bad value. */
 static int common_opt(const char *cmd, int argc, char **argv, int *i,
                       ps_pdf_opts *o, long *timeout_ms)
 {
     const char *a = argv[*i];
     if (strcmp(a, "--timeout") != 0 && strcmp(a, "--max-pages") != 0 &&
-        strcmp(a, "--max-text") != 0)
+        strcmp(a, "--max-text") != 0 && strcmp(a, "--max-memory") != 0)
         return 0;
     int64_t v = 0;
     if (*i + 1 >= argc || ps_parse_i64(argv[*i + 1], &v) != 0 || v <= 0 ||
@@ -36,6 +39,8 @@ static int common_opt(const char *cmd, int argc, char **argv, int *i,
         *timeout_ms = (long)v;
     else if (strcmp(a, "--max-pages") == 0)
         o->max_pages = v > 1000000 ? 1000000 : (int)v;
+    else if (strcmp(a, "--max-memory") == 0)
+        o->max_memory_bytes = (size_t)v << 20;
     else
         o->max_text_bytes = (size_t)v;
     return 1;
@@ -45,7 +50,64 @@ static int common_opt(const char *cmd, int argc, char **argv, int *i,
     "  --timeout MS       stop a PDF's extraction after MS milliseconds "      \
     "(30000)\n"                                                                \
     "  --max-pages N      read at most N pages (500)\n"                        \
-    "  --max-text BYTES   keep at most BYTES of text per PDF (4194304)\n"
+    "  --max-text BYTES   keep at most BYTES of text per PDF (4194304)\n"      \
+    "  --max-memory MIB   stop a PDF's extraction past MIB MiB of memory "     \
+    "(1024)\n"
+
+/* A PDF's failure on stderr, named by the file (some messages of the
+ * guarded extraction already start with it). */
+static void print_failure(const char *path, const char *msg)
+{
+    size_t pl = strlen(path);
+    if (strncmp(msg, path, pl) == 0 && msg[pl] == ':')
+        ps_cli_error("pdf-extract: %s", msg);
+    else
+        ps_cli_error("pdf-extract: %s: %s", path, msg);
+}
+
+/* What the JSON-lines mode of pdf-extract keeps while files finish. */
+typedef struct lines_out {
+    int no_text;
+    size_t failed;
+} lines_out;
+
+/* One file done in the JSON-lines mode: its line on stdout (the result, or
+ * {"file", "error": {"status", "message"}}), and a failure also on stderr,
+ * named by the file. */
+static int print_line(size_t index, const char *path, ps_status status,
+                      ps_pdf_doc *doc, const ps_err *err, void *payload)
+{
+    (void)index;
+    lines_out *lo = payload;
+    json_t *j = NULL;
+    ps_err e = PS_ERR_INIT;
+    if (status == PS_OK && ps_pdf_doc_to_json(doc, &j, &e) != PS_OK) {
+        status = e.code;
+        err = &e;
+    }
+    ps_pdf_doc_free(doc);
+    if (status != PS_OK) {
+        const char *m = err && err->msg[0] ? err->msg : ps_status_str(status);
+        print_failure(path, m);
+        lo->failed++;
+        j = json_pack("{s:s,s:{s:s,s:s}}", "file", path, "error", "status",
+                      ps_status_str(status), "message", m);
+    } else {
+        if (lo->no_text)
+            json_object_del(j, "text");
+        json_object_set_new(j, "file", json_string(path));
+    }
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    if (!s) {
+        ps_cli_error("pdf-extract: %s: out of memory", path);
+        return 0;
+    }
+    puts(s);
+    free(s);
+    fflush(stdout);
+    return ps_cli_interrupted;
+}
 
 /* --batch: the pdf source's extractor process. One path per line on
  * standard input; for each, one line of compact JSON on standard output:
@@ -96,52 +158,96 @@ int ps_cmd_pdf_extract(ps_cli *cli, int argc, char **argv)
 {
     (void)cli;
     if (ps_cli_wants_help(argc, argv)) {
-        printf("usage: pansift pdf-extract [--no-text] [--timeout MS] "
-               "[--max-pages N]\n                           [--max-text "
-               "BYTES] FILE.pdf\n\n"
-               "Extract a publication PDF and print the result as one JSON "
-               "object: title,\nauthors, doi, year, abstract, keywords, "
-               "acknowledgements, funding, references\n(text and doi), "
-               "pages, warnings (no_text, text_cut, pages_cut, no_title) "
-               "and\nthe full text. How the fields are found: docs/pdf.md.\n\n"
+        printf("usage: pansift pdf-extract [--no-text] [--jobs N] [--timeout "
+               "MS] [--max-pages N]\n                           [--max-text "
+               "BYTES] [--max-memory MIB] FILE.pdf...\n"
+               "       pansift pdf-extract --batch [--timeout MS] [--max-pages "
+               "N] ...\n\n"
+               "Extract publication PDFs. With one FILE (and no --jobs) print "
+               "the result as one\nJSON object: title, authors, doi, year, "
+               "abstract, keywords, acknowledgements,\nfunding, references "
+               "(text and doi), pages, warnings (no_text, text_cut,\n"
+               "pages_cut, no_title) and the full text. With several FILEs or "
+               "--jobs, print\none compact JSON object per line as each file "
+               "is done, with \"file\" added; a\nfile that fails gives "
+               "{\"file\", \"error\": {\"status\", \"message\"}} and its "
+               "message\non stderr, and the others go on. Each PDF is read in "
+               "a child process with a\ntime limit and a memory ceiling. How "
+               "the fields are found: docs/pdf.md.\n\n"
                "  --no-text          leave the full text out\n"
+               "  --jobs N           read N PDFs at once (default: one per "
+               "CPU core)\n"
                "  --batch            read paths from standard input, one per "
                "line, and answer\n                     each with a line of "
                "JSON ({\"doc\": ...} or {\"error\": ...})\n" PDF_LIMITS_HELP
-               "\nexit status: 0 extracted (possibly with warnings), 1 the PDF "
-               "could not be read\n(encrypted, damaged, timed out: the message "
-               "says why), 2 usage.\n");
+               "\nexit status: 0 all extracted (possibly with warnings), 1 a "
+               "PDF could not be read\n(encrypted, damaged, timed out, too "
+               "big: the message says why), 2 usage.\n");
         return PS_EXIT_OK;
     }
     ps_pdf_opts o = PS_PDF_OPTS_INIT;
     long timeout_ms = 30000;
-    int no_text = 0;
-    const char *file = NULL;
-    for (int i = 1; i < argc; i++) {
+    int no_text = 0, jobs = 0, lines_mode = 0;
+    char **files = ps_calloc((size_t)argc + 1, sizeof *files);
+    size_t nfiles = 0;
+    if (!files) {
+        ps_cli_error("pdf-extract: out of memory");
+        return PS_EXIT_FAIL;
+    }
+    int rc = PS_EXIT_OK;
+    for (int i = 1; i < argc && rc == PS_EXIT_OK; i++) {
         int r = common_opt("pdf-extract", argc, argv, &i, &o, &timeout_ms);
         if (r < 0)
-            return PS_EXIT_USAGE;
-        if (r > 0)
+            rc = PS_EXIT_USAGE;
+        else if (r > 0)
             continue;
-        if (strcmp(argv[i], "--no-text") == 0)
+        else if (strcmp(argv[i], "--no-text") == 0)
             no_text = 1;
-        else if (strcmp(argv[i], "--batch") == 0)
+        else if (strcmp(argv[i], "--batch") == 0) {
+            ps_free(files);
             return pdf_extract_batch(&o, timeout_ms);
-        else if (argv[i][0] == '-' && argv[i][1])
-            return ps_cli_unknown_option("pdf-extract", argv[i]);
-        else if (file) {
-            ps_cli_error("pdf-extract: one FILE only (see `pansift "
-                         "pdf-extract --help`)");
-            return PS_EXIT_USAGE;
-        } else
-            file = argv[i];
+        } else if (strcmp(argv[i], "--jobs") == 0) {
+            int64_t v = 0;
+            if (i + 1 >= argc || ps_parse_i64(argv[i + 1], &v) != 0 || v < 1 ||
+                v > 256) {
+                ps_cli_error("pdf-extract: --jobs needs a number from 1 to "
+                             "256");
+                rc = PS_EXIT_USAGE;
+            }
+            jobs = (int)v;
+            lines_mode = 1;
+            i++;
+        } else if (argv[i][0] == '-' && argv[i][1])
+            rc = ps_cli_unknown_option("pdf-extract", argv[i]);
+        else
+            files[nfiles++] = argv[i];
     }
-    if (!file) {
+    if (rc == PS_EXIT_OK && nfiles == 0) {
         ps_cli_error("pdf-extract: which FILE? (see `pansift pdf-extract "
                      "--help`)");
-        return PS_EXIT_USAGE;
+        rc = PS_EXIT_USAGE;
+    }
+    if (rc != PS_EXIT_OK) {
+        ps_free(files);
+        return rc;
     }
     ps_err err = PS_ERR_INIT;
+    if (lines_mode || nfiles > 1) {
+        lines_out lo = {no_text, 0};
+        ps_status st = ps_pdf_extract_files_guarded(
+            (const char *const *)files, nfiles, &o, timeout_ms, jobs,
+            print_line, &lo, &err);
+        ps_free(files);
+        if (st == PS_ERR_CANCELLED && ps_cli_interrupted)
+            return PS_EXIT_INTERRUPTED;
+        if (st != PS_OK) {
+            ps_cli_error("pdf-extract: %s", err.msg);
+            return PS_EXIT_FAIL;
+        }
+        return lo.failed ? PS_EXIT_FAIL : PS_EXIT_OK;
+    }
+    const char *file = files[0];
+    ps_free(files);
     ps_pdf_doc *doc = NULL;
     json_t *j = NULL;
     ps_status st =
@@ -150,7 +256,7 @@ int ps_cmd_pdf_extract(ps_cli *cli, int argc, char **argv)
         st = ps_pdf_doc_to_json(doc, &j, &err);
     ps_pdf_doc_free(doc);
     if (st != PS_OK) {
-        ps_cli_error("pdf-extract: %s", err.msg);
+        print_failure(file, err.msg);
         return PS_EXIT_FAIL;
     }
     if (no_text)

@@ -137,12 +137,17 @@ typedef struct ps_pdf_opts {
     int version;
     size_t max_text_bytes; /* full text kept per document; 4 MiB */
     int max_pages;         /* pages read; 500 */
+    /* The guarded variants stop a child whose resident memory grows by
+     * more than this beyond the parent's at the fork (poppler's memory: a
+     * small file can inflate to gigabytes); 1 GiB, 0 for no ceiling. Linux
+     * (/proc). ps_pdf_extract itself does not look at it. */
+    size_t max_memory_bytes;
 } ps_pdf_opts;
 
-#define PS_PDF_OPTS_VERSION 1
+#define PS_PDF_OPTS_VERSION 2
 #define PS_PDF_OPTS_INIT                                                       \
     {                                                                          \
-        PS_PDF_OPTS_VERSION, (size_t)4 << 20, 500                              \
+        PS_PDF_OPTS_VERSION, (size_t)4 << 20, 500, (size_t)1 << 30             \
     }
 
 /* Warning flags of an extraction that still succeeded. */
@@ -192,10 +197,34 @@ ps_status ps_pdf_extract(const void *data, size_t len, const ps_pdf_opts *opts,
  * as JSON through a pipe, read up to a ceiling. Errors: those of
  * ps_pdf_extract, PS_ERR_NOTFOUND / PS_ERR_IO (the file), PS_ERR_TIMEOUT
  * ("timed out after N ms"), PS_ERR_INTERNAL (the child crashed), and
- * PS_ERR_TOOBIG (the file or result exceeds its ceiling). */
+ * PS_ERR_TOOBIG (the file or result exceeds its ceiling, or the child's
+ * resident memory passed opts->max_memory_bytes). */
 ps_status ps_pdf_extract_file_guarded(const char *path, const ps_pdf_opts *opts,
                                       long timeout_ms, ps_pdf_doc **out,
                                       ps_err *err);
+
+/* What ps_pdf_extract_files_guarded calls once per file, as each finishes
+ * (not in the order of paths): index into paths, the path, the status of
+ * the file (those of ps_pdf_extract_file_guarded, and PS_ERR_TOOBIG when
+ * the child passed opts->max_memory_bytes) with err filled on failure, and
+ * on success doc, which the callback owns (ps_pdf_doc_free). Return 0 to go
+ * on, anything else to stop: children under way are killed. */
+typedef int (*ps_pdf_file_cb)(size_t index, const char *path, ps_status status,
+                              ps_pdf_doc *doc, const ps_err *err,
+                              void *payload);
+
+/* Extract n files, up to `jobs` at once (0 or less: one per CPU core), each
+ * in its own forked child with the deadline and the memory ceiling of
+ * ps_pdf_extract_file_guarded, from one thread (poll). A bad file is
+ * reported to cb and the others go on. The children are forked without
+ * exec: call it where that is safe (no other thread holding a lock the
+ * child needs). Returns PS_OK when every file was reported,
+ * PS_ERR_CANCELLED when cb stopped it, PS_ERR_INVALID (NULL paths or cb,
+ * timeout_ms <= 0), PS_ERR_NOMEM, PS_ERR_IO (poll failed). */
+ps_status ps_pdf_extract_files_guarded(const char *const *paths, size_t n,
+                                       const ps_pdf_opts *opts, long timeout_ms,
+                                       int jobs, ps_pdf_file_cb cb,
+                                       void *payload, ps_err *err);
 
 /* The document as a JSON object (new reference in *out), and back. */
 ps_status ps_pdf_doc_to_json(const ps_pdf_doc *doc, json_t **out, ps_err *err);

@@ -8,8 +8,9 @@
  * superscript markers turned into separators, sections (abstract,
  * acknowledgements, funding, references) run from their heading to the next
  * heading, and DOIs are found by pattern with line breaks repaired. It also
- * holds the guarded variant that runs all this in a forked child with a
- * deadline, and the JSON form of a document. It does not fetch PDFs or write
+ * holds the guarded variants that run all this in forked children (several
+ * at once, from one thread) with a deadline and a memory ceiling, and the
+ * JSON form of a document. It does not fetch PDFs or write
  * records: that is the pdf source's job. How and why: docs/pdf.md.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -320,6 +321,39 @@ static int is_bold_font(const char *name)
                     strstr(name, "-B") || strstr(name, "Semibold"));
 }
 
+/* The largest font size we keep (a PDF can state any number). */
+#define MAX_FONT_SIZE 511.0
+
+/* The dominant size of a line: the size most of its n characters have, the
+ * first to occur among equals. One pass over a small table of the sizes
+ * seen; a line with more than 32 different sizes (garbage) is judged on
+ * the first 32. */
+static double dominant_size(const double *size, glong n)
+{
+    double seen[32];
+    glong count[32];
+    int nseen = 0;
+    for (glong k = 0; k < n; k++) {
+        int j = 0;
+        while (j < nseen && seen[j] != size[k])
+            j++;
+        if (j < nseen) {
+            count[j]++;
+        } else if (nseen < 32) {
+            seen[nseen] = size[k];
+            count[nseen++] = 1;
+        }
+    }
+    double dom = 0;
+    glong best = 0;
+    for (int j = 0; j < nseen; j++)
+        if (count[j] > best) {
+            best = count[j];
+            dom = seen[j];
+        }
+    return dom;
+}
+
 /* Cut one page's text into lines with their fonts and positions. */
 static ps_status page_lines(PopplerPage *page, const char *text, int pno,
                             lines *ls, double *size_hist, ps_err *err)
@@ -340,11 +374,19 @@ static ps_status page_lines(PopplerPage *page, const char *text, int pno,
     GList *attrs = poppler_page_get_text_attributes(page);
     for (GList *a = attrs; a; a = a->next) {
         PopplerTextAttributes *t = a->data;
-        for (gint i = t->start_index; i <= t->end_index && i < nchars; i++) {
-            if (i < 0)
-                continue;
-            size[i] = t->font_size;
-            bold[i] = (char)is_bold_font(t->font_name);
+        /* A damaged PDF can give any size: NaN, negative, huge. Sizes are
+         * kept within [0, MAX_FONT_SIZE] so that the histogram's index and
+         * the comparisons below stay defined. */
+        double fs = t->font_size;
+        if (!(fs > 0))
+            fs = 0;
+        else if (fs > MAX_FONT_SIZE)
+            fs = MAX_FONT_SIZE;
+        char b = (char)is_bold_font(t->font_name);
+        gint i = t->start_index > 0 ? t->start_index : 0;
+        for (; i <= t->end_index && i < nchars; i++) {
+            size[i] = fs;
+            bold[i] = b;
         }
     }
     poppler_page_free_text_attributes(attrs);
@@ -356,22 +398,8 @@ static ps_status page_lines(PopplerPage *page, const char *text, int pno,
         const char *e = strchr(p, '\n');
         size_t n = e ? (size_t)(e - p) : strlen(p);
         glong lc = g_utf8_strlen(p, (gssize)n);
-        /* The dominant size of the line, by characters. */
-        double dom = 0;
-        int best = 0, nb = 0, nvis = 0;
-        for (glong k = 0; k < lc; k++) {
-            double s = size[ci + k];
-            int cnt = 0;
-            for (glong m = 0; m < lc; m++)
-                if (size[ci + m] == s)
-                    cnt++;
-            if (cnt > best) {
-                best = cnt;
-                dom = s;
-            }
-            if (lc > 200) /* long lines: the first size is good enough */
-                break;
-        }
+        double dom = dominant_size(size + ci, lc);
+        int nb = 0, nvis = 0;
         line l = {0};
         l.size = dom;
         l.page = pno;
@@ -979,12 +1007,17 @@ static void find_doi(const lines *ls, PopplerDocument *pd, ps_pdf_doc *doc)
  */
 
 static ps_status extract(PopplerDocument *pd, const ps_pdf_opts *o,
-                         ps_pdf_doc *doc, ps_err *err)
+                         int truncated, ps_pdf_doc *doc, ps_err *err)
 {
     int n = poppler_document_get_n_pages(pd);
     doc->pages = n;
     if (n <= 0)
-        return ps_err_set(err, PS_ERR_PARSE, "the PDF has no pages");
+        return ps_err_set(err, PS_ERR_PARSE,
+                          truncated
+                              ? "damaged or truncated PDF: no page found, and "
+                                "the file does not end with %%%%EOF"
+                              : "the PDF has no pages (its page tree is "
+                                "empty or damaged)");
     if (n > o->max_pages) {
         doc->warnings |= PS_PDF_WARN_PAGES_CUT;
         n = o->max_pages;
@@ -1067,6 +1100,17 @@ static ps_status extract(PopplerDocument *pd, const ps_pdf_opts *o,
     return st;
 }
 
+/* Does the file lack "%%EOF" in its last KiB (a cut download)? */
+static int ends_without_eof(const void *data, size_t len)
+{
+    const char *d = data;
+    size_t from = len > 1024 ? len - 1024 : 0;
+    for (size_t k = from; k + 5 <= len; k++)
+        if (memcmp(d + k, "%%EOF", 5) == 0)
+            return 0;
+    return 1;
+}
+
 ps_status ps_pdf_extract(const void *data, size_t len, const ps_pdf_opts *opts,
                          ps_pdf_doc **out, ps_err *err)
 {
@@ -1112,7 +1156,7 @@ ps_status ps_pdf_extract(const void *data, size_t len, const ps_pdf_opts *opts,
         g_object_unref(pd);
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     }
-    ps_status st = extract(pd, &o, doc, err);
+    ps_status st = extract(pd, &o, ends_without_eof(data, len), doc, err);
     g_object_unref(pd);
     if (st != PS_OK) {
         ps_pdf_doc_free(doc);
@@ -1385,6 +1429,302 @@ static void child_run(int fd, const char *path, const ps_pdf_opts *opts)
     _exit(s && put == n ? 0 : 3);
 }
 
+/* One guarded extraction under way: the forked child, the pipe its JSON
+ * result comes through, the result so far and the limits. */
+typedef struct gjob {
+    pid_t pid; /* 0: the slot is free */
+    int fd;
+    size_t index;
+    int64_t deadline;
+    int64_t rss_checked; /* when the child's memory was last looked at */
+    size_t rss_base;     /* the parent's, at the fork: the child's start */
+    ps_buf buf;
+} gjob;
+
+/* How often (ms) a child's resident memory is compared with its ceiling. */
+#define WATCH_MS 20
+
+/* The resident memory of a process in bytes, from /proc (Linux); 0 when it
+ * cannot be read (then no ceiling is enforced). */
+static size_t child_rss(pid_t pid)
+{
+    char path[64], text[128];
+    snprintf(path, sizeof path, "/proc/%ld/statm", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    unsigned long long size = 0, resident = 0;
+    if (sscanf(text, "%llu %llu", &size, &resident) != 2)
+        return 0;
+    long page = sysconf(_SC_PAGESIZE);
+    return (size_t)resident * (size_t)(page > 0 ? page : 4096);
+}
+
+/* Fork the child that extracts path and writes its JSON to a pipe. */
+static ps_status job_start(gjob *j, const char *path, const ps_pdf_opts *o,
+                           long timeout_ms, ps_err *err)
+{
+    if (access(path, R_OK) != 0)
+        return ps_err_set(err, errno == ENOENT ? PS_ERR_NOTFOUND : PS_ERR_IO,
+                          "%s: %s", path, strerror(errno));
+    int pfd[2];
+    if (pipe(pfd) != 0)
+        return ps_err_set(err, PS_ERR_IO, "pipe: %s", strerror(errno));
+    /* Later children must not inherit this pipe. */
+    fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+    fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+    fflush(NULL);
+    /* A child starts with the parent's pages resident (shared until
+     * written): its own memory is what it has beyond them. */
+    j->rss_base = child_rss(getpid());
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return ps_err_set(err, PS_ERR_IO, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        close(pfd[0]);
+        child_run(pfd[1], path, o);
+    }
+    close(pfd[1]);
+    j->pid = pid;
+    j->fd = pfd[0];
+    int64_t now = now_ms();
+    j->deadline = now + timeout_ms;
+    j->rss_checked = now;
+    /* The result: the JSON of the text plus room for the fields. */
+    ps_buf_init(&j->buf, o->max_text_bytes * 2 + ((size_t)8 << 20));
+    return PS_OK;
+}
+
+/* Read what the child has sent. 1: the child closed the pipe (the result
+ * is complete), 0: more to come, -1: an error (in err). */
+static int job_read(gjob *j, const char *path, ps_err *err)
+{
+    char chunk[65536];
+    ssize_t got = read(j->fd, chunk, sizeof chunk);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN))
+        return 0;
+    if (got < 0) {
+        ps_err_set(err, PS_ERR_IO, "%s: reading the result: %s", path,
+                   strerror(errno));
+        return -1;
+    }
+    if (got == 0)
+        return 1;
+    if (ps_buf_append(&j->buf, chunk, (size_t)got) != PS_OK) {
+        ps_err_set(err, PS_ERR_TOOBIG, "%s: extraction result over %zu bytes",
+                   path, j->buf.max);
+        return -1;
+    }
+    return 0;
+}
+
+/* End a job: reap the child (killed first unless st is PS_OK) and turn its
+ * result into a document. Frees the job's buffer; the slot is free again. */
+static ps_status job_finish(gjob *j, const char *path, ps_status st,
+                            ps_pdf_doc **out, ps_err *err)
+{
+    *out = NULL;
+    close(j->fd);
+    if (st != PS_OK)
+        kill(j->pid, SIGKILL);
+    int status = 0;
+    while (waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    j->pid = 0;
+    if (st == PS_OK && WIFSIGNALED(status))
+        st = ps_err_set(err, PS_ERR_INTERNAL,
+                        "%s: extraction crashed (signal %d): poppler cannot "
+                        "read this PDF",
+                        path, WTERMSIG(status));
+    else if (st == PS_OK && WEXITSTATUS(status) != 0)
+        st = ps_err_set(err, PS_ERR_INTERNAL,
+                        "%s: extraction failed (exit status %d)", path,
+                        WEXITSTATUS(status));
+    json_t *jv = NULL;
+    ps_err perr = PS_ERR_INIT;
+    if (st == PS_OK && ps_json_parse(j->buf.data ? j->buf.data : "", j->buf.len,
+                                     &jv, &perr) != PS_OK)
+        st = ps_err_set(err, PS_ERR_INTERNAL,
+                        "%s: unreadable extraction result: %s", path, perr.msg);
+    ps_buf_free(&j->buf);
+    if (st != PS_OK)
+        return st;
+    const json_t *e = json_object_get(jv, "error");
+    if (e) {
+        /* The child's error as it is: ps_pdf_extract's messages do not
+         * name the file (the caller does), read_file's do. */
+        int code = (int)json_integer_value(json_object_get(e, "code"));
+        const char *m = json_string_value(json_object_get(e, "message"));
+        st = ps_err_set(err,
+                        code > 0 && code <= PS_ERR_CANCELLED ? (ps_status)code
+                                                             : PS_ERR_INTERNAL,
+                        "%s", m ? m : "extraction failed");
+    } else {
+        st = ps_pdf_doc_from_json(jv, out, err);
+    }
+    json_decref(jv);
+    return st;
+}
+
+/* The most children ps_pdf_extract_files_guarded runs at once. */
+#define MAX_JOBS 256
+
+ps_status ps_pdf_extract_files_guarded(const char *const *paths, size_t n,
+                                       const ps_pdf_opts *opts, long timeout_ms,
+                                       int jobs, ps_pdf_file_cb cb,
+                                       void *payload, ps_err *err)
+{
+    if ((!paths && n) || !cb || timeout_ms <= 0)
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "ps_pdf_extract_files_guarded: bad arguments");
+    for (size_t i = 0; i < n; i++)
+        if (!paths[i])
+            return ps_err_set(err, PS_ERR_INVALID,
+                              "ps_pdf_extract_files_guarded: path %zu is NULL",
+                              i);
+    ps_pdf_opts o = PS_PDF_OPTS_INIT;
+    if (opts)
+        o = *opts;
+    if (jobs <= 0)
+        jobs = ps_cpu_count();
+    if (jobs > MAX_JOBS)
+        jobs = MAX_JOBS;
+    if ((size_t)jobs > n)
+        jobs = n ? (int)n : 1;
+    gjob *js = ps_calloc((size_t)jobs, sizeof *js);
+    struct pollfd *pf = ps_calloc((size_t)jobs, sizeof *pf);
+    int *slot = ps_calloc((size_t)jobs, sizeof *slot);
+    if (!js || !pf || !slot) {
+        ps_free(js);
+        ps_free(pf);
+        ps_free(slot);
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    size_t next = 0;
+    int active = 0, stop = 0;
+    ps_status fatal = PS_OK;
+    while (!stop && (next < n || active > 0)) {
+        /* Start children up to the number of jobs. */
+        for (int s = 0; s < jobs && !stop && next < n; s++) {
+            if (js[s].pid != 0)
+                continue;
+            ps_err e = PS_ERR_INIT;
+            ps_status st = job_start(&js[s], paths[next], &o, timeout_ms, &e);
+            if (st == PS_OK) {
+                js[s].index = next;
+                active++;
+            } else {
+                stop = cb(next, paths[next], st, NULL, &e, payload);
+            }
+            next++;
+        }
+        if (active == 0)
+            continue;
+        /* Wait for output, the nearest deadline or the next memory check. */
+        int64_t now = now_ms(), wait = o.max_memory_bytes ? WATCH_MS : 1000;
+        int nf = 0;
+        for (int s = 0; s < jobs; s++) {
+            if (js[s].pid == 0)
+                continue;
+            int64_t left = js[s].deadline - now;
+            if (left < wait)
+                wait = left > 0 ? left : 0;
+            pf[nf].fd = js[s].fd;
+            pf[nf].events = POLLIN;
+            pf[nf].revents = 0;
+            slot[nf++] = s;
+        }
+        if (poll(pf, (nfds_t)nf, (int)wait) < 0 && errno != EINTR) {
+            fatal = ps_err_set(err, PS_ERR_IO, "poll: %s", strerror(errno));
+            break;
+        }
+        now = now_ms();
+        for (int k = 0; k < nf; k++) {
+            gjob *j = &js[slot[k]];
+            const char *path = paths[j->index];
+            ps_err e = PS_ERR_INIT;
+            ps_status st = PS_OK;
+            int done = 0;
+            if (pf[k].revents) {
+                int r = job_read(j, path, &e);
+                done = r != 0;
+                if (r < 0)
+                    st = e.code;
+            }
+            if (!done && now >= j->deadline) {
+                st = ps_err_set(&e, PS_ERR_TIMEOUT,
+                                "%s: timed out after %ld ms", path, timeout_ms);
+                done = 1;
+            }
+            if (!done && o.max_memory_bytes &&
+                now - j->rss_checked >= WATCH_MS) {
+                j->rss_checked = now;
+                if (child_rss(j->pid) > j->rss_base + o.max_memory_bytes) {
+                    st = ps_err_set(&e, PS_ERR_TOOBIG,
+                                    "%s: stopped at the memory ceiling of "
+                                    "%zu MiB",
+                                    path, o.max_memory_bytes >> 20);
+                    done = 1;
+                }
+            }
+            if (!done)
+                continue;
+            ps_pdf_doc *doc = NULL;
+            st = job_finish(j, path, st, &doc, &e);
+            active--;
+            if (stop) {
+                ps_pdf_doc_free(doc);
+                continue;
+            }
+            stop = cb(j->index, path, st, doc, &e, payload);
+        }
+    }
+    /* Stopped early: the children still running are killed. */
+    for (int s = 0; s < jobs; s++) {
+        if (js[s].pid == 0)
+            continue;
+        ps_pdf_doc *doc = NULL;
+        job_finish(&js[s], paths[js[s].index], PS_ERR_CANCELLED, &doc, NULL);
+    }
+    ps_free(js);
+    ps_free(pf);
+    ps_free(slot);
+    if (fatal != PS_OK)
+        return fatal;
+    return stop ? ps_err_set(err, PS_ERR_CANCELLED,
+                             "stopped on request (%zu of %zu PDFs started)",
+                             next, n)
+                : PS_OK;
+}
+
+/* ps_pdf_extract_file_guarded is the one-file case; this keeps its result. */
+typedef struct one_result {
+    ps_status st;
+    ps_pdf_doc *doc;
+    ps_err *err;
+} one_result;
+
+static int keep_one(size_t index, const char *path, ps_status st,
+                    ps_pdf_doc *doc, const ps_err *err, void *payload)
+{
+    (void)index;
+    (void)path;
+    one_result *r = payload;
+    r->st = st;
+    r->doc = doc;
+    if (st != PS_OK && r->err && err)
+        *r->err = *err;
+    return 0;
+}
+
 ps_status ps_pdf_extract_file_guarded(const char *path, const ps_pdf_opts *opts,
                                       long timeout_ms, ps_pdf_doc **out,
                                       ps_err *err)
@@ -1394,85 +1734,13 @@ ps_status ps_pdf_extract_file_guarded(const char *path, const ps_pdf_opts *opts,
     if (!path || !out || timeout_ms <= 0)
         return ps_err_set(err, PS_ERR_INVALID,
                           "ps_pdf_extract_file_guarded: bad arguments");
-    ps_pdf_opts o = PS_PDF_OPTS_INIT;
-    if (opts)
-        o = *opts;
-    if (access(path, R_OK) != 0)
-        return ps_err_set(err, errno == ENOENT ? PS_ERR_NOTFOUND : PS_ERR_IO,
-                          "%s: %s", path, strerror(errno));
-    int pfd[2];
-    if (pipe(pfd) != 0)
-        return ps_err_set(err, PS_ERR_IO, "pipe: %s", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return ps_err_set(err, PS_ERR_IO, "fork: %s", strerror(errno));
-    }
-    if (pid == 0) {
-        close(pfd[0]);
-        child_run(pfd[1], path, &o);
-    }
-    close(pfd[1]);
-    /* The result: the JSON of the text plus room for the fields. */
-    ps_buf b;
-    ps_buf_init(&b, o.max_text_bytes * 2 + ((size_t)8 << 20));
-    int64_t deadline = now_ms() + timeout_ms;
-    ps_status st = PS_OK;
-    char chunk[65536];
-    for (;;) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0) {
-            st = ps_err_set(err, PS_ERR_TIMEOUT, "%s: timed out after %ld ms",
-                            path, timeout_ms);
-            break;
-        }
-        struct pollfd p = {pfd[0], POLLIN, 0};
-        int r = poll(&p, 1, (int)(left > 1000000 ? 1000000 : left));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r == 0)
-            continue;
-        ssize_t got = read(pfd[0], chunk, sizeof chunk);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        if (ps_buf_append(&b, chunk, (size_t)got) != PS_OK) {
-            st =
-                ps_err_set(err, PS_ERR_TOOBIG,
-                           "%s: extraction result over %zu bytes", path, b.max);
-            break;
-        }
-    }
-    close(pfd[0]);
-    int status = 0;
-    if (st != PS_OK)
-        kill(pid, SIGKILL);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (st == PS_OK && WIFSIGNALED(status))
-        st = ps_err_set(err, PS_ERR_INTERNAL,
-                        "%s: extraction crashed (signal %d)", path,
-                        WTERMSIG(status));
-    json_t *j = NULL;
-    if (st == PS_OK)
-        st = ps_json_parse(b.data ? b.data : "", b.len, &j, err);
-    ps_buf_free(&b);
-    if (st != PS_OK)
+    one_result r = {PS_ERR_INTERNAL, NULL, err};
+    ps_status st = ps_pdf_extract_files_guarded(&path, 1, opts, timeout_ms, 1,
+                                                keep_one, &r, err);
+    if (st != PS_OK) {
+        ps_pdf_doc_free(r.doc);
         return st;
-    const json_t *e = json_object_get(j, "error");
-    if (e) {
-        int code = (int)json_integer_value(json_object_get(e, "code"));
-        const char *m = json_string_value(json_object_get(e, "message"));
-        st = ps_err_set(err,
-                        code > 0 && code <= PS_ERR_CANCELLED ? (ps_status)code
-                                                             : PS_ERR_INTERNAL,
-                        "%s", m ? m : "extraction failed");
-    } else {
-        st = ps_pdf_doc_from_json(j, out, err);
     }
-    json_decref(j);
-    return st;
+    *out = r.doc;
+    return r.st;
 }

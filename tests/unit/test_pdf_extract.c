@@ -7,7 +7,9 @@
  * zero-byte file and garbage give a clear error or a warning, never a
  * crash (this runs under ASan); the text ceiling cuts with a warning; the
  * guarded variant gives the same result as the direct one and stops at its
- * deadline; the JSON form round-trips; bad arguments are refused. The
+ * deadline and its memory ceiling; several files at once are each reported
+ * once, bad ones named with their reason, and the callback can stop the
+ * run; the JSON form round-trips; bad arguments are refused. The
  * corpora live beside the checkout (../shared/corpus/pdf); without them the
  * corpus checks are skipped with a message.
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -213,6 +215,20 @@ static void test_bad_input(void)
     check(ps_pdf_extract(junk, sizeof junk - 1, NULL, &doc, &err) ==
               PS_ERR_PARSE,
           "damaged: %s", err.msg);
+    /* No pages: a page tree with /Count 0, and the same file cut short. */
+    const char nopages[] =
+        "%PDF-1.4\n1 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+        "2 0 obj\n<< /Type /Catalog /Pages 1 0 R >>\nendobj\nxref\n0 3\n"
+        "0000000000 65535 f \n0000000009 00000 n \n0000000064 00000 n \n"
+        "trailer\n<< /Size 3 /Root 2 0 R >>\nstartxref\n113\n%%EOF\n";
+    check(ps_pdf_extract(nopages, sizeof nopages - 1, NULL, &doc, &err) ==
+              PS_ERR_PARSE,
+          "no pages: %s", err.msg);
+    check(strstr(err.msg, "the PDF has no pages") != NULL, "%s", err.msg);
+    ps_status cst =
+        ps_pdf_extract(nopages, sizeof nopages - 8, NULL, &doc, &err);
+    check(cst == PS_ERR_PARSE && strstr(err.msg, "damaged or truncated"),
+          "no pages, cut: %d %s", cst, err.msg);
     check(ps_pdf_extract(NULL, 3, NULL, &doc, &err) == PS_ERR_INVALID,
           "NULL data");
     check(ps_pdf_extract("x", 1, NULL, NULL, &err) == PS_ERR_INVALID,
@@ -262,6 +278,131 @@ static void test_bad_input(void)
     ps_pdf_truth_free(NULL);
 }
 
+/* What the callback of ps_pdf_extract_files_guarded saw. */
+typedef struct seen {
+    int calls[8];
+    ps_status st[8];
+    char msg[8][256];
+    char *title[8];
+    int stop_after; /* stop once this many files are done; 0: never */
+    int done;
+} seen;
+
+static int on_file(size_t index, const char *path, ps_status status,
+                   ps_pdf_doc *doc, const ps_err *err, void *payload)
+{
+    seen *s = payload;
+    check(index < 8, "index %zu", index);
+    if (index >= 8) {
+        ps_pdf_doc_free(doc);
+        return 1;
+    }
+    check(path != NULL, "path");
+    check((status == PS_OK) == (doc != NULL), "%s: doc iff success", path);
+    check(status == PS_OK || (err && err->msg[0]), "%s: a message", path);
+    s->calls[index]++;
+    s->st[index] = status;
+    if (err && status != PS_OK)
+        snprintf(s->msg[index], sizeof s->msg[index], "%s", err->msg);
+    if (doc && doc->title)
+        s->title[index] = strdup(doc->title);
+    ps_pdf_doc_free(doc);
+    s->done++;
+    return s->stop_after && s->done >= s->stop_after;
+}
+
+/* Several files at once: every file reported once, bad ones with their
+ * reason and named, good ones read; stopping early; the memory ceiling. */
+static void test_guarded_many(void)
+{
+    char *dir = check_tmpdir("pdfmany");
+    char zero[512], junk[512], missing[512], good[600];
+    snprintf(zero, sizeof zero, "%s/zero.pdf", dir);
+    snprintf(junk, sizeof junk, "%s/junk.pdf", dir);
+    snprintf(missing, sizeof missing, "%s/missing.pdf", dir);
+    snprintf(good, sizeof good, "%s/jose.00015.pdf", jose);
+    FILE *f = fopen(zero, "wb");
+    if (f)
+        fclose(f);
+    f = fopen(junk, "wb");
+    if (f) {
+        fputs("%PDF-1.4\n1 0 obj << /Type /Catalog >>\nendobj\n", f);
+        fclose(f);
+    }
+    FILE *g = fopen(good, "rb");
+    int have_good = g != NULL;
+    if (g)
+        fclose(g);
+    const char *paths[5] = {zero, missing, junk, have_good ? good : zero,
+                            have_good ? good : junk};
+    ps_err err = PS_ERR_INIT;
+    seen s = {0};
+    check(ps_pdf_extract_files_guarded(paths, 5, NULL, 60000, 2, on_file, &s,
+                                       &err) == PS_OK,
+          "several files: %s", err.msg);
+    for (int i = 0; i < 5; i++)
+        check(s.calls[i] == 1, "file %d reported %d times", i, s.calls[i]);
+    check(s.st[0] == PS_ERR_PARSE && strstr(s.msg[0], "empty file"),
+          "zero-byte: %d %s", s.st[0], s.msg[0]);
+    check(s.st[1] == PS_ERR_NOTFOUND && strstr(s.msg[1], "missing.pdf"),
+          "missing: %d %s", s.st[1], s.msg[1]);
+    check(s.st[2] == PS_ERR_PARSE && s.msg[2][0], "damaged: %d %s", s.st[2],
+          s.msg[2]);
+    if (have_good) {
+        check(s.st[3] == PS_OK && s.st[4] == PS_OK, "good files read");
+        check(s.title[3] && s.title[4] && strcmp(s.title[3], s.title[4]) == 0,
+              "same file, same title");
+    }
+    for (int i = 0; i < 8; i++)
+        free(s.title[i]);
+
+    /* The callback stops the run: fewer files, PS_ERR_CANCELLED. */
+    seen s2 = {0};
+    s2.stop_after = 1;
+    check(ps_pdf_extract_files_guarded(paths, 5, NULL, 60000, 1, on_file, &s2,
+                                       &err) == PS_ERR_CANCELLED,
+          "stopped: %s", err.msg);
+    check(s2.done == 1, "stopped after one file, %d reported", s2.done);
+    for (int i = 0; i < 8; i++)
+        free(s2.title[i]);
+
+    /* No files: nothing to do. Bad arguments. */
+    seen s3 = {0};
+    check(ps_pdf_extract_files_guarded(NULL, 0, NULL, 1000, 0, on_file, &s3,
+                                       &err) == PS_OK,
+          "no files");
+    check(ps_pdf_extract_files_guarded(paths, 5, NULL, 1000, 0, NULL, &s3,
+                                       &err) == PS_ERR_INVALID,
+          "NULL callback");
+    check(ps_pdf_extract_files_guarded(paths, 5, NULL, 0, 0, on_file, &s3,
+                                       &err) == PS_ERR_INVALID,
+          "zero timeout");
+    const char *holes[2] = {zero, NULL};
+    check(ps_pdf_extract_files_guarded(holes, 2, NULL, 1000, 0, on_file, &s3,
+                                       &err) == PS_ERR_INVALID,
+          "a NULL path");
+    check(s3.done == 0, "nothing reported for bad arguments");
+
+    /* The memory ceiling (looked at every 20 ms, so on a file that takes
+     * longer): a child allowed 1 MiB more than its parent is stopped. */
+    char big[600];
+    snprintf(big, sizeof big, "%s/MullenJSSv18i03.pdf", robust);
+    g = fopen(big, "rb");
+    if (g) {
+        fclose(g);
+        ps_pdf_opts o = PS_PDF_OPTS_INIT;
+        o.max_memory_bytes = (size_t)1 << 20;
+        ps_pdf_doc *doc = NULL;
+        ps_status st = ps_pdf_extract_file_guarded(big, &o, 60000, &doc, &err);
+        check(st == PS_ERR_TOOBIG, "memory ceiling: %d %s", st, err.msg);
+        check(strstr(err.msg, "memory ceiling of 1 MiB") != NULL, "%s",
+              err.msg);
+        check(doc == NULL, "no document past the ceiling");
+        ps_pdf_doc_free(doc);
+    }
+    check_rmtree(dir);
+}
+
 int main(void)
 {
     const char *src = getenv("PS_SOURCE_DIR");
@@ -271,6 +412,7 @@ int main(void)
              src ? src : "..");
     test_bad_input();
     test_robustness();
+    test_guarded_many();
     char probe[600];
     snprintf(probe, sizeof probe, "%s/jose.00015.pdf", jose);
     FILE *f = fopen(probe, "rb");
