@@ -956,10 +956,15 @@ ps_status ps_xresult_snippet(const ps_xresult *res, const char *text,
         return ps_err_set(err, PS_ERR_INVALID,
                           "ps_xresult_snippet: bad options");
     try {
-        unsigned flags = Xapian::MSet::SNIPPET_BACKGROUND_MODEL |
-                         Xapian::MSet::SNIPPET_EMPTY_WITHOUT_MATCH;
+        /* Not the background model alone: in a database of many
+         * documents it gives ordinary words some weight, and the
+         * non-exhaustive search then stops at the first window of such
+         * words, before any match (an empty snippet for a text whose
+         * matches come later). */
+        unsigned flags = Xapian::MSet::SNIPPET_EMPTY_WITHOUT_MATCH;
         if (opts->exhaustive)
-            flags |= Xapian::MSet::SNIPPET_EXHAUSTIVE;
+            flags |= Xapian::MSet::SNIPPET_EXHAUSTIVE |
+                     Xapian::MSet::SNIPPET_BACKGROUND_MODEL;
         std::string s = res->mset->mset.snippet(
             std::string(text ? text : "", len), opts->length,
             Xapian::Stem("english"), flags, opts->hi_start, opts->hi_end,

@@ -320,7 +320,11 @@ typedef struct ps_xsnippet_opts {
     const char *hi_start; /* before each match (not empty) */
     const char *hi_end;   /* after each match (not empty) */
     const char *omit;     /* where the text was cut */
-    int exhaustive;       /* 1: weigh every candidate window (slower) */
+    int exhaustive;       /* 1: the best window of the whole text, weighing
+                             the matches and, a little, the rarity of the
+                             other words (Xapian's background model): about
+                             100 ms per MiB of text. 0: the first window
+                             with a match (the text is read up to it) */
 } ps_xsnippet_opts;
 
 #define PS_XSNIPPET_OPTS_VERSION 1

@@ -1214,6 +1214,28 @@ static void test_words(void)
               strstr(out, "<mark>magnet</mark>") != NULL,
           "cut text starts with an ellipsis: %s", out);
     ps_free(out);
+    /* The first match of a long text, after words the database knows
+     * (which Xapian's background model weighs, and which once stopped the
+     * search before any match). */
+    char longtext[1200];
+    size_t tl = 0;
+    for (int i = 0; i < 40; i++)
+        tl += (size_t)snprintf(longtext + tl, sizeof longtext - tl,
+                               "Magnons are hidden ");
+    snprintf(longtext + tl, sizeof longtext - tl, "in magnets.");
+    check(ps_xresult_snippet(&res, longtext, strlen(longtext), NULL, &out,
+                             &err) == PS_OK &&
+              strstr(out, "<mark>magnets</mark>") != NULL,
+          "a match far into the text: %s", out);
+    ps_free(out);
+    sn = (ps_xsnippet_opts)PS_XSNIPPET_OPTS_INIT;
+    sn.exhaustive = 1;
+    check(ps_xresult_snippet(&res, longtext, strlen(longtext), &sn, &out,
+                             &err) == PS_OK &&
+              strstr(out, "<mark>magnets</mark>") != NULL,
+          "exhaustively: %s", out);
+    ps_free(out);
+    sn.length = 12;
     check(ps_xresult_snippet(&res, "no match in here", 16, NULL, &out, &err) ==
                   PS_OK &&
               strcmp(out, "") == 0,
