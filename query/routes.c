@@ -24,6 +24,9 @@ static const psi_route routes[] = {
     {"GET", "$api", psi_h_routes, "This list of endpoints"},
     {"GET", "$api/openapi.json", psi_h_openapi,
      "This API described in OpenAPI 3.0 (servers[0].url: the API prefix)"},
+    {"GET", "$api/search", psi_h_search,
+     "Full-text search over every kind of record, with highlighted "
+     "snippets: ?q=words&type=&limit=&skip="},
     {"GET", "$api/:model/count", psi_h_pan_count,
      "PaN count: ?where={...} -> {\"count\": N}"},
     {"GET", "$api/Datasets/:pid+/files/count", psi_h_pan_files_count,
