@@ -425,8 +425,8 @@ static void build_instrument(builder *b, const json_t *ent)
 }
 
 /* ---- free text for the search endpoint -------------------------------------
- * Each field goes into the unprefixed field with its weight and, when it
- * has one, into its own field (index.h). */
+ * Each field goes into the unprefixed field with its weight and positions
+ * and, when it has one, into its own field without positions (index.h). */
 
 static void add_words(builder *b, const json_t *v, unsigned weight,
                       const char *prefix)
@@ -436,10 +436,10 @@ static void add_words(builder *b, const json_t *v, unsigned weight,
     const char *text = json_string_value(v);
     size_t len = json_string_length(v);
     b->rc = ps_xdoc_index_words(b->doc, text, len, PS_IDX_TEXT_MAX, weight, "",
-                                b->err);
+                                PS_XWORDS_POSITIONS, b->err);
     if (b->rc == PS_OK && prefix)
         b->rc = ps_xdoc_index_words(b->doc, text, len, PS_IDX_TEXT_MAX, 1,
-                                    prefix, b->err);
+                                    prefix, 0, b->err);
 }
 
 static void add_search_text(builder *b, ps_kind kind, const json_t *ent)

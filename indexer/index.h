@@ -97,11 +97,13 @@ const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
 #define PS_IDX_TERM_SCORE_DISTINCT "XSN"
 
 /* Free text for the search endpoint (/api/search), indexed with
- * ps_xdoc_index_words (words as written with positions, stems with "Z"
- * before the prefix) and parsed with ps_xq_words. The unprefixed field
- * holds all the searchable text of a record; the fields below hold their
- * part of it again, so that a search can be limited to one (and titles
- * can rank first):
+ * ps_xdoc_index_words (words as written, stems with "Z" before the
+ * prefix) and parsed with ps_xq_words. The unprefixed field holds all the
+ * searchable text of a record, with positions (phrases); the fields below
+ * hold their part of it again, without positions (a phrase limited to one
+ * of them is the phrase in the unprefixed field and its words in the
+ * field), so that a search can be limited to one and titles can rank
+ * first:
  *   S  the title (an instrument's name)
  *   B  the abstract: a document's summary, a dataset's description
  *   K  the keywords

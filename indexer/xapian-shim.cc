@@ -449,9 +449,9 @@ static size_t utf8_cut(const char *text, size_t len, size_t max)
 
 ps_status ps_xdoc_index_words(ps_xdoc *doc, const char *text, size_t len,
                               size_t max_bytes, unsigned weight,
-                              const char *prefix, ps_err *err)
+                              const char *prefix, unsigned flags, ps_err *err)
 {
-    if (!doc || (!text && len))
+    if (!doc || (!text && len) || (flags & ~PS_XWORDS_POSITIONS))
         return ps_err_set(err, PS_ERR_INVALID,
                           "ps_xdoc_index_words: bad argument");
     if (!len)
@@ -459,10 +459,15 @@ ps_status ps_xdoc_index_words(ps_xdoc *doc, const char *text, size_t len,
     try {
         size_t n = utf8_cut(text, len, max_bytes);
         doc->tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
-        doc->tg.increase_termpos(100);
         /* An iterator over the caller's bytes: no copy of a long text. */
-        doc->tg.index_text(Xapian::Utf8Iterator(text, n), weight,
-                           prefix ? prefix : "");
+        Xapian::Utf8Iterator words(text, n);
+        if (flags & PS_XWORDS_POSITIONS) {
+            doc->tg.increase_termpos(100);
+            doc->tg.index_text(words, weight, prefix ? prefix : "");
+        } else {
+            doc->tg.index_text_without_positions(words, weight,
+                                                 prefix ? prefix : "");
+        }
         doc->tg.set_stemming_strategy(Xapian::TermGenerator::STEM_ALL);
         return PS_OK;
     } catch (...) {

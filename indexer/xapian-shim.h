@@ -107,17 +107,20 @@ ps_status ps_xdoc_index_text(ps_xdoc *doc, const char *text, unsigned weight,
                              const char *prefix, ps_err *err);
 /* Index text for the search endpoint (/api/search) and its snippets, with
  * Xapian's STEM_SOME strategy (Omega's): each word as written, in lower
- * case, with its positions (phrases, wildcards), plus its English stem with
- * "Z" before the prefix ("Zcrystal", "ZScrystal"), without positions. This
- * is the shape MSet::snippet understands, so that a query for "crystals"
- * marks "crystal" in the text; ps_xq_words parses queries for it. Only the
- * first max_bytes of text[0..len) are indexed (cut at a character
- * boundary; 0: no ceiling). Positions go on from the previous call plus a
- * gap of 100, as for ps_xdoc_index_text. PS_ERR_INVALID (no doc, NULL text
- * with len > 0), PS_ERR_NOMEM, PS_ERR_INDEX. */
+ * case (wildcards), plus its English stem with "Z" before the prefix
+ * ("Zcrystal", "ZScrystal"). This is the shape MSet::snippet understands,
+ * so that a query for "crystals" marks "crystal" in the text; ps_xq_words
+ * parses queries for it. With PS_XWORDS_POSITIONS the words as written
+ * get their positions (phrases match; positions go on from the previous
+ * call plus a gap of 100, as for ps_xdoc_index_text); without, the field
+ * answers word queries only, at about half the size. Only the first
+ * max_bytes of text[0..len) are indexed (cut at a character boundary; 0:
+ * no ceiling). PS_ERR_INVALID (no doc, NULL text with len > 0, unknown
+ * flags), PS_ERR_NOMEM, PS_ERR_INDEX. */
+#define PS_XWORDS_POSITIONS 0x1u
 ps_status ps_xdoc_index_words(ps_xdoc *doc, const char *text, size_t len,
                               size_t max_bytes, unsigned weight,
-                              const char *prefix, ps_err *err);
+                              const char *prefix, unsigned flags, ps_err *err);
 /* Add a boolean term (wdf 0). Terms longer than Xapian's limit (245 bytes)
  * are cut at 200 bytes and followed by a hash of the whole term, so equal
  * long terms stay equal; use ps_xterm_make to build query terms the same

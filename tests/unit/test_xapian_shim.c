@@ -1125,20 +1125,27 @@ static void test_words(void)
         ps_xdoc *doc = ps_xdoc_new();
         check_fatal(doc != NULL, "doc");
         check(ps_xdoc_index_words(doc, docs[i].title, strlen(docs[i].title), 0,
-                                  3, "", &err) == PS_OK &&
+                                  3, "", PS_XWORDS_POSITIONS, &err) == PS_OK &&
                   ps_xdoc_index_words(doc, docs[i].title, strlen(docs[i].title),
-                                      0, 1, "S", &err) == PS_OK,
+                                      0, 1, "S", 0, &err) == PS_OK,
               "title: %s", err.msg);
         /* A ceiling of 9 bytes keeps "aaaa caf" of the third body. */
         check(ps_xdoc_index_words(doc, docs[i].body, strlen(docs[i].body),
-                                  i == 2 ? 9 : 0, 1, "", &err) == PS_OK,
+                                  i == 2 ? 9 : 0, 1, "", PS_XWORDS_POSITIONS,
+                                  &err) == PS_OK,
               "body: %s", err.msg);
         ps_xdoc_set_data(doc, docs[i].id + 1, 2, &err);
         check(ps_xdb_replace(w, docs[i].id, doc, &err) == PS_OK, "replace");
         ps_xdoc_free(doc);
     }
-    check(ps_xdoc_index_words(NULL, "x", 1, 0, 1, "", &err) == PS_ERR_INVALID,
+    check(ps_xdoc_index_words(NULL, "x", 1, 0, 1, "", 0, &err) ==
+              PS_ERR_INVALID,
           "no doc");
+    ps_xdoc *d0 = ps_xdoc_new();
+    check(ps_xdoc_index_words(d0, "x", 1, 0, 1, "", 0x80, &err) ==
+              PS_ERR_INVALID,
+          "unknown flags");
+    ps_xdoc_free(d0);
     ps_xdb_commit(w, &err);
     uint64_t n = 0;
     check(ps_xdb_termfreq(w, "magnons", &n, &err) == PS_OK && n == 1,
@@ -1158,6 +1165,14 @@ static void test_words(void)
     check_str(ranked(w, ps_xq_words(w, "magnets", &wo, &err)), "w2,w1");
     check_str(ranked(w, ps_xq_words(w, "\"spin waves\" -nothing", &wo, &err)),
               "w1");
+    /* The title field has no positions: a phrase limited to it matches
+     * nothing (and, as a boost, adds nothing), without an error. */
+    wo.prefix = "S";
+    wo.boost_prefix = NULL;
+    check_str(ranked(w, ps_xq_words(w, "\"spin waves\"", &wo, &err)), "");
+    check_str(ranked(w, ps_xq_words(w, "spin waves", &wo, &err)), "w1");
+    wo.prefix = "";
+    wo.boost_prefix = "S";
     check_str(ranked(w, ps_xq_words(w, "magnon* OR ordered", NULL, &err)),
               "w1,w2");
 
