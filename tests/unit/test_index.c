@@ -276,7 +276,39 @@ static void test_search_text(void)
     check_str(find(idx, "beamtime", "", &res), "");
     ps_xresult_free(&res);
 
+    /* Long texts: at most PS_IDX_TEXT_MAX bytes of one are indexed, and
+     * an update commits part of a batch once it holds 8 MiB of text. */
+    size_t big = PS_IDX_TEXT_MAX + (1u << 20);
+    char *longtext = ps_malloc(big + 1);
+    check_fatal(longtext != NULL, "memory");
+    for (size_t i = 0; i < big; i++)
+        longtext[i] = "lorem ipsum "[i % 12];
+    memcpy(longtext, "zzfirst ", 8);
+    memcpy(longtext + big - 8, " zzlast ", 8);
+    longtext[big] = '\0';
+    int64_t u5 = put_pub(st, "10.1/u5", "Long", NULL, PS_VIS_PUBLIC);
+    int64_t u6 = put_pub(st, "10.1/u6", "Long too", NULL, PS_VIS_PUBLIC);
+    put_text(st, u5, "sha-5", longtext);
+    longtext[big / 4 * 3] = '\0'; /* 5 + 3.75 MiB: over 8 MiB */
+    put_text(st, u6, "sha-6", longtext);
+    ps_free(longtext);
+    put_pub(st, "10.1/u7", "After the long ones", NULL, PS_VIS_PUBLIC);
+    check(ps_index_update(idx, st, &o, &stats, &err) == PS_OK &&
+              stats.applied == 3,
+          "update with long texts: %s", err.msg);
+    /* Both, the shorter text first. */
+    snprintf(want, sizeof want, "u:%lld,u:%lld", (long long)u6, (long long)u5);
+    check_str(find(idx, "zzfirst", "", &res), want);
+    ps_xresult_free(&res);
+    check_str(find(idx, "zzlast", "", &res), "");
+    ps_xresult_free(&res);
+    int64_t maxseq = 0, last = 0;
+    ps_store_max_seq(st, &maxseq, &err);
+    ps_index_last_seq(idx, &last, &err);
+    check(last == maxseq, "at the store's last change");
+
     /* A rebuild indexes the same text. */
+    snprintf(want, sizeof want, "u:%lld", (long long)u4);
     ps_store_close(st);
     o.workers = 2;
     check(ps_index_rebuild(idx, tstore, &o, &stats, &err) == PS_OK,
