@@ -265,6 +265,13 @@ static void *harvest_job_run(void *arg)
     ho.progress = on_harvest_progress;
     ho.payload = job;
     ho.cancel = &ps_cli_interrupted;
+    /* This very program extracts PDFs in processes of their own. */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        ho.exe = exe;
+    }
     job->rc = ps_harvest_run(st, &src, &ho, &job->res, &job->err);
     ps_store_close(st);
     harvest_job_done(job);
@@ -799,6 +806,15 @@ int ps_cmd_status(ps_cli *cli, int argc, char **argv)
                 (long long)json_integer_value(json_object_get(run, "rejected")),
                 ps_json_str(run, "message") ? "\n    message: " : "",
                 ps_json_str(run, "message") ? ps_json_str(run, "message") : "");
+        json_t *pdfs = json_object_get(src, "pdfs");
+        if (pdfs)
+            printf(
+                "    pdfs: %lld extracted, %lld without text, %lld could "
+                "not be read (the last run's message says why)\n",
+                (long long)json_integer_value(
+                    json_object_get(pdfs, "extracted")),
+                (long long)json_integer_value(json_object_get(pdfs, "no_text")),
+                (long long)json_integer_value(json_object_get(pdfs, "failed")));
         const char *ck;
         json_t *cv;
         json_object_foreach (json_object_get(src, "checkpoint"), ck, cv) {

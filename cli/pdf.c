@@ -26,7 +26,7 @@ static int common_opt(const char *cmd, int argc, char **argv, int *i,
         strcmp(a, "--max-text") != 0)
         return 0;
     int64_t v = 0;
-    if (*i + 1 >= argc || !ps_parse_i64(argv[*i + 1], &v) || v <= 0 ||
+    if (*i + 1 >= argc || ps_parse_i64(argv[*i + 1], &v) != 0 || v <= 0 ||
         v > ((int64_t)1 << 40)) {
         ps_cli_error("%s: %s needs a positive number", cmd, a);
         return -1;
@@ -47,6 +47,50 @@ static int common_opt(const char *cmd, int argc, char **argv, int *i,
     "  --max-pages N      read at most N pages (500)\n"                        \
     "  --max-text BYTES   keep at most BYTES of text per PDF (4194304)\n"
 
+/* --batch: the pdf source's extractor process. One path per line on
+ * standard input; for each, one line of compact JSON on standard output:
+ * {"doc": {...}} or {"error": "why"}. This process has one thread, so the
+ * guarded extraction's fork is safe; the source starts one per worker and
+ * saves starting a program per PDF. Options before --batch apply. */
+static int pdf_extract_batch(const ps_pdf_opts *o, long timeout_ms)
+{
+    char line[8192];
+    while (fgets(line, sizeof line, stdin)) {
+        size_t n = strcspn(line, "\r\n");
+        if (n == strlen(line) && !feof(stdin)) {
+            /* a line longer than any path: skip the rest of it */
+            int c;
+            do
+                c = getchar();
+            while (c != '\n' && c != EOF);
+            puts("{\"error\": \"path too long\"}");
+            fflush(stdout);
+            continue;
+        }
+        line[n] = '\0';
+        ps_err err = PS_ERR_INIT;
+        ps_pdf_doc *doc = NULL;
+        json_t *j = NULL;
+        ps_status st =
+            ps_pdf_extract_file_guarded(line, o, timeout_ms, &doc, &err);
+        if (st == PS_OK)
+            st = ps_pdf_doc_to_json(doc, &j, &err);
+        ps_pdf_doc_free(doc);
+        json_t *ans = st == PS_OK ? json_pack("{s:o}", "doc", j)
+                                  : json_pack("{s:s}", "error", err.msg);
+        char *s = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+        json_decref(ans);
+        if (s)
+            puts(s);
+        else
+            puts("{\"error\": \"out of memory\"}");
+        free(s);
+        if (fflush(stdout) != 0)
+            return PS_EXIT_FAIL;
+    }
+    return PS_EXIT_OK;
+}
+
 int ps_cmd_pdf_extract(ps_cli *cli, int argc, char **argv)
 {
     (void)cli;
@@ -59,7 +103,10 @@ int ps_cmd_pdf_extract(ps_cli *cli, int argc, char **argv)
                "acknowledgements, funding, references\n(text and doi), "
                "pages, warnings (no_text, text_cut, pages_cut, no_title) "
                "and\nthe full text. How the fields are found: docs/pdf.md.\n\n"
-               "  --no-text          leave the full text out\n" PDF_LIMITS_HELP
+               "  --no-text          leave the full text out\n"
+               "  --batch            read paths from standard input, one per "
+               "line, and answer\n                     each with a line of "
+               "JSON ({\"doc\": ...} or {\"error\": ...})\n" PDF_LIMITS_HELP
                "\nexit status: 0 extracted (possibly with warnings), 1 the PDF "
                "could not be read\n(encrypted, damaged, timed out: the message "
                "says why), 2 usage.\n");
@@ -77,6 +124,8 @@ int ps_cmd_pdf_extract(ps_cli *cli, int argc, char **argv)
             continue;
         if (strcmp(argv[i], "--no-text") == 0)
             no_text = 1;
+        else if (strcmp(argv[i], "--batch") == 0)
+            return pdf_extract_batch(&o, timeout_ms);
         else if (argv[i][0] == '-' && argv[i][1])
             return ps_cli_unknown_option("pdf-extract", argv[i]);
         else if (file) {

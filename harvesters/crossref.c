@@ -595,6 +595,23 @@ static ps_status map_links(psi_run *run, const json_t *rec, const char *doi,
 /* Map and store one work. A work that cannot be used is rejected (counted,
  * its DOI and the reason kept) and the harvest goes on; store failures end
  * the run. */
+/* The work's full-text links (link[]: URL, content-type) that are PDFs. */
+static ps_status pdf_links(psi_run *run, const json_t *rec, int64_t id,
+                           ps_err *err)
+{
+    json_t *links = json_object_get(rec, "link");
+    const char *urls[64], *types[64];
+    size_t n = 0, i;
+    json_t *x;
+    json_array_foreach (links, i, x) {
+        if (n == 64)
+            break;
+        urls[n] = psi_json_nonempty(x, "URL");
+        types[n++] = psi_json_nonempty(x, "content-type");
+    }
+    return psi_run_pdf_links(run, id, urls, types, n, err);
+}
+
 static ps_status put_work(psi_run *run, json_t *rec, ps_err *err)
 {
     char why[300];
@@ -699,6 +716,8 @@ static ps_status put_work(psi_run *run, json_t *rec, ps_err *err)
      * them written with it (a store commit holds both or neither). */
     if (rc == PS_OK && res != PS_PUT_UNCHANGED)
         rc = map_links(run, rec, doicopy, kind, id, &e);
+    if (rc == PS_OK && res != PS_PUT_UNCHANGED && kind == PS_KIND_PUBLICATION)
+        rc = pdf_links(run, rec, id, &e);
     if (rc == PS_ERR_INVALID)
         rc = psi_run_reject(run, kind, doicopy, e.msg, err);
     else if (rc != PS_OK && err)

@@ -1075,6 +1075,22 @@ static void visibility_of(psi_run *run, const json_t *a, const char *doi,
     }
 }
 
+/* A publication's contentUrl entries that are PDFs, for the pdf source. */
+static ps_status content_urls(psi_run *run, const json_t *attrs, int64_t id,
+                              ps_err *err)
+{
+    json_t *arr = json_object_get(attrs, "contentUrl");
+    const char *urls[64];
+    size_t n = 0, i;
+    json_t *x;
+    if (json_is_string(arr))
+        urls[n++] = json_string_value(arr);
+    json_array_foreach (arr, i, x)
+        if (n < 64 && json_is_string(x))
+            urls[n++] = json_string_value(x);
+    return psi_run_pdf_links(run, id, urls, NULL, n, err);
+}
+
 ps_status psi_datacite_put(psi_run *run, const char *remote_id,
                            const json_t *attrs, const char *raw, size_t raw_len,
                            ps_err *err)
@@ -1190,6 +1206,9 @@ ps_status psi_datacite_put(psi_run *run, const char *remote_id,
     } else {
         if (res != PS_PUT_UNCHANGED)
             rc = put_links(run, attrs, kind, id, doi, err);
+        if (rc == PS_OK && res != PS_PUT_UNCHANGED &&
+            kind == PS_KIND_PUBLICATION)
+            rc = content_urls(run, attrs, id, err);
         if (rc == PS_OK)
             rc = psi_run_record(run, res, err);
     }

@@ -48,6 +48,11 @@ ps_status psi_run_reject(psi_run *run, ps_kind kind, const char *remote_id,
                          const char *reason, ps_err *err);
 /* Commit the open transaction (end of a page) and report progress. */
 ps_status psi_run_flush(psi_run *run, ps_err *err);
+/* Before the source waits (on its workers): commit the open transaction
+ * and report progress, so other sources can write meanwhile; resume opens
+ * a new one before the next write. */
+ps_status psi_run_idle(psi_run *run, ps_err *err);
+ps_status psi_run_resume(psi_run *run, ps_err *err);
 /* Add a note to the run's message (e.g. why nothing was deleted). */
 void psi_run_note(psi_run *run, const char *note);
 /* Has the caller asked to stop? */
@@ -104,6 +109,14 @@ ps_status psi_run_delete_any(psi_run *run, const ps_kind *kinds, size_t n,
 ps_status psi_run_link(psi_run *run, const char *type, ps_kind src_kind,
                        int64_t src_id, ps_kind dst_kind, const char *dst_pid,
                        ps_err *err);
+
+/* The PDFs of a harvested publication pub_id: every URL of urls[0..n)
+ * that looks like a PDF (its media type, when the source gives one, is
+ * application/pdf; else the path ends in .pdf) is kept for a pdf source
+ * with `publications = yes` to fetch. types may be NULL. */
+ps_status psi_run_pdf_links(psi_run *run, int64_t pub_id,
+                            const char *const *urls, const char *const *types,
+                            size_t n, ps_err *err);
 
 /* ISO 8601 UTC of ms since the epoch: "2024-05-01T12:00:00Z" (day_only:
  * "2024-05-01"); buf holds at least 32 bytes. */
@@ -197,5 +210,9 @@ ps_status psi_harvest_invenio(psi_run *run, ps_err *err);
 ps_status psi_harvest_materialscloud(psi_run *run, ps_err *err);
 extern const ps_harvest_option psi_invenio_options[];
 extern const ps_harvest_option psi_materialscloud_options[];
+/* pdf-source.c: publication PDFs from a folder, a list of URLs, or the PDF
+ * links of harvested publications. */
+ps_status psi_harvest_pdf(psi_run *run, ps_err *err);
+extern const ps_harvest_option psi_pdf_options[];
 
 #endif /* PS_HARVEST_PRIVATE_H */

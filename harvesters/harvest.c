@@ -36,6 +36,7 @@ static const harvest_type harvest_types[] = {
     {"oai-pmh", psi_harvest_oai, psi_oai_options},
     {"invenio", psi_harvest_invenio, psi_invenio_options},
     {"materialscloud", psi_harvest_materialscloud, psi_materialscloud_options},
+    {"pdf", psi_harvest_pdf, psi_pdf_options},
 };
 #define NTYPES (sizeof harvest_types / sizeof harvest_types[0])
 
@@ -59,7 +60,7 @@ static int type_precedence(const char *type)
 
 const char *const ps_harvest_type_names[] = {
     "pan",     "datacite", "scicat",         "icat", "crossref",
-    "oai-pmh", "invenio",  "materialscloud", NULL};
+    "oai-pmh", "invenio",  "materialscloud", "pdf",  NULL};
 
 static const harvest_type *find_type(const char *name)
 {
@@ -480,6 +481,43 @@ ps_status psi_run_flush(psi_run *run, ps_err *err)
         rc = commit_batch(run, 1, err);
     report(run);
     return rc;
+}
+
+/* A URL whose path (before ? or #) ends in .pdf, in any case. */
+static int pdf_path(const char *url)
+{
+    size_t n = strcspn(url, "?#");
+    return n > 4 && strncasecmp(url + n - 4, ".pdf", 4) == 0;
+}
+
+ps_status psi_run_pdf_links(psi_run *run, int64_t pub_id,
+                            const char *const *urls, const char *const *types,
+                            size_t n, ps_err *err)
+{
+    ps_status rc = PS_OK;
+    for (size_t i = 0; i < n && rc == PS_OK; i++) {
+        const char *u = urls[i], *t = types ? types[i] : NULL;
+        if (!u || (strncasecmp(u, "http://", 7) != 0 &&
+                   strncasecmp(u, "https://", 8) != 0))
+            continue;
+        int pdf =
+            t && *t ? strncasecmp(t, "application/pdf", 15) == 0 : pdf_path(u);
+        if (pdf)
+            rc = ps_store_put_pdf_link(run->st, run->source_id, pub_id, u, err);
+    }
+    return rc;
+}
+
+ps_status psi_run_idle(psi_run *run, ps_err *err)
+{
+    ps_status rc = commit_batch(run, 0, err);
+    report(run);
+    return rc;
+}
+
+ps_status psi_run_resume(psi_run *run, ps_err *err)
+{
+    return txn_open(run, err);
 }
 
 ps_status psi_run_record(psi_run *run, ps_put_result result, ps_err *err)

@@ -77,12 +77,17 @@ typedef struct ps_harvest_opts {
     ps_harvest_progress_fn progress; /* may be NULL */
     void *payload;
     volatile int *cancel; /* non-zero: stop after the current batch */
+    /* The pansift executable: the pdf source runs `EXE pdf-extract` for
+     * each PDF, several at once. NULL: PDFs are extracted one at a time in
+     * a forked child of this process (a fork beside other threads can
+     * inherit a lock one of them holds). */
+    const char *exe;
 } ps_harvest_opts;
 
 #define PS_HARVEST_OPTS_VERSION 1
 #define PS_HARVEST_OPTS_INIT                                                   \
     {                                                                          \
-        PS_HARVEST_OPTS_VERSION, 1000, NULL, NULL, NULL                        \
+        PS_HARVEST_OPTS_VERSION, 1000, NULL, NULL, NULL, NULL                  \
     }
 
 typedef struct ps_harvest_result {
@@ -284,6 +289,12 @@ ps_status ps_mentions_matcher_new(ps_mentions_matcher **out,
  * dir/instruments.tsv. Errors as above, and PS_ERR_NOTFOUND / PS_ERR_IO. */
 ps_status ps_mentions_matcher_load(ps_mentions_matcher **out, const char *dir,
                                    ps_err *err);
+/* The same with the proposal-code grammars from the file proposal_codes
+ * (NULL: dir/proposal-codes.tsv), e.g. a facility's own, from the config. */
+ps_status ps_mentions_matcher_load_with(ps_mentions_matcher **out,
+                                        const char *dir,
+                                        const char *proposal_codes,
+                                        ps_err *err);
 /* Add an instrument (e.g. from the store) before the matcher is used:
  * aliases |-separated or NULL; needs_cue as in instruments.tsv. */
 ps_status ps_mentions_matcher_add_instrument(ps_mentions_matcher *m,

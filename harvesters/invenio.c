@@ -986,6 +986,25 @@ static ps_status link_one(inv *ix, ps_kind src_kind, int64_t src_id,
  * resource_type{id}}, legacy {identifier, scheme, relation,
  * resource_type}), CERN Open Data relations[{type, doi, recid}] and legacy
  * Materials Cloud references[{doi}] as links of the record. */
+/* A publication's files named *.pdf, for the pdf source (Zenodo's file
+ * URLs end in /content, so the name decides). */
+static ps_status pdf_files(psi_run *run, const files *f, int64_t id,
+                           ps_err *err)
+{
+    static const char *const pdf_type = "application/pdf";
+    const char *urls[64], *types[64];
+    size_t n = 0;
+    for (size_t i = 0; i < f->n && n < 64; i++) {
+        const char *name = f->v[i].name;
+        size_t len = name ? strlen(name) : 0;
+        if (len > 4 && strcasecmp(name + len - 4, ".pdf") == 0) {
+            urls[n] = f->v[i].url;
+            types[n++] = pdf_type;
+        }
+    }
+    return psi_run_pdf_links(run, id, urls, types, n, err);
+}
+
 static ps_status links_of(inv *ix, const json_t *md, const char *host,
                           ps_kind kind, int64_t id, ps_err *err)
 {
@@ -1247,6 +1266,9 @@ static ps_status put_hit(inv *ix, json_t *hit, ps_err *err)
         rc = after_put(ix, rc, res, kind, pid, &e, err);
         if (rc == PS_OK && stored && res != PS_PUT_UNCHANGED)
             rc = links_of(ix, md, host, kind, rec_id, err);
+        if (rc == PS_OK && stored && res != PS_PUT_UNCHANGED &&
+            kind == PS_KIND_PUBLICATION)
+            rc = pdf_files(run, &r.f, rec_id, err);
         goto out;
     }
 

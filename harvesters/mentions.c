@@ -414,13 +414,22 @@ static char *read_small(const char *path, ps_status *st, ps_err *err)
 ps_status ps_mentions_matcher_load(ps_mentions_matcher **out, const char *dir,
                                    ps_err *err)
 {
+    return ps_mentions_matcher_load_with(out, dir, NULL, err);
+}
+
+ps_status ps_mentions_matcher_load_with(ps_mentions_matcher **out,
+                                        const char *dir,
+                                        const char *proposal_codes, ps_err *err)
+{
     static const char *names[3] = {"facilities.tsv", "proposal-codes.tsv",
                                    "instruments.tsv"};
     char *text[3] = {NULL, NULL, NULL};
     ps_status st = PS_OK;
     *out = NULL;
     for (int i = 0; i < 3 && st == PS_OK; i++) {
-        char *path = ps_asprintf("%s/%s", dir, names[i]);
+        char *path = i == 1 && proposal_codes
+                         ? ps_strdup(proposal_codes)
+                         : ps_asprintf("%s/%s", dir, names[i]);
         if (!path)
             return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
         text[i] = read_small(path, &st, err);

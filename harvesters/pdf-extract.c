@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1335,8 +1336,28 @@ static ps_status read_file(const char *path, size_t max, char **data_out,
 /* The largest PDF file the guarded extraction reads. */
 #define PDF_MAX_FILE ((size_t)512 << 20)
 
+/* In the child: close every descriptor but stdio and the result pipe. When
+ * several threads extract at once, a child would otherwise hold the write
+ * end of another extraction's pipe, and that reader would wait for this
+ * child to end (and time out with it). */
+static void child_close_fds(int keep)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u) == 0 &&
+        syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0u) == 0)
+        return;
+#endif
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (int i = 3; i < (int)max; i++)
+        if (i != keep)
+            close(i);
+}
+
 static void child_run(int fd, const char *path, const ps_pdf_opts *opts)
 {
+    child_close_fds(fd);
     ps_err err = PS_ERR_INIT;
     char *data = NULL;
     size_t len = 0;

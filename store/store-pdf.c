@@ -245,7 +245,10 @@ ps_status ps_store_pdf_file_counts(ps_store *st, int64_t source_id,
     STMT(s, sql);
     sqlite3_bind_int64(s, 1, source_id);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    for (;;) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
         int k = sqlite3_column_int(s, 0);
         if (k >= 0 && k < 3)
             counts[k] = sqlite3_column_int64(s, 1);
@@ -291,7 +294,10 @@ ps_status ps_store_pdf_links(ps_store *st,
     sqlite3_stmt *s;
     STMT(s, sql);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    for (;;) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
         if (fn(ctx, (const char *)sqlite3_column_text(s, 0),
                (const char *)sqlite3_column_text(s, 1),
                (const char *)sqlite3_column_text(s, 2))) {
@@ -323,7 +329,10 @@ ps_status ps_store_instrument_names(ps_store *st,
     sqlite3_stmt *s;
     STMT(s, sql);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    for (;;) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
         if (fn(ctx, (const char *)sqlite3_column_text(s, 0),
                (const char *)sqlite3_column_text(s, 1),
                (const char *)sqlite3_column_text(s, 2))) {

@@ -972,6 +972,15 @@ ps_status ps_store_stats(ps_store *st, json_t **out, ps_err *err)
         sqlite3_reset(s);
         if (cp)
             json_object_set_new(src, "checkpoint", cp);
+        /* A pdf source's ledger: how many of its PDFs were read. */
+        int64_t pdfs[3];
+        CHECK(ps_store_pdf_file_counts(st, ids[i], pdfs, err));
+        if (pdfs[0] + pdfs[1] + pdfs[2])
+            json_object_set_new(src, "pdfs",
+                                json_pack("{s:I,s:I,s:I}", "extracted",
+                                          (json_int_t)pdfs[0], "no_text",
+                                          (json_int_t)pdfs[1], "failed",
+                                          (json_int_t)pdfs[2]));
     }
     json_object_set_new(root, "entities", ents);
     json_object_set_new(root, "tombstones", tombs);

@@ -535,6 +535,7 @@ ps_status ps_store_pending(ps_store *st, int64_t after, int64_t *out,
  * {"schema":N,"max_seq":N,"entities":{"dataset":N,...} (live records),
  *  "tombstones":{...},"sources":[{"name","type","url","records":{kind:N},
  *  "checkpoint":{key:value} (where the next run starts),
+ *  "pdfs":{"extracted","no_text","failed"} (pdf sources: their ledger),
  *  "last_run":{"id","state","started","finished","seen","inserted",
  *  "updated","unchanged","deleted","rejected","message"}}]} */
 ps_status ps_store_stats(ps_store *st, json_t **out, ps_err *err);

@@ -638,10 +638,42 @@ static ps_status recording_from_json(recording *r, json_t *root, ps_err *err)
 }
 
 /* ---- loading exchanges --------------------------------------------------
- * Own format: {"method", "path", "status", "headers", "body",
- * "request_body"}, headers an object or an array of [name, value] pairs.
- * nock's: {"scope", "method", "path", "body" (the request's), "status",
- * "response", "rawHeaders": [name, value, ...]} (or "headers", an object). */
+ * Own format: {"method", "path", "status", "headers", "body" (or
+ * "body_file": a file served byte for byte), "request_body"}, headers an object
+ * or an array of [name, value] pairs. nock's: {"scope", "method", "path",
+ * "body" (the request's), "status", "response", "rawHeaders": [name, value,
+ * ...]} (or "headers", an object). */
+
+/* x's body: the bytes of the file at path (at most 64 MiB). */
+static ps_status read_body_file(exchange *x, const char *path, ps_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ps_err_set(err, PS_ERR_NOTFOUND, "body_file %s: %s", path,
+                          strerror(errno));
+    ps_buf b;
+    ps_buf_init(&b, (size_t)64 << 20);
+    char chunk[65536];
+    size_t n;
+    ps_status st = PS_OK;
+    while (st == PS_OK) {
+        n = fread(chunk, 1, sizeof chunk, f);
+        if (n == 0)
+            break;
+        st = ps_buf_append(&b, chunk, n);
+    }
+    fclose(f);
+    if (st == PS_OK)
+        st = ps_buf_append(&b, "", 1);
+    if (st != PS_OK) {
+        ps_buf_free(&b);
+        return ps_err_set(err, st, "body_file %s: too large or unreadable",
+                          path);
+    }
+    x->body_len = b.len - 1;
+    x->body = ps_buf_detach(&b);
+    return x->body ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+}
 
 static void exchange_free(exchange *x)
 {
@@ -822,6 +854,14 @@ static ps_status exchange_from_json(exchange *x, const json_t *v, ps_err *err)
     }
 
     json_t *body = json_object_get(v, nock ? "response" : "body");
+    json_t *body_file = nock ? NULL : json_object_get(v, "body_file");
+    if (body_file) {
+        /* A binary body (a PDF) from a file, byte for byte. */
+        if (!json_is_string(body_file))
+            return ps_err_set(err, PS_ERR_PARSE,
+                              "\"body_file\" is not a string");
+        return read_body_file(x, json_string_value(body_file), err);
+    }
     if (json_is_string(body)) {
         x->body_len = json_string_length(body);
         x->body = ps_malloc(x->body_len + 1);
