@@ -5,8 +5,10 @@
 # phrases, exclusions and type filters hold, paging is consistent, counts
 # are exact, what the public may not see is never found, many searches in
 # parallel are answered, and every malformed parameter is a 400 with a JSON
-# error that says what is wrong. (PDF text is checked by unit.index; the
-# JOSE corpus through the pdf source is checked once that source exists.)
+# error that says what is wrong. Then the JOSE papers of the shared corpus
+# (skipped when it is absent), harvested by the pdf source: a word of a
+# paper's body finds that paper with the word marked in a text snippet.
+# (unit.index checks PDF text in more ways: escaping, ceilings, updates.)
 # SPDX-License-Identifier: GPL-2.0-or-later
 . "$(dirname "$0")/lib.sh"
 
@@ -127,5 +129,45 @@ seq 80 | xargs -P 12 -I{} curl -s -o /dev/null -w '%{http_code}\n' -G \
     "$S" > "$T/codes"
 check_eq "$(sort -u "$T/codes")" 200 "80 parallel searches answered"
 
+stop_serve
+
+# ---- the JOSE papers, through the pdf source --------------------------------
+JOSE="$PS_SOURCE_DIR/../shared/corpus/pdf/jose"
+if [ ! -d "$JOSE" ]; then
+    echo "no corpus at $JOSE: the PDF checks are skipped"
+    finish
+fi
+mkdir -p "$T/papers"
+cp "$JOSE"/*.pdf "$T/papers/"
+write_config "$T/pdf.ini" "$T/pdfdata" "[source papers]
+type = pdf
+url = file://$T/papers
+jobs = 2
+timeout = 20000"
+Q() { "$PANSIFT" --quiet --config "$T/pdf.ini" "$@"; }
+Q init >/dev/null
+out=$(Q harvest 2>&1)
+check_eq "$?" 0 "harvest the JOSE papers ($out)"
+check Q index -- "index them"
+start_serve "$T/pdf.ini"
+S="$SERVE_URL/api/search"
+paper() { # paper DOI: the result with this DOI in $T/body
+    jq -c --arg d "$1" '[.results[] | select(.doi == $d)][0]' "$T/body"
+}
+# "geology" is only in the body of nbgrader's paper.
+search --data-urlencode 'q=geology' --data type=publication
+hit=$(paper 10.21105/jose.00032)
+check_eq "$(jq -r '.title | test("nbgrader")' <<<"$hit")" true "a body word finds its paper"
+check_contains "$(jq -r .snippets.text <<<"$hit")" "<mark>geology</mark>" "marked in the text snippet"
+check_eq "$(jq -r '.snippets | keys | join(",")' <<<"$hit")" text "only the text matched"
+# A stem: "chromebook" finds "Chromebooks" in another paper's body.
+search --data-urlencode 'q=chromebook' --data type=publication
+check_contains "$(jq -r .snippets.text <<<"$(paper 10.21105/jose.00138)")" \
+    "<mark>Chromebooks</mark>" "the stem finds the plural, marked as written"
+# A phrase of the funding statements, in several papers.
+search --data-urlencode 'q="National Science Foundation"' --data type=publication --data limit=100
+check test "$(jq .count "$T/body")" -ge 2 -- "a funding phrase in several papers"
+check_eq "$(jq -r '[.results[].snippets.text // "" | test("<mark>National\\sScience\\sFoundation</mark>")] | all' "$T/body")" \
+    true "each with the phrase marked"
 stop_serve
 finish
