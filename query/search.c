@@ -28,9 +28,8 @@
 #define SEARCH_LIMIT_DEFAULT 20 /* results per page */
 #define SEARCH_LIMIT_MAX 100    /* most results per page */
 #define SEARCH_SKIP_MAX 10000   /* deepest page start */
-#define SEARCH_TYPE_VALUES_MAX                                                 \
-    16 /* type values, repeated or comma-separated                             \
-        */
+/* type values, repeated or comma-separated */
+#define SEARCH_TYPE_VALUES_MAX 16
 /* Counts are exact up to this many matches, Xapian's estimate beyond. */
 #define SEARCH_EXACT_COUNT 10000
 /* Snippets of fields up to this size (titles, abstracts) come from the
@@ -90,6 +89,37 @@ static int only_exclusions(const char *s)
     return words > 0;
 }
 
+/* s cut to at most max bytes into buf (size > max + 3), at a character
+ * boundary, with "..." when cut; with trim_tail, also without a character
+ * cut short at its end (a message cut by its buffer); "(not UTF-8)" if s
+ * is not UTF-8 (an error message must be, or the JSON body cannot be
+ * made). Returns buf. */
+static const char *quote(const char *s, size_t max, int trim_tail, char *buf,
+                         size_t size)
+{
+    size_t n = strlen(s);
+    int cut = n > max;
+    if (cut) {
+        n = max;
+        while (n && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    /* The last character's lead byte, and whether all of it is there. */
+    size_t lead = n;
+    while (lead && ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (trim_tail && lead && n - lead < 3) {
+        unsigned char c = (unsigned char)s[lead - 1];
+        size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (n - (lead - 1) < want)
+            n = lead - 1;
+    }
+    snprintf(buf, size, "%.*s%s", (int)n, s, cut ? "..." : "");
+    if (!utf8_ok(buf))
+        snprintf(buf, size, "(not UTF-8)");
+    return buf;
+}
+
 /* A whole number in [0, max] from a query argument; -1 if it is not. */
 static int64_t parse_count(const char *v, int64_t max)
 {
@@ -128,9 +158,10 @@ static void add_type(type_walk *w, const char *v, size_t n)
             return;
         }
     if (!w->bad) {
+        char one[72];
         w->bad = 1;
-        snprintf(w->value, sizeof w->value, "%.*s%s", n > 64 ? 64 : (int)n, v,
-                 n > 64 ? "..." : "");
+        snprintf(one, sizeof one, "%.*s", n > 65 ? 65 : (int)n, v);
+        quote(one, 64, 0, w->value, sizeof w->value);
     }
 }
 
@@ -172,20 +203,21 @@ static int parse_request(psi_req *req, psi_resp *resp, search_req *r)
                          "e.g. \"crystal -protein\"");
     r->q = q;
 
+    char buf[72];
     const char *v = psi_arg(req, "limit");
     r->limit = v ? parse_count(v, SEARCH_LIMIT_MAX) : SEARCH_LIMIT_DEFAULT;
     if (r->limit < 0)
         return psi_error(resp, 400, "INVALID_PARAMETER",
                          "limit must be a whole number from 0 to %d, not "
-                         "\"%.64s\"",
-                         SEARCH_LIMIT_MAX, v);
+                         "\"%s\"",
+                         SEARCH_LIMIT_MAX, quote(v, 64, 0, buf, sizeof buf));
     v = psi_arg(req, "skip");
     r->skip = v ? parse_count(v, SEARCH_SKIP_MAX) : 0;
     if (r->skip < 0)
         return psi_error(resp, 400, "INVALID_PARAMETER",
                          "skip must be a whole number from 0 to %d, not "
-                         "\"%.64s\"",
-                         SEARCH_SKIP_MAX, v);
+                         "\"%s\"",
+                         SEARCH_SKIP_MAX, quote(v, 64, 0, buf, sizeof buf));
 
     type_walk w;
     memset(&w, 0, sizeof w);
@@ -199,7 +231,7 @@ static int parse_request(psi_req *req, psi_resp *resp, search_req *r)
         return psi_error(resp, 400, "INVALID_PARAMETER",
                          "type: \"%s\" is not a kind of record (types: "
                          "publication, proposal, dataset, instrument)",
-                         utf8_ok(w.value) ? w.value : "(not UTF-8)");
+                         w.value);
     return 0;
 }
 
@@ -437,10 +469,12 @@ int psi_h_search(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
         if (ps_index_refresh(ctx->idx, NULL, &err) == PS_OK)
             rc = run_search(ctx, &r, t0, &out, &bad_q, &err);
     }
+    char msg_buf[sizeof err.msg + 4], q_buf[220];
     if (bad_q && rc == PS_ERR_PARSE) {
         /* Xapian says "QueryParserError: Syntax: <expression> AND
          * <expression>": the form it expected. */
-        const char *msg = err.msg;
+        const char *msg =
+            quote(err.msg, sizeof err.msg, 1, msg_buf, sizeof msg_buf);
         if (ps_str_startswith(msg, "QueryParserError: "))
             msg += strlen("QueryParserError: ");
         if (ps_str_startswith(msg, "Syntax: "))
@@ -450,8 +484,10 @@ int psi_h_search(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
         return psi_error(resp, 400, "INVALID_QUERY", "q: %s", msg);
     }
     if (bad_q)
-        return psi_error(resp, 400, "INVALID_QUERY", "q: %s in \"%.200s%s\"",
-                         err.msg, r.q, strlen(r.q) > 200 ? "..." : "");
+        return psi_error(
+            resp, 400, "INVALID_QUERY", "q: %s in \"%s\"",
+            quote(err.msg, sizeof err.msg, 1, msg_buf, sizeof msg_buf),
+            quote(r.q, 200, 0, q_buf, sizeof q_buf));
     if (rc != PS_OK)
         return psi_error_status(resp, &err);
     resp->json = out;

@@ -46,6 +46,9 @@ bad "limit must be" --data 'q=neutron' --data limit=-1
 bad "limit must be" --data 'q=neutron' --data limit=ten
 bad "skip must be a whole number from 0 to 10000" --data 'q=neutron' --data skip=10001
 bad '"paper" is not a kind of record' --data 'q=neutron' --data type=paper
+bad 'not "(not UTF-8)"' --data 'q=neutron' --data 'limit=%FF'
+bad '"(not UTF-8)" is not a kind' --data 'q=neutron' --data 'type=caf%C3'
+bad "not \"$(printf 'a%.0s' $(seq 64))...\"" --data 'q=neutron' --data "skip=$(printf 'a%.0s' $(seq 100))"
 bad '"" is not a kind of record' --data 'q=neutron' --data type=
 bad "more than 16 values" --data 'q=neutron' \
     --data "type=$(printf 'dataset,%.0s' $(seq 17))dataset"
