@@ -55,6 +55,11 @@ bad "more than 16 values" --data 'q=neutron' \
 check_eq "$(jq -r .error.code "$T/body")" INVALID_PARAMETER "error code of a bad type"
 search --data-urlencode 'q=neutron AND'
 check_eq "$(jq -r .error.code "$T/body")" INVALID_QUERY "error code of a bad q"
+# Error bodies stay JSON when they quote bytes that are not UTF-8 (the PaN
+# API's 404 quotes the pid; it was a 500 without the message).
+get "$SERVE_URL/api/Datasets/caf%E9%FF"
+check_eq "$STATUS" 404 "a pid that is not UTF-8: 404"
+check_eq "$(jq -r .error.message "$T/body")" 'Unknown "Dataset" id "caf??".' "its message, scrubbed"
 
 # ---- answers -------------------------------------------------------------------
 # A public proposal's title, searched word for word, finds it, marked.
