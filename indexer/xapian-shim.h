@@ -5,7 +5,8 @@
  * in ps_err (no exception ever crosses into C). The API is task-shaped, in
  * the manner of Cyrus's xapian_wrap.h, not a mirror of Xapian's classes:
  * open a database, build a document, replace or delete it by its unique id
- * term, build a query tree, run a search, compact shards into one database.
+ * term, build a query tree (or parse what a user typed), run a search,
+ * make snippets of its hits, compact shards into one database.
  *
  * Threads: a handle may be used by one thread at a time. Use one read handle
  * per thread (Xapian has no locking inside). A writable handle holds
