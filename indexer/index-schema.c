@@ -5,8 +5,11 @@
  * and values, plus the relevance scoring terms (below) and the technique and
  * parameter terms of include scopes, into the Xapian document of a store
  * entity. The query planner reads the same table, so the two cannot drift
- * apart. (Positional full text is not indexed: `query` is scored from the
- * scoring terms, and `text`/like conditions are checked on the record.)
+ * apart. The free text of the search endpoint (titles, abstracts,
+ * keywords, a publication's PDF text) is indexed with positions and stems
+ * in the fields index.h lists (add_search_text); the PaN API does not use
+ * it: `query` is scored from the scoring terms, and `text`/like conditions
+ * are checked on the record.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "index-private.h"
@@ -58,8 +61,10 @@ unsigned psi_index_load_flags(ps_kind kind)
         return PS_LOAD_SAMPLES | PS_LOAD_TECHNIQUES | PS_LOAD_PARAMETERS |
                PS_LOAD_DOCUMENTS;
     case PS_KIND_PROPOSAL:
-    case PS_KIND_PUBLICATION:
         return PS_LOAD_MEMBERS | PS_LOAD_PARAMETERS | PS_LOAD_DOCUMENTS;
+    case PS_KIND_PUBLICATION:
+        return PS_LOAD_MEMBERS | PS_LOAD_PARAMETERS | PS_LOAD_DOCUMENTS |
+               PS_LOAD_TEXT;
     default: return 0;
     }
 }
@@ -419,6 +424,46 @@ static void build_instrument(builder *b, const json_t *ent)
     add_term(b, "XF:", ps_json_str(ent, "facility"));
 }
 
+/* ---- free text for the search endpoint -------------------------------------
+ * Each field goes into the unprefixed field with its weight and positions
+ * and, when it has one, into its own field without positions (index.h). */
+
+static void add_words(builder *b, const json_t *v, unsigned weight,
+                      const char *prefix)
+{
+    if (b->rc != PS_OK || !json_is_string(v) || !json_string_length(v))
+        return;
+    const char *text = json_string_value(v);
+    size_t len = json_string_length(v);
+    b->rc = ps_xdoc_index_words(b->doc, text, len, PS_IDX_TEXT_MAX, weight, "",
+                                PS_XWORDS_POSITIONS, b->err);
+    if (b->rc == PS_OK && prefix)
+        b->rc = ps_xdoc_index_words(b->doc, text, len, PS_IDX_TEXT_MAX, 1,
+                                    prefix, 0, b->err);
+}
+
+static void add_search_text(builder *b, ps_kind kind, const json_t *ent)
+{
+    size_t i;
+    json_t *kw;
+    if (kind == PS_KIND_INSTRUMENT) {
+        add_words(b, json_object_get(ent, "name"), PS_IDX_WEIGHT_TITLE,
+                  PS_IDX_TEXT_TITLE);
+        return;
+    }
+    add_words(b, json_object_get(ent, "title"), PS_IDX_WEIGHT_TITLE,
+              PS_IDX_TEXT_TITLE);
+    add_words(b,
+              json_object_get(ent, kind == PS_KIND_DATASET ? "description"
+                                                           : "summary"),
+              PS_IDX_WEIGHT_ABSTRACT, PS_IDX_TEXT_ABSTRACT);
+    json_array_foreach (json_object_get(ent, "keywords"), i, kw)
+        add_words(b, kw, PS_IDX_WEIGHT_KEYWORDS, PS_IDX_TEXT_KEYWORDS);
+    if (kind == PS_KIND_PUBLICATION)
+        add_words(b, json_object_get(ent, "full_text"), PS_IDX_WEIGHT_TEXT,
+                  NULL);
+}
+
 /* ---- relevance scoring terms --------------------------------------------
  * Kept apart from the builders above: the scoring text is its own list
  * (ps_index_score_fields), its terms are counted (within-document
@@ -551,6 +596,7 @@ ps_status psi_index_build_doc(ps_kind kind, const json_t *ent, int ordered,
                           ps_kind_name(kind));
     }
     add_scoring_terms(&b, kind, ent);
+    add_search_text(&b, kind, ent);
     add_term(&b, ordered ? PS_IDX_TERM_ORDERED : PS_IDX_TERM_UNORDERED, "");
     if (b.rc != PS_OK) {
         ps_xdoc_free(b.doc);

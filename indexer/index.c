@@ -496,9 +496,19 @@ static int writer_start(ps_index *idx, const ps_index_opts **opts,
 
 /* ---- applying changes --------------------------------------------------- */
 
-/* Write (or delete) the document of one record. */
+/* Xapian keeps the changes it has not committed in memory (some ten
+ * times the text they index) and flushes by itself only every 10,000
+ * documents, while a publication's PDF text can be 4 MiB. Writers commit
+ * after this much text, whatever their batch says: a rebuild of 4,300
+ * JOSE papers (51 MB of text, 2 workers) peaks at 285 MB instead of 630
+ * MB, and spends less time (20 s instead of 27 s of CPU). */
+#define TEXT_FLUSH_BYTES ((size_t)8 << 20)
+
+/* Write (or delete) the document of one record; *text_bytes grows by the
+ * size of its publication text. */
 static ps_status apply_one(ps_xdb *db, ps_store *st, ps_kind kind, int64_t id,
-                           int add_only, int *deleted_out, ps_err *err)
+                           int add_only, int *deleted_out, size_t *text_bytes,
+                           ps_err *err)
 {
     char idterm[40];
     ps_index_idterm(kind, id, idterm, sizeof idterm);
@@ -515,6 +525,7 @@ static ps_status apply_one(ps_xdb *db, ps_store *st, ps_kind kind, int64_t id,
     if (rc != PS_OK)
         return rc;
     ps_xdoc *doc = NULL;
+    *text_bytes += json_string_length(json_object_get(ent, "full_text"));
     /* Documents added by a rebuild come in pid order (see worker_main). */
     rc = psi_index_build_doc(kind, ent, add_only, &doc, err);
     json_decref(ent);
@@ -563,13 +574,21 @@ ps_status ps_index_update(ps_index *idx, ps_store *st,
         rc = ps_store_changes(st, last, ch, batch, &n, err);
         if (rc != PS_OK || n == 0)
             break;
+        size_t text = 0;
         for (size_t i = 0; i < n && rc == PS_OK; i++) {
             if (!psi_index_kind(ch[i].kind))
                 continue;
             int deleted = 0;
-            rc = apply_one(idx->db, st, ch[i].kind, ch[i].id, 0, &deleted, err);
+            rc = apply_one(idx->db, st, ch[i].kind, ch[i].id, 0, &deleted,
+                           &text, err);
             stats->applied++;
             stats->deleted += deleted;
+            /* Much text: commit up to this change (the changes are applied
+             * in sequence order, so the index is at ch[i].seq). */
+            if (rc == PS_OK && text >= TEXT_FLUSH_BYTES && i + 1 < n) {
+                rc = commit_seq(idx->db, ch[i].seq, err);
+                text = 0;
+            }
         }
         if (rc != PS_OK)
             break;
@@ -625,6 +644,7 @@ static void *worker_main(void *arg)
     ps_store_opts so = PS_STORE_OPTS_INIT;
     so.readonly = 1;
     ps_store_row rows[512];
+    size_t text = 0;
     char *after = NULL;
     ps_kind after_kind = PS_KIND_NONE;
     w->rc = ps_store_open(&st, w->store_path, &so, &w->err);
@@ -641,7 +661,11 @@ static void *worker_main(void *arg)
         for (size_t i = 0; i < n && w->rc == PS_OK; i++) {
             int deleted;
             w->rc = apply_one(db, st, rows[i].kind, rows[i].id, 1, &deleted,
-                              &w->err);
+                              &text, &w->err);
+            if (w->rc == PS_OK && text >= TEXT_FLUSH_BYTES) {
+                w->rc = ps_xdb_commit(db, &w->err);
+                text = 0;
+            }
         }
         atomic_fetch_add(w->done, (long long)n);
         ps_free(after);

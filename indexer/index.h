@@ -96,6 +96,32 @@ const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
 #define PS_IDX_SCORE_INSTRUMENT "XSI:"
 #define PS_IDX_TERM_SCORE_DISTINCT "XSN"
 
+/* Free text for the search endpoint (/api/search), indexed with
+ * ps_xdoc_index_words (words as written, stems with "Z" before the
+ * prefix) and parsed with ps_xq_words. The unprefixed field holds all the
+ * searchable text of a record, with positions (phrases); the fields below
+ * hold their part of it again, without positions (a phrase limited to one
+ * of them is the phrase in the unprefixed field and its words in the
+ * field), so that a search can be limited to one and titles can rank
+ * first:
+ *   S  the title (an instrument's name)
+ *   B  the abstract: a document's summary, a dataset's description
+ *   K  the keywords
+ * A publication's full text (its PDF's: acknowledgements and funding are
+ * part of it) is only in the unprefixed field. Within-document frequency
+ * increments in the unprefixed field: title 3, abstract and keywords 2,
+ * full text 1 (a word of a title counts three times). At most
+ * PS_IDX_TEXT_MAX bytes of a field are indexed (the PDF extractor's own
+ * ceiling). */
+#define PS_IDX_TEXT_TITLE "S"
+#define PS_IDX_TEXT_ABSTRACT "B"
+#define PS_IDX_TEXT_KEYWORDS "K"
+#define PS_IDX_WEIGHT_TITLE 3
+#define PS_IDX_WEIGHT_ABSTRACT 2
+#define PS_IDX_WEIGHT_KEYWORDS 2
+#define PS_IDX_WEIGHT_TEXT 1
+#define PS_IDX_TEXT_MAX (4u << 20)
+
 /* The scoring term prefix of group. Borrowed, static. */
 const char *ps_index_score_prefix(ps_idx_group group);
 

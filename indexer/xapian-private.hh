@@ -37,6 +37,15 @@ struct ps_xdoc {
     Xapian::TermGenerator tg;
 };
 
+/* A match set kept for snippets (ps_xsearch_opts.snippets). The MSet holds
+ * the Enquire's internals (the query, the statistics and the database)
+ * that MSet::snippet reads; the key maker is kept beside it because the
+ * Enquire keeps a pointer to the one it sorted with. */
+struct ps_xmset {
+    Xapian::MultiValueKeyMaker keymaker;
+    Xapian::MSet mset;
+};
+
 /* A node of a query tree. */
 struct ps_xquery {
     Xapian::Query q;

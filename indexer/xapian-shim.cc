@@ -433,6 +433,53 @@ ps_status ps_xdoc_index_text(ps_xdoc *doc, const char *text, unsigned weight,
     }
 }
 
+/* The length of the longest prefix of text[0..len) that is at most max
+ * bytes and does not end inside a UTF-8 sequence. */
+static size_t utf8_cut(const char *text, size_t len, size_t max)
+{
+    if (max == 0 || len <= max)
+        return len;
+    size_t n = max;
+    /* Step back over continuation bytes (10xxxxxx) to a lead byte, which
+     * then starts the first character left out. */
+    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+ps_status ps_xdoc_index_words(ps_xdoc *doc, const char *text, size_t len,
+                              size_t max_bytes, unsigned weight,
+                              const char *prefix, unsigned flags, ps_err *err)
+{
+    if (!doc || (!text && len) || (flags & ~PS_XWORDS_POSITIONS))
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "ps_xdoc_index_words: bad argument");
+    if (!len)
+        return PS_OK;
+    try {
+        size_t n = utf8_cut(text, len, max_bytes);
+        doc->tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
+        /* An iterator over the caller's bytes: no copy of a long text. */
+        Xapian::Utf8Iterator words(text, n);
+        if (flags & PS_XWORDS_POSITIONS) {
+            doc->tg.increase_termpos(100);
+            doc->tg.index_text(words, weight, prefix ? prefix : "");
+        } else {
+            doc->tg.index_text_without_positions(words, weight,
+                                                 prefix ? prefix : "");
+        }
+        doc->tg.set_stemming_strategy(Xapian::TermGenerator::STEM_ALL);
+        return PS_OK;
+    } catch (...) {
+        ps_status st = psi_xapian_error(err);
+        try {
+            doc->tg.set_stemming_strategy(Xapian::TermGenerator::STEM_ALL);
+        } catch (...) {
+        }
+        return st;
+    }
+}
+
 ps_status ps_xdoc_add_term(ps_xdoc *doc, const char *term, ps_err *err)
 {
     if (!doc || !term || !*term)
@@ -687,6 +734,59 @@ ps_xquery *ps_xq_text(ps_xdb *db, const char *text, const char *prefix,
     }
 }
 
+ps_xquery *ps_xq_words(ps_xdb *db, const char *text, const ps_xwords_opts *opts,
+                       ps_err *err)
+{
+    static const ps_xwords_opts defaults = PS_XWORDS_OPTS_INIT;
+    if (!opts)
+        opts = &defaults;
+    if (!text) {
+        ps_err_set(err, PS_ERR_INVALID, "ps_xq_words: no text");
+        return nullptr;
+    }
+    if (opts->version != PS_XWORDS_OPTS_VERSION ||
+        (opts->boost_prefix && !(opts->boost > 0))) {
+        ps_err_set(err, PS_ERR_INVALID, "ps_xq_words: bad options");
+        return nullptr;
+    }
+    try {
+        Xapian::QueryParser qp;
+        if (db)
+            qp.set_database(db->db);
+        qp.set_stemmer(Xapian::Stem("english"));
+        qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
+        qp.set_default_op(Xapian::Query::OP_AND);
+        /* A user's "a*" must not become a query of every term: keep the
+         * most frequent ones, without an error. */
+        qp.set_max_expansion(opts->max_expansion ? opts->max_expansion : 100,
+                             Xapian::Query::WILDCARD_LIMIT_MOST_FREQUENT);
+        /* No FLAG_PURE_NOT: it combines with Query::MatchAll, a shared
+         * static whose reference count is not atomic (see match_all). */
+        unsigned flags = Xapian::QueryParser::FLAG_DEFAULT |
+                         Xapian::QueryParser::FLAG_WILDCARD;
+        const char *prefix = opts->prefix ? opts->prefix : "";
+        Xapian::Query q = qp.parse_query(text, flags, prefix);
+        if (q.empty()) {
+            ps_err_set(err, PS_ERR_INVALID, "no word to search for");
+            return nullptr;
+        }
+        if (opts->boost_prefix) {
+            Xapian::Query b = qp.parse_query(text, flags, opts->boost_prefix);
+            if (!b.empty())
+                q = Xapian::Query(Xapian::Query::OP_AND_MAYBE, q,
+                                  Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT,
+                                                b, opts->boost));
+        }
+        ps_xquery *r = wrap(q);
+        if (!r)
+            ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        return r;
+    } catch (...) {
+        psi_xapian_error(err);
+        return nullptr;
+    }
+}
+
 void ps_xq_free(ps_xquery *q) { delete q; }
 
 char *ps_xq_describe(const ps_xquery *q)
@@ -714,10 +814,12 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
         return ps_err_set(err, PS_ERR_INVALID, "ps_xdb_search: bad argument");
     if (!opts)
         opts = &defaults;
-    if (opts->version != PS_XSEARCH_OPTS_VERSION)
+    /* Version 2 callers have no snippets field: never read it. */
+    if (opts->version != PS_XSEARCH_OPTS_VERSION && opts->version != 2)
         return ps_err_set(err, PS_ERR_INVALID,
                           "ps_xdb_search: unknown options version %d",
                           opts->version);
+    bool keep = opts->version >= 3 && opts->snippets;
     if (opts->nsort && !opts->sort)
         return ps_err_set(err, PS_ERR_INVALID, "ps_xdb_search: no sort keys");
     if (opts->nsort && opts->docid_order)
@@ -734,8 +836,17 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
     ps_xresult res;
     memset(&res, 0, sizeof res);
     try {
-        /* Declared before the Enquire, which keeps a pointer to it. */
-        Xapian::MultiValueKeyMaker keymaker;
+        /* Declared before the Enquire, which keeps a pointer to it; kept
+         * with the match set when snippets are asked for. */
+        std::unique_ptr<ps_xmset> kept;
+        if (keep) {
+            kept.reset(new (std::nothrow) ps_xmset);
+            if (!kept)
+                return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        }
+        Xapian::MultiValueKeyMaker local_keymaker;
+        Xapian::MultiValueKeyMaker &keymaker =
+            kept ? kept->keymaker : local_keymaker;
         Xapian::Enquire enquire(db->db);
         enquire.set_query(q->q);
         if (opts->nsort) {
@@ -803,6 +914,10 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
                 }
             }
         }
+        if (kept) {
+            kept->mset = mset;
+            res.mset = kept.release();
+        }
         *out = res;
         return PS_OK;
     } catch (...) {
@@ -820,5 +935,51 @@ void ps_xresult_free(ps_xresult *res)
         ps_free(res->hits[i].key);
     }
     ps_free(res->hits);
+    delete res->mset;
     memset(res, 0, sizeof *res);
+}
+
+ps_status ps_xresult_snippet(const ps_xresult *res, const char *text,
+                             size_t len, const ps_xsnippet_opts *opts,
+                             char **out, ps_err *err)
+{
+    static const ps_xsnippet_opts defaults = PS_XSNIPPET_OPTS_INIT;
+    if (out)
+        *out = nullptr;
+    if (!opts)
+        opts = &defaults;
+    if (!res || !out || (!text && len))
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "ps_xresult_snippet: bad argument");
+    if (!res->mset)
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "ps_xresult_snippet: the search kept no match set "
+                          "(ps_xsearch_opts.snippets)");
+    /* Without markers Xapian returns a short text as it is, unescaped. */
+    if (opts->version != PS_XSNIPPET_OPTS_VERSION || opts->length == 0 ||
+        !opts->hi_start || !*opts->hi_start || !opts->hi_end || !*opts->hi_end)
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "ps_xresult_snippet: bad options");
+    try {
+        /* Not the background model alone: in a database of many
+         * documents it gives ordinary words some weight, and the
+         * non-exhaustive search then stops at the first window of such
+         * words, before any match (an empty snippet for a text whose
+         * matches come later). */
+        unsigned flags = Xapian::MSet::SNIPPET_EMPTY_WITHOUT_MATCH;
+        if (opts->exhaustive)
+            flags |= Xapian::MSet::SNIPPET_EXHAUSTIVE |
+                     Xapian::MSet::SNIPPET_BACKGROUND_MODEL;
+        std::string s = res->mset->mset.snippet(
+            std::string(text ? text : "", len), opts->length,
+            Xapian::Stem("english"), flags, opts->hi_start, opts->hi_end,
+            opts->omit ? opts->omit : "");
+        char *r = ps_strndup(s.data(), s.size());
+        if (!r)
+            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        *out = r;
+        return PS_OK;
+    } catch (...) {
+        return psi_xapian_error(err);
+    }
 }

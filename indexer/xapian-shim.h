@@ -5,7 +5,8 @@
  * in ps_err (no exception ever crosses into C). The API is task-shaped, in
  * the manner of Cyrus's xapian_wrap.h, not a mirror of Xapian's classes:
  * open a database, build a document, replace or delete it by its unique id
- * term, build a query tree, run a search, compact shards into one database.
+ * term, build a query tree (or parse what a user typed), run a search,
+ * make snippets of its hits, compact shards into one database.
  *
  * Threads: a handle may be used by one thread at a time. Use one read handle
  * per thread (Xapian has no locking inside). A writable handle holds
@@ -13,7 +14,8 @@
  *
  * Ownership: ps_xdb_open/ps_xdb_close, ps_xdoc_new/ps_xdoc_free,
  * ps_xq_* / ps_xq_free and ps_xresult_free pair up; NULL is a no-op for every
- * free/close. Composite query constructors take ownership of (steal) their
+ * free/close. Snippets (ps_xresult_snippet) are new strings the caller frees
+ * with ps_free. Composite query constructors take ownership of (steal) their
  * children, even when they fail, like jansson's *_new setters.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -104,6 +106,22 @@ void ps_xdoc_free(ps_xdoc *doc);
  * Xapian's conventions, e.g. "S" for titles). */
 ps_status ps_xdoc_index_text(ps_xdoc *doc, const char *text, unsigned weight,
                              const char *prefix, ps_err *err);
+/* Index text for the search endpoint (/api/search) and its snippets, with
+ * Xapian's STEM_SOME strategy (Omega's): each word as written, in lower
+ * case (wildcards), plus its English stem with "Z" before the prefix
+ * ("Zcrystal", "ZScrystal"). This is the shape MSet::snippet understands,
+ * so that a query for "crystals" marks "crystal" in the text; ps_xq_words
+ * parses queries for it. With PS_XWORDS_POSITIONS the words as written
+ * get their positions (phrases match; positions go on from the previous
+ * call plus a gap of 100, as for ps_xdoc_index_text); without, the field
+ * answers word queries only, at about half the size. Only the first
+ * max_bytes of text[0..len) are indexed (cut at a character boundary; 0:
+ * no ceiling). PS_ERR_INVALID (no doc, NULL text with len > 0, unknown
+ * flags), PS_ERR_NOMEM, PS_ERR_INDEX. */
+#define PS_XWORDS_POSITIONS 0x1u
+ps_status ps_xdoc_index_words(ps_xdoc *doc, const char *text, size_t len,
+                              size_t max_bytes, unsigned weight,
+                              const char *prefix, unsigned flags, ps_err *err);
 /* Add a boolean term (wdf 0). Terms longer than Xapian's limit (245 bytes)
  * are cut at 200 bytes and followed by a hash of the whole term, so equal
  * long terms stay equal; use ps_xterm_make to build query terms the same
@@ -156,6 +174,35 @@ ps_xquery *ps_xq_filter(ps_xquery *a, ps_xquery *b);
  * syntax error. */
 ps_xquery *ps_xq_text(ps_xdb *db, const char *text, const char *prefix,
                       ps_err *err);
+
+/* Parse what a user typed into the search box, for text indexed with
+ * ps_xdoc_index_words: Xapian's QueryParser with the English stemmer and
+ * STEM_SOME, words joined by AND unless OR/AND/NOT/XOR say otherwise,
+ * "phrases", +required and -excluded words, ( ) grouping, word* prefix
+ * wildcards (each expanded to the opts->max_expansion most frequent
+ * terms of the database, which db must then be). A query of only NOT
+ * (pure negation) is a syntax error. With boost_prefix, the same text
+ * parsed in that field (e.g. titles) adds its weight times boost to the
+ * documents that match there too (AND_MAYBE): it ranks, it does not
+ * filter. NULL with err filled: PS_ERR_PARSE (Xapian's syntax message),
+ * PS_ERR_INVALID (no text, bad opts, or nothing to search for: blank,
+ * punctuation only, a lone "*"), PS_ERR_NOMEM. */
+typedef struct ps_xwords_opts {
+    int version;
+    const char *prefix;       /* the field searched: "" for all the text */
+    const char *boost_prefix; /* NULL, or the field whose matches add weight */
+    double boost;             /* > 0: the factor of boost_prefix's weight */
+    unsigned max_expansion;   /* terms per wildcard (0: 100) */
+} ps_xwords_opts;
+
+#define PS_XWORDS_OPTS_VERSION 1
+#define PS_XWORDS_OPTS_INIT                                                    \
+    {                                                                          \
+        PS_XWORDS_OPTS_VERSION, "", NULL, 1.0, 0                               \
+    }
+
+ps_xquery *ps_xq_words(ps_xdb *db, const char *text, const ps_xwords_opts *opts,
+                       ps_err *err);
 
 /* Relevance scores the way the PaNOSC search-scoring service computes them
  * (TF-IDuF weights, cosine similarity; docs/relevance.md), from the index
@@ -222,12 +269,15 @@ typedef struct ps_xsearch_opts {
     int key_slot;            /* >= 0: copy this value slot into each hit's
                                 key (-1: none) */
     int relevance_first;     /* 1: by relevance, ties by the sort keys */
+    int snippets;            /* 1: keep the match set in the result for
+                                ps_xresult_snippet (version 3) */
 } ps_xsearch_opts;
 
-#define PS_XSEARCH_OPTS_VERSION 2
+/* Version 2 options (without snippets) are still accepted. */
+#define PS_XSEARCH_OPTS_VERSION 3
 #define PS_XSEARCH_OPTS_INIT                                                   \
     {                                                                          \
-        PS_XSEARCH_OPTS_VERSION, NULL, 0, 0, 10, 0, 0, -1, 0                   \
+        PS_XSEARCH_OPTS_VERSION, NULL, 0, 0, 10, 0, 0, -1, 0, 0                \
     }
 
 typedef struct ps_xhit {
@@ -239,6 +289,8 @@ typedef struct ps_xhit {
     size_t key_len;
 } ps_xhit;
 
+typedef struct ps_xmset ps_xmset;
+
 typedef struct ps_xresult {
     ps_xhit *hits;
     size_t n;
@@ -246,6 +298,7 @@ typedef struct ps_xresult {
     uint64_t matches_estimated;
     uint64_t matches_upper; /* equal to lower when the count is exact */
     double max_weight;      /* best weight of the whole match set */
+    ps_xmset *mset;         /* opts->snippets: the match set, else NULL */
 } ps_xresult;
 
 /* Run q and fill out (free with ps_xresult_free). Errors: PS_ERR_RETRY (the
@@ -255,6 +308,38 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
                         const ps_xsearch_opts *opts, ps_xresult *out,
                         ps_err *err);
 void ps_xresult_free(ps_xresult *res);
+
+/* A snippet of text (len bytes, UTF-8) for a result searched with
+ * opts->snippets: Xapian's MSet::snippet, with the English stemmer, picks
+ * about opts->length bytes of text around the words of the query (exact
+ * words, stems, phrases, wildcard prefixes), wraps each match in
+ * hi_start/hi_end and escapes the rest for HTML (<, >, &), and puts omit
+ * where the text was cut mid-sentence. *out is a new string (ps_free);
+ * "" when no word of the query is in text. Errors: PS_ERR_INVALID (no match
+ * set kept, bad opts), PS_ERR_RETRY (the database changed under the
+ * reader), PS_ERR_INDEX, PS_ERR_NOMEM. */
+typedef struct ps_xsnippet_opts {
+    int version;
+    size_t length;        /* bytes of text to aim for */
+    const char *hi_start; /* before each match (not empty) */
+    const char *hi_end;   /* after each match (not empty) */
+    const char *omit;     /* where the text was cut */
+    int exhaustive;       /* 1: the best window of the whole text, weighing
+                             the matches and, a little, the rarity of the
+                             other words (Xapian's background model): about
+                             100 ms per MiB of text. 0: the first window
+                             with a match (the text is read up to it) */
+} ps_xsnippet_opts;
+
+#define PS_XSNIPPET_OPTS_VERSION 1
+#define PS_XSNIPPET_OPTS_INIT                                                  \
+    {                                                                          \
+        PS_XSNIPPET_OPTS_VERSION, 200, "<mark>", "</mark>", "\xe2\x80\xa6", 0  \
+    }
+
+ps_status ps_xresult_snippet(const ps_xresult *res, const char *text,
+                             size_t len, const ps_xsnippet_opts *opts,
+                             char **out, ps_err *err);
 
 #ifdef __cplusplus
 }

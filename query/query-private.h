@@ -3,9 +3,9 @@
  * tree and the PaN models' field schemas (filter.c), the request/response
  * of one HTTP exchange and the route table (server.c, routes.c), the
  * per-thread query context (store connection and index reader), rendering
- * store entities as PaN JSON (render.c), planning/executing PaN queries
- * over the index (plan.c) and the built-in OpenAPI document (openapi.c).
- * Not part of the public API (query.h is).
+ * store entities as PaN JSON (render.c), the full-text search (search.c),
+ * planning/executing PaN queries over the index (plan.c) and the built-in
+ * OpenAPI document (openapi.c). Not part of the public API (query.h is).
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #ifndef PS_QUERY_PRIVATE_H
@@ -168,7 +168,8 @@ int psi_error(psi_resp *resp, int status, const char *code, const char *fmt,
 /* Map a ps_status to an HTTP status and error body. */
 int psi_error_status(psi_resp *resp, const ps_err *err);
 
-/* Handlers (pan-api.c, server.c, static.c, routes.c, openapi.c). */
+/* Handlers (pan-api.c, search.c, server.c, static.c, routes.c,
+ * openapi.c). */
 int psi_h_health(psi_req *req, psi_ctx *ctx, const psi_match *m,
                  psi_resp *resp);
 int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m,
@@ -187,6 +188,8 @@ int psi_h_routes(psi_req *req, psi_ctx *ctx, const psi_match *m,
                  psi_resp *resp);
 int psi_h_openapi(psi_req *req, psi_ctx *ctx, const psi_match *m,
                   psi_resp *resp);
+int psi_h_search(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                 psi_resp *resp);
 
 /* The value of query argument name (decoded), or NULL. */
 const char *psi_arg(psi_req *req, const char *name);
@@ -239,6 +242,9 @@ psi_ctx *psi_ctx_get(ps_server *srv, ps_err *err);
 ps_status psi_render(psi_ctx *ctx, ps_pan_model model, ps_kind kind, int64_t id,
                      const ps_pan_include *inc, size_t ninc, int with_score,
                      double score, json_t **out, ps_err *err);
+/* May the public see store entity ent (as ps_store_load gives it) at now
+ * (ms)? Not when it is deleted; the visibility rule is ps_visible's. */
+int psi_visible(const json_t *ent, int64_t now);
 /* Keep only the projected fields of a rendered object. */
 void psi_project(json_t *obj, const ps_pan_filter *f);
 

@@ -1,8 +1,9 @@
 /*
  * query.h: the public header of the query server: the HTTP server
  * (libmicrohttpd, a pool of worker threads on epoll), its one route table,
- * the PaN search API answered over the index and the store, the dashboard's
- * static files, and the in-server indexer thread that keeps the index
+ * the PaN search API answered over the index and the store, the full-text
+ * search with highlighted snippets (/api/search), the dashboard's static
+ * files, and the in-server indexer thread that keeps the index
  * within a second of the store. Also public, for tests and for later
  * endpoints: the PaN filter language (parse a LoopBack-style filter, check
  * a record against a where clause).

@@ -42,7 +42,7 @@ static void copy(json_t *o, const char *key, const json_t *ent, const char *src)
         json_object_set(o, key, v);
 }
 
-static int visible(const json_t *ent, int64_t now)
+int psi_visible(const json_t *ent, int64_t now)
 {
     if (json_is_true(json_object_get(ent, "deleted")))
         return 0;
@@ -389,7 +389,7 @@ ps_status psi_render(psi_ctx *ctx, ps_pan_model model, ps_kind kind, int64_t id,
     if (rc != PS_OK)
         return rc;
     int64_t now = ps_now_ms();
-    if (!visible(ent, now)) {
+    if (!psi_visible(ent, now)) {
         json_decref(ent);
         return PS_OK;
     }

@@ -24,6 +24,9 @@ static const psi_route routes[] = {
     {"GET", "$api", psi_h_routes, "This list of endpoints"},
     {"GET", "$api/openapi.json", psi_h_openapi,
      "This API described in OpenAPI 3.0 (servers[0].url: the API prefix)"},
+    {"GET", "$api/search", psi_h_search,
+     "Full-text search over every kind of record, with highlighted "
+     "snippets: ?q=words&type=&limit=&skip="},
     {"GET", "$api/:model/count", psi_h_pan_count,
      "PaN count: ?where={...} -> {\"count\": N}"},
     {"GET", "$api/Datasets/:pid+/files/count", psi_h_pan_files_count,
@@ -187,6 +190,29 @@ int psi_h_routes(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
 
 /* ---- errors ------------------------------------------------------------- */
 
+/* Replace in msg each byte that does not belong to a valid UTF-8 character
+ * with '?': messages quote what clients sent (a pid of "%FF"), or are cut
+ * by their buffer mid-character, and a JSON string must be UTF-8. */
+static void utf8_scrub(char *msg)
+{
+    unsigned char *p = (unsigned char *)msg;
+    while (*p) {
+        size_t n = *p < 0x80                   ? 1
+                   : (*p >= 0xC2 && *p < 0xE0) ? 2
+                   : (*p >= 0xE0 && *p < 0xF0) ? 3
+                   : (*p >= 0xF0 && *p < 0xF5) ? 4
+                                               : 0;
+        size_t i = 1;
+        while (n && i < n && (p[i] & 0xC0) == 0x80)
+            i++;
+        if (n && i == n) {
+            p += n;
+            continue;
+        }
+        *p++ = '?';
+    }
+}
+
 int psi_error(psi_resp *resp, int status, const char *code, const char *fmt,
               ...)
 {
@@ -195,6 +221,17 @@ int psi_error(psi_resp *resp, int status, const char *code, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    json_t *probe = json_string(msg);
+    if (!probe) {
+        utf8_scrub(msg);
+        probe = json_string(msg);
+        /* What the scrub lets through and jansson does not (overlong
+         * forms, surrogates): ASCII only. */
+        for (char *c = msg; !probe && *c; c++)
+            if ((unsigned char)*c >= 0x80)
+                *c = '?';
+    }
+    json_decref(probe);
     json_decref(resp->json);
     /* LoopBack names every error "Error"; clients match on statusCode. */
     json_t *e = json_pack("{s:i, s:s, s:s}", "statusCode", status, "name",

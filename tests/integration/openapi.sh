@@ -207,6 +207,10 @@ answer GET /Instruments 200 /api/Instruments -G --data-urlencode 'filter={"inclu
 answer GET /Instruments/count 200 /api/Instruments/count
 answer GET '/Instruments/{pid}' 200 /api/Instruments/isis%3AWISH
 answer GET '/Instruments/{pid}' 404 /api/Instruments/nope
+answer GET /search 200 /api/search -G --data-urlencode 'q=crystal structure' --data-urlencode limit=5
+answer GET /search 200 /api/search -G --data-urlencode 'q=perovskite' --data-urlencode type=proposal,publication
+answer GET /search 400 /api/search -G --data-urlencode 'q=neutron AND'
+answer GET /search 400 /api/search -G --data-urlencode 'q=neutron' --data-urlencode type=paper
 answer GET /health 200 /health
 answer GET / 200 /api
 out=$(perl "$PS_SOURCE_DIR/tests/integration/openapi-check.pl" "$DOC" "$T/cases" 2>&1)

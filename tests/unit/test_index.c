@@ -5,7 +5,12 @@
  * how far it got, so an interrupted update resumes; embargoed and
  * restricted records are indexed but only what the public may see now
  * matches the visibility query; one writer at a time, with a message that
- * says who holds the lock; readers follow a rebuild's swap.
+ * says who holds the lock; readers follow a rebuild's swap. And the free
+ * text of the search endpoint: a publication's PDF text (written through
+ * ps_store_put_publication_text) is found by its words, stems, phrases and
+ * wildcards, with exclusions; a title hit ranks above a body hit; the
+ * snippets mark the words and escape HTML; what the public may not see is
+ * not found; new text is found after the next update.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "check.h"
@@ -64,6 +69,254 @@ static uint64_t visible_datasets(ps_index *idx, int64_t now)
     ps_xquery *kids[2] = {ps_xq_term(PS_IDX_TERM_GROUP "dataset"),
                           ps_index_visible_query(now)};
     return count(idx, ps_xq_and(kids, 2));
+}
+
+/* ---- free text for the search endpoint ---------------------------------- */
+
+static int64_t put_pub(ps_store *st, const char *pid, const char *title,
+                       const char *summary, ps_visibility vis)
+{
+    json_t *raw = json_pack("{s:s, s:s}", "pid", pid, "title", title);
+    ps_document_in in = {0};
+    in.kind = PS_KIND_PUBLICATION;
+    in.pid = pid;
+    in.title = title;
+    in.summary = summary;
+    in.doi = pid;
+    in.year = 2021;
+    in.start_ms = in.end_ms = in.release_ms = PS_TIME_NONE;
+    in.vis = vis;
+    ps_prov prov = {src, pid, raw, 0, 0};
+    ps_err err = PS_ERR_INIT;
+    int64_t id = 0;
+    check(ps_store_put_document(st, &prov, &in, NULL, &id, &err) == PS_OK,
+          "put %s: %s", pid, err.msg);
+    json_decref(raw);
+    return id;
+}
+
+static void put_text(ps_store *st, int64_t id, const char *sha,
+                     const char *text)
+{
+    ps_pub_text_in t = {0};
+    t.sha256 = sha;
+    t.full_text = text;
+    ps_err err = PS_ERR_INIT;
+    int changed = 0;
+    check(ps_store_put_publication_text(st, id, &t, &changed, &err) == PS_OK &&
+              changed,
+          "text of %lld: %s", (long long)id, err.msg);
+}
+
+/* One search as the endpoint makes it: the words over what the public may
+ * see now. Writes the data ("u:ID") of the hits, best first, into names,
+ * and keeps the result (with its match set) in *res for snippets. */
+static const char *find(ps_index *idx, const char *words, const char *prefix,
+                        ps_xresult *res)
+{
+    static char names[256];
+    ps_err err = PS_ERR_INIT;
+    ps_xwords_opts wo = PS_XWORDS_OPTS_INIT;
+    wo.prefix = prefix;
+    wo.boost_prefix = PS_IDX_TEXT_TITLE;
+    ps_xquery *w = ps_xq_words(ps_index_xdb(idx), words, &wo, &err);
+    check(w != NULL, "parse '%s': %s", words, err.msg);
+    ps_xquery *q = ps_xq_filter(w, ps_index_visible_query(ps_now_ms()));
+    ps_xsearch_opts o = PS_XSEARCH_OPTS_INIT;
+    o.count = 20;
+    o.check_at_least = UINT64_MAX;
+    o.snippets = 1;
+    names[0] = '\0';
+    memset(res, 0, sizeof *res);
+    if (ps_xdb_search(ps_index_xdb(idx), q, &o, res, &err) != PS_OK) {
+        check(0, "search '%s': %s", words, err.msg);
+        ps_xq_free(q);
+        return "(error)";
+    }
+    ps_xq_free(q);
+    for (size_t i = 0; i < res->n; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                 i ? "," : "", res->hits[i].data);
+    return names;
+}
+
+/* The snippet of text for res (a new string to free). */
+static char *snip(ps_xresult *res, const char *text)
+{
+    ps_err err = PS_ERR_INIT;
+    char *s = NULL;
+    check(ps_xresult_snippet(res, text, strlen(text), NULL, &s, &err) == PS_OK,
+          "snippet: %s", err.msg);
+    return s ? s : ps_strdup("(error)");
+}
+
+static void test_search_text(void)
+{
+    ps_err err = PS_ERR_INIT;
+    char *d = check_tmpdir("index-text");
+    check_fatal(d != NULL, "temp dir");
+    char tdir[256], tstore[300];
+    snprintf(tdir, sizeof tdir, "%s", d);
+    snprintf(tstore, sizeof tstore, "%s/store.db", tdir);
+    ps_store_opts so = PS_STORE_OPTS_INIT;
+    so.create = 1;
+    ps_store *st = NULL;
+    check_fatal(ps_store_open(&st, tstore, &so, &err) == PS_OK, "store");
+    check_fatal(ps_index_create(tdir, ps_store_id(st), &err) == PS_OK,
+                "create: %s", err.msg);
+    ps_store_source_ensure(st, "s", "pan", NULL, &src, &err);
+
+    static const char body1[] =
+        "Introduction. The crystal was grown from the melt and measured on "
+        "D22 during our beamtime. <script>alert(1)</script> & co.\n\f"
+        "Acknowledgements. We thank the ILL for beamtime (proposal "
+        "8-01-418).";
+    int64_t u1 = put_pub(st, "10.1/u1", "Magnetic order in thin films",
+                         "A study of magnetism in films.", PS_VIS_PUBLIC);
+    int64_t u2 = put_pub(st, "10.1/u2", "Crystals of lysozyme",
+                         "Protein crystallography.", PS_VIS_PUBLIC);
+    int64_t u3 = put_pub(st, "10.1/u3", "Secret crystal structure",
+                         "Not for the public.", PS_VIS_RESTRICTED);
+    int64_t u4 = put_pub(st, "10.1/u4", "A paper without its PDF yet", NULL,
+                         PS_VIS_PUBLIC);
+    put_text(st, u1, "sha-1", body1);
+    put_text(st, u2, "sha-2", "Nothing of note here about magnets.");
+    put_text(st, u3, "sha-3", "Hidden crystals and a secret beamtime.");
+    (void)u4;
+
+    ps_index *idx = NULL;
+    check_fatal(ps_index_open(&idx, tdir, 1, &err) == PS_OK, "open: %s",
+                err.msg);
+    ps_index_opts o = PS_INDEX_OPTS_INIT;
+    ps_index_stats stats;
+    check(ps_index_update(idx, st, &o, &stats, &err) == PS_OK, "update: %s",
+          err.msg);
+    char want[64];
+    ps_xresult res;
+
+    /* A word only in the body of u1's PDF, and its snippet. */
+    snprintf(want, sizeof want, "u:%lld", (long long)u1);
+    check_str(find(idx, "beamtime", "", &res), want);
+    char *s = snip(&res, body1);
+    check(strstr(s, "<mark>beamtime</mark>") != NULL, "marked: %s", s);
+    ps_free(s);
+    ps_xresult_free(&res);
+
+    /* "crystals" finds "crystal" (the stem), and u2's title hit ranks
+     * above u1's body hit; u3 is restricted. */
+    snprintf(want, sizeof want, "u:%lld,u:%lld", (long long)u2, (long long)u1);
+    check_str(find(idx, "crystals", "", &res), want);
+    s = snip(&res, body1);
+    check(strstr(s, "<mark>crystal</mark> was grown") != NULL,
+          "the stem is marked: %s", s);
+    ps_free(s);
+    s = snip(&res, "Crystals of lysozyme");
+    check_str(s, "<mark>Crystals</mark> of lysozyme");
+    ps_free(s);
+    s = snip(&res, "A study of magnetism in films.");
+    check_str(s, "");
+    ps_free(s);
+    ps_xresult_free(&res);
+
+    /* Titles alone (the S field). */
+    snprintf(want, sizeof want, "u:%lld", (long long)u2);
+    check_str(find(idx, "crystals", PS_IDX_TEXT_TITLE, &res), want);
+    ps_xresult_free(&res);
+
+    /* Phrases, exclusions, wildcards, OR. */
+    snprintf(want, sizeof want, "u:%lld", (long long)u1);
+    check_str(find(idx, "\"grown from the melt\"", "", &res), want);
+    s = snip(&res, body1);
+    check(strstr(s, "<mark>grown from the melt</mark>") != NULL,
+          "the phrase is marked: %s", s);
+    ps_free(s);
+    ps_xresult_free(&res);
+    check_str(find(idx, "\"melt the from grown\"", "", &res), "");
+    ps_xresult_free(&res);
+    check_str(find(idx, "crystals -lysozyme", "", &res), want);
+    ps_xresult_free(&res);
+    check_str(find(idx, "beamt*", "", &res), want);
+    s = snip(&res, body1);
+    check(strstr(s, "<mark>beamtime</mark>") != NULL, "wildcard marked: %s", s);
+    ps_free(s);
+    ps_xresult_free(&res);
+    snprintf(want, sizeof want, "u:%lld,u:%lld", (long long)u1, (long long)u2);
+    check_str(find(idx, "magnetism OR magnets", "", &res), want);
+    ps_xresult_free(&res);
+
+    /* HTML in the text comes out escaped. */
+    snprintf(want, sizeof want, "u:%lld", (long long)u1);
+    check_str(find(idx, "alert", "", &res), want);
+    s = snip(&res, body1);
+    check(
+        strstr(s, "&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt; &amp;") !=
+                NULL &&
+            !strstr(s, "<script>"),
+        "escaped: %s", s);
+    ps_free(s);
+    ps_xresult_free(&res);
+
+    /* The restricted publication is indexed, but not found. */
+    check_str(find(idx, "secret", "", &res), "");
+    ps_xresult_free(&res);
+    check(count(idx, ps_xq_words(ps_index_xdb(idx), "secret", NULL, &err)) == 1,
+          "in the index all the same");
+
+    /* New text is found after the next update, the old one is not. */
+    check_str(find(idx, "zeolite", "", &res), "");
+    ps_xresult_free(&res);
+    put_text(st, u4, "sha-4", "Zeolites adsorb water.");
+    put_text(st, u1, "sha-1b", "A new version of the paper.");
+    check(ps_index_update(idx, st, &o, &stats, &err) == PS_OK &&
+              stats.applied == 2,
+          "update after new text: %s", err.msg);
+    snprintf(want, sizeof want, "u:%lld", (long long)u4);
+    check_str(find(idx, "zeolite", "", &res), want);
+    ps_xresult_free(&res);
+    check_str(find(idx, "beamtime", "", &res), "");
+    ps_xresult_free(&res);
+
+    /* Long texts: at most PS_IDX_TEXT_MAX bytes of one are indexed, and
+     * an update commits part of a batch once it holds 8 MiB of text. */
+    size_t big = PS_IDX_TEXT_MAX + (1u << 20);
+    char *longtext = ps_malloc(big + 1);
+    check_fatal(longtext != NULL, "memory");
+    for (size_t i = 0; i < big; i++)
+        longtext[i] = "lorem ipsum "[i % 12];
+    memcpy(longtext, "zzfirst ", 8);
+    memcpy(longtext + big - 8, " zzlast ", 8);
+    longtext[big] = '\0';
+    int64_t u5 = put_pub(st, "10.1/u5", "Long", NULL, PS_VIS_PUBLIC);
+    int64_t u6 = put_pub(st, "10.1/u6", "Long too", NULL, PS_VIS_PUBLIC);
+    put_text(st, u5, "sha-5", longtext);
+    longtext[big / 4 * 3] = '\0'; /* 5 + 3.75 MiB: over 8 MiB */
+    put_text(st, u6, "sha-6", longtext);
+    ps_free(longtext);
+    put_pub(st, "10.1/u7", "After the long ones", NULL, PS_VIS_PUBLIC);
+    check(ps_index_update(idx, st, &o, &stats, &err) == PS_OK &&
+              stats.applied == 3,
+          "update with long texts: %s", err.msg);
+    /* Both, the shorter text first. */
+    snprintf(want, sizeof want, "u:%lld,u:%lld", (long long)u6, (long long)u5);
+    check_str(find(idx, "zzfirst", "", &res), want);
+    ps_xresult_free(&res);
+    check_str(find(idx, "zzlast", "", &res), "");
+    ps_xresult_free(&res);
+    int64_t maxseq = 0, last = 0;
+    ps_store_max_seq(st, &maxseq, &err);
+    ps_index_last_seq(idx, &last, &err);
+    check(last == maxseq, "at the store's last change");
+
+    /* A rebuild indexes the same text. */
+    snprintf(want, sizeof want, "u:%lld", (long long)u4);
+    ps_store_close(st);
+    o.workers = 2;
+    check(ps_index_rebuild(idx, tstore, &o, &stats, &err) == PS_OK,
+          "rebuild: %s", err.msg);
+    check_str(find(idx, "zeolite", "", &res), want);
+    ps_xresult_free(&res);
+    ps_index_close(idx);
+    check_rmtree(tdir);
 }
 
 int main(void)
@@ -263,5 +516,6 @@ int main(void)
     ps_store_close(st2);
     ps_index_close(idx);
     check_rmtree(dir);
+    test_search_text();
     return check_report();
 }

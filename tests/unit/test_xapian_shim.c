@@ -6,8 +6,10 @@
  * phrases that stay inside one field, boolean filters that do not weigh,
  * value ranges and sorting with paging, exact counts, over-long terms,
  * error codes (missing database, second writer, parse error, modified
- * revision, out of memory) and compaction. They do not test the index
- * schema (test_index.c does).
+ * revision, out of memory) and compaction; the search endpoint's words
+ * (STEM_SOME text with a ceiling, the user query parser with its errors
+ * and title boost) and snippets (marks, escaping, the options they
+ * refuse). They do not test the index schema (test_index.c does).
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "check.h"
@@ -1089,6 +1091,191 @@ static void test_threads(void)
     check(1, "queries built in 4 threads at once without a crash");
 }
 
+/* The hits of q by relevance (q is freed). */
+static const char *ranked(ps_xdb *db, ps_xquery *q)
+{
+    static char names[256];
+    ps_err err = PS_ERR_INIT;
+    ps_xresult res;
+    snprintf(names, sizeof names, "(error)");
+    check(q != NULL, "no query: %s", err.msg);
+    if (q && ps_xdb_search(db, q, NULL, &res, &err) == PS_OK) {
+        snprintf(names, sizeof names, "%s", hit_names(&res));
+        ps_xresult_free(&res);
+    }
+    ps_xq_free(q);
+    return names;
+}
+
+/* Words and snippets, for the search endpoint. */
+static void test_words(void)
+{
+    char path[300];
+    ps_err err = PS_ERR_INIT;
+    ps_xdb *w = open_db(at(path, sizeof path, "words"), PS_XDB_WRITE, 0);
+    static const struct {
+        const char *id, *title, *body;
+    } docs[] = {
+        {"Qw1", "Spin waves", "Magnons are spin waves in ordered magnets."},
+        {"Qw2", "Ordered magnets", "Nothing about waves here."},
+        /* "é" is two bytes: the ceiling below falls inside it. */
+        {"Qw3", "Ceiling", "aaaa caf\xc3\xa9 hidden"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        ps_xdoc *doc = ps_xdoc_new();
+        check_fatal(doc != NULL, "doc");
+        check(ps_xdoc_index_words(doc, docs[i].title, strlen(docs[i].title), 0,
+                                  3, "", PS_XWORDS_POSITIONS, &err) == PS_OK &&
+                  ps_xdoc_index_words(doc, docs[i].title, strlen(docs[i].title),
+                                      0, 1, "S", 0, &err) == PS_OK,
+              "title: %s", err.msg);
+        /* A ceiling of 9 bytes keeps "aaaa caf" of the third body. */
+        check(ps_xdoc_index_words(doc, docs[i].body, strlen(docs[i].body),
+                                  i == 2 ? 9 : 0, 1, "", PS_XWORDS_POSITIONS,
+                                  &err) == PS_OK,
+              "body: %s", err.msg);
+        ps_xdoc_set_data(doc, docs[i].id + 1, 2, &err);
+        check(ps_xdb_replace(w, docs[i].id, doc, &err) == PS_OK, "replace");
+        ps_xdoc_free(doc);
+    }
+    check(ps_xdoc_index_words(NULL, "x", 1, 0, 1, "", 0, &err) ==
+              PS_ERR_INVALID,
+          "no doc");
+    ps_xdoc *d0 = ps_xdoc_new();
+    check(ps_xdoc_index_words(d0, "x", 1, 0, 1, "", 0x80, &err) ==
+              PS_ERR_INVALID,
+          "unknown flags");
+    ps_xdoc_free(d0);
+    ps_xdb_commit(w, &err);
+    uint64_t n = 0;
+    check(ps_xdb_termfreq(w, "magnons", &n, &err) == PS_OK && n == 1,
+          "words as written");
+    check(ps_xdb_termfreq(w, "Zmagnet", &n, &err) == PS_OK && n == 2,
+          "stems with Z");
+    check(ps_xdb_termfreq(w, "ZSwave", &n, &err) == PS_OK && n == 1,
+          "prefixed stems: Z before the prefix");
+    check(ps_xdb_termfreq(w, "caf", &n, &err) == PS_OK && n == 1 &&
+              ps_xdb_termfreq(w, "hidden", &n, &err) == PS_OK && n == 0,
+          "the ceiling cuts before a split character");
+
+    /* Title boost: both match "magnets", w2 in its title. */
+    ps_xwords_opts wo = PS_XWORDS_OPTS_INIT;
+    wo.boost_prefix = "S";
+    wo.boost = 1;
+    check_str(ranked(w, ps_xq_words(w, "magnets", &wo, &err)), "w2,w1");
+    check_str(ranked(w, ps_xq_words(w, "\"spin waves\" -nothing", &wo, &err)),
+              "w1");
+    /* The title field has no positions: a phrase limited to it matches
+     * nothing (and, as a boost, adds nothing), without an error. */
+    wo.prefix = "S";
+    wo.boost_prefix = NULL;
+    check_str(ranked(w, ps_xq_words(w, "\"spin waves\"", &wo, &err)), "");
+    check_str(ranked(w, ps_xq_words(w, "spin waves", &wo, &err)), "w1");
+    wo.prefix = "";
+    wo.boost_prefix = "S";
+    check_str(ranked(w, ps_xq_words(w, "magnon* OR ordered", NULL, &err)),
+              "w1,w2");
+
+    /* What users get wrong, and bad calls. */
+    struct {
+        const char *text;
+        ps_status code;
+    } bad[] = {{"waves AND", PS_ERR_PARSE}, {"NOT waves", PS_ERR_PARSE},
+               {"", PS_ERR_INVALID},        {"  ", PS_ERR_INVALID},
+               {"*", PS_ERR_INVALID},       {"()", PS_ERR_INVALID},
+               {NULL, PS_ERR_INVALID}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ps_err_clear(&err);
+        ps_xquery *q = ps_xq_words(w, bad[i].text, NULL, &err);
+        check(q == NULL && err.code == bad[i].code, "'%s': %d %s",
+              bad[i].text ? bad[i].text : "(null)", err.code, err.msg);
+        ps_xq_free(q);
+    }
+    wo.boost = 0;
+    check(ps_xq_words(w, "waves", &wo, &err) == NULL &&
+              err.code == PS_ERR_INVALID,
+          "a boost field needs a boost");
+
+    /* Snippets need the kept match set. */
+    ps_xquery *q = ps_xq_words(w, "magnets", NULL, &err);
+    ps_xsearch_opts so = PS_XSEARCH_OPTS_INIT;
+    ps_xresult res;
+    char *out = (char *)"x";
+    check(ps_xdb_search(w, q, &so, &res, &err) == PS_OK && res.n == 2 &&
+              res.mset == NULL,
+          "no match set kept by default");
+    check(ps_xresult_snippet(&res, "magnets", 7, NULL, &out, &err) ==
+                  PS_ERR_INVALID &&
+              out == NULL,
+          "no snippet without it: %s", err.msg);
+    ps_xresult_free(&res);
+    so.snippets = 1;
+    check(ps_xdb_search(w, q, &so, &res, &err) == PS_OK && res.mset != NULL,
+          "match set kept");
+    ps_xq_free(q);
+    static const char text[] = "Cold <magnets> & hot magnet.";
+    check(ps_xresult_snippet(&res, text, strlen(text), NULL, &out, &err) ==
+              PS_OK,
+          "snippet: %s", err.msg);
+    check_str(out, "Cold &lt;<mark>magnets</mark>&gt; &amp; hot "
+                   "<mark>magnet</mark>.");
+    ps_free(out);
+    ps_xsnippet_opts sn = PS_XSNIPPET_OPTS_INIT;
+    sn.length = 12;
+    check(ps_xresult_snippet(&res, "One two three four five six seven magnet",
+                             40, &sn, &out, &err) == PS_OK,
+          "short snippet");
+    check(strstr(out, "\xe2\x80\xa6") == out &&
+              strstr(out, "<mark>magnet</mark>") != NULL,
+          "cut text starts with an ellipsis: %s", out);
+    ps_free(out);
+    /* The first match of a long text, after words the database knows
+     * (which Xapian's background model weighs, and which once stopped the
+     * search before any match). */
+    char longtext[1200];
+    size_t tl = 0;
+    for (int i = 0; i < 40; i++)
+        tl += (size_t)snprintf(longtext + tl, sizeof longtext - tl,
+                               "Magnons are hidden ");
+    snprintf(longtext + tl, sizeof longtext - tl, "in magnets.");
+    check(ps_xresult_snippet(&res, longtext, strlen(longtext), NULL, &out,
+                             &err) == PS_OK &&
+              strstr(out, "<mark>magnets</mark>") != NULL,
+          "a match far into the text: %s", out);
+    ps_free(out);
+    sn = (ps_xsnippet_opts)PS_XSNIPPET_OPTS_INIT;
+    sn.exhaustive = 1;
+    check(ps_xresult_snippet(&res, longtext, strlen(longtext), &sn, &out,
+                             &err) == PS_OK &&
+              strstr(out, "<mark>magnets</mark>") != NULL,
+          "exhaustively: %s", out);
+    ps_free(out);
+    sn.length = 12;
+    check(ps_xresult_snippet(&res, "no match in here", 16, NULL, &out, &err) ==
+                  PS_OK &&
+              strcmp(out, "") == 0,
+          "\"\" without a match");
+    ps_free(out);
+    sn.hi_start = "";
+    check(ps_xresult_snippet(&res, "magnet", 6, &sn, &out, &err) ==
+              PS_ERR_INVALID,
+          "marks are required (Xapian would not escape)");
+    check(ps_xresult_snippet(NULL, "x", 1, NULL, &out, &err) == PS_ERR_INVALID,
+          "no result");
+    ps_xresult_free(&res);
+    check(res.mset == NULL, "freed");
+
+    /* Version 2 options (no snippets field) are still understood. */
+    so.version = 2;
+    q = ps_xq_words(w, "waves", NULL, &err);
+    check(ps_xdb_search(w, q, &so, &res, &err) == PS_OK && res.n == 2 &&
+              res.mset == NULL,
+          "version 2: %s", err.msg);
+    ps_xresult_free(&res);
+    ps_xq_free(q);
+    ps_xdb_close(w);
+}
+
 int main(void)
 {
     const char *dir = check_tmpdir("xapian-shim");
@@ -1116,6 +1303,7 @@ int main(void)
     test_data_bytes();
     test_no_termlist();
     test_compact();
+    test_words();
 
     check_rmtree(root);
     return check_report();

@@ -1,0 +1,495 @@
+/*
+ * search.c: GET {api}/search, the full-text search over every kind of
+ * record the index holds (publications with their PDF text, proposals,
+ * datasets, instruments), beside the PaN API. The words a user typed are
+ * parsed by Xapian's QueryParser (ps_xq_words: AND by default, "phrases",
+ * -exclusions, OR, word* wildcards, English stems) over the free-text
+ * fields of index.h, titles weighing most; only what the public may see is
+ * searched and answered, as in the PaN API. Each hit is loaded from the
+ * store (a publication with its PDF text) and gets snippets of its title,
+ * abstract and text in which the query's words are marked with <mark> and
+ * everything else is escaped for HTML (MSet::snippet, ps_xresult_snippet),
+ * for the fields that matched. Parameters are checked here, and anything
+ * wrong is a 400 that says what. The request is parsed into one struct
+ * and the query is built in one place, so that the query language and
+ * filters of issue 6 can grow from here; this file does not know the PaN
+ * filter language.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "query-private.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Ceilings on what a client may ask. */
+#define SEARCH_Q_MAX 1024       /* bytes of q */
+#define SEARCH_LIMIT_DEFAULT 20 /* results per page */
+#define SEARCH_LIMIT_MAX 100    /* most results per page */
+#define SEARCH_SKIP_MAX 10000   /* deepest page start */
+/* type values, repeated or comma-separated */
+#define SEARCH_TYPE_VALUES_MAX 16
+/* Counts are exact up to this many matches, Xapian's estimate beyond. */
+#define SEARCH_EXACT_COUNT 10000
+/* Snippets of fields up to this size (titles, abstracts) come from the
+ * best window of the text, of longer ones (PDF text) from the first window
+ * with a match: weighing every window of a 12 KiB paper costs about 1.5
+ * ms, and a page of 20 results has 20 of them. */
+#define SEARCH_SNIPPET_BEST_MAX (4u << 10)
+/* Titles matching the words add this times their weight (ps_xq_words). */
+#define SEARCH_TITLE_BOOST 1.0
+
+/* The kinds a search covers, by the name clients use in type=. */
+static const struct {
+    const char *name;
+    ps_kind kind;
+} search_kinds[] = {
+    {"publication", PS_KIND_PUBLICATION},
+    {"proposal", PS_KIND_PROPOSAL},
+    {"dataset", PS_KIND_DATASET},
+    {"instrument", PS_KIND_INSTRUMENT},
+};
+#define NKINDS (sizeof search_kinds / sizeof search_kinds[0])
+
+/* A search request, parsed and checked. */
+typedef struct search_req {
+    const char *q;     /* the words (borrowed from the request) */
+    int kinds[NKINDS]; /* 1: search_kinds[i] asked for; all 0: every kind */
+    int64_t limit;     /* results wanted (0: only the count) */
+    int64_t skip;      /* results skipped before them */
+} search_req;
+
+/* ---- parameters ----------------------------------------------------------
+ */
+
+/* Is s valid UTF-8 (as JSON strings must be)? */
+static int utf8_ok(const char *s)
+{
+    json_t *t = json_string(s);
+    int ok = t != NULL;
+    json_decref(t);
+    return ok;
+}
+
+/* True if s has at least one word and every word starts with '-': a query
+ * that only excludes (Xapian would read "-foo" alone as "foo"). */
+static int only_exclusions(const char *s)
+{
+    int words = 0;
+    while (*s) {
+        s += strspn(s, " \t\r\n\f\v");
+        if (!*s)
+            break;
+        if (*s != '-')
+            return 0;
+        words++;
+        s += strcspn(s, " \t\r\n\f\v");
+    }
+    return words > 0;
+}
+
+/* s cut to at most max bytes into buf (size > max + 3), at a character
+ * boundary, with "..." when cut; with trim_tail, also without a character
+ * cut short at its end (a message cut by its buffer); "(not UTF-8)" if s
+ * is not UTF-8 (an error message must be, or the JSON body cannot be
+ * made). Returns buf. */
+static const char *quote(const char *s, size_t max, int trim_tail, char *buf,
+                         size_t size)
+{
+    size_t n = strlen(s);
+    int cut = n > max;
+    if (cut) {
+        n = max;
+        while (n && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    /* The last character's lead byte, and whether all of it is there. */
+    size_t lead = n;
+    while (lead && ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (trim_tail && lead && n - lead < 3) {
+        unsigned char c = (unsigned char)s[lead - 1];
+        size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (n - (lead - 1) < want)
+            n = lead - 1;
+    }
+    snprintf(buf, size, "%.*s%s", (int)n, s, cut ? "..." : "");
+    if (!utf8_ok(buf))
+        snprintf(buf, size, "(not UTF-8)");
+    return buf;
+}
+
+/* A whole number in [0, max] from a query argument; -1 if it is not. */
+static int64_t parse_count(const char *v, int64_t max)
+{
+    int64_t n;
+    if (!v || ps_parse_i64(v, &n) != 0 || n < 0 || n > max)
+        return -1;
+    return n;
+}
+
+/* Collects the values of every type= argument (repeated, or with commas),
+ * checking each against search_kinds. */
+typedef struct type_walk {
+    search_req *r;
+    int nvalues;
+    int bad;        /* a value was not understood: */
+    char value[72]; /* the first such, cut to 64 bytes */
+    int too_many;
+} type_walk;
+
+static void add_type(type_walk *w, const char *v, size_t n)
+{
+    while (n && (*v == ' ' || *v == '\t')) {
+        v++;
+        n--;
+    }
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    if (++w->nvalues > SEARCH_TYPE_VALUES_MAX) {
+        w->too_many = 1;
+        return;
+    }
+    for (size_t i = 0; i < NKINDS; i++)
+        if (n == strlen(search_kinds[i].name) &&
+            strncasecmp(v, search_kinds[i].name, n) == 0) {
+            w->r->kinds[i] = 1;
+            return;
+        }
+    if (!w->bad) {
+        char one[72];
+        w->bad = 1;
+        snprintf(one, sizeof one, "%.*s", n > 65 ? 65 : (int)n, v);
+        quote(one, 64, 0, w->value, sizeof w->value);
+    }
+}
+
+static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
+                              const char *key, const char *value)
+{
+    type_walk *w = cls;
+    (void)kind;
+    if (!key || strcmp(key, "type") != 0)
+        return MHD_YES;
+    const char *v = value ? value : "";
+    do {
+        size_t n = strcspn(v, ",");
+        add_type(w, v, n);
+        v += n;
+    } while (*v++ == ',' && !w->too_many);
+    return w->too_many ? MHD_NO : MHD_YES;
+}
+
+/* Fill r from the request; a non-zero return is the 400 already in resp. */
+static int parse_request(psi_req *req, psi_resp *resp, search_req *r)
+{
+    memset(r, 0, sizeof *r);
+    const char *q = psi_arg(req, "q");
+    if (!q || !q[strspn(q, " \t\r\n\f\v")])
+        return psi_error(resp, 400, "INVALID_QUERY",
+                         "q is required: the words to search for, e.g. "
+                         "q=crystal%%20structure");
+    if (strlen(q) > SEARCH_Q_MAX)
+        return psi_error(resp, 400, "INVALID_QUERY",
+                         "q is %zu bytes long; at most %d are accepted",
+                         strlen(q), SEARCH_Q_MAX);
+    if (!utf8_ok(q))
+        return psi_error(resp, 400, "INVALID_QUERY",
+                         "q is not valid UTF-8 text");
+    if (only_exclusions(q))
+        return psi_error(resp, 400, "INVALID_QUERY",
+                         "q only excludes words (-word): add a word to find, "
+                         "e.g. \"crystal -protein\"");
+    r->q = q;
+
+    char buf[72];
+    const char *v = psi_arg(req, "limit");
+    r->limit = v ? parse_count(v, SEARCH_LIMIT_MAX) : SEARCH_LIMIT_DEFAULT;
+    if (r->limit < 0)
+        return psi_error(resp, 400, "INVALID_PARAMETER",
+                         "limit must be a whole number from 0 to %d, not "
+                         "\"%s\"",
+                         SEARCH_LIMIT_MAX, quote(v, 64, 0, buf, sizeof buf));
+    v = psi_arg(req, "skip");
+    r->skip = v ? parse_count(v, SEARCH_SKIP_MAX) : 0;
+    if (r->skip < 0)
+        return psi_error(resp, 400, "INVALID_PARAMETER",
+                         "skip must be a whole number from 0 to %d, not "
+                         "\"%s\"",
+                         SEARCH_SKIP_MAX, quote(v, 64, 0, buf, sizeof buf));
+
+    type_walk w;
+    memset(&w, 0, sizeof w);
+    w.r = r;
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, on_arg, &w);
+    if (w.too_many)
+        return psi_error(resp, 400, "INVALID_PARAMETER",
+                         "type has more than %d values",
+                         SEARCH_TYPE_VALUES_MAX);
+    if (w.bad)
+        return psi_error(resp, 400, "INVALID_PARAMETER",
+                         "type: \"%s\" is not a kind of record (types: "
+                         "publication, proposal, dataset, instrument)",
+                         w.value);
+    return 0;
+}
+
+/* ---- the query ----------------------------------------------------------- */
+
+/* The words of r, over the kinds asked for, among what the public may see
+ * now. NULL with err filled (PS_ERR_PARSE, PS_ERR_INVALID: the client's). */
+static ps_xquery *build_query(psi_ctx *ctx, const search_req *r, ps_err *err)
+{
+    ps_xwords_opts wo = PS_XWORDS_OPTS_INIT;
+    wo.boost_prefix = PS_IDX_TEXT_TITLE;
+    wo.boost = SEARCH_TITLE_BOOST;
+    ps_xquery *words = ps_xq_words(ps_index_xdb(ctx->idx), r->q, &wo, err);
+    if (!words)
+        return NULL;
+    ps_xquery *kinds[NKINDS];
+    size_t n = 0;
+    for (size_t i = 0; i < NKINDS; i++) {
+        if (!r->kinds[i])
+            continue;
+        char t[32];
+        snprintf(t, sizeof t, "%s%s", PS_IDX_TERM_KIND,
+                 ps_kind_name(search_kinds[i].kind));
+        kinds[n++] = ps_xq_term(t);
+    }
+    /* No type: every kind the index holds, which are the kinds above. */
+    ps_xquery *scope[2] = {ps_index_visible_query(ps_now_ms()),
+                           n ? ps_xq_or(kinds, n) : ps_xq_all()};
+    ps_xquery *q = ps_xq_filter(words, ps_xq_and(scope, 2));
+    if (!q)
+        ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    return q;
+}
+
+/* ---- answers -------------------------------------------------------------
+ */
+
+/* The year of a record, when it has one: a publication's year, else the
+ * year of a proposal's start or a dataset's creation. 0 if none. */
+static int64_t year_of(const json_t *ent)
+{
+    json_t *y = json_object_get(ent, "year");
+    if (json_is_integer(y))
+        return json_integer_value(y);
+    static const char *const dates[] = {"start", "created"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *d = json_object_get(ent, dates[i]);
+        if (json_is_integer(d)) {
+            char buf[PS_TIME_BUFSZ];
+            int64_t year = 0;
+            ps_time_format(json_integer_value(d), buf)[4] = '\0';
+            if (ps_parse_i64(buf, &year) == 0)
+                return year;
+        }
+    }
+    return 0;
+}
+
+/* Add snippets[key], a snippet of the string member src of ent, if the
+ * query matches in it. */
+static ps_status add_snippet(const ps_xresult *res, json_t *snippets,
+                             const char *key, const json_t *ent,
+                             const char *src, ps_err *err)
+{
+    json_t *v = json_object_get(ent, src);
+    if (!json_is_string(v) || !json_string_length(v))
+        return PS_OK;
+    ps_xsnippet_opts so = PS_XSNIPPET_OPTS_INIT;
+    char *s = NULL;
+    const char *text = json_string_value(v);
+    size_t len = json_string_length(v);
+    /* What the index holds of it: the first PS_IDX_TEXT_MAX bytes, cut
+     * before a character's continuation bytes. */
+    if (len > PS_IDX_TEXT_MAX) {
+        len = PS_IDX_TEXT_MAX;
+        while (len && ((unsigned char)text[len] & 0xC0) == 0x80)
+            len--;
+    }
+    so.exhaustive = len <= SEARCH_SNIPPET_BEST_MAX;
+    ps_status rc = ps_xresult_snippet(res, text, len, &so, &s, err);
+    if (rc != PS_OK)
+        return rc;
+    /* "" means the words are not in this field. The text is the store's
+     * (valid UTF-8, or json_string fails and the snippet is left out). */
+    if (s[0])
+        json_object_set_new(snippets, key, json_string(s));
+    ps_free(s);
+    return PS_OK;
+}
+
+/* The answer's entry for hit h, or NULL (and PS_OK) when the record is no
+ * longer there or not visible (the index is a moment behind the store). */
+static ps_status render_hit(psi_ctx *ctx, const ps_xresult *res,
+                            const ps_xhit *h, json_t **out, ps_err *err)
+{
+    *out = NULL;
+    ps_kind kind;
+    int64_t id;
+    if (ps_index_hit_ref(h->data, &kind, &id) != 0)
+        return ps_err_set(err, PS_ERR_CORRUPT,
+                          "an index document has no record reference");
+    json_t *ent = NULL;
+    ps_status rc = ps_store_load(ctx->st, kind, id,
+                                 kind == PS_KIND_PUBLICATION ? PS_LOAD_TEXT : 0,
+                                 &ent, err);
+    if (rc == PS_ERR_NOTFOUND) {
+        ps_err_clear(err);
+        return PS_OK;
+    }
+    if (rc != PS_OK)
+        return rc;
+    if (!psi_visible(ent, ps_now_ms())) {
+        json_decref(ent);
+        return PS_OK;
+    }
+    const char *title_key = kind == PS_KIND_INSTRUMENT ? "name" : "title";
+    json_t *o = json_object();
+    json_t *snippets = json_object();
+    if (!o || !snippets) {
+        json_decref(o);
+        json_decref(snippets);
+        json_decref(ent);
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    json_object_set_new(o, "kind", json_string(ps_kind_name(kind)));
+    json_object_set(o, "pid", json_object_get(ent, "pid"));
+    json_t *title = json_object_get(ent, title_key);
+    if (json_is_string(title))
+        json_object_set(o, "title", title);
+    json_t *doi = json_object_get(ent, "doi");
+    if (json_is_string(doi))
+        json_object_set(o, "doi", doi);
+    int64_t year = year_of(ent);
+    if (year)
+        json_object_set_new(o, "year", json_integer(year));
+    json_object_set_new(o, "score", json_real(h->weight));
+    rc = add_snippet(res, snippets, "title", ent, title_key, err);
+    if (rc == PS_OK && kind != PS_KIND_INSTRUMENT)
+        rc = add_snippet(res, snippets, "abstract", ent,
+                         kind == PS_KIND_DATASET ? "description" : "summary",
+                         err);
+    if (rc == PS_OK && kind == PS_KIND_PUBLICATION)
+        rc = add_snippet(res, snippets, "text", ent, "full_text", err);
+    json_object_set_new(o, "snippets", snippets);
+    json_decref(ent);
+    if (rc != PS_OK) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return PS_OK;
+}
+
+/* PS_ERR_TIMEOUT (a 503) once the request's deadline has passed. */
+static ps_status check_deadline(const psi_ctx *ctx, ps_err *err)
+{
+    if (!ctx->deadline_ns || ps_mono_ns() < ctx->deadline_ns)
+        return PS_OK;
+    return ps_err_set(err, PS_ERR_TIMEOUT,
+                      "the search ran longer than %ld ms and was stopped; "
+                      "ask for fewer results (limit)",
+                      ctx->timeout_ms);
+}
+
+/* Run the search and fill *out with the answer. PS_ERR_RETRY when the
+ * index changed under the reader: refresh and run it again. *bad_q is set
+ * when the failure is q's (a syntax error, nothing to search for). */
+static ps_status run_search(psi_ctx *ctx, const search_req *r, int64_t t0,
+                            json_t **out, int *bad_q, ps_err *err)
+{
+    *out = NULL;
+    *bad_q = 0;
+    ps_xquery *q = build_query(ctx, r, err);
+    if (!q) {
+        *bad_q = err->code == PS_ERR_PARSE || err->code == PS_ERR_INVALID;
+        return err->code;
+    }
+    ps_xsearch_opts o = PS_XSEARCH_OPTS_INIT;
+    o.offset = (uint64_t)r->skip;
+    o.count = (uint64_t)r->limit;
+    o.check_at_least = (uint64_t)(r->skip + r->limit) > SEARCH_EXACT_COUNT
+                           ? (uint64_t)(r->skip + r->limit)
+                           : SEARCH_EXACT_COUNT;
+    o.snippets = 1;
+    ps_xresult res;
+    ps_status rc = ps_xdb_search(ps_index_xdb(ctx->idx), q, &o, &res, err);
+    ps_xq_free(q);
+    if (rc != PS_OK)
+        return rc;
+    json_t *results = json_array();
+    if (!results)
+        rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    /* Every record of the page read from one state of the store. */
+    if (rc == PS_OK)
+        rc = ps_store_read_begin(ctx->st, err);
+    for (size_t i = 0; rc == PS_OK && i < res.n; i++) {
+        json_t *hit = NULL;
+        rc = check_deadline(ctx, err);
+        if (rc == PS_OK)
+            rc = render_hit(ctx, &res, &res.hits[i], &hit, err);
+        if (rc == PS_OK && hit)
+            json_array_append_new(results, hit);
+    }
+    ps_store_read_end(ctx->st);
+    int exact = res.matches_lower == res.matches_upper;
+    uint64_t count = exact ? res.matches_lower : res.matches_estimated;
+    ps_xresult_free(&res);
+    if (rc != PS_OK) {
+        json_decref(results);
+        return rc;
+    }
+    double took = (double)(ps_mono_ns() - t0) / 1e6;
+    *out = json_pack("{s:I, s:b, s:f, s:o}", "count", (json_int_t)count,
+                     "count_exact", exact, "took_ms", round(took * 1000) / 1000,
+                     "results", results);
+    return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+}
+
+int psi_h_search(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
+{
+    (void)m;
+    int64_t t0 = ps_mono_ns();
+    search_req r;
+    int st = parse_request(req, resp, &r);
+    if (st)
+        return st;
+    ps_err err = PS_ERR_INIT;
+    json_t *out = NULL;
+    int bad_q = 0;
+    ps_status rc = run_search(ctx, &r, t0, &out, &bad_q, &err);
+    if (rc == PS_ERR_RETRY || rc == PS_ERR_INDEX) {
+        /* The index moved under the reader: once more on its latest
+         * revision (as the PaN API does). */
+        ps_err_clear(&err);
+        if (ps_index_refresh(ctx->idx, NULL, &err) == PS_OK)
+            rc = run_search(ctx, &r, t0, &out, &bad_q, &err);
+    }
+    char msg_buf[sizeof err.msg + 4], q_buf[220];
+    if (bad_q && rc == PS_ERR_PARSE) {
+        /* Xapian says "QueryParserError: Syntax: <expression> AND
+         * <expression>": the form it expected. */
+        const char *msg =
+            quote(err.msg, sizeof err.msg, 1, msg_buf, sizeof msg_buf);
+        if (ps_str_startswith(msg, "QueryParserError: "))
+            msg += strlen("QueryParserError: ");
+        if (ps_str_startswith(msg, "Syntax: "))
+            return psi_error(resp, 400, "INVALID_QUERY",
+                             "q: syntax error: expected %s",
+                             msg + strlen("Syntax: "));
+        return psi_error(resp, 400, "INVALID_QUERY", "q: %s", msg);
+    }
+    if (bad_q)
+        return psi_error(
+            resp, 400, "INVALID_QUERY", "q: %s in \"%s\"",
+            quote(err.msg, sizeof err.msg, 1, msg_buf, sizeof msg_buf),
+            quote(r.q, 200, 0, q_buf, sizeof q_buf));
+    if (rc != PS_OK)
+        return psi_error_status(resp, &err);
+    resp->json = out;
+    return 200;
+}
