@@ -308,8 +308,10 @@ static void row_reference(json_t *o, sqlite3_stmt *s)
     set_text(o, "raw", s, 1);
 }
 
-/* A publication's PDF text: the text columns, its mentions and references. */
-static ps_status load_text(ps_store *st, int64_t id, json_t *o, ps_err *err)
+/* A publication's PDF text (the text columns) and, with PS_LOAD_MENTIONS,
+ * its mentions and references. */
+static ps_status load_text(ps_store *st, int64_t id, unsigned flags, json_t *o,
+                           ps_err *err)
 {
     static const char text_sql[] =
         "SELECT full_text, acknowledgements, funding, text_sha256 FROM "
@@ -332,6 +334,8 @@ static ps_status load_text(ps_store *st, int64_t id, json_t *o, ps_err *err)
         set_text(o, "text_sha256", s, 3);
     }
     sqlite3_reset(s);
+    if (!(flags & PS_LOAD_MENTIONS))
+        goto out;
     CHECK(load_rows(st, o, "mentions", mentions, id, 0, row_mention, err));
     CHECK(load_rows(st, o, "references", refs, id, 0, row_reference, err));
 out:
@@ -421,8 +425,8 @@ static ps_status load_document(ps_store *st, ps_kind kind, int64_t id,
         CHECK(load_rows(st, o, is_prop ? "publications" : "proposals",
                         is_prop ? prop_publications : pub_proposals, id, 0,
                         row_document_ref, err));
-    if ((flags & PS_LOAD_TEXT) && !is_prop)
-        CHECK(load_text(st, id, o, err));
+    if ((flags & (PS_LOAD_TEXT | PS_LOAD_MENTIONS)) && !is_prop)
+        CHECK(load_text(st, id, flags, o, err));
 out:
     return status;
 }

@@ -404,10 +404,11 @@ ps_status ps_store_put_link(ps_store *st, const ps_link_in *in,
 #define PS_LOAD_MEMBERS 0x10u
 #define PS_LOAD_DATASETS 0x20u  /* a document's / instrument's datasets */
 #define PS_LOAD_DOCUMENTS 0x40u /* a dataset's proposal and publications */
-#define PS_LOAD_TEXT                                                           \
-    0x80u /* a publication's PDF text: "full_text",                            \
-             "acknowledgements", "funding", "mentions" */
-#define PS_LOAD_ALL 0xffu
+/* a publication's PDF text: "full_text", "acknowledgements", "funding" */
+#define PS_LOAD_TEXT 0x80u
+/* ... and its "mentions" and "references" */
+#define PS_LOAD_MENTIONS 0x100u
+#define PS_LOAD_ALL 0x1ffu
 
 /* Load one entity by its row id. PS_ERR_NOTFOUND if there is no such row
  * (tombstones are returned, with "deleted": true). */

@@ -748,8 +748,8 @@ static void test_publication_text(void)
     put_pub(st, cr, "10.5555/x1", "10.5555/x1", "title from crossref", &id2);
     check(id2 == id, "one record");
     json_t *rec = NULL;
-    check(ps_store_load(st, PS_KIND_PUBLICATION, id, PS_LOAD_TEXT, &rec,
-                        &err) == PS_OK,
+    check(ps_store_load(st, PS_KIND_PUBLICATION, id,
+                        PS_LOAD_TEXT | PS_LOAD_MENTIONS, &rec, &err) == PS_OK,
           "load: %s", err.msg);
     check(strcmp(json_string_value(json_object_get(rec, "title")),
                  "title from crossref") == 0,
