@@ -7,6 +7,7 @@
  */
 #include "common.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -98,4 +99,33 @@ char *ps_buf_detach(ps_buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
     return p;
+}
+
+ps_status ps_buf_read_file(ps_buf *b, const char *path, ps_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ps_err_set(err, errno == ENOENT ? PS_ERR_NOTFOUND : PS_ERR_IO,
+                          "%s: %s", path, strerror(errno));
+    size_t had = b->len;
+    char chunk[65536];
+    ps_status st = PS_OK;
+    while (st == PS_OK) {
+        size_t n = fread(chunk, 1, sizeof chunk, f);
+        if (n == 0)
+            break;
+        st = ps_buf_append(b, chunk, n);
+    }
+    int ioerr = st == PS_OK && ferror(f);
+    fclose(f);
+    if (st == PS_OK && !ioerr)
+        return PS_OK;
+    b->len = had;
+    if (b->data)
+        b->data[had] = '\0';
+    if (ioerr)
+        return ps_err_set(err, PS_ERR_IO, "%s: read error", path);
+    if (st == PS_ERR_TOOBIG)
+        return ps_err_set(err, st, "%s: larger than %zu bytes", path, b->max);
+    return ps_err_set(err, st, "%s: %s", path, ps_status_str(st));
 }

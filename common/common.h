@@ -133,6 +133,10 @@ void ps_buf_free(ps_buf *b);
 /* Hand the data over to the caller (free with ps_free); the buffer is empty
  * afterwards. Never NULL for an initialised buffer unless out of memory. */
 char *ps_buf_detach(ps_buf *b);
+/* Append the bytes of the file at path (b's ceiling applies). Errors name
+ * the file: PS_ERR_NOTFOUND / PS_ERR_IO ("PATH: reason"), PS_ERR_TOOBIG
+ * ("PATH: larger than MAX bytes"); b keeps what it had before. */
+ps_status ps_buf_read_file(ps_buf *b, const char *path, ps_err *err);
 
 /* ---- strings --------------------------------------------------------------
  */

@@ -51,26 +51,12 @@ ps_status ps_pdf_truth_load(const char *path, ps_pdf_truth **out, ps_err *err)
         *out = NULL;
     if (!path || !out)
         return ps_err_set(err, PS_ERR_INVALID, "ps_pdf_truth_load: NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ps_err_set(err, PS_ERR_NOTFOUND, "%s: cannot open", path);
     ps_buf b;
     ps_buf_init(&b, TRUTH_MAX_BYTES);
-    char chunk[8192];
-    size_t n;
-    ps_status st = PS_OK;
-    while (st == PS_OK) {
-        n = fread(chunk, 1, sizeof chunk, f);
-        if (n == 0)
-            break;
-        st = ps_buf_append(&b, chunk, n);
-    }
-    int ioerr = ferror(f);
-    fclose(f);
-    if (st != PS_OK || ioerr) {
+    ps_status st = ps_buf_read_file(&b, path, err);
+    if (st != PS_OK) {
         ps_buf_free(&b);
-        return ps_err_set(err, ioerr ? PS_ERR_IO : st, "%s: %s", path,
-                          ioerr ? "read error" : ps_status_str(st));
+        return st;
     }
     xmlDoc *x = NULL;
     st = psi_xml_parse(b.data ? b.data : "", b.len, path, &x, err);

@@ -387,122 +387,6 @@ static int read_some(int fd, ps_buf *b, int *over)
     return 1;
 }
 
-/* Extract path with `exe pdf-extract` in a process of its own: its JSON
- * on standard output becomes *out; a failure's message (standard error)
- * goes to msg. The child enforces timeout_ms itself; this side kills it
- * 5 s later still. */
-static ps_status extract_spawned(const char *exe, const char *path,
-                                 const ps_pdf_opts *o, long timeout_ms,
-                                 ps_pdf_doc **out, char *msg, size_t msgsz)
-{
-    char a_timeout[32], a_pages[32], a_text[32];
-    snprintf(a_timeout, sizeof a_timeout, "%ld", timeout_ms);
-    snprintf(a_pages, sizeof a_pages, "%d", o->max_pages);
-    snprintf(a_text, sizeof a_text, "%zu", o->max_text_bytes);
-    char *argv[] = {(char *)exe,   "--quiet",    "--config", "/dev/null",
-                    "pdf-extract", "--timeout",  a_timeout,  "--max-pages",
-                    a_pages,       "--max-text", a_text,     (char *)path,
-                    NULL};
-    int po[2] = {-1, -1}, pe[2] = {-1, -1};
-    pid_t pid = -1;
-    *out = NULL;
-    pthread_mutex_lock(&spawn_mu);
-    int ok = cloexec_pipe(po) == 0 && cloexec_pipe(pe) == 0;
-    posix_spawn_file_actions_t fa;
-    if (ok && posix_spawn_file_actions_init(&fa) == 0) {
-        posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-        posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-        int sp = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
-        ok = sp == 0;
-        if (sp)
-            errno = sp;
-        posix_spawn_file_actions_destroy(&fa);
-    } else {
-        ok = 0;
-    }
-    pthread_mutex_unlock(&spawn_mu);
-    if (po[1] >= 0)
-        close(po[1]);
-    if (pe[1] >= 0)
-        close(pe[1]);
-    if (!ok) {
-        if (po[0] >= 0)
-            close(po[0]);
-        if (pe[0] >= 0)
-            close(pe[0]);
-        snprintf(msg, msgsz, "cannot start %s: %s", exe, strerror(errno));
-        return PS_ERR_IO;
-    }
-    ps_buf ob, eb;
-    ps_buf_init(&ob, o->max_text_bytes * 2 + ((size_t)8 << 20));
-    ps_buf_init(&eb, 4096);
-    int over = 0, eover = 0, open_o = 1, open_e = 1, killed = 0;
-    int64_t deadline = ps_mono_ns() / 1000000 + timeout_ms + 5000;
-    struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
-    while (open_o || open_e) {
-        int64_t left = deadline - ps_mono_ns() / 1000000;
-        if (left <= 0 || over) {
-            kill(pid, SIGKILL);
-            killed = 1;
-            break;
-        }
-        int n = poll(fds, 2, (int)(left > 1000 ? 1000 : left));
-        if (n < 0 && errno != EINTR)
-            break;
-        if (open_o && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
-            open_o = read_some(po[0], &ob, &over);
-        if (open_e && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
-            open_e = read_some(pe[0], &eb, &eover);
-        if (!open_o)
-            fds[0].fd = -1; /* poll skips it */
-        if (!open_e)
-            fds[1].fd = -1;
-    }
-    close(po[0]);
-    close(pe[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    ps_status rc = PS_OK;
-    if (killed) {
-        rc = over ? PS_ERR_TOOBIG : PS_ERR_TIMEOUT;
-        snprintf(msg, msgsz,
-                 over ? "the extraction's result is larger than its ceiling"
-                      : "timed out after %ld ms",
-                 timeout_ms);
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        rc = WIFEXITED(status) && WEXITSTATUS(status) == 1 ? PS_ERR_PARSE
-                                                           : PS_ERR_INTERNAL;
-        ps_buf_append(&eb, "", 1);
-        const char *e = eb.data ? eb.data : "";
-        if (strncmp(e, "pansift: ", 9) == 0)
-            e += 9;
-        if (strncmp(e, "pdf-extract: ", 13) == 0)
-            e += 13;
-        size_t len = strcspn(e, "\n");
-        if (len)
-            snprintf(msg, msgsz, "%.*s", (int)len, e);
-        else if (WIFSIGNALED(status))
-            snprintf(msg, msgsz, "the extractor died of signal %d",
-                     WTERMSIG(status));
-        else
-            snprintf(msg, msgsz, "the extractor failed (exit status %d)",
-                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    } else {
-        json_error_t je;
-        json_t *j = json_loadb(ob.data ? ob.data : "", ob.len, 0, &je);
-        ps_err e = PS_ERR_INIT;
-        rc = j ? ps_pdf_doc_from_json(j, out, &e) : PS_ERR_PARSE;
-        if (rc != PS_OK)
-            snprintf(msg, msgsz, "the extractor's answer is not readable: %s",
-                     j ? e.msg : je.text);
-        json_decref(j);
-    }
-    ps_buf_free(&ob);
-    ps_buf_free(&eb);
-    return rc;
-}
-
 /* A worker's extractor: `exe pdf-extract --batch` (cli/pdf.c), kept
  * running from PDF to PDF; started again after it failed or was killed. */
 typedef struct extractor {
@@ -569,20 +453,19 @@ static int extractor_start(extractor *x, const pdf_pool *p)
     return 0;
 }
 
-/* One PDF through the worker's extractor. A path with a line break cannot
- * be sent: 1 (the caller extracts it another way). */
-static int extractor_run(extractor *x, const pdf_pool *p, pdf_job *j)
+/* The PDF at path (one without line breaks: the protocol is one path per
+ * line) through the worker's extractor; the result goes to j. */
+static void extractor_run(extractor *x, const pdf_pool *p, const char *path,
+                          pdf_job *j)
 {
-    if (strpbrk(j->path, "\r\n"))
-        return 1;
     if (!x->pid && extractor_start(x, p) != 0) {
         j->rc = PS_ERR_IO;
         snprintf(j->msg, sizeof j->msg, "cannot start %s: %s", p->exe,
                  strerror(errno));
-        return 0;
+        return;
     }
-    size_t len = strlen(j->path), put = 0;
-    char *line = ps_asprintf("%s\n", j->path);
+    size_t len = strlen(path), put = 0;
+    char *line = ps_asprintf("%s\n", path);
     while (line && put <= len) {
         ssize_t w = write(x->in, line + put, len + 1 - put);
         if (w < 0 && errno == EINTR)
@@ -625,7 +508,7 @@ static int extractor_run(extractor *x, const pdf_pool *p, pdf_job *j)
             snprintf(j->msg, sizeof j->msg, "timed out after %ld ms",
                      p->timeout_ms);
         extractor_stop(x);
-        return 0;
+        return;
     }
     size_t used = (size_t)(nl - x->buf.data) + 1;
     json_error_t je;
@@ -648,7 +531,41 @@ static int extractor_run(extractor *x, const pdf_pool *p, pdf_job *j)
                  e ? e : "the extractor's answer is not readable");
     }
     json_decref(ans);
-    return 0;
+}
+
+/* A path with a line break reaches the extractor through a symbolic link
+ * with a plain name, in a folder of its own. */
+static void extractor_run_any(extractor *x, const pdf_pool *p, pdf_job *j)
+{
+    if (!strpbrk(j->path, "\r\n")) {
+        extractor_run(x, p, j->path, j);
+        return;
+    }
+    const char *tmp = getenv("TMPDIR");
+    char *dir =
+        ps_asprintf("%s/pansift-pdf.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    char *link = NULL;
+    if (dir && mkdtemp(dir)) {
+        link = ps_asprintf("%s/file.pdf", dir);
+        if (link && symlink(j->path, link) == 0) {
+            extractor_run(x, p, link, j);
+        } else {
+            ps_free(link);
+            link = NULL;
+        }
+    }
+    if (!link) {
+        j->rc = PS_ERR_IO;
+        snprintf(j->msg, sizeof j->msg,
+                 "cannot make a temporary link to the file: %s",
+                 strerror(errno));
+    } else {
+        unlink(link);
+    }
+    if (dir)
+        rmdir(dir);
+    ps_free(link);
+    ps_free(dir);
 }
 
 static void *pool_main(void *arg)
@@ -677,9 +594,7 @@ static void *pool_main(void *arg)
             p->todo_tail = NULL;
         pthread_mutex_unlock(&p->mu);
 
-        if (extractor_run(&x, p, j))
-            j->rc = extract_spawned(p->exe, j->path, &p->opts, p->timeout_ms,
-                                    &j->doc, j->msg, sizeof j->msg);
+        extractor_run_any(&x, p, j);
         j->next = NULL;
         pthread_mutex_lock(&p->mu);
         if (p->finished_tail)
@@ -788,39 +703,18 @@ static int seen_add(pdf_run *r, const char *sha)
 static ps_status read_all(const char *path, size_t max, char **out,
                           size_t *len_out, ps_err *err)
 {
-    *out = NULL;
-    *len_out = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ps_err_set(err, errno == ENOENT ? PS_ERR_NOTFOUND : PS_ERR_IO,
-                          "cannot open: %s", strerror(errno));
     ps_buf b;
     ps_buf_init(&b, max);
-    char chunk[65536];
-    size_t n;
-    ps_status rc = PS_OK;
-    while (rc == PS_OK) {
-        n = fread(chunk, 1, sizeof chunk, f);
-        if (n == 0)
-            break;
-        rc = ps_buf_append(&b, chunk, n);
-    }
-    if (rc == PS_OK && ferror(f))
-        rc = PS_ERR_IO;
-    fclose(f);
+    *out = NULL;
+    *len_out = 0;
+    ps_status rc = ps_buf_read_file(&b, path, err);
     if (rc != PS_OK) {
         ps_buf_free(&b);
-        return ps_err_set(err, rc,
-                          rc == PS_ERR_TOOBIG
-                              ? "larger than max_file (%zu bytes)"
-                              : "read failed",
-                          max);
+        return rc;
     }
     *len_out = b.len;
     *out = ps_buf_detach(&b);
-    if (!*out)
-        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
-    return PS_OK;
+    return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
 }
 
 /* The PDF a message is about: its file name, or its URL. */

@@ -122,6 +122,20 @@ void ps_pdf_file_clear(ps_pdf_file *f)
     memset(f, 0, sizeof *f);
 }
 
+/* A ledger row from columns location, sha256, size, mtime, pages, state,
+ * message, publication_id (copies of the strings). */
+static void read_file_row(sqlite3_stmt *s, ps_pdf_file *out)
+{
+    out->location = dup_col(s, 0);
+    out->sha256 = dup_col(s, 1);
+    out->size = sqlite3_column_int64(s, 2);
+    out->mtime = sqlite3_column_int64(s, 3);
+    out->pages = sqlite3_column_int(s, 4);
+    out->state = (ps_pdf_state)sqlite3_column_int(s, 5);
+    out->message = dup_col(s, 6);
+    out->publication_id = sqlite3_column_int64(s, 7);
+}
+
 ps_status ps_store_pdf_file_get(ps_store *st, int64_t source_id,
                                 const char *location, ps_pdf_file *out,
                                 int *found_out, ps_err *err)
@@ -138,14 +152,7 @@ ps_status ps_store_pdf_file_get(ps_store *st, int64_t source_id,
     psi_bind_text(s, 2, location);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        out->location = dup_col(s, 0);
-        out->sha256 = dup_col(s, 1);
-        out->size = sqlite3_column_int64(s, 2);
-        out->mtime = sqlite3_column_int64(s, 3);
-        out->pages = sqlite3_column_int(s, 4);
-        out->state = (ps_pdf_state)sqlite3_column_int(s, 5);
-        out->message = dup_col(s, 6);
-        out->publication_id = sqlite3_column_int64(s, 7);
+        read_file_row(s, out);
         *found_out = 1;
     } else if (rc != SQLITE_DONE) {
         status = psi_db_error(st, err, "reading the PDF ledger");
@@ -174,14 +181,7 @@ ps_status ps_store_pdf_by_hash(ps_store *st, const char *sha256,
     psi_bind_text(s, 1, sha256);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        out->location = dup_col(s, 0);
-        out->sha256 = dup_col(s, 1);
-        out->size = sqlite3_column_int64(s, 2);
-        out->mtime = sqlite3_column_int64(s, 3);
-        out->pages = sqlite3_column_int(s, 4);
-        out->state = (ps_pdf_state)sqlite3_column_int(s, 5);
-        out->message = dup_col(s, 6);
-        out->publication_id = sqlite3_column_int64(s, 7);
+        read_file_row(s, out);
         *source_out = sqlite3_column_int64(s, 8);
         *found_out = 1;
     } else if (rc != SQLITE_DONE) {

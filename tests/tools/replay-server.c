@@ -647,30 +647,14 @@ static ps_status recording_from_json(recording *r, json_t *root, ps_err *err)
 /* x's body: the bytes of the file at path (at most 64 MiB). */
 static ps_status read_body_file(exchange *x, const char *path, ps_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ps_err_set(err, PS_ERR_NOTFOUND, "body_file %s: %s", path,
-                          strerror(errno));
     ps_buf b;
     ps_buf_init(&b, (size_t)64 << 20);
-    char chunk[65536];
-    size_t n;
-    ps_status st = PS_OK;
-    while (st == PS_OK) {
-        n = fread(chunk, 1, sizeof chunk, f);
-        if (n == 0)
-            break;
-        st = ps_buf_append(&b, chunk, n);
-    }
-    fclose(f);
-    if (st == PS_OK)
-        st = ps_buf_append(&b, "", 1);
+    ps_status st = ps_buf_read_file(&b, path, err);
     if (st != PS_OK) {
         ps_buf_free(&b);
-        return ps_err_set(err, st, "body_file %s: too large or unreadable",
-                          path);
+        return st;
     }
-    x->body_len = b.len - 1;
+    x->body_len = b.len;
     x->body = ps_buf_detach(&b);
     return x->body ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
 }
