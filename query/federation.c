@@ -394,7 +394,9 @@ int psi_h_fed_status(psi_req *req, psi_ctx *ctx, const psi_match *m,
 /* ---- fan-out ----------------------------------------------------------------
  */
 
-typedef enum { REQ_FIND, REQ_COUNT, REQ_ONE } req_kind;
+/* find (merged), count (summed), one record by pid, a dataset's files
+ * (an array, from the first provider that has the dataset). */
+typedef enum { REQ_FIND, REQ_COUNT, REQ_ONE, REQ_FILES } req_kind;
 
 /* One provider's part of a request. */
 typedef struct call {
@@ -501,7 +503,7 @@ static void call_finish(psi_fed *fed, call *c, CURLcode code, req_kind kind)
     } else if (code != CURLE_OK) {
         c->state = CALL_ERROR;
         snprintf(c->why, sizeof c->why, "%s", curl_easy_strerror(code));
-    } else if (c->status == 404 && kind == REQ_ONE) {
+    } else if (c->status == 404 && (kind == REQ_ONE || kind == REQ_FILES)) {
         c->state = CALL_OK;
     } else if (c->status != 200) {
         c->state = CALL_ERROR;
@@ -510,14 +512,15 @@ static void call_finish(psi_fed *fed, call *c, CURLcode code, req_kind kind)
         json_error_t je;
         c->json =
             json_loadb(c->body.data ? c->body.data : "", c->body.len, 0, &je);
-        int shape = c->json && (kind == REQ_FIND ? json_is_array(c->json)
-                                                 : json_is_object(c->json));
+        int shape = c->json && (kind == REQ_FIND || kind == REQ_FILES
+                                    ? json_is_array(c->json)
+                                    : json_is_object(c->json));
         if (shape && kind == REQ_COUNT)
             shape = json_is_integer(json_object_get(c->json, "count"));
         c->state = shape ? CALL_OK : CALL_ERROR;
         if (!shape) {
             snprintf(c->why, sizeof c->why, "answer is not %s",
-                     kind == REQ_FIND    ? "a JSON array"
+                     kind == REQ_FIND || kind == REQ_FILES ? "a JSON array"
                      : kind == REQ_COUNT ? "a JSON {\"count\": N}"
                                          : "a JSON object");
             json_decref(c->json);
@@ -547,7 +550,7 @@ static void call_local(psi_req *req, psi_ctx *ctx, const psi_match *m,
         c->json = lr.json;
         lr.json = NULL;
         c->state = CALL_OK;
-    } else if (st == 404 && kind == REQ_ONE) {
+    } else if (st == 404 && (kind == REQ_ONE || kind == REQ_FILES)) {
         c->state = CALL_OK;
     } else {
         c->state = CALL_ERROR;
@@ -936,7 +939,8 @@ int psi_fed_answer(psi_req *req, psi_ctx *ctx, const psi_match *m,
 {
     psi_fed *fed = req->srv->fed;
     ps_err err = PS_ERR_INIT;
-    req_kind kind = h == psi_h_pan_find ? REQ_FIND
+    req_kind kind = h == psi_h_pan_find    ? REQ_FIND
+                    : h == psi_h_pan_files ? REQ_FILES
                     : h == psi_h_pan_count || h == psi_h_pan_files_count
                         ? REQ_COUNT
                         : REQ_ONE;
