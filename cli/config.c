@@ -1568,6 +1568,32 @@ static void write_setting_help(FILE *out, const setting *s)
     write_comment(out, text);
 }
 
+/* A commented example of a repeated section ([source esrf], [provider
+ * esrf]): its settings with their help and an example value. */
+static void write_example_section(FILE *out, section_kind sec,
+                                  const char *comment)
+{
+    fputc('\n', out);
+    write_comment(out, comment);
+    fprintf(out, "; [%s esrf]\n", section_names[sec]);
+    for (size_t i = 0, n = 0; i < NSETTINGS; i++) {
+        const setting *s = &settings[i];
+        if (s->section != sec)
+            continue;
+        if (n++)
+            fputs(";\n", out);
+        write_setting_help(out, s);
+        const char *example = s->dflt;
+        if (strcmp(s->key, "type") == 0)
+            example = "pan";
+        else if (strcmp(s->key, "url") == 0)
+            example = "https://icatplus.esrf.fr/api";
+        else if (s->inherit)
+            example = find_setting(SEC_HARVEST, s->inherit)->dflt;
+        fprintf(out, "; %s =%s%s\n", s->key, *example ? " " : "", example);
+    }
+}
+
 ps_status ps_config_write_template(FILE *out, ps_err *err)
 {
     if (!out)
@@ -1596,44 +1622,14 @@ ps_status ps_config_write_template(FILE *out, ps_err *err)
             fprintf(out, "; %s =%s%s\n", s->key, *s->dflt ? " " : "", s->dflt);
         }
     }
-    fputc('\n', out);
-    write_comment(out, "One [source NAME] section per source to harvest; "
-                       "NAME is letters, digits, '_', '.', '-'. Keys left "
-                       "out take the [harvest] values.");
-    fputs("; [source esrf]\n", out);
-    for (size_t i = 0, n = 0; i < NSETTINGS; i++) {
-        const setting *s = &settings[i];
-        if (s->section != SEC_SOURCE)
-            continue;
-        if (n++)
-            fputs(";\n", out);
-        write_setting_help(out, s);
-        const char *example = s->dflt;
-        if (strcmp(s->key, "type") == 0)
-            example = "pan";
-        else if (strcmp(s->key, "url") == 0)
-            example = "https://icatplus.esrf.fr/api";
-        else if (s->inherit)
-            example = find_setting(SEC_HARVEST, s->inherit)->dflt;
-        fprintf(out, "; %s =%s%s\n", s->key, *example ? " " : "", example);
-    }
-    fputc('\n', out);
-    write_comment(out, "One [provider NAME] section per PaN search API to "
-                       "federate (docs/federation.md); with none, the API "
-                       "answers from the local index only.");
-    fputs("; [provider esrf]\n", out);
-    for (size_t i = 0, n = 0; i < NSETTINGS; i++) {
-        const setting *s = &settings[i];
-        if (s->section != SEC_PROVIDER)
-            continue;
-        if (n++)
-            fputs(";\n", out);
-        write_setting_help(out, s);
-        const char *example = strcmp(s->key, "url") == 0
-                                  ? "https://icatplus.esrf.fr/api"
-                                  : s->dflt;
-        fprintf(out, "; %s =%s%s\n", s->key, *example ? " " : "", example);
-    }
+    write_example_section(out, SEC_SOURCE,
+                          "One [source NAME] section per source to harvest; "
+                          "NAME is letters, digits, '_', '.', '-'. Keys left "
+                          "out take the [harvest] values.");
+    write_example_section(out, SEC_PROVIDER,
+                          "One [provider NAME] section per PaN search API to "
+                          "federate (docs/federation.md); with none, the API "
+                          "answers from the local index only.");
     if (fflush(out) != 0 || ferror(out))
         return ps_err_set(err, PS_ERR_IO,
                           "cannot write the configuration template: %s",
