@@ -573,9 +573,16 @@ static void fan_out(psi_fed *fed, psi_req *req, psi_ctx *ctx,
 {
     int64_t deadline = mono_ms() + fed->opts.deadline_ms;
     CURLM *multi = curl_multi_init();
-    for (size_t i = 0; i < ncalls; i++)
-        if (calls[i].provider >= 0 && multi)
+    for (size_t i = 0; i < ncalls; i++) {
+        if (calls[i].provider < 0)
+            continue;
+        if (multi) {
             call_start(fed, multi, &calls[i], path, query, deadline);
+        } else {
+            calls[i].state = CALL_ERROR;
+            snprintf(calls[i].why, sizeof calls[i].why, "out of memory");
+        }
+    }
     int running = 0;
     if (multi)
         curl_multi_perform(multi, &running); /* the requests go out */
