@@ -668,6 +668,33 @@ int ps_cmd_serve(ps_cli *cli, int argc, char **argv)
     o.index_batch = (size_t)c->index_batch;
     o.max_results = (size_t)c->max_results;
     o.query_timeout_ms = c->query_timeout_ms;
+    /* The federation: the enabled [provider NAME] sections. */
+    ps_fed_provider provs[64];
+    ps_fed_opts fo = {0};
+    for (size_t i = 0; i < c->nproviders && fo.nproviders < 64; i++) {
+        const ps_config_provider *p = &c->providers[i];
+        if (!p->enabled)
+            continue;
+        ps_fed_provider *f = &provs[fo.nproviders++];
+        f->name = p->name;
+        f->url = p->url;
+        f->timeout_ms = p->timeout_ms;
+        f->weight = strtod(p->weight ? p->weight : "1", NULL);
+        f->headers = p->headers;
+    }
+    if (fo.nproviders) {
+        fo.local = c->federation_local;
+        fo.deadline_ms = c->federation_deadline_ms;
+        fo.default_limit = c->federation_default_limit;
+        fo.max_window = c->federation_max_window;
+        fo.cache_ttl_ms = c->federation_cache_ttl_ms;
+        fo.cache_entries = c->federation_cache_entries;
+        fo.cache_bytes = (size_t)c->federation_cache_bytes;
+        fo.breaker_failures = c->federation_breaker_failures;
+        fo.breaker_cooldown_ms = c->federation_breaker_cooldown_ms;
+        fo.providers = provs;
+        o.federation = &fo;
+    }
     ps_server *srv = NULL;
     ps_status rc = ps_server_start(&srv, &o, &err);
     if (rc != PS_OK) {

@@ -17,6 +17,7 @@
 #include "harvest.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -37,12 +38,19 @@ typedef enum {
     SEC_SERVER,
     SEC_INDEX,
     SEC_HARVEST,
-    SEC_SOURCE, /* [source NAME]; fields live in ps_config_source */
+    SEC_FEDERATION,
+    SEC_SOURCE,   /* [source NAME]; fields live in ps_config_source */
+    SEC_PROVIDER, /* [provider NAME]; fields live in ps_config_provider */
     NSECTIONS
 } section_kind;
 
 static const char *const section_names[NSECTIONS] = {
-    "pansift", "server", "index", "harvest", "source"};
+    "pansift",    "server", "index",   "harvest",
+    "federation", "source", "provider"};
+
+#define KNOWN_SECTIONS                                                         \
+    "[pansift], [server], [index], [harvest], [federation], [source NAME], "   \
+    "[provider NAME]"
 
 typedef enum {
     T_STRING,  /* char *; optional extra check */
@@ -78,9 +86,12 @@ static const char *check_api_prefix(const char *v);
 static const char *check_cors_origin(const char *v);
 static const char *check_user_agent(const char *v);
 static const char *check_contact(const char *v);
+static const char *check_weight(const char *v);
+static const char *check_headers(const char *v);
 
 #define CFG(field) offsetof(ps_config, field)
 #define SRC(field) offsetof(ps_config_source, field)
+#define PRV(field) offsetof(ps_config_provider, field)
 #define KEY(sec, k, t, d, lo, hi, off)                                         \
     .section = (sec), .key = (k), .type = (t), .dflt = (d), .min = (lo),       \
     .max = (hi), .offset = (off)
@@ -209,6 +220,52 @@ static const setting settings[] = {
     {KEY(SEC_SOURCE, "contact", T_STRING, NULL, 0, 0, SRC(contact)),
      .help = "Operator's e-mail for this source", .check = check_contact,
      .inherit = "contact"},
+
+    /* [federation] */
+    {KEY(SEC_FEDERATION, "local", T_BOOL, "true", 0, 0, CFG(federation_local)),
+     .help = "With [provider NAME] sections: the local index is a provider "
+             "too"},
+    {KEY(SEC_FEDERATION, "deadline_ms", T_MS, "5000", 100, 600000,
+         CFG(federation_deadline_ms)),
+     .help = "Time limit of a whole federated request"},
+    {KEY(SEC_FEDERATION, "default_limit", T_INT, "100", 1, 100000,
+         CFG(federation_default_limit)),
+     .help = "Limit of a federated find whose filter has none"},
+    {KEY(SEC_FEDERATION, "max_window", T_INT, "1000", 1, 100000,
+         CFG(federation_max_window)),
+     .help = "Largest skip + limit of a federated find (each provider is "
+             "asked for that many)"},
+    {KEY(SEC_FEDERATION, "cache_ttl_ms", T_MS, "30000", 0, 86400000,
+         CFG(federation_cache_ttl_ms)),
+     .help = "Identical federated requests within this time are answered "
+             "from the cache; 0 = no cache"},
+    {KEY(SEC_FEDERATION, "cache_entries", T_INT, "1000", 1, 1000000,
+         CFG(federation_cache_entries)),
+     .help = "Most answers in the federation's cache"},
+    {KEY(SEC_FEDERATION, "cache_bytes", T_BYTES, "67108864", 1024,
+         INT64_C(17179869184), CFG(federation_cache_bytes)),
+     .help = "Most bytes in the federation's cache"},
+    {KEY(SEC_FEDERATION, "breaker_failures", T_INT, "3", 1, 1000,
+         CFG(federation_breaker_failures)),
+     .help = "Failures in a row that make the federation skip a provider"},
+    {KEY(SEC_FEDERATION, "breaker_cooldown_ms", T_MS, "30000", 10, 86400000,
+         CFG(federation_breaker_cooldown_ms)),
+     .help = "How long a failing provider is skipped before it is tried "
+             "again"},
+
+    /* [provider NAME] */
+    {KEY(SEC_PROVIDER, "url", T_URL, NULL, 0, 0, PRV(url)),
+     .help = "The provider's PaN API base, http(s)://", .required = 1},
+    {KEY(SEC_PROVIDER, "timeout", T_MS, "5000", 10, 600000, PRV(timeout_ms)),
+     .help = "Time limit of the provider's answer"},
+    {KEY(SEC_PROVIDER, "weight", T_STRING, "1", 0, 0, PRV(weight)),
+     .help = "Multiplies the provider's normalised scores",
+     .check = check_weight},
+    {KEY(SEC_PROVIDER, "headers", T_STRING, "", 0, 0, PRV(headers)),
+     .help = "Request headers, 'Name: value' separated by '|'",
+     .check = check_headers},
+    {KEY(SEC_PROVIDER, "enabled", T_BOOL, "true", 0, 0, PRV(enabled)),
+     .help = "Asked by the federation"},
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])
@@ -302,6 +359,9 @@ static void section_label(section_kind sec, const ps_config_source *src,
 {
     if (sec == SEC_SOURCE && src)
         snprintf(buf, size, "source %s", src->name ? src->name : "?");
+    else if (sec == SEC_PROVIDER && src)
+        snprintf(buf, size, "provider %s",
+                 ((const ps_config_provider *)(const void *)src)->name);
     else
         snprintf(buf, size, "%s", section_names[sec]);
 }
@@ -360,6 +420,38 @@ static const char *check_user_agent(const char *v)
     for (const unsigned char *p = (const unsigned char *)v; *p; p++)
         if (*p < 0x20 || *p > 0x7e)
             return "expected printable ASCII characters only";
+    return NULL;
+}
+
+static const char *check_weight(const char *v)
+{
+    char *end = NULL;
+    double w = strtod(v, &end);
+    if (!*v || !end || *end || !(w > 0) || w > 1000)
+        return "expected a positive number up to 1000, such as 1 or 0.5";
+    return NULL;
+}
+
+static const char *check_headers(const char *v)
+{
+    if (has_control_chars(v) || strlen(v) > 4096)
+        return "expected printable text of at most 4096 bytes";
+    const char *p = v;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        const char *end = bar ? bar : p + strlen(p);
+        while (p < end && *p == ' ')
+            p++;
+        if (p < end) {
+            const char *colon = memchr(p, ':', (size_t)(end - p));
+            if (!colon || colon == p)
+                return "expected 'Name: value' pairs separated by '|'";
+            for (const char *c = p; c < colon; c++)
+                if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
+                    return "expected header names of letters, digits and '-'";
+        }
+        p = bar ? bar + 1 : end;
+    }
     return NULL;
 }
 
@@ -700,6 +792,11 @@ void ps_config_free(ps_config *cfg)
         ps_free(cfg->sources[i].option_lines);
     }
     ps_free(cfg->sources);
+    for (size_t i = 0; i < cfg->nproviders; i++) {
+        free_fields(&cfg->providers[i], SEC_PROVIDER);
+        ps_free(cfg->providers[i].name);
+    }
+    ps_free(cfg->providers);
     for (int sec = 0; sec < SEC_SOURCE; sec++)
         free_fields(cfg, (section_kind)sec);
     ps_free(cfg->path);
@@ -826,6 +923,7 @@ typedef struct parse_ctx {
     int io_errno;     /* errno of a read error */
     int section;      /* section_kind of the current section, -1 before any */
     size_t src;       /* index of the current source */
+    size_t prov;      /* index of the current provider */
     int section_line; /* line of the current section's header */
     int seen[SEC_SOURCE];    /* header line of each fixed section */
     int key_line[NSETTINGS]; /* where each key of this section was set */
@@ -857,9 +955,36 @@ static ps_config_source *ctx_source(parse_ctx *ctx)
     return ctx->section == SEC_SOURCE ? &ctx->cfg->sources[ctx->src] : NULL;
 }
 
+static ps_config_provider *ctx_provider(parse_ctx *ctx)
+{
+    return ctx->section == SEC_PROVIDER ? &ctx->cfg->providers[ctx->prov]
+                                        : NULL;
+}
+
+/* A [provider NAME] section ends: it needs an http(s) url. */
+static void end_provider(parse_ctx *ctx)
+{
+    const ps_config_provider *p = ctx_provider(ctx);
+    if (!p->url)
+        ctx_fail(ctx, PS_ERR_CONFIG, ctx->section_line,
+                 "[provider %s] has no url (the provider's PaN API base, "
+                 "e.g. https://icatplus.esrf.fr/api)",
+                 p->name);
+    else if (strncasecmp(p->url, "http://", 7) != 0 &&
+             strncasecmp(p->url, "https://", 8) != 0)
+        ctx_fail(ctx, PS_ERR_CONFIG, ctx->section_line,
+                 "[provider %s] url = '%.80s': expected an http:// or "
+                 "https:// URL",
+                 p->name, p->url);
+}
+
 /* The current section ends: a source must have its required keys. */
 static void end_section(parse_ctx *ctx)
 {
+    if (ctx->section == SEC_PROVIDER) {
+        end_provider(ctx);
+        return;
+    }
     if (ctx->section != SEC_SOURCE)
         return;
     for (size_t i = 0; i < NSETTINGS; i++) {
@@ -1034,10 +1159,51 @@ static int begin_section(parse_ctx *ctx, char *text)
         return 1;
     }
 
+    if (strncmp(text, "provider", 8) == 0 &&
+        (text[8] == '\0' || is_blank((unsigned char)text[8]))) {
+        const char *name = text + 8;
+        while (is_blank((unsigned char)*name))
+            name++;
+        if (!valid_source_name(name) || strcmp(name, "local") == 0) {
+            ctx_fail(ctx, PS_ERR_CONFIG, ctx->line,
+                     "bad section [%s]: expected [provider NAME] with NAME of "
+                     "1 to %d letters, digits, '_', '.' or '-' (not 'local', "
+                     "the name of the local index)",
+                     text, SOURCE_NAME_MAX);
+            return 1;
+        }
+        for (size_t i = 0; i < ctx->cfg->nproviders; i++) {
+            if (strcmp(ctx->cfg->providers[i].name, name) == 0) {
+                ctx_fail(ctx, PS_ERR_CONFIG, ctx->line,
+                         "duplicate [provider %s] (lines %d and %d); provider "
+                         "names must be unique",
+                         name, ctx->cfg->providers[i].line, ctx->line);
+                return 1;
+            }
+        }
+        ps_config_provider *grown = ps_realloc(
+            ctx->cfg->providers, (ctx->cfg->nproviders + 1) * sizeof *grown);
+        if (!grown) {
+            ctx_fail(ctx, PS_ERR_NOMEM, 0, "out of memory reading the config");
+            return 1;
+        }
+        ctx->cfg->providers = grown;
+        ps_config_provider *p = &grown[ctx->cfg->nproviders++];
+        memset(p, 0, sizeof *p);
+        p->line = ctx->line;
+        p->name = ps_strdup(name);
+        ps_err e = PS_ERR_INIT;
+        if (!p->name || apply_defaults(p, SEC_PROVIDER, &e) != PS_OK) {
+            ctx_fail(ctx, PS_ERR_NOMEM, 0, "out of memory reading the config");
+            return 1;
+        }
+        ctx->section = SEC_PROVIDER;
+        ctx->prov = ctx->cfg->nproviders - 1;
+        return 1;
+    }
+
     ctx_fail(ctx, PS_ERR_CONFIG, ctx->line,
-             "unknown section [%s] (known: [pansift], [server], [index], "
-             "[harvest], [source NAME])",
-             text);
+             "unknown section [%s] (known: " KNOWN_SECTIONS ")", text);
     return 1;
 }
 
@@ -1099,13 +1265,16 @@ static int handle_pair(void *user, const char *section, const char *name,
         value = "";
     if (ctx->section < 0) {
         ctx_fail(ctx, PS_ERR_CONFIG, ctx->line,
-                 "key '%s' is outside any section; put it under [pansift], "
-                 "[server], [index], [harvest] or [source NAME]",
+                 "key '%s' is outside any section; put it under one "
+                 "of " KNOWN_SECTIONS,
                  name);
         return 0;
     }
     ps_config_source *src = ctx_source(ctx);
-    section_label((section_kind)ctx->section, src, label, sizeof label);
+    ps_config_provider *prov = ctx_provider(ctx);
+    section_label((section_kind)ctx->section,
+                  prov ? (const ps_config_source *)(const void *)prov : src,
+                  label, sizeof label);
     const setting *s = find_setting((section_kind)ctx->section, name);
     if (!s && src)
         return add_source_option(ctx, src, name, value);
@@ -1126,7 +1295,7 @@ static int handle_pair(void *user, const char *section, const char *name,
         return 0;
     }
     ctx->key_line[idx] = ctx->line;
-    void *base = src ? (void *)src : (void *)ctx->cfg;
+    void *base = src ? (void *)src : prov ? (void *)prov : (void *)ctx->cfg;
     ps_status st = set_value(base, s, value, why, sizeof why);
     if (st == PS_ERR_NOMEM) {
         ctx_fail(ctx, st, 0, "out of memory reading the config");
@@ -1244,8 +1413,8 @@ ps_status ps_config_set(ps_config *cfg, const char *section, const char *key,
     }
     if (sec < 0)
         return ps_err_set(err, PS_ERR_CONFIG,
-                          "%s: unknown section [%s] (known: [pansift], "
-                          "[server], [index], [harvest], [source NAME])",
+                          "%s: unknown section [%s] (known: " KNOWN_SECTIONS
+                          ")",
                           origin ? origin : "override", section);
     section_label((section_kind)sec, src, label, sizeof label);
     char where[SOURCE_NAME_MAX + 64];
@@ -1399,6 +1568,32 @@ static void write_setting_help(FILE *out, const setting *s)
     write_comment(out, text);
 }
 
+/* A commented example of a repeated section ([source esrf], [provider
+ * esrf]): its settings with their help and an example value. */
+static void write_example_section(FILE *out, section_kind sec,
+                                  const char *comment)
+{
+    fputc('\n', out);
+    write_comment(out, comment);
+    fprintf(out, "; [%s esrf]\n", section_names[sec]);
+    for (size_t i = 0, n = 0; i < NSETTINGS; i++) {
+        const setting *s = &settings[i];
+        if (s->section != sec)
+            continue;
+        if (n++)
+            fputs(";\n", out);
+        write_setting_help(out, s);
+        const char *example = s->dflt;
+        if (strcmp(s->key, "type") == 0)
+            example = "pan";
+        else if (strcmp(s->key, "url") == 0)
+            example = "https://icatplus.esrf.fr/api";
+        else if (s->inherit)
+            example = find_setting(SEC_HARVEST, s->inherit)->dflt;
+        fprintf(out, "; %s =%s%s\n", s->key, *example ? " " : "", example);
+    }
+}
+
 ps_status ps_config_write_template(FILE *out, ps_err *err)
 {
     if (!out)
@@ -1427,27 +1622,14 @@ ps_status ps_config_write_template(FILE *out, ps_err *err)
             fprintf(out, "; %s =%s%s\n", s->key, *s->dflt ? " " : "", s->dflt);
         }
     }
-    fputc('\n', out);
-    write_comment(out, "One [source NAME] section per source to harvest; "
-                       "NAME is letters, digits, '_', '.', '-'. Keys left "
-                       "out take the [harvest] values.");
-    fputs("; [source esrf]\n", out);
-    for (size_t i = 0, n = 0; i < NSETTINGS; i++) {
-        const setting *s = &settings[i];
-        if (s->section != SEC_SOURCE)
-            continue;
-        if (n++)
-            fputs(";\n", out);
-        write_setting_help(out, s);
-        const char *example = s->dflt;
-        if (strcmp(s->key, "type") == 0)
-            example = "pan";
-        else if (strcmp(s->key, "url") == 0)
-            example = "https://icatplus.esrf.fr/api";
-        else if (s->inherit)
-            example = find_setting(SEC_HARVEST, s->inherit)->dflt;
-        fprintf(out, "; %s =%s%s\n", s->key, *example ? " " : "", example);
-    }
+    write_example_section(out, SEC_SOURCE,
+                          "One [source NAME] section per source to harvest; "
+                          "NAME is letters, digits, '_', '.', '-'. Keys left "
+                          "out take the [harvest] values.");
+    write_example_section(out, SEC_PROVIDER,
+                          "One [provider NAME] section per PaN search API to "
+                          "federate (docs/federation.md); with none, the API "
+                          "answers from the local index only.");
     if (fflush(out) != 0 || ferror(out))
         return ps_err_set(err, PS_ERR_IO,
                           "cannot write the configuration template: %s",
@@ -1493,5 +1675,9 @@ void ps_config_dump(const ps_config *cfg, FILE *out)
     for (size_t i = 0; i < cfg->nsources; i++) {
         fprintf(out, "\n[source %s]\n", cfg->sources[i].name);
         dump_fields(out, &cfg->sources[i], SEC_SOURCE);
+    }
+    for (size_t i = 0; i < cfg->nproviders; i++) {
+        fprintf(out, "\n[provider %s]\n", cfg->providers[i].name);
+        dump_fields(out, &cfg->providers[i], SEC_PROVIDER);
     }
 }

@@ -41,6 +41,17 @@ typedef struct ps_config_source {
     int line;                 /* line of the section header, for messages */
 } ps_config_source;
 
+/* One [provider NAME] section: a PaN search API the federation asks. */
+typedef struct ps_config_provider {
+    char *name;      /* NAME of [provider NAME] */
+    char *url;       /* the provider's API base, http(s)://; required */
+    long timeout_ms; /* its answer's time limit */
+    char *weight;    /* a positive number, multiplies normalised scores */
+    char *headers;   /* "Name: value | Name: value", sent with each request */
+    int enabled;
+    int line; /* line of the section header, for messages */
+} ps_config_provider;
+
 typedef struct ps_config {
     char *path; /* the file read, or NULL when only defaults apply */
 
@@ -79,8 +90,21 @@ typedef struct ps_config {
     char *contact;         /* operator's e-mail, sent to polite pools */
     long harvest_parallel; /* sources harvested at the same time */
 
+    /* [federation] */
+    int federation_local; /* the local index is a provider too */
+    long federation_deadline_ms;
+    long federation_default_limit;
+    long federation_max_window;
+    long federation_cache_ttl_ms;
+    long federation_cache_entries;
+    long federation_cache_bytes;
+    long federation_breaker_failures;
+    long federation_breaker_cooldown_ms;
+
     ps_config_source *sources;
     size_t nsources;
+    ps_config_provider *providers;
+    size_t nproviders;
 } ps_config;
 
 /* Fill cfg with the built-in defaults (no file). Returns PS_ERR_NOMEM only. */
@@ -95,8 +119,9 @@ ps_status ps_config_load(ps_config *cfg, const char *path, ps_err *err);
 
 /* Set one setting as if it came from the file (used for environment and
  * command-line overrides): section is "pansift", "server", "index",
- * "harvest" or "source NAME". PS_ERR_CONFIG with a message naming `origin`
- * (e.g. "--listen" or "PANSIFT_DATA_DIR") on a bad value or unknown key. */
+ * "harvest", "federation" or "source NAME". PS_ERR_CONFIG with a message naming
+ * `origin` (e.g. "--listen" or "PANSIFT_DATA_DIR") on a bad value or unknown
+ * key. */
 ps_status ps_config_set(ps_config *cfg, const char *section, const char *key,
                         const char *value, const char *origin, ps_err *err);
 

@@ -37,6 +37,8 @@ static ps_status bind_filter(psi_req *req, psi_ctx *ctx, ps_pan_filter *f,
 int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m,
                    psi_resp *resp)
 {
+    if (req->srv->fed && !req->args_override)
+        return psi_fed_answer(req, ctx, m, resp, psi_h_pan_find);
     ps_err err = PS_ERR_INIT;
     ps_pan_filter *f = NULL;
     if (ps_pan_filter_parse(m->model, psi_arg(req, "filter"), &f, &err) !=
@@ -68,6 +70,8 @@ int psi_h_pan_find(psi_req *req, psi_ctx *ctx, const psi_match *m,
 int psi_h_pan_count(psi_req *req, psi_ctx *ctx, const psi_match *m,
                     psi_resp *resp)
 {
+    if (req->srv->fed && !req->args_override)
+        return psi_fed_answer(req, ctx, m, resp, psi_h_pan_count);
     ps_err err = PS_ERR_INIT;
     ps_where *w = NULL;
     if (ps_pan_where_parse(m->model, psi_arg(req, "where"), &w, &err) != PS_OK)
@@ -123,6 +127,8 @@ static int not_found(psi_resp *resp, ps_pan_model model, const char *pid)
 int psi_h_pan_by_pid(psi_req *req, psi_ctx *ctx, const psi_match *m,
                      psi_resp *resp)
 {
+    if (req->srv->fed && !req->args_override)
+        return psi_fed_answer(req, ctx, m, resp, psi_h_pan_by_pid);
     ps_err err = PS_ERR_INIT;
     ps_pan_filter *f = NULL;
     if (ps_pan_filter_parse(m->model, psi_arg(req, "filter"), &f, &err) !=
@@ -178,6 +184,8 @@ static int dataset_files(psi_req *req, psi_ctx *ctx, const psi_match *m,
 int psi_h_pan_files(psi_req *req, psi_ctx *ctx, const psi_match *m,
                     psi_resp *resp)
 {
+    if (req->srv->fed && !req->args_override)
+        return psi_fed_answer(req, ctx, m, resp, psi_h_pan_files);
     ps_err err = PS_ERR_INIT;
     ps_pan_filter *f = NULL;
     if (ps_pan_filter_parse(PS_PAN_FILE, psi_arg(req, "filter"), &f, &err) !=
@@ -220,6 +228,8 @@ int psi_h_pan_files(psi_req *req, psi_ctx *ctx, const psi_match *m,
 int psi_h_pan_files_count(psi_req *req, psi_ctx *ctx, const psi_match *m,
                           psi_resp *resp)
 {
+    if (req->srv->fed && !req->args_override)
+        return psi_fed_answer(req, ctx, m, resp, psi_h_pan_files_count);
     ps_err err = PS_ERR_INIT;
     ps_where *w = NULL;
     if (ps_pan_where_parse(PS_PAN_FILE, psi_arg(req, "where"), &w, &err) !=

@@ -122,6 +122,9 @@ typedef struct psi_req {
     int status;  /* for the access log */
     size_t bytes;
     int64_t t0;
+    /* Arguments that take the place of the request's own (key, value, ...,
+     * NULL): the federation asks the local index this way. */
+    const char *const *args_override;
 } psi_req;
 
 typedef struct psi_resp {
@@ -134,8 +137,10 @@ typedef struct psi_resp {
     uint64_t fd_size;
     const char *content_type;
     const char *cache_control;
-    char location[256]; /* redirect target, if any */
-    int truncated;      /* the answer hit max_results */
+    char location[256];         /* redirect target, if any */
+    int truncated;              /* the answer hit max_results */
+    char headers[1024];         /* more header lines, "Name: value\n" each */
+    char cache_control_buf[48]; /* cache_control may point here */
 } psi_resp;
 
 /* What a route pattern captured. */
@@ -217,6 +222,7 @@ struct ps_server {
     volatile int stopping;
     atomic_llong index_seq; /* what the indexer last applied */
     char indexer_note[320]; /* state, last error */
+    struct psi_fed *fed;    /* federation.c; NULL: not federating */
 };
 
 struct psi_ctx {
@@ -232,6 +238,19 @@ struct psi_ctx {
 /* The calling thread's context, opened on first use. NULL with err filled
  * if the store or index cannot be opened. */
 psi_ctx *psi_ctx_get(ps_server *srv, ps_err *err);
+
+/* ---- federation (federation.c) -------------------------------------------
+ * With providers configured, the PaN handlers hand their requests here: the
+ * request goes to every provider in parallel (the local index through the
+ * handler itself, with args_override), the answers are merged. */
+typedef struct psi_fed psi_fed;
+ps_status psi_fed_new(psi_fed **out, const ps_fed_opts *opts, ps_err *err);
+void psi_fed_free(psi_fed *fed);
+/* The federated answer to a PaN request of handler h (the local one). */
+int psi_fed_answer(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                   psi_resp *resp, psi_handler h);
+int psi_h_fed_status(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                     psi_resp *resp);
 
 /* ---- rendering and planning --------------------------------------------- */
 

@@ -29,6 +29,30 @@ extern "C" {
 /* ---- the server --------------------------------------------------------- */
 typedef struct ps_server ps_server;
 
+/* ---- federation (docs/federation.md) --------------------------------- */
+typedef struct ps_fed_provider {
+    const char *name;    /* as in answers and the status report */
+    const char *url;     /* PaN API base, http(s):// */
+    long timeout_ms;     /* its answer's time limit */
+    double weight;       /* multiplies its normalised scores */
+    const char *headers; /* "Name: value | Name: value", or NULL */
+} ps_fed_provider;
+
+typedef struct ps_fed_opts {
+    int local;          /* the local index is a provider ("local") */
+    long deadline_ms;   /* a whole federated request */
+    long default_limit; /* a find without limit */
+    long max_window;    /* largest skip + limit */
+    long cache_ttl_ms;  /* 0: no cache */
+    long cache_entries; /* cache ceilings */
+    size_t cache_bytes;
+    long breaker_failures;     /* failures in a row that open a circuit */
+    long breaker_cooldown_ms;  /* how long an open circuit skips */
+    size_t max_response_bytes; /* one provider's answer */
+    const ps_fed_provider *providers; /* none: no federation */
+    size_t nproviders;
+} ps_fed_opts;
+
 typedef struct ps_server_opts {
     int version;
     const char *data_dir;    /* holds store.db and the index */
@@ -47,13 +71,15 @@ typedef struct ps_server_opts {
     size_t index_batch;        /* changes per index commit */
     size_t max_results;        /* most records in one answer (caps limit) */
     long query_timeout_ms;     /* a query running longer gets 503; 0: none */
+    const ps_fed_opts *federation; /* providers to federate; NULL: none */
 } ps_server_opts;
 
 #define PS_SERVER_OPTS_VERSION 1
 #define PS_SERVER_OPTS_INIT                                                    \
     {                                                                          \
         PS_SERVER_OPTS_VERSION, "data", "127.0.0.1:8080", 0, "/api", 16384,    \
-            32768, 1048576, 1024, 30, 1, NULL, "*", 500, 1000, 100000, 10000   \
+            32768, 1048576, 1024, 30, 1, NULL, "*", 500, 1000, 100000, 10000,  \
+            NULL                                                               \
     }
 
 /* Open the data directory's store and index and start serving. Errors:

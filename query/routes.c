@@ -27,6 +27,8 @@ static const psi_route routes[] = {
     {"GET", "$api/search", psi_h_search,
      "Full-text search over every kind of record, with highlighted "
      "snippets: ?q=words&type=&limit=&skip="},
+    {"GET", "$api/federation/status", psi_h_fed_status,
+     "The federation's providers: health, latency, last error; the cache"},
     {"GET", "$api/:model/count", psi_h_pan_count,
      "PaN count: ?where={...} -> {\"count\": N}"},
     {"GET", "$api/Datasets/:pid+/files/count", psi_h_pan_files_count,

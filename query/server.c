@@ -146,6 +146,12 @@ static void *indexer_main(void *arg)
 
 const char *psi_arg(psi_req *req, const char *name)
 {
+    if (req->args_override) {
+        for (const char *const *a = req->args_override; a[0]; a += 2)
+            if (strcmp(a[0], name) == 0)
+                return a[1];
+        return NULL;
+    }
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
@@ -281,9 +287,23 @@ static enum MHD_Result send_resp(psi_req *req, psi_resp *resp)
     if (resp->cache_control)
         MHD_add_response_header(r, "Cache-Control", resp->cache_control);
     else if (resp->json)
-        MHD_add_response_header(r, "Cache-Control", "no-store");
+        /* Storable, but to be checked again before use: the catalogue
+         * changes with every harvest. (A federation keeps answers for its
+         * own configured time.) */
+        MHD_add_response_header(r, "Cache-Control", "no-cache");
     if (resp->location[0])
         MHD_add_response_header(r, "Location", resp->location);
+    /* More headers, "Name: value\n" each (the federation's). */
+    for (char *line = resp->headers; *line;) {
+        char *nl = strchr(line, '\n');
+        char *colon = strchr(line, ':');
+        if (!nl || !colon || colon > nl)
+            break;
+        *colon = '\0';
+        *nl = '\0';
+        MHD_add_response_header(r, line, colon + 2);
+        line = nl + 1;
+    }
     if (resp->truncated) {
         char v[64];
         snprintf(v, sizeof v, "%zu", srv->opts.max_results);
@@ -479,6 +499,7 @@ static ps_status parse_listen(const char *listen, struct sockaddr_in *sa,
 static void server_free(ps_server *srv)
 {
     ctx_free_all(srv);
+    psi_fed_free(srv->fed);
     for (size_t i = 0; i < srv->napi_seg; i++)
         ps_free(srv->api_seg[i]);
     ps_free(srv->api_seg);
@@ -531,6 +552,13 @@ ps_status ps_server_start(ps_server **out, const ps_server_opts *opts,
     if (split_segments(srv->api_prefix, 0, &srv->api_seg, &srv->napi_seg)) {
         server_free(srv);
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    if (opts->federation && opts->federation->nproviders) {
+        rc = psi_fed_new(&srv->fed, opts->federation, err);
+        if (rc != PS_OK) {
+            server_free(srv);
+            return rc;
+        }
     }
     rc = psi_openapi_render(&srv->openapi, &srv->openapi_len, srv->api_prefix,
                             err);

@@ -311,6 +311,21 @@ typedef struct error_case {
 } error_case;
 
 static const error_case error_cases[] = {
+    {"[provider esrf]\ntimeout = 100\n\n[server]\nthreads = 1\n", 1,
+     "[provider esrf] has no url", "icatplus"},
+    {"[provider esrf]\nurl = file:///srv/x\n", 1, "[provider esrf] url",
+     "http:// or https://"},
+    {"[provider local]\nurl = http://a/api\n", 1,
+     "bad section [provider local]", "not 'local'"},
+    {"[provider a]\nurl = http://a/api\n[provider a]\nurl = http://b/api\n", 3,
+     "duplicate [provider a]", "lines 1 and 3"},
+    {"[provider a]\nurl = http://a/api\nweight = -1\n", 3,
+     "[provider a] weight = '-1'", "positive number"},
+    {"[provider a]\nurl = http://a/api\nheaders = no colon here\n", 3,
+     "[provider a] headers", "'Name: value'"},
+    {"[provider a]\nurl = http://a/api\ntype = pan\n", 3,
+     "unknown key 'type' in [provider a]", "url, timeout"},
+    {"[federation]\ndeadline_ms = 5\n", 2, "[federation] deadline_ms", "100"},
     {"[pansift]\n[servre]\nlisten = 1.2.3.4:80\n", 2,
      "unknown section [servre]", "[source NAME]"},
     {"[source esrf]\ntype = pan\nurl = http://a/\n\n[source esrf]\n"
@@ -805,9 +820,15 @@ static void test_template(void)
     check_fatal(src != NULL, "example source");
     check_str(src->url, "https://icatplus.esrf.fr/api");
     check(src->timeout_ms == cfg.harvest_timeout_ms, "%ld", src->timeout_ms);
+    check(cfg.nproviders == 1 &&
+              strcmp(cfg.providers[0].url, "https://icatplus.esrf.fr/api") == 0,
+          "the example provider");
+    size_t nprov = cfg.nproviders;
     cfg.nsources = 0; /* compare the fixed sections only */
+    cfg.nproviders = 0;
     d1 = dump_string(&cfg);
     cfg.nsources = 1;
+    cfg.nproviders = nprov;
     check_str(d1, d2);
     free(d1);
     free(d2);
@@ -898,6 +919,9 @@ static void test_doc(void)
         } else if (strcmp(line, "; [source esrf]") == 0) {
             snprintf(section, sizeof section, "source NAME");
             help[0] = '\0';
+        } else if (strcmp(line, "; [provider esrf]") == 0) {
+            snprintf(section, sizeof section, "provider NAME");
+            help[0] = '\0';
         } else if (section[0] && strncmp(line, "; ", 2) == 0 && k > 0 &&
                    strncmp(line + 2 + k, " =", 2) == 0) {
             /* "; key = value" after "; help (type; default ...)" */
@@ -944,7 +968,7 @@ static void test_doc(void)
             help[0] = '\0';
         }
     }
-    check(rows == 38, "%d settings in the template", rows);
+    check(rows == 52, "%d settings in the template", rows);
 
     /* Every row of the settings table is a setting of the template. */
     int doc_rows = 0;
@@ -1058,6 +1082,34 @@ static void test_alloc_failures(void)
     ps_alloc_fail_after(-1);
 }
 
+/* Providers and [federation] as written. */
+static void test_providers(void)
+{
+    ps_config cfg;
+    ps_err err = PS_ERR_INIT;
+    const char *path = write_file(
+        "providers.ini",
+        "[federation]\nlocal = false\ndeadline_ms = 2s\ncache_ttl_ms = 0\n"
+        "[provider esrf]\nurl = https://icatplus.esrf.fr/api\ntimeout = 1500\n"
+        "weight = 0.5\nheaders = Authorization: Bearer x | X-Facility: ESRF\n"
+        "[provider ill]\nurl = http://127.0.0.1:9/api\nenabled = no\n");
+    require_ok(ps_config_load(&cfg, path, &err), &err);
+    check(cfg.federation_local == 0 && cfg.federation_deadline_ms == 2000 &&
+              cfg.federation_cache_ttl_ms == 0 &&
+              cfg.federation_breaker_failures == 3,
+          "[federation] values");
+    check(cfg.nproviders == 2, "%zu providers", cfg.nproviders);
+    check_str(cfg.providers[0].name, "esrf");
+    check(cfg.providers[0].timeout_ms == 1500 && cfg.providers[0].enabled,
+          "esrf timeout");
+    check_str(cfg.providers[0].weight, "0.5");
+    check_str(cfg.providers[0].headers,
+              "Authorization: Bearer x | X-Facility: ESRF");
+    check(cfg.providers[1].timeout_ms == 5000 && !cfg.providers[1].enabled,
+          "ill defaults, disabled");
+    ps_config_free(&cfg);
+}
+
 int main(void)
 {
     tmpdir = check_tmpdir("config");
@@ -1065,6 +1117,7 @@ int main(void)
     test_defaults();
     test_full_file();
     test_errors();
+    test_providers();
     test_env();
     test_set();
     test_values();
