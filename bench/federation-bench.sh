@@ -56,8 +56,8 @@ mkdir -p "$OUT"
 T=$(mktemp -d /tmp/pansift-fedbench-run.XXXXXX)
 PIDS=()
 cleanup() {
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
+    for p in "${PIDS[@]:-}"; do [ -z "$p" ] || kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]:-}"; do [ -z "$p" ] || wait "$p" 2>/dev/null || true; done
     rm -rf "$T"
 }
 trap cleanup EXIT
