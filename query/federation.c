@@ -63,6 +63,12 @@ typedef struct cache_entry {
 
 struct psi_fed {
     ps_fed_opts opts; /* providers copied below */
+    /* DNS answers and TLS sessions shared by every request, so that a
+     * provider's name is not looked up and its TLS handshake not done in
+     * full each time. (Connections are not shared: libcurl does not support
+     * sharing them between threads running at once.) */
+    CURLSH *share;
+    pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
     prov *provs;
     size_t nprovs;
     pthread_mutex_t mu;
@@ -100,6 +106,22 @@ static ps_status parse_headers(prov *p, const char *spec, ps_err *err)
     return PS_OK;
 }
 
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a,
+                       void *arg)
+{
+    (void)h;
+    (void)a;
+    psi_fed *fed = arg;
+    pthread_mutex_lock(&fed->share_mu[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+    (void)h;
+    psi_fed *fed = arg;
+    pthread_mutex_unlock(&fed->share_mu[data]);
+}
+
 ps_status psi_fed_new(psi_fed **out, const ps_fed_opts *opts, ps_err *err)
 {
     *out = NULL;
@@ -115,6 +137,17 @@ ps_status psi_fed_new(psi_fed **out, const ps_fed_opts *opts, ps_err *err)
     if (fed->opts.max_response_bytes == 0)
         fed->opts.max_response_bytes = (size_t)16 << 20;
     pthread_mutex_init(&fed->mu, NULL);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&fed->share_mu[i], NULL);
+    fed->share = curl_share_init();
+    if (fed->share) {
+        curl_share_setopt(fed->share, CURLSHOPT_LOCKFUNC, share_lock);
+        curl_share_setopt(fed->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        curl_share_setopt(fed->share, CURLSHOPT_USERDATA, fed);
+        curl_share_setopt(fed->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        curl_share_setopt(fed->share, CURLSHOPT_SHARE,
+                          CURL_LOCK_DATA_SSL_SESSION);
+    }
     fed->provs =
         ps_calloc(opts->nproviders ? opts->nproviders : 1, sizeof *fed->provs);
     ps_status rc =
@@ -172,6 +205,10 @@ void psi_fed_free(psi_fed *fed)
     ps_free(fed->provs);
     while (fed->head)
         cache_drop(fed, fed->head);
+    if (fed->share)
+        curl_share_cleanup(fed->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&fed->share_mu[i]);
     pthread_mutex_destroy(&fed->mu);
     ps_free(fed);
 }
@@ -481,6 +518,8 @@ static void call_start(psi_fed *fed, CURLM *multi, call *c, const char *path,
     curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
     if (p->headers)
         curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, p->headers);
+    if (fed->share)
+        curl_easy_setopt(c->easy, CURLOPT_SHARE, fed->share);
     curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
     c->t0 = ps_mono_ns();
     curl_multi_add_handle(multi, c->easy);
