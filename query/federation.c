@@ -432,8 +432,15 @@ int psi_h_fed_status(psi_req *req, psi_ctx *ctx, const psi_match *m,
  */
 
 /* find (merged), count (summed), one record by pid, a dataset's files
- * (an array, from the first provider that has the dataset). */
-typedef enum { REQ_FIND, REQ_COUNT, REQ_ONE, REQ_FILES } req_kind;
+ * (an array) and their count (an object), from the first provider that has
+ * the dataset. */
+typedef enum {
+    REQ_FIND,
+    REQ_COUNT,
+    REQ_ONE,
+    REQ_FILES,
+    REQ_FILES_COUNT
+} req_kind;
 
 /* One provider's part of a request. */
 typedef struct call {
@@ -542,7 +549,7 @@ static void call_finish(psi_fed *fed, call *c, CURLcode code, req_kind kind)
     } else if (code != CURLE_OK) {
         c->state = CALL_ERROR;
         snprintf(c->why, sizeof c->why, "%s", curl_easy_strerror(code));
-    } else if (c->status == 404 && (kind == REQ_ONE || kind == REQ_FILES)) {
+    } else if (c->status == 404 && kind >= REQ_ONE) {
         c->state = CALL_OK;
     } else if (c->status != 200) {
         c->state = CALL_ERROR;
@@ -554,14 +561,15 @@ static void call_finish(psi_fed *fed, call *c, CURLcode code, req_kind kind)
         int shape = c->json && (kind == REQ_FIND || kind == REQ_FILES
                                     ? json_is_array(c->json)
                                     : json_is_object(c->json));
-        if (shape && kind == REQ_COUNT)
+        if (shape && (kind == REQ_COUNT || kind == REQ_FILES_COUNT))
             shape = json_is_integer(json_object_get(c->json, "count"));
         c->state = shape ? CALL_OK : CALL_ERROR;
         if (!shape) {
             snprintf(c->why, sizeof c->why, "answer is not %s",
                      kind == REQ_FIND || kind == REQ_FILES ? "a JSON array"
-                     : kind == REQ_COUNT ? "a JSON {\"count\": N}"
-                                         : "a JSON object");
+                     : kind == REQ_COUNT || kind == REQ_FILES_COUNT
+                         ? "a JSON {\"count\": N}"
+                         : "a JSON object");
             json_decref(c->json);
             c->json = NULL;
         }
@@ -589,7 +597,7 @@ static void call_local(psi_req *req, psi_ctx *ctx, const psi_match *m,
         c->json = lr.json;
         lr.json = NULL;
         c->state = CALL_OK;
-    } else if (st == 404 && (kind == REQ_ONE || kind == REQ_FILES)) {
+    } else if (st == 404 && kind >= REQ_ONE) {
         c->state = CALL_OK;
     } else {
         c->state = CALL_ERROR;
@@ -634,9 +642,11 @@ static void fan_out(psi_fed *fed, psi_req *req, psi_ctx *ctx,
             break;
         curl_multi_poll(multi, NULL, 0, left < 100 ? (int)left : 100, NULL);
         curl_multi_perform(multi, &running);
-        CURLMsg *msg;
         int queued;
-        while ((msg = curl_multi_info_read(multi, &queued)) != NULL) {
+        for (;;) {
+            CURLMsg *msg = curl_multi_info_read(multi, &queued);
+            if (!msg)
+                break;
             if (msg->msg != CURLMSG_DONE)
                 continue;
             call *c = NULL;
@@ -701,12 +711,14 @@ typedef struct merge_ctx {
 static _Thread_local const merge_ctx *sort_ctx;
 
 /* Compare two values of one field: numbers as numbers, the rest as text in
- * any letter case; a missing value after any present one. */
+ * any letter case; a missing value below any present one (first in
+ * ascending order, last in descending), as pansift and LoopBack sort, so
+ * that each provider's window holds its first records in this order. */
 static int cmp_values(const json_t *a, const json_t *b)
 {
     int ma = !a || json_is_null(a), mb = !b || json_is_null(b);
     if (ma || mb)
-        return ma - mb;
+        return mb - ma; /* missing is the lowest value, as providers sort */
     if (json_is_number(a) && json_is_number(b)) {
         double x = json_number_value(a), y = json_number_value(b);
         return x < y ? -1 : x > y;
@@ -817,8 +829,9 @@ static json_t *merge_find(const psi_fed *fed, call *calls, size_t ncalls,
     key_set ks = {ps_calloc(total * 4 + 8, sizeof(char *)),
                   ps_calloc(total * 4 + 8, sizeof(size_t)), total * 4 + 8};
     char **dois = ps_calloc(total ? total : 1, sizeof *dois);
+    char **pids = ps_calloc(total ? total : 1, sizeof *pids);
     json_t *out = json_array();
-    if (!hits || !ks.keys || !ks.vals || !dois || !out) {
+    if (!hits || !ks.keys || !ks.vals || !dois || !pids || !out) {
         json_decref(out);
         out = NULL;
         goto done;
@@ -879,11 +892,16 @@ static json_t *merge_find(const psi_fed *fed, call *calls, size_t ncalls,
             json_string_value(json_object_get(hits[i].item, "pid"));
         const char *doi =
             json_string_value(json_object_get(hits[i].item, "doi"));
+        /* Keys in two name spaces ("p" pid, "d" lower-case DOI): a record
+         * whose pid is its DOI must not find itself. */
         size_t first = (size_t)-1;
-        if (pid)
-            first = set_find_add(&ks, pid, i);
+        if (pid) {
+            pids[i] = ps_asprintf("p%s", pid);
+            if (pids[i])
+                first = set_find_add(&ks, pids[i], i);
+        }
         if (doi && *doi) {
-            dois[i] = ps_strdup(doi);
+            dois[i] = ps_asprintf("d%s", doi);
             if (dois[i]) {
                 ps_str_lower(dois[i], (size_t)-1);
                 size_t f2 = set_find_add(
@@ -920,9 +938,14 @@ static json_t *merge_find(const psi_fed *fed, call *calls, size_t ncalls,
     ps_free(owner);
     ps_free(page_items);
 done:
-    for (size_t i = 0; dois && i < total; i++)
-        ps_free(dois[i]);
+    for (size_t i = 0; i < total; i++) {
+        if (dois)
+            ps_free(dois[i]);
+        if (pids)
+            ps_free(pids[i]);
+    }
     ps_free(dois);
+    ps_free(pids);
     ps_free(ks.keys);
     ps_free(ks.vals);
     ps_free(hits);
@@ -985,18 +1008,19 @@ int psi_fed_answer(psi_req *req, psi_ctx *ctx, const psi_match *m,
 {
     psi_fed *fed = req->srv->fed;
     ps_err err = PS_ERR_INIT;
-    req_kind kind = h == psi_h_pan_find    ? REQ_FIND
-                    : h == psi_h_pan_files ? REQ_FILES
-                    : h == psi_h_pan_count || h == psi_h_pan_files_count
-                        ? REQ_COUNT
-                        : REQ_ONE;
-    int files = h == psi_h_pan_files || h == psi_h_pan_files_count;
-    const char *argname = kind == REQ_COUNT ? "where" : "filter";
+    req_kind kind = h == psi_h_pan_find          ? REQ_FIND
+                    : h == psi_h_pan_files       ? REQ_FILES
+                    : h == psi_h_pan_files_count ? REQ_FILES_COUNT
+                    : h == psi_h_pan_count       ? REQ_COUNT
+                                                 : REQ_ONE;
+    int files = kind == REQ_FILES || kind == REQ_FILES_COUNT;
+    int counting = kind == REQ_COUNT || kind == REQ_FILES_COUNT;
+    const char *argname = counting ? "where" : "filter";
     const char *text = psi_arg(req, argname);
 
     /* A malformed request is refused before any provider is asked. */
     json_t *filter = NULL;
-    if (kind == REQ_COUNT) {
+    if (counting) {
         ps_where *w = NULL;
         if (ps_pan_where_parse(files ? PS_PAN_FILE : m->model, text, &w,
                                &err) != PS_OK)
@@ -1096,10 +1120,9 @@ int psi_fed_answer(psi_req *req, psi_ctx *ctx, const psi_match *m,
     char *escaped = fwd_text ? curl_easy_escape(NULL, fwd_text, 0) : NULL;
     char *query = escaped ? ps_asprintf("%s=%s", argname, escaped) : NULL;
     char *pid_esc = m->pid ? curl_easy_escape(NULL, m->pid, 0) : NULL;
-    char *path =
-        ps_asprintf("/%s%s%s%s%s", model_segment(m->model), pid_esc ? "/" : "",
-                    pid_esc ? pid_esc : "", files ? "/files" : "",
-                    kind == REQ_COUNT ? "/count" : "");
+    char *path = ps_asprintf("/%s%s%s%s%s", model_segment(m->model),
+                             pid_esc ? "/" : "", pid_esc ? pid_esc : "",
+                             files ? "/files" : "", counting ? "/count" : "");
     const char *local_args[] = {argname, fwd_text, NULL, NULL};
     if (!fwd_text)
         local_args[0] = NULL;
@@ -1149,7 +1172,7 @@ int psi_fed_answer(psi_req *req, psi_ctx *ctx, const psi_match *m,
             if (calls[i].state != CALL_OK || !calls[i].json)
                 continue;
             resp->json = json_incref(calls[i].json);
-            if (json_is_object(resp->json))
+            if (kind == REQ_ONE && json_is_object(resp->json))
                 json_object_set_new(resp->json, "provider",
                                     json_string(call_name(fed, &calls[i])));
         }

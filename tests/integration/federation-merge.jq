@@ -10,7 +10,8 @@
 #   query: normalised score (score / the provider's best score * weight), descending
 #   title / name: that field in any letter case
 #   order: the filter's order, field by field; numbers as numbers, other
-#          values as text in any letter case, a missing value last
+#          values as text in any letter case, a missing value as the lowest
+#          (first in ascending order, last in descending)
 # Ties go by provider order, then by the provider's own order. Two records
 # with the same pid, or the same DOI in any letter case, are one: the first
 # in the merged order is kept.
@@ -43,7 +44,7 @@ def order_spec:
     else . as $r
       | [range(0; $spec | length) as $k
          | $r[$spec[$k].f] as $v
-         | if $v == null then [1, 0]
+         | if $v == null then (if $spec[$k].desc then [1, 0] else [-1, 0] end)
            else ($ranks[$k][$v | lc | tojson]) as $rank
            | [0, (if $spec[$k].desc then -$rank else $rank end)]
            end]

@@ -294,8 +294,8 @@ for spec in p1:1 p2:1 p3:0.8; do
 done
 
 # With a filter order.
-# (pages of 4 for size ASC: p1 has 5 datasets without a size, which come
-# last, and its smallest one is the union's smallest.)
+# (pages of 4 for size ASC: p1 has 5 datasets without a size, which count as
+# the lowest: first in ascending order, last in descending.)
 for FO in '{"order":"creationDate DESC"}:7' '{"order":["size ASC","title ASC"]}:4' '{"order":["size DESC","title"]}:7'; do
     k=${FO##*:}
     FO=${FO%:*}
