@@ -1088,9 +1088,16 @@ int psi_fed_answer(psi_req *req, psi_ctx *ctx, const psi_match *m,
                                                  "Cache-Control");
     int no_store = cc && strstr(cc, "no-store");
     int no_cache = no_store || (cc && strstr(cc, "no-cache"));
-    char *key = ps_asprintf(
-        "%.4000s\x1f%.8000s\x1f%.4000s", req->path, text ? text : "",
-        kind == REQ_FIND && psi_arg(req, "query") ? psi_arg(req, "query") : "");
+    /* The key: the path and the arguments, a find's filter in a canonical
+     * form (keys sorted, no spaces), so the same filter spelled otherwise is
+     * the same entry. */
+    char *canon =
+        filter ? json_dumps(filter, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    const char *arg_text = canon ? canon : text ? text : "";
+    char *key = strlen(arg_text) > 8000
+                    ? NULL
+                    : ps_asprintf("%.4000s\x1f%s", req->path, arg_text);
+    free(canon);
     int use_cache = fed->opts.cache_ttl_ms > 0 && key;
     if (use_cache && !no_cache) {
         int status = 0;

@@ -542,6 +542,19 @@ check_eq "$(hdr X-Federation-Cache) $(( $(requests cA) - n )) $(( $(requests p1)
     "a pansift provider's answers (Cache-Control: no-cache) are cached"
 stop_named C2
 
+# A find's filter is the same cache entry whatever its spacing and key order.
+fed_config C3 "local = false
+cache_ttl_ms = 30000" "$(provider p1)"
+start_named C3
+m=$(requests p1)
+fget "${URL[C3]}/api/Datasets?filter=%7B%22limit%22%3A2%2C%22skip%22%3A1%7D"
+first=$(jq -c '[.[].pid]' "$T/body")
+fget "${URL[C3]}/api/Datasets?filter=%7B%20%22skip%22%3A%201%2C%20%22limit%22%3A%202%20%7D"
+sleep 0.2
+check_eq "$(hdr X-Federation-Cache) $(( $(requests p1) - m )) $(jq -c '[.[].pid]' "$T/body")" "hit 1 $first" \
+    "cache: the same filter spelled otherwise (spaces, key order) is a hit"
+stop_named C3
+
 # A provider's Cache-Control: no-store keeps an answer out of the cache, and
 # its max-age shortens the time it is kept (exchanges with those headers;
 # a count without where is forwarded as the bare path).
