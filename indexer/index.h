@@ -116,6 +116,9 @@ const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
 #define PS_IDX_TEXT_TITLE "S"
 #define PS_IDX_TEXT_ABSTRACT "B"
 #define PS_IDX_TEXT_KEYWORDS "K"
+#define PS_IDX_TEXT_AUTHOR "A"     /* members' names, positions, only here */
+#define PS_IDX_TEXT_INSTRUMENT "I" /* instrument names, positions, only here   \
+                                    */
 #define PS_IDX_WEIGHT_TITLE 3
 #define PS_IDX_WEIGHT_ABSTRACT 2
 #define PS_IDX_WEIGHT_KEYWORDS 2

@@ -338,6 +338,10 @@ static int lex_word(lexer *lx, size_t i, token *t, size_t *end)
             return fail(lx->e, q, s,
                         "no word to search for before this * (a prefix "
                         "needs at least one letter, as in diffract*)");
+        if (t->field == PS_QS_FACILITY || t->field == PS_QS_TECHNIQUE ||
+            t->field == PS_QS_DOI)
+            return fail(lx->e, q, s, "%s: takes a whole value, not a prefix*",
+                        field_names[t->field]);
         t->kind = T_PREFIX;
         j--;
     }

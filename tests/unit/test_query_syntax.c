@@ -112,6 +112,8 @@ static void test_errors(void)
     refused("title:(a b)", 6, "not supported");
     refused("year:twenty", 5, "a year is a whole number");
     refused("year:20*", 5, "a year is a whole number");
+    refused("facility:IL*", 11, "facility: takes a whole value");
+    refused("doi:10.5291/*", 12, "doi: takes a whole value");
     /* ranges */
     refused("year:[2015 2020]", 11, "expected TO");
     refused("year:[2015 TO 2020", 5, "never closed");
