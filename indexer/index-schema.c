@@ -340,6 +340,7 @@ static void build_dataset(builder *b, const json_t *ent)
     set_num_value(b, 2, json_object_get(ent, "created"));
     set_num_value(b, 3, json_object_get(ent, "size"));
     add_term(b, "XI:", ps_json_str(ent, "instrument_pid"));
+    add_term(b, "XDOI:", ps_json_str(ent, "doi")); /* search's doi: */
     json_t *ins = json_object_get(ent, "instrument");
     if (ins) {
         add_term(b, "XF:", ps_json_str(ins, "facility"));
@@ -438,19 +439,42 @@ static void add_words(builder *b, const json_t *v, unsigned weight,
     b->rc = ps_xdoc_index_words(b->doc, text, len, PS_IDX_TEXT_MAX, weight, "",
                                 PS_XWORDS_POSITIONS, b->err);
     if (b->rc == PS_OK && prefix)
-        b->rc = ps_xdoc_index_words(b->doc, text, len, PS_IDX_TEXT_MAX, 1,
-                                    prefix, 0, b->err);
+        b->rc = ps_xdoc_index_words(
+            b->doc, text, len, PS_IDX_TEXT_MAX, 1, prefix,
+            strcmp(prefix, PS_IDX_TEXT_TITLE) == 0 ? PS_XWORDS_POSITIONS : 0,
+            b->err);
+}
+
+/* Text only in its own field, with positions (author:, instrument:). */
+static void add_field_words(builder *b, const json_t *v, const char *prefix)
+{
+    if (b->rc != PS_OK || !json_is_string(v) || !json_string_length(v))
+        return;
+    b->rc = ps_xdoc_index_words(b->doc, json_string_value(v),
+                                json_string_length(v), PS_IDX_TEXT_MAX, 1,
+                                prefix, PS_XWORDS_POSITIONS, b->err);
 }
 
 static void add_search_text(builder *b, ps_kind kind, const json_t *ent)
 {
     size_t i;
     json_t *kw;
+    json_t *x;
     if (kind == PS_KIND_INSTRUMENT) {
         add_words(b, json_object_get(ent, "name"), PS_IDX_WEIGHT_TITLE,
                   PS_IDX_TEXT_TITLE);
+        add_field_words(b, json_object_get(ent, "name"),
+                        PS_IDX_TEXT_INSTRUMENT);
         return;
     }
+    if (kind == PS_KIND_DATASET)
+        add_field_words(
+            b, json_object_get(json_object_get(ent, "instrument"), "name"),
+            PS_IDX_TEXT_INSTRUMENT);
+    json_array_foreach (json_object_get(ent, "members"), i, x)
+        add_field_words(
+            b, json_object_get(json_object_get(x, "person"), "full_name"),
+            PS_IDX_TEXT_AUTHOR);
     add_words(b, json_object_get(ent, "title"), PS_IDX_WEIGHT_TITLE,
               PS_IDX_TEXT_TITLE);
     add_words(b,

@@ -104,9 +104,11 @@ const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
  * of them is the phrase in the unprefixed field and its words in the
  * field), so that a search can be limited to one and titles can rank
  * first:
- *   S  the title (an instrument's name)
+ *   S  the title (an instrument's name), with positions (title:"a b")
  *   B  the abstract: a document's summary, a dataset's description
  *   K  the keywords
+ * and, only in their own fields, with positions (schema 9): A the names of
+ * a document's members (author:), I the instrument's name (instrument:).
  * A publication's full text (its PDF's: acknowledgements and funding are
  * part of it) is only in the unprefixed field. Within-document frequency
  * increments in the unprefixed field: title 3, abstract and keywords 2,
@@ -116,6 +118,10 @@ const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
 #define PS_IDX_TEXT_TITLE "S"
 #define PS_IDX_TEXT_ABSTRACT "B"
 #define PS_IDX_TEXT_KEYWORDS "K"
+#define PS_IDX_TEXT_AUTHOR "A" /* members' names, positions, only here */
+#define PS_IDX_TEXT_INSTRUMENT                                                 \
+    "I" /* instrument names, positions, only here                              \
+         */
 #define PS_IDX_WEIGHT_TITLE 3
 #define PS_IDX_WEIGHT_ABSTRACT 2
 #define PS_IDX_WEIGHT_KEYWORDS 2

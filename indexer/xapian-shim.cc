@@ -787,6 +787,102 @@ ps_xquery *ps_xq_words(ps_xdb *db, const char *text, const ps_xwords_opts *opts,
     }
 }
 
+ps_status ps_xq_leaf(ps_xdb *db, const char *text, const char *prefix,
+                     ps_xleaf_kind kind, unsigned max_expansion,
+                     ps_xquery **out, ps_err *err)
+{
+    if (out)
+        *out = nullptr;
+    if (!text || !out || (kind == PS_XLEAF_PREFIX && !db) ||
+        (kind != PS_XLEAF_WORD && kind != PS_XLEAF_PHRASE &&
+         kind != PS_XLEAF_PREFIX) ||
+        (kind == PS_XLEAF_PHRASE && strchr(text, '"')))
+        return ps_err_set(err, PS_ERR_INVALID, "ps_xq_leaf: bad argument");
+    try {
+        Xapian::QueryParser qp;
+        if (db)
+            qp.set_database(db->db);
+        qp.set_stemmer(Xapian::Stem("english"));
+        qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
+        qp.set_default_op(Xapian::Query::OP_AND);
+        qp.set_max_expansion(max_expansion ? max_expansion : 100,
+                             Xapian::Query::WILDCARD_LIMIT_MOST_FREQUENT);
+        std::string t(text);
+        unsigned flags = 0;
+        if (kind == PS_XLEAF_PHRASE) {
+            t = "\"" + t + "\"";
+            flags = Xapian::QueryParser::FLAG_PHRASE;
+        } else if (kind == PS_XLEAF_PREFIX) {
+            t += "*";
+            flags = Xapian::QueryParser::FLAG_WILDCARD;
+        }
+        Xapian::Query q = qp.parse_query(t, flags, prefix ? prefix : "");
+        if (q.empty())
+            return PS_OK;
+        *out = wrap(q);
+        return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    } catch (...) {
+        return psi_xapian_error(err);
+    }
+}
+
+ps_status ps_xq_term_span(ps_xdb *db, const char *prefix, int64_t lo,
+                          int64_t hi, ps_xquery **out, ps_err *err)
+{
+    if (out)
+        *out = nullptr;
+    if (!db || !prefix || !*prefix || !out)
+        return ps_err_set(err, PS_ERR_INVALID, "ps_xq_term_span: bad argument");
+    try {
+        std::vector<Xapian::Query> terms;
+        size_t plen = strlen(prefix), seen = 0;
+        for (Xapian::TermIterator t = db->db.allterms_begin(prefix);
+             t != db->db.allterms_end(prefix); ++t) {
+            if (++seen > PS_XQ_SPAN_MAX)
+                return ps_err_set(err, PS_ERR_TOOBIG,
+                                  "more than %d terms with prefix %s",
+                                  PS_XQ_SPAN_MAX, prefix);
+            std::string term = *t;
+            const char *d = term.c_str() + plen;
+            size_t n = term.size() - plen;
+            if (!n || n > 18 || (d[0] == '0' && n > 1))
+                continue;
+            int64_t v = 0;
+            bool digits = true;
+            for (size_t i = 0; i < n && digits; i++) {
+                digits = d[i] >= '0' && d[i] <= '9';
+                v = v * 10 + (d[i] - '0');
+            }
+            if (digits && v >= lo && v <= hi)
+                terms.emplace_back(Xapian::Query::OP_SCALE_WEIGHT,
+                                   Xapian::Query(term), 0.0);
+        }
+        *out = wrap(terms.empty() ? match_nothing()
+                                  : Xapian::Query(Xapian::Query::OP_OR,
+                                                  terms.begin(), terms.end()));
+        return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    } catch (...) {
+        return psi_xapian_error(err);
+    }
+}
+
+ps_xquery *ps_xq_and_maybe(ps_xquery *a, ps_xquery *b, double scale)
+{
+    ps_xquery *r = nullptr;
+    if (a && b && scale > 0) {
+        try {
+            r = wrap(Xapian::Query(
+                Xapian::Query::OP_AND_MAYBE, a->q,
+                Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, b->q, scale)));
+        } catch (...) {
+            r = nullptr;
+        }
+    }
+    delete a;
+    delete b;
+    return r;
+}
+
 void ps_xq_free(ps_xquery *q) { delete q; }
 
 char *ps_xq_describe(const ps_xquery *q)

@@ -204,6 +204,36 @@ typedef struct ps_xwords_opts {
 ps_xquery *ps_xq_words(ps_xdb *db, const char *text, const ps_xwords_opts *opts,
                        ps_err *err);
 
+/* One term of a query the caller parsed itself (/api/search's syntax,
+ * query/query-syntax.h), for text indexed with ps_xdoc_index_words under
+ * prefix ("" for all the text): a word (its English stem unless it is
+ * capitalised, as ps_xq_words; a word with inner punctuation such as
+ * "single-crystal" is the phrase of its parts), a phrase (text: the words
+ * between the quotes; the field must have positions), or a prefix (text:
+ * the letters before the '*', expanded to the max_expansion most frequent
+ * terms of db, 0: 100). *out is NULL with PS_OK when text holds no word
+ * (punctuation only). Errors: PS_ERR_INVALID (bad argument), PS_ERR_NOMEM,
+ * PS_ERR_INDEX. */
+typedef enum {
+    PS_XLEAF_WORD = 0,
+    PS_XLEAF_PHRASE = 1,
+    PS_XLEAF_PREFIX = 2
+} ps_xleaf_kind;
+ps_status ps_xq_leaf(ps_xdb *db, const char *text, const char *prefix,
+                     ps_xleaf_kind kind, unsigned max_expansion,
+                     ps_xquery **out, ps_err *err);
+/* The documents having a boolean term prefix + N for a whole number N in
+ * [lo, hi] (written in decimal without leading zeros, as years are): the
+ * OR of those of db's terms, found by walking the terms with prefix
+ * (never more than PS_XQ_SPAN_MAX of them are read). PS_ERR_INVALID (no db
+ * or prefix), PS_ERR_TOOBIG (more terms than that), PS_ERR_INDEX. */
+#define PS_XQ_SPAN_MAX 100000
+ps_status ps_xq_term_span(ps_xdb *db, const char *prefix, int64_t lo,
+                          int64_t hi, ps_xquery **out, ps_err *err);
+/* Match a; documents also matching b get b's weight times scale (> 0)
+ * added (AND_MAYBE). Steals both. */
+ps_xquery *ps_xq_and_maybe(ps_xquery *a, ps_xquery *b, double scale);
+
 /* Relevance scores the way the PaNOSC search-scoring service computes them
  * (TF-IDuF weights, cosine similarity; docs/relevance.md), from the index
  * statistics of the database searched: N is the frequency of corpus_term,

@@ -1,11 +1,14 @@
 /*
  * search.c: GET {api}/search, the full-text search over every kind of
  * record the index holds (publications with their PDF text, proposals,
- * datasets, instruments), beside the PaN API. The words a user typed are
- * parsed by Xapian's QueryParser (ps_xq_words: AND by default, "phrases",
- * -exclusions, OR, word* wildcards, English stems) over the free-text
- * fields of index.h, titles weighing most; only what the public may see is
- * searched and answered, as in the PaN API. Each hit is loaded from the
+ * datasets, instruments), beside the PaN API. What a user typed is
+ * parsed by query-syntax.c (the PUMA/Elasticsearch syntax: AND by default,
+ * +, -, | and OR, "phrases", word* prefixes, ( ), field:value, year
+ * ranges; a malformed query is a 400 with the position of the fault) and
+ * translated here into a Xapian query over the free-text fields of
+ * index.h (each word through ps_xq_leaf: English stems as before) and the
+ * boolean terms of the fields, titles weighing most; only what the public may
+ * see is searched and answered, as in the PaN API. Each hit is loaded from the
  * store (a publication with its PDF text) and gets snippets of its title,
  * abstract and text in which the query's words are marked with <mark> and
  * everything else is escaped for HTML (MSet::snippet, ps_xresult_snippet),
@@ -17,6 +20,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "query-private.h"
+#include "query-syntax.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -55,6 +59,7 @@ static const struct {
 /* A search request, parsed and checked. */
 typedef struct search_req {
     const char *q;     /* the words (borrowed from the request) */
+    ps_qs *qs;         /* q parsed (the caller's) */
     int kinds[NKINDS]; /* 1: search_kinds[i] asked for; all 0: every kind */
     int64_t limit;     /* results wanted (0: only the count) */
     int64_t skip;      /* results skipped before them */
@@ -70,23 +75,6 @@ static int utf8_ok(const char *s)
     int ok = t != NULL;
     json_decref(t);
     return ok;
-}
-
-/* True if s has at least one word and every word starts with '-': a query
- * that only excludes (Xapian would read "-foo" alone as "foo"). */
-static int only_exclusions(const char *s)
-{
-    int words = 0;
-    while (*s) {
-        s += strspn(s, " \t\r\n\f\v");
-        if (!*s)
-            break;
-        if (*s != '-')
-            return 0;
-        words++;
-        s += strcspn(s, " \t\r\n\f\v");
-    }
-    return words > 0;
 }
 
 /* s cut to at most max bytes into buf (size > max + 3), at a character
@@ -182,7 +170,7 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
 }
 
 /* Fill r from the request; a non-zero return is the 400 already in resp. */
-static int parse_request(psi_req *req, psi_resp *resp, search_req *r)
+static int parse_request(psi_req *req, psi_resp *resp, ps_qs *qs, search_req *r)
 {
     memset(r, 0, sizeof *r);
     const char *q = psi_arg(req, "q");
@@ -197,11 +185,17 @@ static int parse_request(psi_req *req, psi_resp *resp, search_req *r)
     if (!utf8_ok(q))
         return psi_error(resp, 400, "INVALID_QUERY",
                          "q is not valid UTF-8 text");
-    if (only_exclusions(q))
-        return psi_error(resp, 400, "INVALID_QUERY",
-                         "q only excludes words (-word): add a word to find, "
-                         "e.g. \"crystal -protein\"");
     r->q = q;
+    r->qs = qs;
+    ps_qs_error qe;
+    if (ps_qs_parse(q, qs, &qe) != 0) {
+        psi_error(resp, 400, "INVALID_QUERY", "q: %s (at character %zu)",
+                  qe.msg, qe.offset);
+        json_t *e = json_object_get(resp->json, "error");
+        json_object_set_new(e, "position", json_integer((json_int_t)qe.offset));
+        json_object_set_new(e, "excerpt", json_string(qe.excerpt));
+        return resp->status;
+    }
 
     char buf[72];
     const char *v = psi_arg(req, "limit");
@@ -237,16 +231,212 @@ static int parse_request(psi_req *req, psi_resp *resp, search_req *r)
 
 /* ---- the query ----------------------------------------------------------- */
 
-/* The words of r, over the kinds asked for, among what the public may see
- * now. NULL with err filled (PS_ERR_PARSE, PS_ERR_INVALID: the client's). */
+/* Each field's term prefixes (index.h, index-schema.c). */
+#define TERM_YEAR "XY:"
+
+/* *out = a OR b, either of which may be NULL (nothing). */
+static ps_status or2(ps_xquery *a, ps_xquery *b, ps_xquery **out, ps_err *err)
+{
+    if (!a || !b) {
+        *out = a ? a : b;
+        return PS_OK;
+    }
+    ps_xquery *two[2] = {a, b};
+    *out = ps_xq_or(two, 2);
+    return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+}
+
+/* Boolean terms prefix + value as typed, in lower case (lower) and in
+ * upper case (upper), ORed: exact values in their usual letter cases. */
+static ps_xquery *exact_terms(const char *prefix, const char *value, int lower,
+                              int upper)
+{
+    char *v[3] = {ps_asprintf("%s%s", prefix, value), NULL, NULL};
+    size_t pl = strlen(prefix);
+    if (lower && v[0]) {
+        v[1] = ps_strdup(v[0]);
+        if (v[1])
+            ps_str_lower(v[1] + pl, (size_t)-1);
+    }
+    if (upper && v[0]) {
+        v[2] = ps_strdup(v[0]);
+        for (char *c = v[2] ? v[2] + pl : NULL; c && *c; c++)
+            if (*c >= 'a' && *c <= 'z')
+                *c = (char)(*c - 32);
+    }
+    ps_xquery *kids[3];
+    size_t n = 0;
+    int ok = v[0] != NULL;
+    for (size_t i = 0; i < 3; i++) {
+        if (v[i]) {
+            char shaped[256];
+            kids[n] = ps_xq_term(ps_xterm_make(v[i], shaped, sizeof shaped));
+            ok = ok && kids[n];
+            n++;
+        }
+        ps_free(v[i]);
+    }
+    if (!ok) {
+        for (size_t i = 0; i < n; i++)
+            ps_xq_free(kids[i]);
+        return NULL;
+    }
+    return ps_xq_or(kids, n);
+}
+
+/* The query of one term of q (a leaf of the tree): words through
+ * ps_xq_leaf in the field's free text, exact values as boolean terms.
+ * any_prefix is the free-text field of words without a field ("", or the
+ * titles' for the title boost). *out NULL: nothing to search for
+ * (punctuation). */
+static ps_status leaf_query(ps_xdb *db, const ps_qs_node *n,
+                            const char *any_prefix, ps_xquery **out,
+                            ps_err *err)
+{
+    *out = NULL;
+    ps_xleaf_kind k = n->kind == PS_QS_PHRASE   ? PS_XLEAF_PHRASE
+                      : n->kind == PS_QS_PREFIX ? PS_XLEAF_PREFIX
+                                                : PS_XLEAF_WORD;
+    ps_xquery *a = NULL, *b = NULL;
+    ps_status rc = PS_OK;
+    switch (n->field) {
+    case PS_QS_ANY: return ps_xq_leaf(db, n->text, any_prefix, k, 0, out, err);
+    case PS_QS_TITLE:
+        /* In the titles, and in all the text too when that is searched,
+         * so that the title's snippet marks the words. */
+        rc = ps_xq_leaf(db, n->text, PS_IDX_TEXT_TITLE, k, 0, &a, err);
+        if (rc == PS_OK && a && !*any_prefix)
+            rc = ps_xq_leaf(db, n->text, "", k, 0, &b, err);
+        if (rc == PS_OK && a && b) {
+            ps_xquery *two[2] = {a, b};
+            a = b = NULL;
+            *out = ps_xq_and(two, 2);
+            if (!*out)
+                rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        } else if (rc == PS_OK) {
+            *out = a;
+            a = NULL;
+        }
+        ps_xq_free(a);
+        ps_xq_free(b);
+        return rc;
+    case PS_QS_AUTHOR:
+        return ps_xq_leaf(db, n->text, PS_IDX_TEXT_AUTHOR, k, 0, out, err);
+    case PS_QS_INSTRUMENT:
+        /* Its name's words, or its pid as written. */
+        rc = ps_xq_leaf(db, n->text, PS_IDX_TEXT_INSTRUMENT, k, 0, &a, err);
+        if (rc == PS_OK && k != PS_XLEAF_PREFIX) {
+            b = exact_terms("XI:", n->text, 0, 0);
+            if (!b)
+                rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        }
+        if (rc == PS_OK)
+            return or2(a, b, out, err);
+        ps_xq_free(a);
+        return rc;
+    case PS_QS_FACILITY: *out = exact_terms("XF:", n->text, 0, 1); break;
+    case PS_QS_TECHNIQUE: {
+        /* Its name (in lower case), pid or PaNET IRI. */
+        ps_xquery *t[3] = {exact_terms("XTN:", n->text, 1, 0),
+                           exact_terms("XTP:", n->text, 0, 0),
+                           exact_terms("XTE:", n->text, 0, 0)};
+        *out = ps_xq_or(t, 3);
+        break;
+    }
+    case PS_QS_DOI: {
+        const char *d = n->text;
+        static const char *const resolvers[] = {
+            "https://doi.org/", "http://doi.org/", "https://dx.doi.org/",
+            "http://dx.doi.org/", "doi.org/"};
+        for (size_t i = 0; i < sizeof resolvers / sizeof resolvers[0]; i++)
+            if (ps_str_startswith(d, resolvers[i])) {
+                d += strlen(resolvers[i]);
+                break;
+            }
+        /* A DOI is case-insensitive: as written, in lower and upper case,
+         * as a DOI or as the pid (a publication's pid is often its DOI). */
+        ps_xquery *t[2] = {exact_terms("XDOI:", d, 1, 1),
+                           exact_terms("XP:", d, 1, 1)};
+        *out = ps_xq_or(t, 2);
+        break;
+    }
+    case PS_QS_YEAR: {
+        if (n->kind == PS_QS_RANGE)
+            return ps_xq_term_span(db, TERM_YEAR, n->lo, n->hi, out, err);
+        char t[40];
+        snprintf(t, sizeof t, "%s%lld", TERM_YEAR, (long long)n->lo);
+        *out = ps_xq_term(t);
+        break;
+    }
+    }
+    return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+}
+
+/* The query of node id of the tree (see leaf_query); *out NULL when it
+ * holds nothing to search for. */
+static ps_status node_query(ps_xdb *db, const ps_qs *qs, int id,
+                            const char *any_prefix, ps_xquery **out,
+                            ps_err *err)
+{
+    const ps_qs_node *n = &qs->nodes[id];
+    *out = NULL;
+    if (n->kind != PS_QS_AND && n->kind != PS_QS_OR)
+        return leaf_query(db, n, any_prefix, out, err);
+    /* Each child holds a term at least. */
+    ps_xquery *pos[PS_QS_TERMS_MAX], *neg[PS_QS_TERMS_MAX];
+    size_t np = 0, nn = 0;
+    ps_status rc = PS_OK;
+    for (int c = n->first; c >= 0 && rc == PS_OK; c = qs->nodes[c].next) {
+        ps_xquery *x = NULL;
+        rc = node_query(db, qs, c, any_prefix, &x, err);
+        if (rc == PS_OK && x) {
+            if (qs->nodes[c].neg)
+                neg[nn++] = x;
+            else
+                pos[np++] = x;
+        }
+    }
+    if (rc != PS_OK || !np) {
+        for (size_t i = 0; i < np; i++)
+            ps_xq_free(pos[i]);
+        for (size_t i = 0; i < nn; i++)
+            ps_xq_free(neg[i]);
+        return rc;
+    }
+    ps_xquery *q =
+        n->kind == PS_QS_AND ? ps_xq_and(pos, np) : ps_xq_or(pos, np);
+    if (nn)
+        q = ps_xq_and_not(q, ps_xq_or(neg, nn));
+    *out = q;
+    return q ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+}
+
+/* The query of r, over the kinds asked for, among what the public may see
+ * now. NULL with err filled (PS_ERR_INVALID: the client's, nothing to
+ * search for). */
 static ps_xquery *build_query(psi_ctx *ctx, const search_req *r, ps_err *err)
 {
-    ps_xwords_opts wo = PS_XWORDS_OPTS_INIT;
-    wo.boost_prefix = PS_IDX_TEXT_TITLE;
-    wo.boost = SEARCH_TITLE_BOOST;
-    ps_xquery *words = ps_xq_words(ps_index_xdb(ctx->idx), r->q, &wo, err);
-    if (!words)
+    ps_xdb *db = ps_index_xdb(ctx->idx);
+    ps_xquery *words = NULL, *boost = NULL;
+    if (node_query(db, r->qs, r->qs->root, "", &words, err) != PS_OK)
         return NULL;
+    if (!words) {
+        ps_err_set(err, PS_ERR_INVALID, "no word to search for");
+        return NULL;
+    }
+    /* The same query in the titles adds weight to the documents that
+     * match there too: it ranks, it does not filter. */
+    if (node_query(db, r->qs, r->qs->root, PS_IDX_TEXT_TITLE, &boost, err) !=
+        PS_OK) {
+        ps_xq_free(words);
+        return NULL;
+    }
+    if (boost)
+        words = ps_xq_and_maybe(words, boost, SEARCH_TITLE_BOOST);
+    if (!words) {
+        ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
     ps_xquery *kinds[NKINDS];
     size_t n = 0;
     for (size_t i = 0; i < NKINDS; i++) {
@@ -455,9 +645,14 @@ int psi_h_search(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
     (void)m;
     int64_t t0 = ps_mono_ns();
     search_req r;
-    int st = parse_request(req, resp, &r);
-    if (st)
+    ps_qs *qs = ps_malloc(sizeof *qs);
+    if (!qs)
+        return psi_error(resp, 503, NULL, "out of memory");
+    int st = parse_request(req, resp, qs, &r);
+    if (st) {
+        ps_free(qs);
         return st;
+    }
     ps_err err = PS_ERR_INIT;
     json_t *out = NULL;
     int bad_q = 0;
@@ -469,6 +664,7 @@ int psi_h_search(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
         if (ps_index_refresh(ctx->idx, NULL, &err) == PS_OK)
             rc = run_search(ctx, &r, t0, &out, &bad_q, &err);
     }
+    ps_free(qs);
     char msg_buf[sizeof err.msg + 4], q_buf[220];
     if (bad_q && rc == PS_ERR_PARSE) {
         /* Xapian says "QueryParserError: Syntax: <expression> AND

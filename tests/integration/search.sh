@@ -37,10 +37,32 @@ bad "q is required"
 bad "q is required" --data-urlencode 'q=   '
 bad "at most 1024" --data-urlencode "q=$(head -c 1025 /dev/zero | tr '\0' 'a')"
 bad "not valid UTF-8" --data 'q=caf%E9'
-bad "syntax error" --data-urlencode 'q=neutron AND'
-bad "syntax error" --data-urlencode 'q=NOT neutron'
+bad "AND must come between two terms" --data-urlencode 'q=neutron AND'
+bad "only excludes" --data-urlencode 'q=NOT neutron'
 bad "only excludes" --data-urlencode 'q=-neutron -xray'
 bad "no word to search for" --data-urlencode 'q=*'
+bad "no word to search for" --data-urlencode 'q=& ,'
+# Malformed query syntax: what is wrong, and where (a character offset
+# and a caret excerpt).
+badat() { # badat POSITION MESSAGE-PART Q
+    bad "$2" --data-urlencode "q=$3"
+    check_eq "$(jq -r .error.position "$T/body")" "$1" "position for $3"
+    check_eq "$(jq -r .error.code "$T/body")" INVALID_QUERY "code for $3"
+    check_eq "$(jq -r '.error.excerpt | split("\n") | .[1] | length' "$T/body")" \
+        "$(($1 + 1))" "caret under position $1 for $3"
+}
+badat 8 "this ( is never closed" 'neutron (crystal'
+badat 15 "this ) closes nothing" 'neutron crystal)'
+badat 8 "unterminated quote" 'neutron "single crystal'
+badat 6 "empty value for title" 'title: perovskite'
+badat 0 "unknown field \"colour\" (fields: title, author, instrument, facility, technique, doi, year)" 'colour:red'
+badat 6 "bad range: the lower bound is above" 'year:[2020 TO 2015]'
+badat 11 "bad range: expected TO" 'year:[2015 2020]'
+badat 5 "a year is a whole number" 'year:recent'
+badat 4 "only excludes" 'a | -b'
+badat 4 "at character 4" 'été (x'
+check_eq "$(jq -r .error.excerpt "$T/body")" "été (x
+    ^" "the excerpt of a query with accents"
 bad "limit must be a whole number from 0 to 100" --data 'q=neutron' --data limit=101
 bad "limit must be" --data 'q=neutron' --data limit=-1
 bad "limit must be" --data 'q=neutron' --data limit=ten
@@ -93,6 +115,56 @@ check_eq "$(jq -r '[.results[].title | test("single"; "i")] | any' "$T/body")" f
 search --data-urlencode 'q="single crystal"' --data type=dataset --data limit=100
 check_eq "$(jq -r '[.results[].title | test("single[ -]crystal"; "i")] | all' "$T/body")" true \
     "a phrase matches the words together"
+
+# The query syntax: | and OR, field:value, ranges.
+search --data-urlencode 'q=crystal OR powder' --data limit=0
+or_count=$(jq .count "$T/body")
+search --data-urlencode 'q=crystal | powder' --data limit=0
+check_eq "$(jq .count "$T/body")" "$or_count" "| is OR"
+search --data-urlencode 'q=crystal' --data limit=0
+check test "$or_count" -gt "$(jq .count "$T/body")" -- "OR finds more than one word"
+search --data-urlencode 'q=title:crystal' --data type=dataset --data limit=100
+check test "$(jq .count "$T/body")" -gt 0 -- "title:crystal finds datasets"
+check_eq "$(jq -r '[.results[].title | test("crystal"; "i")] | all' "$T/body")" true \
+    "title:crystal: the word in every title"
+check_eq "$(jq -r '[.results[].snippets.title // "" | test("<mark>")] | all' "$T/body")" true \
+    "title:crystal: marked in the title snippets"
+search --data-urlencode 'q=year:2019' --data type=dataset --data limit=100
+check test "$(jq .count "$T/body")" -gt 0 -- "year:2019 finds datasets"
+check_eq "$(jq -r '[.results[].year == 2019] | all' "$T/body")" true "year:2019: every result of 2019"
+search --data-urlencode 'q=year:[2015 TO 2017]' --data type=dataset --data limit=0
+expected=$(jq '[.[] | select(.isPublic and (.creationDate[0:4] | tonumber) >= 2015
+    and (.creationDate[0:4] | tonumber) <= 2017)] | length' "$T/cat/Datasets.json")
+check_eq "$(jq .count "$T/body")" "$expected" "year:[2015 TO 2017]: every public dataset of those years"
+search --data-urlencode 'q=year:{2015 TO 2018}' --data type=dataset --data limit=0
+check_eq "$(jq .count "$T/body")" "$(jq '[.[] | select(.isPublic and (.creationDate[0:4] == "2016" or .creationDate[0:4] == "2017"))] | length' "$T/cat/Datasets.json")" \
+    "year:{2015 TO 2018}: exclusive bounds"
+search --data-urlencode 'q=year:[* TO 2016] -year:[* TO 2015]' --data type=dataset --data limit=0
+check_eq "$(jq .count "$T/body")" "$(jq '[.[] | select(.isPublic and .creationDate[0:4] == "2016")] | length' "$T/cat/Datasets.json")" \
+    "open bounds and an excluded range"
+search --data-urlencode 'q=facility:ILL' --data type=instrument --data limit=0
+check_eq "$(jq .count "$T/body")" "$(jq '[.[] | select(.facility == "ILL")] | length' "$T/cat/Instruments.json")" \
+    "facility:ILL: the ILL's instruments"
+search --data-urlencode 'q=facility:ill' --data type=instrument --data limit=0
+check test "$(jq .count "$T/body")" -gt 0 -- "facility: in lower case"
+search --data-urlencode 'q=instrument:IN5' --data type=dataset --data limit=0
+check_eq "$(jq .count "$T/body")" "$(jq '[.[] | select(.isPublic and .instrumentId == "10.5291/ILL-INSTRUMENT.IN5")] | length' "$T/cat/Datasets.json")" \
+    "instrument:IN5: the datasets of IN5"
+read -r apid aname < <(jq -r '.[] | select(.isPublic and .type == "proposal")
+    | "\(.pid) \(.members[0].person.fullName)"' "$T/cat/Documents.json" | head -1)
+search --data-urlencode "q=author:\"$aname\"" --data type=proposal --data limit=100
+check_eq "$(jq -r --arg p "$apid" '[.results[] | select(.pid == $p)] | length' "$T/body")" 1 \
+    "author:\"$aname\" finds the proposal"
+expected=$(jq --arg n "$aname" '[.[] | select(.isPublic and .type == "proposal"
+    and ([.members[].person.fullName] | index($n)))] | length' "$T/cat/Documents.json")
+check_eq "$(jq .count "$T/body")" "$expected" "author: every public proposal of $aname"
+search --data-urlencode "q=doi:$apid" --data limit=5
+check_eq "$(jq -r '[.results[].pid] | join(",")' "$T/body")" "$apid" "doi: finds the record"
+search --data-urlencode "q=doi:$(tr a-z A-Z <<<"$apid")" --data limit=5
+check_eq "$(jq -r '[.results[].pid] | join(",")' "$T/body")" "$apid" "doi: in another letter case"
+search --data-urlencode 'q=(crystal | powder) -single title:neutron*' --data type=dataset --data limit=100
+check_eq "$(jq -r '[.results[].title | test("single"; "i")] | any' "$T/body")" false \
+    "a group with an exclusion and a prefix"
 
 # Types, repeated or comma-separated, in any letter case.
 search --data-urlencode 'q=neutron' --data type=proposal --data type=Publication --data limit=100
@@ -172,6 +244,11 @@ check_eq "$(jq -r '.snippets | keys | join(",")' <<<"$hit")" text "only the text
 search --data-urlencode 'q=chromebook' --data type=publication
 check_contains "$(jq -r .snippets.text <<<"$(paper 10.21105/jose.00138)")" \
     "<mark>Chromebooks</mark>" "the stem finds the plural, marked as written"
+# doi: finds a paper by its DOI.
+search --data-urlencode 'q=doi:https://doi.org/10.21105/JOSE.00032' --data type=publication
+check_eq "$(jq -r '[.results[].doi] | join(",")' "$T/body")" 10.21105/jose.00032 "doi: with a resolver, upper case"
+search --data-urlencode 'q=title:nbgrader year:2019' --data type=publication
+check_eq "$(jq -r '[.results[].doi] | join(",")' "$T/body")" 10.21105/jose.00032 "title: and year: on the papers"
 # A phrase of the funding statements, in several papers.
 search --data-urlencode 'q="National Science Foundation"' --data type=publication --data limit=100
 check test "$(jq .count "$T/body")" -ge 2 -- "a funding phrase in several papers"
