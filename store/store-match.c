@@ -324,7 +324,9 @@ static ps_status find_codes(struct run *r, int64_t pub, ps_err *err)
     static const char sql[] =
         "SELECT pr.id, m.value, m.section, m.context, "
         "coalesce(m.confidence, 0.5), m.facility FROM mention m JOIN proposal "
-        "pr ON pr.code = m.value AND pr.deleted = 0 LEFT JOIN facility f ON "
+        "pr ON pr.id IN (SELECT id FROM proposal WHERE code = m.value UNION "
+        "SELECT id FROM proposal WHERE pid = m.value AND code IS NULL) AND "
+        "pr.deleted = 0 LEFT JOIN facility f ON "
         "f.id = pr.facility_id WHERE m.publication_id = ?1 AND m.kind = "
         "'proposal' AND (m.facility IS NULL OR f.id IS NULL OR m.facility = "
         "f.name COLLATE NOCASE OR m.facility = f.pid COLLATE NOCASE) ORDER BY "
@@ -372,15 +374,18 @@ out:
 static ps_status find_data_dois(struct run *r, int64_t pub, ps_err *err)
 {
     static const char sql[] =
-        "SELECT l.dst_id, d.doi, d.pid, x.via, x.section FROM (SELECT value "
+        "SELECT l.dst_id, coalesce(d.doi, x.doi), d.pid, x.via, x.section "
+        "FROM (SELECT value "
         "AS doi, 'mention' AS via, section FROM mention WHERE publication_id "
         "= ?1 AND kind = 'data-doi' UNION SELECT doi, 'reference', "
         "'references' FROM publication_reference WHERE publication_id = ?1 "
-        "AND doi IS NOT NULL) x JOIN dataset d ON d.doi = x.doi COLLATE "
-        "NOCASE AND d.deleted = 0 JOIN link l ON l.type = "
+        "AND doi IS NOT NULL) x JOIN dataset d ON d.id IN (SELECT id FROM "
+        "dataset WHERE doi = x.doi COLLATE NOCASE UNION SELECT id FROM "
+        "dataset WHERE pid = x.doi) AND d.deleted = 0 JOIN link l ON l.type = "
         "'dataset-of-proposal' AND l.src_kind = 4 AND l.src_id = d.id AND "
         "l.dst_kind = 3 AND l.dst_id IS NOT NULL "
-        "UNION SELECT p.dst_id, d.doi, d.pid, 'citation', NULL FROM link c "
+        "UNION SELECT p.dst_id, coalesce(d.doi, d.pid), d.pid, 'citation', "
+        "NULL FROM link c "
         "JOIN dataset d ON d.id = c.dst_id AND d.deleted = 0 JOIN link p ON "
         "p.type = 'dataset-of-proposal' AND p.src_kind = 4 AND p.src_id = "
         "d.id AND p.dst_kind = 3 AND p.dst_id IS NOT NULL WHERE c.type = "
@@ -474,7 +479,7 @@ out:
 
 struct person {
     int64_t id;
-    char *orcid, *name;
+    char *orcid, *name, *family;
     char key[MATCH_KEY_MAX];
 };
 
@@ -483,8 +488,37 @@ static void people_free(struct person *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         ps_free(p[i].orcid);
         ps_free(p[i].name);
+        ps_free(p[i].family);
     }
     ps_free(p);
+}
+
+/* The family name of a person as written (copy to free): family, else
+ * from full (before a comma, else the last word); NULL when none. */
+static char *family_as_written(const char *full, const char *family)
+{
+    if (family && *family)
+        return ps_strdup(family);
+    if (!full)
+        return NULL;
+    const char *comma = strchr(full, ',');
+    const char *b = full, *e = comma;
+    if (!comma) {
+        e = full + strlen(full);
+        while (e > full && e[-1] == ' ')
+            e--;
+        b = e;
+        while (b > full && b[-1] != ' ')
+            b--;
+    }
+    if (e <= b)
+        return NULL;
+    char *out = ps_malloc((size_t)(e - b) + 1);
+    if (out) {
+        memcpy(out, b, (size_t)(e - b));
+        out[e - b] = '\0';
+    }
+    return out;
 }
 
 /* Soft: authors among the proposal members, by ORCID (or the same person
@@ -502,7 +536,9 @@ static ps_status find_members(struct run *r, int64_t pub, ps_err *err)
         "JOIN proposal pr ON pr.id = m.doc_id AND pr.deleted = 0 WHERE "
         "m.doc_kind = 3 AND m.person_id IN (SELECT ?1 UNION SELECT id FROM "
         "person WHERE orcid = ?2 UNION SELECT id FROM person WHERE "
-        "family_name = ?3 COLLATE NOCASE) ORDER BY m.doc_id, p.id";
+        "family_name = ?3 COLLATE NOCASE UNION SELECT id FROM person WHERE "
+        "family_name IS NULL AND (full_name LIKE '% ' || ?3 OR full_name LIKE "
+        "?3 || ',%')) ORDER BY m.doc_id, p.id";
     ps_status status = PS_OK;
     ps_store *st = r->st;
     sqlite3_stmt *s = NULL;
@@ -525,22 +561,19 @@ static ps_status find_members(struct run *r, int64_t pub, ps_err *err)
         p->name = ps_strdup(col_text(s, 2));
         ps_match_name_key(p->key, sizeof p->key, col_text(s, 2), col_text(s, 3),
                           col_text(s, 4));
+        p->family = family_as_written(col_text(s, 2), col_text(s, 4));
         na++;
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
         FAIL(psi_db_error(st, err, "reading authors"));
     for (size_t i = 0; i < na; i++) {
-        /* The family name to look up: the key's part before '|'. */
-        char fam[MATCH_KEY_MAX] = "";
-        char *bar = strchr(a[i].key, '|');
-        if (bar)
-            memcpy(fam, a[i].key, (size_t)(bar - a[i].key)),
-                fam[bar - a[i].key] = '\0';
+        /* The family name to look up, as written. */
+        const char *fam = a[i].family;
         STMT(s, members);
         sqlite3_bind_int64(s, 1, a[i].id);
         psi_bind_text(s, 2, a[i].orcid);
-        psi_bind_text(s, 3, fam[0] ? fam : NULL);
+        psi_bind_text(s, 3, fam && fam[0] ? fam : NULL);
         int64_t last_prop = 0;
         for (;;) {
             rc = sqlite3_step(s);
@@ -969,13 +1002,15 @@ out:
 /* Publications that may share evidence with proposal ?1. */
 static const char pubs_of_proposal[] =
     "SELECT m.publication_id FROM proposal pr JOIN mention m ON m.kind = "
-    "'proposal' AND m.value = pr.code WHERE pr.id = ?1 "
+    "'proposal' AND m.value = coalesce(pr.code, pr.pid) WHERE pr.id = ?1 "
     "UNION SELECT m.publication_id FROM link l JOIN dataset d ON d.id = "
-    "l.src_id JOIN mention m ON m.kind = 'data-doi' AND m.value = d.doi "
-    "COLLATE NOCASE WHERE l.type = 'dataset-of-proposal' AND l.src_kind = 4 "
+    "l.src_id JOIN mention m ON m.kind = 'data-doi' AND m.value = "
+    "coalesce(d.doi, d.pid) COLLATE NOCASE WHERE l.type = "
+    "'dataset-of-proposal' AND l.src_kind = 4 "
     "AND l.dst_kind = 3 AND l.dst_id = ?1 "
     "UNION SELECT r.publication_id FROM link l JOIN dataset d ON d.id = "
-    "l.src_id JOIN publication_reference r ON r.doi = d.doi WHERE l.type = "
+    "l.src_id JOIN publication_reference r ON r.doi = coalesce(d.doi, "
+    "d.pid) WHERE l.type = "
     "'dataset-of-proposal' AND l.src_kind = 4 AND l.dst_kind = 3 AND "
     "l.dst_id = ?1 "
     "UNION SELECT c.src_id FROM link l JOIN link c ON c.type = "
@@ -984,7 +1019,10 @@ static const char pubs_of_proposal[] =
     "l.src_kind = 4 AND l.dst_kind = 3 AND l.dst_id = ?1 "
     "UNION SELECT a.doc_id FROM member m JOIN person p ON p.id = m.person_id "
     "JOIN person q ON q.id = p.id OR q.orcid = p.orcid OR q.family_name = "
-    "p.family_name COLLATE NOCASE JOIN member a ON a.person_id = q.id AND "
+    "p.family_name COLLATE NOCASE OR (q.family_name IS NULL AND (q.full_name "
+    "LIKE '% ' || p.family_name OR q.full_name LIKE p.family_name || ',%' OR "
+    "q.full_name = p.full_name COLLATE NOCASE)) JOIN member a ON a.person_id = "
+    "q.id AND "
     "a.doc_kind = 9 WHERE m.doc_kind = 3 AND m.doc_id = ?1 "
     "UNION SELECT m.publication_id FROM link l JOIN dataset d ON d.id = "
     "l.src_id JOIN instrument i ON i.id = d.instrument_id OR i.pid = "
