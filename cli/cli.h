@@ -63,6 +63,7 @@ int ps_cli_ontology_import(ps_store *st, const char *path, int quiet);
 const char *ps_cli_default_ontology(void);
 int ps_cmd_mentions_accuracy(ps_cli *cli, int argc, char **argv);
 const char *ps_cli_default_mentions_dir(void); /* share/mentions */
+int ps_cmd_match(ps_cli *cli, int argc, char **argv);
 
 /* The SIGINT/SIGTERM flag that long commands pass as their cancel pointer. */
 extern volatile int ps_cli_interrupted;

@@ -38,6 +38,7 @@ static const struct {
     {"pdf-accuracy", ps_cmd_pdf_accuracy,
      "measure PDF extraction against Crossref XML"},
     {"mentions-accuracy", ps_cmd_mentions_accuracy, "mention matcher P/R/F1"},
+    {"match", ps_cmd_match, "link publications to proposals, with evidence"},
 };
 
 static void usage(FILE *out)

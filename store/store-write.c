@@ -1729,6 +1729,12 @@ ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err)
         RESOLVE("dst", "9", "publication"), RESOLVE("src", "9", "publication"),
     };
 #undef RESOLVE
+    /* Links the matcher (store-match.c) wrote carry "tier" in their
+     * evidence and already count cited data as hard evidence: this
+     * inference neither rewrites nor removes them. */
+#define NOT_MATCHER                                                            \
+    "NOT EXISTS (SELECT 1 FROM json_each(link.evidence) WHERE "                \
+    "json_extract(value, '$.tier') IS NOT NULL)"
     /* A publication citing data of a proposal most likely came from it. */
     static const char infer[] =
         "INSERT INTO link (type, src_kind, src_ref, src_id, dst_kind, "
@@ -1744,7 +1750,8 @@ ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err)
         "(type, src_kind, src_ref, dst_kind, dst_ref) DO UPDATE SET evidence "
         "= excluded.evidence, src_id = excluded.src_id, dst_id = "
         "excluded.dst_id, updated_at = excluded.updated_at WHERE "
-        "link.provenance = 1 AND (link.evidence IS NOT excluded.evidence OR "
+        "link.provenance = 1 AND " NOT_MATCHER " AND (link.evidence IS NOT "
+        "excluded.evidence OR "
         "link.src_id IS NOT excluded.src_id OR link.dst_id IS NOT "
         "excluded.dst_id) RETURNING src_kind, src_id, dst_kind, dst_id";
     /* An inference whose evidence is gone (a source withdrew the citation
@@ -1752,13 +1759,15 @@ ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err)
      * unless a person judged it. */
     static const char stale[] =
         "DELETE FROM link WHERE type = 'publication-from-proposal' AND "
-        "provenance = 1 AND state = 0 AND NOT EXISTS (SELECT 1 FROM link c "
+        "provenance = 1 AND state = 0 AND " NOT_MATCHER
+        " AND NOT EXISTS (SELECT 1 FROM link c "
         "JOIN dataset d ON d.id = c.dst_id AND d.deleted = 0 "
         "JOIN link p ON p.type = 'dataset-of-proposal' AND p.src_kind = 4 AND "
         "p.src_id = c.dst_id AND p.dst_ref = link.dst_ref WHERE c.type = "
         "'publication-cites-data' AND c.src_kind = 9 AND c.src_ref = "
         "link.src_ref AND c.dst_id IS NOT NULL) RETURNING src_kind, src_id, "
         "dst_kind, dst_id";
+#undef NOT_MATCHER
     static const char instruments[] =
         "UPDATE dataset SET instrument_id = (SELECT id FROM instrument i "
         "WHERE i.pid = dataset.instrument_pid AND i.deleted = 0) WHERE "
