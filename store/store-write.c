@@ -1733,8 +1733,9 @@ ps_status ps_store_resolve(ps_store *st, int64_t *n_out, ps_err *err)
      * evidence and already count cited data as hard evidence: this
      * inference neither rewrites nor removes them. */
 #define NOT_MATCHER                                                            \
-    "NOT EXISTS (SELECT 1 FROM json_each(link.evidence) WHERE "                \
-    "json_extract(value, '$.tier') IS NOT NULL)"
+    "NOT (CASE WHEN json_valid(link.evidence) THEN EXISTS (SELECT 1 FROM "     \
+    "json_each(link.evidence) WHERE json_extract(value, '$.tier') IS NOT "     \
+    "NULL) ELSE 0 END)"
     /* A publication citing data of a proposal most likely came from it. */
     static const char infer[] =
         "INSERT INTO link (type, src_kind, src_ref, src_id, dst_kind, "
