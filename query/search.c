@@ -23,6 +23,7 @@
 #include "query-syntax.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -56,6 +57,27 @@ static const struct {
 };
 #define NKINDS (sizeof search_kinds / sizeof search_kinds[0])
 
+/* The filter parameters (repeatable: values ORed), in the order of
+ * search_req.fv. */
+enum {
+    F_DOCTYPE,
+    F_FACILITY,
+    F_INSTRUMENT,
+    F_TECHNIQUE,
+    F_PERSON,
+    F_INSTITUTION,
+    F_COUNTRY,
+    NFILTERS
+};
+static const char *const filter_names[NFILTERS] = {
+    "doctype", "facility",    "instrument", "technique",
+    "person",  "institution", "country"};
+/* Values per filter parameter, and bytes per value. */
+#define SEARCH_FILTER_VALUES_MAX 16
+#define SEARCH_FILTER_VALUE_MAX 256
+/* Years a filter may name. */
+#define SEARCH_YEAR_MAX 9999
+
 /* A search request, parsed and checked. */
 typedef struct search_req {
     const char *q;     /* the words (borrowed from the request) */
@@ -63,6 +85,11 @@ typedef struct search_req {
     int kinds[NKINDS]; /* 1: search_kinds[i] asked for; all 0: every kind */
     int64_t limit;     /* results wanted (0: only the count) */
     int64_t skip;      /* results skipped before them */
+    /* Filters: the values of each filter parameter (borrowed from the
+     * request), ORed within a parameter, ANDed across them. */
+    const char *fv[NFILTERS][SEARCH_FILTER_VALUES_MAX];
+    size_t nfv[NFILTERS];
+    int64_t year_from, year_to; /* INT64_MIN / INT64_MAX: no bound */
 } search_req;
 
 /* ---- parameters ----------------------------------------------------------
@@ -125,6 +152,8 @@ typedef struct type_walk {
     int bad;        /* a value was not understood: */
     char value[72]; /* the first such, cut to 64 bytes */
     int too_many;
+    const char *filter_bad; /* a filter parameter that is wrong */
+    const char *filter_why; /* what is wrong with it */
 } type_walk;
 
 static void add_type(type_walk *w, const char *v, size_t n)
@@ -158,7 +187,27 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
 {
     type_walk *w = cls;
     (void)kind;
-    if (!key || strcmp(key, "type") != 0)
+    if (!key)
+        return MHD_YES;
+    for (size_t f = 0; f < NFILTERS; f++) {
+        if (strcmp(key, filter_names[f]) != 0)
+            continue;
+        const char *fv = value ? value : "";
+        if (w->r->nfv[f] >= SEARCH_FILTER_VALUES_MAX) {
+            w->filter_bad = filter_names[f];
+            w->filter_why = "has more than 16 values";
+            return MHD_NO;
+        }
+        if (!fv[strspn(fv, " \t")] || strlen(fv) > SEARCH_FILTER_VALUE_MAX ||
+            !utf8_ok(fv)) {
+            w->filter_bad = filter_names[f];
+            w->filter_why = "needs a value of 1 to 256 bytes of UTF-8 text";
+            return MHD_NO;
+        }
+        w->r->fv[f][w->r->nfv[f]++] = fv;
+        return MHD_YES;
+    }
+    if (strcmp(key, "type") != 0)
         return MHD_YES;
     const char *v = value ? value : "";
     do {
@@ -217,6 +266,9 @@ static int parse_request(psi_req *req, psi_resp *resp, ps_qs *qs, search_req *r)
     memset(&w, 0, sizeof w);
     w.r = r;
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, on_arg, &w);
+    if (w.filter_bad)
+        return psi_error(resp, 400, "INVALID_PARAMETER", "%s %s", w.filter_bad,
+                         w.filter_why);
     if (w.too_many)
         return psi_error(resp, 400, "INVALID_PARAMETER",
                          "type has more than %d values",
@@ -226,6 +278,29 @@ static int parse_request(psi_req *req, psi_resp *resp, ps_qs *qs, search_req *r)
                          "type: \"%s\" is not a kind of record (types: "
                          "publication, proposal, dataset, instrument)",
                          w.value);
+
+    /* year_from, year_to: bounds included. */
+    r->year_from = INT64_MIN;
+    r->year_to = INT64_MAX;
+    static const char *const ykeys[2] = {"year_from", "year_to"};
+    for (int i = 0; i < 2; i++) {
+        v = psi_arg(req, ykeys[i]);
+        if (!v)
+            continue;
+        int64_t y = parse_count(v, SEARCH_YEAR_MAX);
+        if (y < 0)
+            return psi_error(resp, 400, "INVALID_PARAMETER",
+                             "%s must be a year (a whole number from 0 to "
+                             "%d), not \"%s\"",
+                             ykeys[i], SEARCH_YEAR_MAX,
+                             quote(v, 64, 0, buf, sizeof buf));
+        *(i ? &r->year_to : &r->year_from) = y;
+    }
+    if (r->year_from > r->year_to)
+        return psi_error(resp, 400, "INVALID_PARAMETER",
+                         "year_from (%lld) is after year_to (%lld): nothing "
+                         "can match",
+                         (long long)r->year_from, (long long)r->year_to);
     return 0;
 }
 
@@ -411,6 +486,131 @@ static ps_status node_query(ps_xdb *db, const ps_qs *qs, int id,
     return q ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
 }
 
+/* The documents of one technique filter value: the PaNET term it names
+ * (by IRI, label or synonym) and every narrower one (the ontology's
+ * closure, as the PaN API's technique scopes), by IRI, pid or name; and
+ * the value itself as a pid, IRI or name (a facility's own technique). */
+static ps_status technique_query(psi_ctx *ctx, const char *v, ps_xquery **out,
+                                 ps_err *err)
+{
+    *out = NULL;
+    ps_technique_set set;
+    memset(&set, 0, sizeof set);
+    ps_status rc = ps_store_technique_expand(ctx->st, v, &set, err);
+    if (rc != PS_OK)
+        return rc;
+    size_t n = 2 * set.niris + set.nnames + 3;
+    ps_xquery **kids = ps_calloc(n, sizeof *kids);
+    if (!kids) {
+        ps_technique_set_free(&set);
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    size_t k = 0;
+    int ok = 1;
+    for (size_t i = 0; ok && i < set.niris; i++) {
+        kids[k] = exact_terms("XTE:", set.iris[i], 0, 0);
+        ok = kids[k++] != NULL;
+        kids[k] = exact_terms("XTP:", set.iris[i], 0, 0);
+        ok = ok && kids[k++] != NULL;
+    }
+    for (size_t i = 0; ok && i < set.nnames; i++) {
+        kids[k] = exact_terms("XTN:", set.names[i], 1, 0);
+        ok = kids[k++] != NULL;
+    }
+    if (ok) {
+        kids[k++] = exact_terms("XTN:", v, 1, 0);
+        kids[k++] = exact_terms("XTP:", v, 0, 0);
+        kids[k++] = exact_terms("XTE:", v, 0, 0);
+        ok = kids[k - 1] && kids[k - 2] && kids[k - 3];
+    }
+    ps_technique_set_free(&set);
+    if (!ok) {
+        for (size_t i = 0; i < k; i++)
+            ps_xq_free(kids[i]);
+        ps_free(kids);
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    *out = ps_xq_or(kids, k);
+    ps_free(kids);
+    return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+}
+
+/* The documents of value v of filter parameter f. */
+static ps_status filter_value_query(psi_ctx *ctx, int f, const char *v,
+                                    ps_xquery **out, ps_err *err)
+{
+    *out = NULL;
+    switch (f) {
+    /* A publication's kind or a proposal's type, as the catalogue writes
+     * it (or in lower case). */
+    case F_DOCTYPE: *out = exact_terms("XTY:", v, 1, 0); break;
+    case F_FACILITY: *out = exact_terms("XF:", v, 0, 1); break;
+    case F_INSTRUMENT: {
+        /* Datasets measured on it, and the instrument itself, by pid. */
+        char t[32];
+        snprintf(t, sizeof t, "%s%s", PS_IDX_TERM_KIND,
+                 ps_kind_name(PS_KIND_INSTRUMENT));
+        ps_xquery *self =
+            ps_xq_filter(exact_terms("XP:", v, 0, 0), ps_xq_term(t));
+        *out = ps_xq_or((ps_xquery *[]){exact_terms("XI:", v, 0, 0), self}, 2);
+        break;
+    }
+    case F_TECHNIQUE: return technique_query(ctx, v, out, err);
+    case F_PERSON: *out = exact_terms("XA:", v, 0, 0); break;
+    case F_INSTITUTION: *out = exact_terms("XO:", v, 0, 0); break;
+    case F_COUNTRY: *out = exact_terms("XCO:", v, 0, 1); break;
+    default: break;
+    }
+    return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+}
+
+/* The filters of r ANDed (each parameter's values ORed) into *out; *out
+ * NULL when r has none. */
+static ps_status filters_query(psi_ctx *ctx, const search_req *r,
+                               ps_xquery **out, ps_err *err)
+{
+    *out = NULL;
+    ps_xquery *all[NFILTERS + 1];
+    size_t na = 0;
+    ps_status rc = PS_OK;
+    if (r->year_from != INT64_MIN || r->year_to != INT64_MAX) {
+        rc = ps_xq_term_span(ps_index_xdb(ctx->idx), TERM_YEAR, r->year_from,
+                             r->year_to, &all[na], err);
+        if (rc == PS_OK)
+            na++;
+    }
+    for (int f = 0; rc == PS_OK && f < NFILTERS; f++) {
+        if (!r->nfv[f])
+            continue;
+        ps_xquery *vals[SEARCH_FILTER_VALUES_MAX];
+        size_t nv = 0;
+        for (size_t i = 0; rc == PS_OK && i < r->nfv[f]; i++) {
+            rc = filter_value_query(ctx, f, r->fv[f][i], &vals[nv], err);
+            if (rc == PS_OK)
+                nv++;
+        }
+        if (rc != PS_OK) {
+            for (size_t i = 0; i < nv; i++)
+                ps_xq_free(vals[i]);
+            break;
+        }
+        all[na] = ps_xq_or(vals, nv);
+        if (!all[na])
+            rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        else
+            na++;
+    }
+    if (rc != PS_OK) {
+        for (size_t i = 0; i < na; i++)
+            ps_xq_free(all[i]);
+        return rc;
+    }
+    if (!na)
+        return PS_OK;
+    *out = ps_xq_and(all, na);
+    return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+}
+
 /* The query of r, over the kinds asked for, among what the public may see
  * now. NULL with err filled (PS_ERR_INVALID: the client's, nothing to
  * search for). */
@@ -450,7 +650,16 @@ static ps_xquery *build_query(psi_ctx *ctx, const search_req *r, ps_err *err)
     /* No type: every kind the index holds, which are the kinds above. */
     ps_xquery *scope[2] = {ps_index_visible_query(ps_now_ms()),
                            n ? ps_xq_or(kinds, n) : ps_xq_all()};
+    ps_xquery *filters = NULL;
+    if (filters_query(ctx, r, &filters, err) != PS_OK) {
+        ps_xq_free(words);
+        ps_xq_free(scope[0]);
+        ps_xq_free(scope[1]);
+        return NULL;
+    }
     ps_xquery *q = ps_xq_filter(words, ps_xq_and(scope, 2));
+    if (filters)
+        q = ps_xq_filter(q, filters);
     if (!q)
         ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     return q;
