@@ -339,6 +339,39 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
                         ps_err *err);
 void ps_xresult_free(ps_xresult *res);
 
+/* ---- facets (xapian-facets.cc) ----------------------------------------------
+ * Exact facet counts over a whole match set: the caller collects the match
+ * set's docids once (ps_xdb_match_docids) and counts them against compact
+ * tables of each facet's boolean terms, built once per index generation
+ * (ps_xdb_facet_table). */
+
+/* The docids of every document q matches, ascending, into *out (ps_free),
+ * *n_out of them (*out is non-NULL even when 0). Errors: PS_ERR_INVALID,
+ * PS_ERR_RETRY (the database changed under the reader), PS_ERR_INDEX,
+ * PS_ERR_NOMEM. */
+ps_status ps_xdb_match_docids(ps_xdb *db, const ps_xquery *q, uint32_t **out,
+                              size_t *n_out, ps_err *err);
+
+/* One facet of an index generation: the values of the boolean terms with a
+ * prefix (names[v], without the prefix, in term order) and, for each docid
+ * d < ndocs, its value ids values[offsets[d] .. offsets[d + 1]). */
+typedef struct ps_xfacet_table {
+    size_t ndocs;
+    size_t nvalues;
+    char **names;
+    uint32_t *offsets; /* ndocs + 1 */
+    uint32_t *values;
+} ps_xfacet_table;
+
+/* Read the terms with prefix (at most max_values of them, in term order)
+ * and their postings into a new table *out (free with
+ * ps_xfacet_table_free). Costs one pass over those postings. Errors:
+ * PS_ERR_INVALID, PS_ERR_RETRY, PS_ERR_INDEX, PS_ERR_NOMEM. */
+ps_status ps_xdb_facet_table(ps_xdb *db, const char *prefix, size_t max_values,
+                             ps_xfacet_table **out, ps_err *err);
+/* NULL is a no-op. */
+void ps_xfacet_table_free(ps_xfacet_table *t);
+
 /* A snippet of text (len bytes, UTF-8) for a result searched with
  * opts->snippets: Xapian's MSet::snippet, with the English stemmer, picks
  * about opts->length bytes of text around the words of the query (exact

@@ -1276,6 +1276,52 @@ static void test_words(void)
     ps_xdb_close(w);
 }
 
+/* Facets: a match set's docids counted against a facet table equal the
+ * counts of the boolean terms among the matches. */
+static void test_facets(void)
+{
+    ps_xdb *db = open_corpus();
+    ps_err err = PS_ERR_INIT;
+    ps_xfacet_table *t = NULL;
+    check(ps_xdb_facet_table(db, "XFACILITY", 100, &t, &err) == PS_OK,
+          "facet table: %s", err.msg);
+    check_fatal(t != NULL, "facet table");
+    check(t->nvalues == 3, "three facilities, not %zu", t->nvalues);
+    check_str(t->names[0], "esrf");
+    check_str(t->names[1], "ill");
+    check_str(t->names[2], "psi");
+    ps_xquery *o[2] = {ps_xq_term("XFACILITYill"), ps_xq_term("XFACILITYpsi")};
+    ps_xquery *q = ps_xq_or(o, 2);
+    uint32_t *ids = NULL;
+    size_t n = 0;
+    check(ps_xdb_match_docids(db, q, &ids, &n, &err) == PS_OK, "docids: %s",
+          err.msg);
+    check(n == 3, "three matches, not %zu", n);
+    size_t counts[3] = {0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        check_fatal(ids[i] < t->ndocs, "docid in the table");
+        for (uint32_t k = t->offsets[ids[i]]; k < t->offsets[ids[i] + 1]; k++)
+            counts[t->values[k]]++;
+    }
+    check(counts[0] == 0 && counts[1] == 2 && counts[2] == 1,
+          "counts esrf %zu ill %zu psi %zu", counts[0], counts[1], counts[2]);
+    ps_free(ids);
+    ps_xq_free(q);
+    /* A prefix without terms: an empty table. */
+    ps_xfacet_table_free(t);
+    t = NULL;
+    check(ps_xdb_facet_table(db, "XNOPE", 100, &t, &err) == PS_OK && t &&
+              t->nvalues == 0,
+          "empty facet");
+    ps_xfacet_table_free(t);
+    ps_xfacet_table_free(NULL);
+    check(ps_xdb_facet_table(NULL, "X", 1, &t, &err) == PS_ERR_INVALID,
+          "facet table of NULL");
+    check(ps_xdb_match_docids(db, NULL, &ids, &n, &err) == PS_ERR_INVALID,
+          "docids of NULL");
+    ps_xdb_close(db);
+}
+
 int main(void)
 {
     const char *dir = check_tmpdir("xapian-shim");
@@ -1304,6 +1350,7 @@ int main(void)
     test_no_termlist();
     test_compact();
     test_words();
+    test_facets();
 
     check_rmtree(root);
     return check_report();
