@@ -350,7 +350,7 @@ typedef struct pdf_job {
 typedef struct pdf_pool {
     pthread_mutex_t mu;
     pthread_cond_t work, done;
-    pdf_job *todo, *todo_tail, *finished, *finished_tail;
+    pdf_job *queue, *queue_tail, *finished, *finished_tail;
     int stop;
     ps_pdf_opts opts;
     long timeout_ms;
@@ -581,17 +581,17 @@ static void *pool_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (!p->todo && !p->stop)
+        while (!p->queue && !p->stop)
             pthread_cond_wait(&p->work, &p->mu);
-        pdf_job *j = p->todo;
+        pdf_job *j = p->queue;
         if (!j) {
             pthread_mutex_unlock(&p->mu);
             extractor_stop(&x);
             return NULL;
         }
-        p->todo = j->next;
-        if (!p->todo)
-            p->todo_tail = NULL;
+        p->queue = j->next;
+        if (!p->queue)
+            p->queue_tail = NULL;
         pthread_mutex_unlock(&p->mu);
 
         extractor_run_any(&x, p, j);
@@ -611,11 +611,11 @@ static void pool_push(pdf_pool *p, pdf_job *j)
 {
     j->next = NULL;
     pthread_mutex_lock(&p->mu);
-    if (p->todo_tail)
-        p->todo_tail->next = j;
+    if (p->queue_tail)
+        p->queue_tail->next = j;
     else
-        p->todo = j;
-    p->todo_tail = j;
+        p->queue = j;
+    p->queue_tail = j;
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->mu);
 }
@@ -1434,7 +1434,7 @@ static void pool_stop(pdf_run *r)
     for (int i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
     ps_free(p->threads);
-    for (pdf_job *j = p->todo, *n; j; j = n) {
+    for (pdf_job *j = p->queue, *n; j; j = n) {
         n = j->next;
         job_free(j);
     }
