@@ -273,8 +273,7 @@ typedef struct work {
     size_t nmembers;
     const char **keywords;
     size_t nkeywords;
-    char **owned;
-    size_t nowned, capowned;
+    psi_strs owned; /* strings the work's fields point into */
     int nomem;
 } work;
 
@@ -282,9 +281,7 @@ static void work_free(work *w)
 {
     ps_free(w->members);
     ps_free(w->keywords);
-    for (size_t i = 0; i < w->nowned; i++)
-        ps_free(w->owned[i]);
-    ps_free(w->owned);
+    psi_strs_free(&w->owned);
     memset(w, 0, sizeof *w);
 }
 
@@ -293,19 +290,9 @@ static const char *own(work *w, char *s)
 {
     if (!s)
         return NULL;
-    if (w->nowned == w->capowned) {
-        size_t cap = w->capowned ? w->capowned * 2 : 16;
-        char **p = ps_realloc(w->owned, cap * sizeof *p);
-        if (!p) {
-            ps_free(s);
-            w->nomem = 1;
-            return NULL;
-        }
-        w->owned = p;
-        w->capowned = cap;
-    }
-    w->owned[w->nowned++] = s;
-    return s;
+    const char *kept = psi_strs_keep(&w->owned, s);
+    w->nomem |= w->owned.nomem;
+    return kept;
 }
 
 /* The same for a string that cannot be NULL unless memory ran out (from

@@ -473,41 +473,8 @@ ps_status psi_datacite_xml_to_json(xmlNode *resource, json_t **attrs_out,
 
 /* ---- attributes -> store ------------------------------------------------ */
 
-/* Strings built for one record, freed together once it is stored. */
-typedef struct arena {
-    char **s;
-    size_t n, cap;
-    int nomem;
-} arena;
-
-static const char *keep(arena *m, char *s)
-{
-    if (!s) {
-        m->nomem = 1;
-        return NULL;
-    }
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        char **p = ps_realloc(m->s, cap * sizeof *p);
-        if (!p) {
-            ps_free(s);
-            m->nomem = 1;
-            return NULL;
-        }
-        m->s = p;
-        m->cap = cap;
-    }
-    m->s[m->n++] = s;
-    return s;
-}
-
-static void arena_free(arena *m)
-{
-    for (size_t i = 0; i < m->n; i++)
-        ps_free(m->s[i]);
-    ps_free(m->s);
-}
-
+/* Strings built for one record (psi_strs), freed together once it is
+ * stored. */
 /* A key of the REST API, or its kebab-case spelling in older JSON
  * ("publication-year", bolognese's fixtures). */
 static json_t *get(const json_t *o, const char *key)
@@ -755,7 +722,7 @@ static const char *license_of(const json_t *a)
 }
 
 /* Subjects as keywords (at most MAX_ITEMS). */
-static const char **keywords_of(const json_t *a, size_t *n_out, arena *m)
+static const char **keywords_of(const json_t *a, size_t *n_out, psi_strs *m)
 {
     json_t *subjects = get(a, "subjects");
     size_t n = json_array_size(subjects), k = 0, i;
@@ -803,24 +770,24 @@ static const char *orcid_of(const json_t *p)
 }
 
 /* The ROR IRI of an identifier value of scheme, or NULL. */
-static const char *ror_of(const char *v, const char *scheme, arena *m)
+static const char *ror_of(const char *v, const char *scheme, psi_strs *m)
 {
     if (!v)
         return NULL;
     if (strstr(v, "ror.org/"))
         return ps_str_startswith(v, "https://")
                    ? v
-                   : keep(m, ps_asprintf("https://ror.org/%s",
-                                         strrchr(v, '/') + 1));
+                   : psi_strs_keep(m, ps_asprintf("https://ror.org/%s",
+                                                  strrchr(v, '/') + 1));
     if (scheme && strcasecmp(scheme, "ROR") == 0)
-        return keep(m, ps_asprintf("https://ror.org/%s", v));
+        return psi_strs_keep(m, ps_asprintf("https://ror.org/%s", v));
     return NULL;
 }
 
 /* A contributorType as a member role: "ContactPerson" -> "contact",
  * "ProjectLeader" -> "principal investigator", else its words in lower
  * case ("DataCurator" -> "data curator"). */
-static const char *role_of(const char *ctype, arena *m)
+static const char *role_of(const char *ctype, psi_strs *m)
 {
     if (!ctype)
         return "contributor";
@@ -833,7 +800,7 @@ static const char *role_of(const char *ctype, arena *m)
     for (char *p = buf; *p; p++)
         if (*p == '-')
             *p = ' ';
-    return keep(m, ps_strdup(buf));
+    return psi_strs_keep(m, ps_strdup(buf));
 }
 
 typedef struct members {
@@ -842,7 +809,7 @@ typedef struct members {
     int cut;
 } members;
 
-static ps_member_in *member_add(members *ms, arena *m)
+static ps_member_in *member_add(members *ms, psi_strs *m)
 {
     if (ms->n >= MAX_ITEMS) {
         ms->cut = 1;
@@ -868,7 +835,8 @@ static ps_member_in *member_add(members *ms, arena *m)
  * name identifier) is a member with an institution and no person. pos
  * makes the local pid of persons without ORCID ("<source>:<doi>#<pos>"). */
 static void add_people(psi_run *run, const json_t *list, const char *role_dflt,
-                       const char *doi, const char *tag, members *ms, arena *m)
+                       const char *doi, const char *tag, members *ms,
+                       psi_strs *m)
 {
     size_t i;
     json_t *p;
@@ -882,8 +850,9 @@ static void add_people(psi_run *run, const json_t *list, const char *role_dflt,
         if (json_is_string(p))
             name = json_string_value(p);
         if (!name && family)
-            name =
-                given ? keep(m, ps_asprintf("%s, %s", family, given)) : family;
+            name = given
+                       ? psi_strs_keep(m, ps_asprintf("%s, %s", family, given))
+                       : family;
         if (!name)
             continue;
         const char *org_ror = NULL;
@@ -913,8 +882,9 @@ static void add_people(psi_run *run, const json_t *list, const char *role_dflt,
         person.given_name = given;
         person.family_name = family;
         person.orcid = orcid;
-        person.pid = orcid ? keep(m, ps_asprintf("https://orcid.org/%s", orcid))
-                           : keep(m, ps_asprintf("%s:%s#%s%zu", run->src->name,
+        person.pid =
+            orcid ? psi_strs_keep(m, ps_asprintf("https://orcid.org/%s", orcid))
+                  : psi_strs_keep(m, ps_asprintf("%s:%s#%s%zu", run->src->name,
                                                  doi, tag, i + 1));
         json_t *affs = get(p, "affiliation");
         size_t naff = json_array_size(affs), added = 0;
@@ -1016,7 +986,7 @@ static ps_status put_links(psi_run *run, const json_t *a, ps_kind kind,
 /* The pids of the datasets a publication cites (publication-cites-data,
  * which the store keeps in step with the record). */
 static const char **cited_data(const json_t *a, const char *self, size_t *n_out,
-                               arena *m)
+                               psi_strs *m)
 {
     json_t *rels = get(a, "relatedIdentifiers");
     size_t n = json_array_size(rels), k = 0, i;
@@ -1121,7 +1091,7 @@ ps_status psi_datacite_put(psi_run *run, const char *remote_id,
         return psi_run_reject(run, kind, rid, why, err);
     }
 
-    arena m = {0};
+    psi_strs m = {0};
     members ms = {0};
     const char **kw = NULL, **cited = NULL;
     size_t nkw = 0, ncited = 0;
@@ -1214,7 +1184,7 @@ ps_status psi_datacite_put(psi_run *run, const char *remote_id,
     ps_free(kw);
     ps_free(cited);
     ps_free(ms.v);
-    arena_free(&m);
+    psi_strs_free(&m);
     return rc;
 }
 

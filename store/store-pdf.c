@@ -323,14 +323,12 @@ out:
     return status;
 }
 
-ps_status ps_store_pdf_links(ps_store *st,
-                             int (*fn)(void *ctx, const char *pid,
-                                       const char *doi, const char *url),
-                             void *ctx, ps_err *err)
+/* Call fn with the three text columns of each row of sql (no parameters)
+ * until it returns non-zero. */
+typedef int (*row3_fn)(void *ctx, const char *a, const char *b, const char *c);
+static ps_status each_row3(ps_store *st, const char *sql, row3_fn fn, void *ctx,
+                           const char *what, ps_err *err)
 {
-    static const char sql[] =
-        "SELECT u.pid, u.doi, l.url FROM pdf_link l JOIN publication u ON "
-        "u.id = l.publication_id AND u.deleted = 0 ORDER BY u.id, l.url";
     ps_status status = PS_OK;
     sqlite3_stmt *s;
     STMT(s, sql);
@@ -347,10 +345,21 @@ ps_status ps_store_pdf_links(ps_store *st,
         }
     }
     if (rc != SQLITE_DONE)
-        status = psi_db_error(st, err, "reading PDF links");
+        status = psi_db_error(st, err, what);
     sqlite3_reset(s);
 out:
     return status;
+}
+
+ps_status ps_store_pdf_links(ps_store *st,
+                             int (*fn)(void *ctx, const char *pid,
+                                       const char *doi, const char *url),
+                             void *ctx, ps_err *err)
+{
+    static const char sql[] =
+        "SELECT u.pid, u.doi, l.url FROM pdf_link l JOIN publication u ON "
+        "u.id = l.publication_id AND u.deleted = 0 ORDER BY u.id, l.url";
+    return each_row3(st, sql, fn, ctx, "reading PDF links", err);
 }
 
 /* ---- instrument names for the mention matcher ---------------------------- */
@@ -366,24 +375,5 @@ ps_status ps_store_instrument_names(ps_store *st,
         "instrument_name n WHERE n.instrument_id = i.id AND n.name != "
         "i.name) FROM instrument i LEFT JOIN facility f ON f.id = "
         "i.facility_id WHERE i.deleted = 0 ORDER BY i.id";
-    ps_status status = PS_OK;
-    sqlite3_stmt *s;
-    STMT(s, sql);
-    int rc;
-    for (;;) {
-        rc = sqlite3_step(s);
-        if (rc != SQLITE_ROW)
-            break;
-        if (fn(ctx, (const char *)sqlite3_column_text(s, 0),
-               (const char *)sqlite3_column_text(s, 1),
-               (const char *)sqlite3_column_text(s, 2))) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        status = psi_db_error(st, err, "reading instrument names");
-    sqlite3_reset(s);
-out:
-    return status;
+    return each_row3(st, sql, fn, ctx, "reading instrument names", err);
 }
