@@ -53,30 +53,6 @@ static const char *const data_prefixes[] = {"10.5291/", "10.15151/",
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* A DOI as "10.xxxx/yyyy": the https://doi.org/ or doi: prefix stripped,
- * the case kept; NULL when s does not look like a DOI. Borrowed from s. */
-static const char *doi_bare(const char *s)
-{
-    static const char *const prefixes[] = {"https://doi.org/",
-                                           "http://doi.org/",
-                                           "https://dx.doi.org/",
-                                           "http://dx.doi.org/",
-                                           "doi:",
-                                           NULL};
-    if (!s)
-        return NULL;
-    while (*s == ' ')
-        s++;
-    for (size_t i = 0; prefixes[i]; i++)
-        if (strncasecmp(s, prefixes[i], strlen(prefixes[i])) == 0) {
-            s += strlen(prefixes[i]);
-            break;
-        }
-    if (!ps_str_startswith(s, "10.") || !strchr(s, '/'))
-        return NULL;
-    return s;
-}
-
 static int is_data_doi(const char *doi)
 {
     for (size_t i = 0; data_prefixes[i]; i++)
@@ -509,7 +485,7 @@ static int year_of(const json_t *rec)
 static ps_status link_to(psi_run *run, const char *type, ps_kind kind,
                          int64_t id, const char *target, ps_err *err)
 {
-    const char *doi = doi_bare(target);
+    const char *doi = psi_doi_bare(target);
     if (!doi)
         return PS_OK;
     int data = is_data_doi(doi);
@@ -605,7 +581,7 @@ static ps_status put_work(psi_run *run, json_t *rec, ps_err *err)
     if (!json_is_object(rec))
         return psi_run_reject(run, PS_KIND_PUBLICATION, NULL,
                               "a work that is not a JSON object", err);
-    const char *doi = doi_bare(ps_json_str(rec, "DOI"));
+    const char *doi = psi_doi_bare(ps_json_str(rec, "DOI"));
     const char *title = first_str(rec, "title");
     const char *type = ps_json_str(rec, "type");
     ps_kind kind = type && strcmp(type, "dataset") == 0 ? PS_KIND_DATASET

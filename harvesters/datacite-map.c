@@ -48,28 +48,6 @@ static void set_attr(json_t *o, const char *key, const xmlNode *n,
     set_own(o, key, v);
 }
 
-/* "10.1234/abc" from "https://doi.org/10.1234/abc", "doi:10.1234/abc"...
- * (a pointer into s), or NULL when s holds no DOI. */
-static const char *doi_bare(const char *s)
-{
-    static const char *const prefixes[] = {
-        "https://doi.org/",   "http://doi.org/", "https://dx.doi.org/",
-        "http://dx.doi.org/", "doi.org/",        "doi:",
-        "info:doi/",          "urn:doi:",        NULL};
-    if (!s)
-        return NULL;
-    while (*s == ' ')
-        s++;
-    for (size_t i = 0; prefixes[i]; i++)
-        if (strncasecmp(s, prefixes[i], strlen(prefixes[i])) == 0) {
-            s += strlen(prefixes[i]);
-            break;
-        }
-    if (strncmp(s, "10.", 3) != 0 || !strchr(s, '/'))
-        return NULL;
-    return s;
-}
-
 /* An identifier of scheme ("ORCID", "ROR") as its IRI: a bare id gets the
  * resolver in front ("https://orcid.org/"); anything else stays. */
 static char *scheme_iri(const char *scheme, char *value)
@@ -405,7 +383,7 @@ ps_status psi_datacite_xml_to_json(xmlNode *resource, json_t **attrs_out,
     xmlNode *idn = psi_xml_child(r, "identifier");
     char *idtext = psi_xml_text(idn);
     char *idtype = psi_xml_attr(idn, "identifierType");
-    const char *doi = doi_bare(idtext);
+    const char *doi = psi_doi_bare(idtext);
     if (doi && (!idtype || strcasecmp(idtype, "DOI") == 0)) {
         json_object_set_new(a, "doi", json_string(doi));
     } else if (idtext) {
@@ -929,7 +907,7 @@ static const char *related_doi(const json_t *r)
 {
     const char *v = str(r, "relatedIdentifier");
     const char *type = str(r, "relatedIdentifierType");
-    const char *bare = doi_bare(v);
+    const char *bare = psi_doi_bare(v);
     if (!bare)
         return NULL;
     if (type && strcasecmp(type, "DOI") != 0 && strcasecmp(type, "URL") != 0)
@@ -1074,11 +1052,11 @@ ps_status psi_datacite_put(psi_run *run, const char *remote_id,
                  remote_id ? remote_id : "a DataCite record");
         return psi_run_reject(run, kind, remote_id, why, err);
     }
-    const char *doi = doi_bare(str(attrs, "doi"));
+    const char *doi = psi_doi_bare(str(attrs, "doi"));
     if (!doi)
-        doi = doi_bare(str(attrs, "id"));
+        doi = psi_doi_bare(str(attrs, "id"));
     if (!doi)
-        doi = doi_bare(remote_id);
+        doi = psi_doi_bare(remote_id);
     if (!doi) {
         snprintf(why, sizeof why, "%.120s: no DOI",
                  remote_id ? remote_id : "a DataCite record");

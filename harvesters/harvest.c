@@ -204,6 +204,7 @@ const char *psi_doi_bare(const char *s)
                                            "http://doi.org/",
                                            "https://dx.doi.org/",
                                            "http://dx.doi.org/",
+                                           "doi.org/",
                                            "info:doi/",
                                            "urn:doi:",
                                            "doi:"};
