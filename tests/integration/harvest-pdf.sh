@@ -218,6 +218,24 @@ out=$(G harvest 2>&1); rc=$?
 [ "$rc" -ne 0 ] && ok || fail "a bad grammar fails the run"
 check_contains "$out" "codes.tsv" "the error names the grammar file"
 
+# ---- options that make no sense: a clear error, nothing written ------------
+for bad in "jobs = 0:jobs" "timeout = soon:timeout" "publications = maybe:use yes or no" "max_text = 1:max_text"; do
+    write_config "$T/b.ini" "$T/bdata" "[source one]
+type = pdf
+url = file://$T/one
+${bad%%:*}"
+    "$PANSIFT" --quiet --config "$T/b.ini" init >/dev/null 2>&1
+    out=$("$PANSIFT" --quiet --config "$T/b.ini" harvest 2>&1); rc=$?
+    [ "$rc" -ne 0 ] && ok || fail "bad option ${bad%%:*} accepted"
+    check_contains "$out" "${bad#*:}" "bad option ${bad%%:*}: the error names it"
+    check_eq "$(sqlite3 "$T/bdata/store.db" "SELECT count(*) FROM publication")" 0 "bad option ${bad%%:*}: nothing written"
+    rm -rf "$T/bdata"
+done
+out=$(write_config "$T/b.ini" "$T/bdata" "[source one]
+type = pdf
+url = file://$T/no-such-folder"; "$PANSIFT" --quiet --config "$T/b.ini" init >/dev/null 2>&1; "$PANSIFT" --quiet --config "$T/b.ini" harvest 2>&1)
+check_contains "$out" "no-such-folder" "a missing folder is named"
+
 # ---- kill -9 -----------------------------------------------------------------
 write_config "$T/k.ini" "$T/kdata" "[source papers]
 type = pdf
