@@ -1,265 +1,98 @@
 /*
- * app.js: the pansift dashboard's logic. The view (search text, model,
- * filters, page, open record) lives in the URL's query string; render()
- * reads it, asks the PaN search API for one page of results and their count,
- * and shows them, with a detail panel for one record. Plain JavaScript, no
- * dependencies. Everything that comes from the API reaches the page through
- * text nodes and createElement, never as HTML.
+ * app.js: the search page (index.html). The view (query, filters, sort,
+ * page, the record open in the detail panel) lives in the URL's query
+ * string; render() reads it, asks GET /api/search for one page of results
+ * with the facets of the whole result set, and draws the results, the
+ * filters (facet values to click, chips to remove), the charts (chart.js),
+ * the export links and the paging. Records and whole result sets go into
+ * collections through js/collect.js; the detail panel is js/detail.js.
+ * Everything that comes from the API reaches the page as text nodes and
+ * elements built here, never as HTML (snippets included: js/util.js).
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+import {
+  $, ApiError, api, apiUrl, arr, doiUrl, fmtInt, h, interceptNavLinks, isAbort,
+  isNum, isObj, loadHealth, messageArea, muted, orcidUrl, plural, safeHttpUrl, snippetNodes, str,
+  vh, recordApiUrl,
+} from "./js/util.js";
+import { barChart, chartLibrary } from "./js/charts.js";
+import { MODEL_KEYS, detailPanel, modelOf } from "./js/detail.js";
+import { MAX_ITEMS, collectionHref, getCollection, openCollectDialog } from "./js/collect.js";
 
 const PAGE_SIZE = 20;
-const FILES_SHOWN = 100;   /* files listed in a dataset's detail */
-const LINKED_SHOWN = 200;  /* datasets listed in a document's detail */
-const INSTRUMENT_PAGE = 1000;
+const FACET_LIMIT = 25;   /* values per facet asked for: the charts' top 25 */
+const FACET_SHOWN = 8;    /* values per facet listed before "more" */
+const EXPORT_LIMIT = 10000;
+const MAX_VALUES = 16;    /* values per filter the API takes */
 
-const metaContent = (name, fallback) =>
-  document.querySelector(`meta[name="${name}"]`)?.getAttribute("content") || fallback;
-const API_BASE = new URL(metaContent("pansift-api", "api/"), document.baseURI);
-const HEALTH_URL = new URL(metaContent("pansift-health", "health"), document.baseURI);
-
-const MODEL_KEYS = ["datasets", "documents", "instruments"];
-const MODELS = {
-  datasets: {
-    path: "Datasets", one: "dataset", many: "datasets", kind: "Dataset",
-    listInclude: [{ relation: "instrument" }, { relation: "techniques" }],
-    browseOrder: ["creationDate DESC"],  /* without search text: newest first */
-    detailInclude: [
-      { relation: "instrument" }, { relation: "techniques" }, { relation: "samples" },
-      { relation: "parameters" }, { relation: "documents" },
-    ],
-    relations: ["instrument", "techniques", "samples", "parameters", "files", "documents"],
-  },
-  documents: {
-    path: "Documents", one: "document", many: "documents", kind: "Document",
-    listInclude: null,
-    browseOrder: ["startDate DESC"],
-    detailInclude: [
-      { relation: "members", scope: { include: [{ relation: "person" }, { relation: "affiliation" }] } },
-      { relation: "parameters" }, { relation: "datasets" },
-    ],
-    relations: ["members", "parameters", "datasets"],
-  },
-  instruments: {
-    path: "Instruments", one: "instrument", many: "instruments", kind: "Instrument",
-    listInclude: null,
-    order: ["name ASC"],  /* always, with or without text */
-    detailInclude: null,
-    relations: ["datasets"],
-  },
+const TYPES = {
+  publication: { one: "publication", many: "publications", label: "Publication", plural: "Publications" },
+  proposal: { one: "proposal", many: "proposals", label: "Proposal", plural: "Proposals" },
+  dataset: { one: "dataset", many: "datasets", label: "Dataset", plural: "Datasets" },
+  instrument: { one: "instrument", many: "instruments", label: "Instrument", plural: "Instruments" },
 };
-const DOC_TYPES = { proposal: "Proposal", publication: "Publication" };
-const isDocType = (t) => t === "proposal" || t === "publication";
+const STATUSES = ["accepted", "refused", "submitted", "withdrawn", "scheduled", "completed"];
+const SORTS = ["relevance", "date", "-date", "citations", "title"];
 
-const $ = (id) => document.getElementById(id);
+/* The filters: the facet that offers their values, the parameter (in the
+ * URL and the API), a title for chips and lists. */
+const FILTERS = [
+  { facet: "type", param: "type", title: "Kind" },
+  { facet: "status", param: "status", title: "Status" },
+  { facet: "doctype", param: "doctype", title: "Document type" },
+  { facet: "facility", param: "facility", title: "Facility", list: true },
+  { facet: "instrument", param: "instrument", title: "Instrument", list: true },
+  { facet: "technique", param: "technique", title: "Technique", list: true },
+  { facet: "institution", param: "institution", title: "Institution", list: true },
+  { facet: "country", param: "country", title: "Country", list: true },
+  { facet: "author", param: "person", title: "Author", list: true },
+  { facet: "keyword", param: "keyword", title: "Keyword", list: true },
+  { facet: "journal", param: "journal", title: "Journal", list: true },
+];
+const PARAMS = FILTERS.map((f) => f.param);
+const filterOf = (param) => FILTERS.find((f) => f.param === param);
+
 const els = {
-  form: $("search-form"), q: $("q"), model: $("model"), instrument: $("instrument"),
-  from: $("from"), to: $("to"), type: $("type"),
-  filtersDatasets: $("filters-datasets"), filtersDocuments: $("filters-documents"),
-  reset: $("reset"), message: $("message"), layout: $("layout"), results: $("results"),
-  heading: $("results-heading"), spinner: $("spinner"), status: $("status"),
-  list: $("result-list"), pager: $("pager"), detail: $("detail"),
-  detailClose: $("detail-close"), detailKind: $("detail-kind"), detailTitle: $("detail-title"),
-  detailPid: $("detail-pid"), detailJson: $("detail-json"), detailBody: $("detail-body"),
-  summary: $("summary"), health: $("health"),
+  form: $("search-form"), q: $("q"), sort: $("sort"), qError: $("q-error"),
+  message: $("message"), chips: $("chips"), layout: $("layout"), facets: $("facets"),
+  facetType: $("facet-type"), facetStatus: $("facet-status"), facetDoctype: $("facet-doctype"),
+  facetLists: $("facet-lists"), yearFrom: $("year-from"), yearTo: $("year-to"),
+  yearApply: $("year-apply"), results: $("results"), heading: $("results-heading"),
+  spinner: $("spinner"), status: $("status"), toolbar: $("toolbar"), exports: $("exports"),
+  collectAll: $("collect-all"), charts: $("charts"), chartLog: $("chart-log"),
+  list: $("result-list"), pager: $("pager"), detail: $("detail"), detailClose: $("detail-close"),
+  detailKind: $("detail-kind"), detailTitle: $("detail-title"), detailPid: $("detail-pid"),
+  detailJson: $("detail-json"), detailBody: $("detail-body"), summary: $("summary"),
+  health: $("health"),
 };
+const messages = messageArea(els.message);
 
-const numberFormat = new Intl.NumberFormat("en");
-const fmtInt = (n) => numberFormat.format(n);
+/* ---- the view's state, in the URL -------------------------------------------------------- */
 
-/* ---- small helpers ------------------------------------------------------------------ */
+const YEAR_RE = /^\d{1,4}$/;
 
-/* Builds an element. Children that are not nodes become text nodes, so
- * strings from the API are never parsed as HTML. Props: "class", "text",
- * "on<event>" (listener), anything else an attribute (skipped when null,
- * undefined or false; true gives an empty attribute). */
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") el.className = v;
-    else if (k === "text") el.textContent = v;
-    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? "" : String(v));
-  }
-  append(el, children);
-  return el;
+function emptyFilters() {
+  return Object.fromEntries(PARAMS.map((k) => [k, []]));
 }
-
-function append(el, children) {
-  for (const c of [children].flat(Infinity)) {
-    if (c === null || c === undefined || c === false || c === "") continue;
-    el.append(c instanceof Node ? c : String(c));
-  }
-  return el;
-}
-
-/* A string from the API, or "" when it is not a string or a number. */
-function str(v) {
-  if (typeof v === "string") return v;
-  if (typeof v === "number" && Number.isFinite(v)) return String(v);
-  return "";
-}
-
-const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
-const arr = (v) => (Array.isArray(v) ? v : []);
-const isNum = (v) => typeof v === "number" && Number.isFinite(v);
-
-/* An http(s) URL from the API, or null: no javascript: or data: links. */
-function safeHttpUrl(v) {
-  if (typeof v !== "string") return null;
-  try {
-    const u = new URL(v);
-    return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
-  } catch {
-    return null;
-  }
-}
-
-function doiUrl(doi) {
-  const d = str(doi).trim().replace(/^(?:https?:\/\/(?:dx\.)?doi\.org\/|doi:)/i, "");
-  return d ? "https://doi.org/" + d.split("/").map(encodeURIComponent).join("/") : null;
-}
-
-function orcidUrl(orcid) {
-  const m = /(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$/i.exec(str(orcid));
-  return m ? `https://orcid.org/${m[1].toUpperCase()}` : null;
-}
-
-/* 1000-based, three significant figures at most: 154 MB, 12.3 GB, 1.5 TB. */
-function formatBytes(n) {
-  if (!isNum(n) || n < 0) return "";
-  if (n < 1000) return `${n} B`;
-  const units = ["kB", "MB", "GB", "TB", "PB", "EB"];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i++;
-  } while (v >= 999.5 && i < units.length - 1);
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}
-
-/* The date part of an ISO date string, as a <time> element. */
-function dateEl(v, full = false) {
-  const s = str(v);
-  if (!s) return null;
-  const day = /^\d{4}-\d{2}-\d{2}/.test(s) ? s.slice(0, 10) : s;
-  return h("time", { datetime: s, title: full ? null : s }, full ? s : day);
-}
-
-const vh = (text) => h("span", { class: "vh" }, text);
-const muted = (text) => h("span", { class: "muted" }, text);
-const plural = (n, one, many) => `${fmtInt(n)} ${n === 1 ? one : many}`;
-const isAbort = (e) => e && e.name === "AbortError";
-
-/* ---- the API ------------------------------------------------------------------------ */
-
-class ApiError extends Error {
-  constructor(message, status, url) {
-    super(message);
-    this.name = "ApiError";
-    this.status = status;
-    this.url = url;
-  }
-}
-
-/* path is relative to the API (e.g. "Datasets/count"); params' values are
- * strings or JSON values, sent percent-encoded (%20 for spaces). */
-function apiUrl(path, params) {
-  const url = new URL(path, API_BASE);
-  const parts = [];
-  for (const [k, v] of Object.entries(params || {})) {
-    if (v === undefined || v === null) continue;
-    const text = typeof v === "string" ? v : JSON.stringify(v);
-    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(text)}`);
-  }
-  url.search = parts.join("&");
-  return url;
-}
-
-async function api(path, params, signal) {
-  const url = apiUrl(path, params);
-  let resp;
-  try {
-    resp = await fetch(url, { signal, headers: { Accept: "application/json" } });
-  } catch (e) {
-    if (isAbort(e)) throw e;
-    throw new ApiError(`the pansift server did not answer (${e.message || e}); ` +
-                       "is `pansift serve` still running?", 0, url);
-  }
-  let body = null;
-  try {
-    body = await resp.json();
-  } catch (e) {
-    if (isAbort(e)) throw e;
-  }
-  if (!resp.ok) {
-    const m = isObj(body) && isObj(body.error) && typeof body.error.message === "string"
-      ? body.error.message
-      : `${resp.status} ${resp.statusText}`.trim();
-    throw new ApiError(m, resp.status, url);
-  }
-  if (body === null) throw new ApiError("the server's answer is not JSON", resp.status, url);
-  return body;
-}
-
-function recordApiUrl(model, pid) {
-  return apiUrl(`${MODELS[model].path}/${encodeURIComponent(pid)}`).href;
-}
-
-/* ---- messages (errors) -------------------------------------------------------------- */
-
-const messages = new Map();  /* source -> {text, url} */
-
-function setMessage(source, text, url) {
-  if (text) messages.set(source, { text, url });
-  else messages.delete(source);
-  renderMessages();
-}
-
-function setError(source, prefix, e) {
-  const detail = e instanceof ApiError
-    ? (e.status ? `${e.message} (HTTP ${e.status})` : e.message)
-    : String((e && e.message) || e);
-  setMessage(source, `${prefix}: ${detail}`, e instanceof ApiError ? e.url : null);
-}
-
-function renderMessages() {
-  els.message.replaceChildren();
-  if (!messages.size) return;
-  const list = h("ul");
-  for (const { text, url } of messages.values())
-    list.append(h("li", null, text, url && [" ", h("a", { href: url }, "The request")]));
-  els.message.append(list, h("button", {
-    type: "button", class: "button button-small",
-    onclick: () => { messages.clear(); renderMessages(); },
-  }, "Dismiss"));
-}
-
-/* ---- the view's state, in the URL --------------------------------------------------- */
-
-const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 function readState() {
   const p = new URLSearchParams(location.search);
-  const get = (k) => p.get(k) || "";
-  const model = MODEL_KEYS.includes(get("model")) ? get("model") : "datasets";
-  const ds = model === "datasets";
-  const date = (k) => (ds && DATE_RE.test(get(k)) ? get(k) : "");
-  const instrument = ds ? get("instrument") : "";
-  const show = MODEL_KEYS.includes(get("show")) && get("pid") ? get("show") : "";
+  const one = (k) => (p.get(k) || "").trim();
+  const filters = emptyFilters();
+  for (const k of PARAMS)
+    filters[k] = [...new Set(p.getAll(k).map((v) => v.trim()).filter(Boolean))].slice(0, MAX_VALUES);
+  const show = MODEL_KEYS.includes(one("show")) && one("pid") ? one("show") : "";
   return {
-    q: get("q").trim(),
-    model,
-    instrument,
-    facility: ds && !instrument ? get("facility") : "",
-    from: date("from"),
-    to: date("to"),
-    type: model === "documents" && isDocType(get("type")) ? get("type") : "",
-    page: Math.min(Math.max(parseInt(get("page"), 10) || 1, 1), 1000000),
+    q: one("q"),
+    filters,
+    year_from: YEAR_RE.test(one("year_from")) ? one("year_from") : "",
+    year_to: YEAR_RE.test(one("year_to")) ? one("year_to") : "",
+    collection: one("collection"),
+    sort: SORTS.includes(one("sort")) ? one("sort") : "",
+    page: Math.min(Math.max(parseInt(one("page"), 10) || 1, 1), 1000000),
+    log: one("log") === "1",
     show,
-    pid: show ? get("pid") : "",
+    pid: show ? one("pid") : "",
   };
 }
 
@@ -267,15 +100,13 @@ function readState() {
 function href(s) {
   const p = new URLSearchParams();
   if (s.q) p.set("q", s.q);
-  if (s.model !== "datasets") p.set("model", s.model);
-  if (s.model === "datasets") {
-    if (s.instrument) p.set("instrument", s.instrument);
-    else if (s.facility) p.set("facility", s.facility);
-    if (s.from) p.set("from", s.from);
-    if (s.to) p.set("to", s.to);
-  }
-  if (s.model === "documents" && s.type) p.set("type", s.type);
+  for (const k of PARAMS) for (const v of s.filters[k] || []) p.append(k, v);
+  if (s.year_from) p.set("year_from", s.year_from);
+  if (s.year_to) p.set("year_to", s.year_to);
+  if (s.collection) p.set("collection", s.collection);
+  if (s.sort) p.set("sort", s.sort);
   if (s.page > 1) p.set("page", String(s.page));
+  if (s.log) p.set("log", "1");
   if (s.show && s.pid) {
     p.set("show", s.show);
     p.set("pid", s.pid);
@@ -284,250 +115,173 @@ function href(s) {
   return qs ? `?${qs}` : location.pathname;
 }
 
+/* A new search from s: page 1, no record open. */
+const fresh = (s, change) => ({ ...s, page: 1, show: "", pid: "", ...change });
+const withFilters = (s, param, values) => fresh(s, { filters: { ...s.filters, [param]: values } });
+const toggled = (s, param, value) => {
+  const cur = s.filters[param] || [];
+  return withFilters(s, param, cur.includes(value) ? cur.filter((v) => v !== value)
+                                                   : [...cur, value].slice(-MAX_VALUES));
+};
+const searchHref = (params) => href(fresh(readState(), {
+  q: "", filters: { ...emptyFilters(), ...params }, year_from: "", year_to: "", collection: "", sort: "",
+}));
+const recordHref = (s, model, pid) => href({ ...s, show: model, pid });
 const searchOnly = (s) => ({ ...s, show: "", pid: "" });
-const withDetail = (s, model, pid) => ({ ...s, show: model, pid });
-const searchKey = (s) =>
-  JSON.stringify([s.q, s.model, s.instrument, s.facility, s.from, s.to, s.type, s.page]);
 
-function readForm() {
-  const model = MODEL_KEYS.includes(els.model.value) ? els.model.value : "datasets";
-  const ds = model === "datasets";
-  const inst = els.instrument.value;
+/* The parameters of GET /api/search for a state (no paging). */
+function apiParams(s) {
   return {
-    q: els.q.value.trim(),
-    model,
-    instrument: ds && inst.startsWith("i:") ? inst.slice(2) : "",
-    facility: ds && inst.startsWith("f:") ? inst.slice(2) : "",
-    from: ds ? els.from.value : "",
-    to: ds ? els.to.value : "",
-    type: model === "documents" && isDocType(els.type.value) ? els.type.value : "",
-    page: 1, show: "", pid: "",
+    q: s.q || undefined, ...s.filters, year_from: s.year_from, year_to: s.year_to,
+    collection: s.collection, sort: s.sort,
   };
 }
+const searchKey = (s) => JSON.stringify([apiParams(s), s.page]);
+const hasFilters = (s) => PARAMS.some((k) => s.filters[k].length) || s.year_from || s.year_to || s.collection;
+const defaultSort = (s) => (s.q ? "relevance" : "date");
 
 function fillForm(s) {
   els.q.value = s.q;
-  els.model.value = s.model;
-  setInstrumentValue(s);
-  els.from.value = s.from;
-  els.to.value = s.to;
-  els.type.value = s.type;
-  syncDateLimits();
-  showFilters(s.model);
+  els.sort.value = s.sort || defaultSort(s);
+  els.sort.querySelector("option[value=relevance]").disabled = !s.q;
+  els.yearFrom.value = s.year_from;
+  els.yearTo.value = s.year_to;
+  els.chartLog.checked = s.log;
 }
 
-function showFilters(model) {
-  els.filtersDatasets.hidden = model !== "datasets";
-  els.filtersDocuments.hidden = model !== "documents";
+/* ---- labels of filter values ------------------------------------------------------------- */
+
+/* Facets give each value a label (an instrument's name for its pid...);
+ * chips need them later, after a reload too: kept for the tab. */
+const LABELS_KEY = "pansift-labels";
+const labels = new Map();
+try {
+  for (const [k, v] of JSON.parse(sessionStorage.getItem(LABELS_KEY) || "[]")) labels.set(k, v);
+} catch {
+  /* none kept */
+}
+let labelsDirty = false;
+
+function learnLabel(param, value, label) {
+  if (!value || !label || label === value) return;
+  const k = `${param}\t${value}`;
+  if (labels.get(k) === label) return;
+  labels.delete(k);
+  labels.set(k, label);
+  while (labels.size > 500) labels.delete(labels.keys().next().value);
+  labelsDirty = true;
 }
 
-/* The end date cannot be before the start date; the browser's own form
- * validation says so. */
-function syncDateLimits() {
-  els.to.min = els.from.value;
-  els.from.max = els.to.value;
-}
-
-/* The where clause of a state: the conditions, combined with "and". */
-function buildWhere(s) {
-  const c = [];
-  if (s.q) c.push({ text: s.q });
-  if (s.model === "datasets") {
-    if (s.instrument) c.push({ instrumentId: s.instrument });
-    else if (s.facility) c.push({ instrumentId: { inq: facilityPids.get(s.facility) || [] } });
-    if (s.from) c.push({ creationDate: { gte: s.from } });
-    if (s.to) c.push({ creationDate: { lte: `${s.to}T23:59:59.999Z` } });
-  }
-  if (s.model === "documents" && s.type) c.push({ type: s.type });
-  if (c.length === 0) return null;
-  return c.length === 1 ? c[0] : { and: c };
-}
-
-function noun(s, n) {
-  if (s.model === "documents" && s.type) return n === 1 ? s.type : `${s.type}s`;
-  const m = MODELS[s.model];
-  return n === 1 ? m.one : m.many;
-}
-
-function describeSearch(s) {
-  const bits = [];
-  if (s.q) bits.push(`matching “${s.q}”`);
-  if (s.instrument) bits.push(`from ${instrumentLabel(s.instrument)}`);
-  else if (s.facility) bits.push(`from ${s.facility}`);
-  if (s.from && s.to) bits.push(`created ${s.from} to ${s.to}`);
-  else if (s.from) bits.push(`created since ${s.from}`);
-  else if (s.to) bits.push(`created until ${s.to}`);
-  return bits.join(", ");
-}
-
-/* ---- instruments (the filter's options) --------------------------------------------- */
-
-const instrumentsByPid = new Map();  /* pid -> {name, facility} */
-const facilityPids = new Map();      /* facility -> [pid] */
-
-function instrumentLabel(pid) {
-  const i = instrumentsByPid.get(pid);
-  if (!i) return pid;
-  return i.facility ? `${i.name || pid} (${i.facility})` : i.name || pid;
-}
-
-/* Resolves to true when the list is in, false when it could not be had. */
-const instrumentsReady = loadInstruments();
-
-async function loadInstruments() {
-  const all = [];
+function saveLabels() {
+  if (!labelsDirty) return;
+  labelsDirty = false;
   try {
-    for (let skip = 0; skip < 100 * INSTRUMENT_PAGE; skip += INSTRUMENT_PAGE) {
-      const page = await api("Instruments", {
-        filter: {
-          fields: { pid: true, name: true, facility: true },
-          order: ["pid ASC"],  /* stable pages; grouped and sorted below */
-          limit: INSTRUMENT_PAGE, skip,
-        },
-      });
-      if (!Array.isArray(page)) break;
-      all.push(...page);
-      if (page.length < INSTRUMENT_PAGE) break;
-    }
-  } catch (e) {
-    setError("instruments", "The list of instruments could not be loaded", e);
-    return false;
+    sessionStorage.setItem(LABELS_KEY, JSON.stringify([...labels]));
+  } catch {
+    /* not kept */
   }
-  const groups = new Map();
-  for (const i of all) {
-    if (!isObj(i) || !str(i.pid)) continue;
-    const facility = str(i.facility);
-    const rec = { pid: str(i.pid), name: str(i.name), facility };
-    instrumentsByPid.set(rec.pid, rec);
-    if (!groups.has(facility)) groups.set(facility, []);
-    groups.get(facility).push(rec);
-  }
-  const cmp = (a, b) => a.localeCompare(b, "en", { numeric: true, sensitivity: "base" });
-  const sel = els.instrument;
-  sel.replaceChildren(h("option", { value: "" }, "Any instrument"));
-  for (const facility of [...groups.keys()].sort(cmp)) {
-    const list = groups.get(facility).sort((a, b) => cmp(a.name || a.pid, b.name || b.pid));
-    const group = h("optgroup", { label: facility || "Facility not given" });
-    if (facility) {
-      facilityPids.set(facility, list.map((i) => i.pid));
-      group.append(h("option", { value: `f:${facility}` },
-                     `All ${facility} instruments (${list.length})`));
-    }
-    for (const i of list) group.append(h("option", { value: `i:${i.pid}` }, i.name || i.pid));
-    sel.append(group);
-  }
-  setInstrumentValue(readState());
-  return true;
 }
 
-/* Selects the state's instrument or facility; one that is not in the list
- * (an old bookmark, or the list is not in yet) gets an option of its own. */
-function setInstrumentValue(s) {
-  const sel = els.instrument;
-  const want = s.instrument ? `i:${s.instrument}` : s.facility ? `f:${s.facility}` : "";
-  sel.querySelector("optgroup[data-extra]")?.remove();
-  if (want && ![...sel.options].some((o) => o.value === want)) {
-    sel.append(h("optgroup", { label: "Not in the instrument list", "data-extra": true },
-                 h("option", { value: want }, s.instrument || `All ${s.facility} instruments`)));
-  }
-  sel.value = want;
+function labelOf(param, value) {
+  if (param === "type") return TYPES[value]?.plural ?? value;
+  return labels.get(`${param}\t${value}`) || value;
 }
 
-/* ---- header: counts and health ------------------------------------------------------ */
+/* ---- the header's counts ----------------------------------------------------------------- */
 
 async function loadSummary() {
-  const items = [
-    { path: "Datasets/count", one: "dataset", many: "datasets", to: { model: "datasets" } },
-    { path: "Documents/count", where: { type: "proposal" }, one: "proposal", many: "proposals",
-      to: { model: "documents", type: "proposal" } },
-    { path: "Documents/count", where: { type: "publication" }, one: "publication",
-      many: "publications", to: { model: "documents", type: "publication" } },
-    { path: "Instruments/count", one: "instrument", many: "instruments",
-      to: { model: "instruments" } },
-  ];
-  const got = await Promise.allSettled(
-    items.map((i) => api(i.path, i.where ? { where: i.where } : null)));
   const list = h("ul", { class: "summary-list", "aria-label": "The catalogue" });
-  let failed = null;
-  got.forEach((r, n) => {
-    const it = items[n];
-    if (r.status === "fulfilled" && isObj(r.value) && isNum(r.value.count)) {
-      const to = { ...readState(), q: "", instrument: "", facility: "", from: "", to: "", type: "",
-                   page: 1, show: "", pid: "", ...it.to };
-      list.append(h("li", null, h("a", { href: href(to), "data-nav": true, "data-focus": "results" },
-                                   h("strong", null, fmtInt(r.value.count)), ` ${r.value.count === 1 ? it.one : it.many}`)));
-    } else {
-      list.append(h("li", null, muted(`? ${it.many}`)));
-      failed ??= r.reason;
-    }
-  });
-  els.summary.replaceChildren(list);
-  if (failed) setError("summary", "The catalogue could not be counted", failed);
-}
-
-async function loadHealth() {
+  const item = (type, n) => h("li", null, h("a", {
+    href: searchHref({ type: [type] }), "data-nav": true, "data-focus": "results",
+  }, h("strong", null, fmtInt(n)), ` ${n === 1 ? TYPES[type].one : TYPES[type].many}`));
   try {
-    const resp = await fetch(HEALTH_URL, { headers: { Accept: "application/json" } });
-    const b = await resp.json();
-    const idx = isObj(b.index) ? b.index : {};
-    const bits = [`Server ${str(b.status) || (resp.ok ? "ok" : "not ok")}`];
-    if (str(b.version)) bits[0] += `, pansift ${b.version}`;
-    if (isNum(idx.documents)) bits.push(`${plural(idx.documents, "record", "records")} indexed`);
-    if (isNum(idx.lag))
-      bits.push(idx.lag === 0 ? "index up to date"
-                              : `${plural(idx.lag, "change", "changes")} waiting to be indexed`);
-    els.health.textContent = `${bits.join(" · ")}.`;
+    /* One search for everything, its type facet has the four counts. */
+    const b = await api("search", { limit: 0, facets: "type", facet_limit: 10 });
+    const got = new Map(arr(b?.facets?.type).filter(isObj).map((v) => [str(v.value), Number(v.count) || 0]));
+    if (!got.size) throw new Error("no type facet");
+    for (const t of Object.keys(TYPES)) list.append(item(t, got.get(t) || 0));
   } catch {
-    els.health.textContent = "The server's health is unknown (no answer from /health).";
+    /* An older server: the PaN API's counts. */
+    const items = [
+      ["dataset", "Datasets/count", null], ["proposal", "Documents/count", { type: "proposal" }],
+      ["publication", "Documents/count", { type: "publication" }], ["instrument", "Instruments/count", null],
+    ];
+    const got = await Promise.allSettled(items.map(([, path, where]) => api(path, where ? { where } : null)));
+    got.forEach((r, i) => {
+      const t = items[i][0];
+      list.append(r.status === "fulfilled" && isNum(r.value?.count)
+        ? item(t, r.value.count) : h("li", null, muted(`? ${TYPES[t].many}`)));
+    });
   }
+  els.summary.replaceChildren(list);
 }
 
-/* ---- results ------------------------------------------------------------------------ */
+/* ---- searching ------------------------------------------------------------------------------ */
 
-/* What is on the page: the search's key, the open detail's key and state. */
-const shown = { search: null, detail: null, detailState: null };
+const shown = { search: null, detail: null, detailState: null, answer: null, state: null };
 let searchCtl = null;
+let searchesShown = 0;
 
 async function runSearch(s, opts) {
   searchCtl?.abort();
   const ctl = (searchCtl = new AbortController());
-  const m = MODELS[s.model];
-  els.heading.textContent = s.model === "documents" && s.type
-    ? `${DOC_TYPES[s.type]}s` : m.path;
   setLoading(true);
   try {
-    if (s.facility && !facilityPids.has(s.facility)) {
-      /* A facility stands for its instruments: their list must be in. */
-      const loaded = await instrumentsReady;
-      if (ctl.signal.aborted) return;
-      if (!facilityPids.has(s.facility))
-        throw new Error(loaded ? `there is no facility “${s.facility}” in the instrument list`
-                               : "the facility filter needs the list of instruments, which could not be loaded");
-    }
-    const where = buildWhere(s);
-    const filter = { limit: PAGE_SIZE, skip: (s.page - 1) * PAGE_SIZE };
-    if (where) filter.where = where;
-    if (m.listInclude) filter.include = m.listInclude;
-    const order = m.order || (s.q ? null : m.browseOrder);
-    if (order) filter.order = order;
-    const [rows, counted] = await Promise.all([
-      api(m.path, { filter }, ctl.signal),
-      api(`${m.path}/count`, where ? { where } : null, ctl.signal),
-    ]);
+    const b = await api("search", {
+      ...apiParams(s), limit: PAGE_SIZE, skip: (s.page - 1) * PAGE_SIZE, facet_limit: FACET_LIMIT,
+    }, { signal: ctl.signal });
     if (ctl.signal.aborted) return;
-    setMessage("search", null);
-    renderResults(s, arr(rows), isObj(counted) && isNum(counted.count) ? counted.count : 0);
+    messages.clear("search");
+    showQueryError(null);
+    shown.answer = isObj(b) ? b : {};
+    shown.state = s;
+    renderAnswer(s, shown.answer);
   } catch (e) {
     if (isAbort(e) || ctl.signal.aborted) return;
-    setError("search", "The search failed", e);
     shown.search = null;  /* the same search again is a retry */
+    shown.answer = null;
+    if (e instanceof ApiError && e.status === 400 && isObj(e.detail) && e.detail.code === "INVALID_QUERY") {
+      messages.clear("search");
+      showQueryError(e.detail);
+    } else {
+      showQueryError(null);
+      messages.error("search", "The search failed", e);
+    }
     els.list.replaceChildren();
     els.pager.hidden = true;
+    els.toolbar.hidden = true;
     els.status.textContent = "The search failed; see the message above.";
+    renderCharts(s, null);
   } finally {
     if (!ctl.signal.aborted) setLoading(false);
   }
-  if (!ctl.signal.aborted && opts.focus === "results") focusResults();
+  if (ctl.signal.aborted) return;
+  /* How many searches have been shown (the browser tests wait for it). */
+  document.body.dataset.searches = String(++searchesShown);
+  if (opts.focus === "results") focusResults();
+}
+
+/* A malformed query: the message, and the query with a caret under the
+ * fault (the server's excerpt); the box gets the fault selected. */
+function showQueryError(err) {
+  if (!err) {
+    els.qError.hidden = true;
+    els.qError.replaceChildren();
+    els.q.removeAttribute("aria-invalid");
+    return;
+  }
+  const pos = Number.isInteger(err.position) ? err.position : null;
+  els.qError.replaceChildren(
+    h("p", null, h("strong", null, "The query cannot be read: "), str(err.message) || "malformed query"),
+    str(err.excerpt) ? h("pre", { class: "q-excerpt", "aria-label": "Where" }, str(err.excerpt)) : null);
+  els.qError.hidden = false;
+  els.q.setAttribute("aria-invalid", "true");
+  if (pos !== null) {
+    /* position counts code points; the input counts UTF-16 units. */
+    const at = Array.from(els.q.value).slice(0, pos).join("").length;
+    els.q.focus();
+    els.q.setSelectionRange(at, Math.min(at + 1, els.q.value.length));
+  }
 }
 
 function setLoading(on) {
@@ -546,37 +300,60 @@ function focusResults() {
   els.results.scrollIntoView({ block: "start" });
 }
 
-function renderResults(s, rows, count) {
-  const skip = (s.page - 1) * PAGE_SIZE;
-  const what = describeSearch(s);
-  const last = Math.max(1, Math.ceil(count / PAGE_SIZE));
-  const row = { datasets: datasetRow, documents: documentRow, instruments: instrumentRow }[s.model];
-  els.list.replaceChildren(...rows.filter(isObj).map((r) => row(s, r)));
-  els.list.start = skip + 1;
-
+function renderAnswer(s, b) {
+  const rows = arr(b.results).filter(isObj);
+  const count = isNum(b.count) ? b.count : rows.length;
+  const facets = isObj(b.facets) ? b.facets : null;
+  if (facets) {
+    for (const f of FILTERS)
+      for (const v of arr(facets[f.facet]).filter(isObj)) learnLabel(f.param, str(v.value), str(v.label));
+  }
+  for (const r of rows) {
+    for (const i of arr(r.instruments).filter(isObj)) learnLabel("instrument", str(i.pid), str(i.name));
+    for (const a of arr(r.authors).filter(isObj)) learnLabel("person", str(a.pid), str(a.name));
+    for (const i of arr(r.institutions).filter(isObj)) learnLabel("institution", str(i.pid), str(i.name));
+  }
+  saveLabels();
+  renderStatus(s, b, rows, count);
+  els.list.replaceChildren(...rows.map((r) => resultRow(s, r)));
+  els.list.start = (s.page - 1) * PAGE_SIZE + 1;
   if (count === 0) {
-    els.status.textContent = `No ${noun(s, 0)}${what ? ` ${what}` : ""}.`;
-    const loose = { ...searchOnly(s), instrument: "", facility: "", from: "", to: "", type: "", page: 1 };
-    const hasFilters = s.instrument || s.facility || s.from || s.to || s.type;
-    els.list.append(h("li", { class: "empty" },
-      "Nothing found. Try fewer or other words",
-      hasFilters ? [", or ", h("a", { href: href(loose), "data-nav": true }, "drop the filters")] : "",
-      "."));
+    els.list.append(h("li", { class: "empty" }, "Nothing found. Try fewer or other words",
+      hasFilters(s) ? [", or ", h("a", {
+        href: href(fresh(s, { filters: emptyFilters(), year_from: "", year_to: "", collection: "" })),
+        "data-nav": true,
+      }, "drop the filters")] : "", "."));
   } else if (rows.length === 0) {
-    els.status.textContent = `Page ${s.page} is past the end: there ${count === 1 ? "is" : "are"} ` +
-      `${plural(count, noun(s, 1), noun(s, 2))}${what ? ` ${what}` : ""} on ${plural(last, "page", "pages")}.`;
+    const last = Math.max(1, Math.ceil(Math.min(count, 10000 + PAGE_SIZE) / PAGE_SIZE));
     els.list.append(h("li", { class: "empty" },
       h("a", { href: href({ ...searchOnly(s), page: last }), "data-nav": true, "data-focus": "results" },
         "Go to the last page"), "."));
-  } else {
-    els.status.textContent = `Showing ${fmtInt(skip + 1)}–${fmtInt(skip + rows.length)} of ` +
-      `${plural(count, noun(s, 1), noun(s, 2))}${what ? ` ${what}` : ""}`;
   }
-  renderPager(s, count, last);
+  renderPager(s, count);
+  renderToolbar(s, count);
+  renderFacets(s, facets);
+  renderChips(s);
+  renderCharts(s, facets);
   markCurrent(s);
 }
 
-function renderPager(s, count, last) {
+function renderStatus(s, b, rows, count) {
+  const skip = (s.page - 1) * PAGE_SIZE;
+  const about = b.count_exact === false ? "about " : "";
+  const took = isNum(b.took_ms) ? ` · took ${b.took_ms < 10 ? b.took_ms.toFixed(1) : Math.round(b.took_ms)} ms` : "";
+  const what = s.q ? ` matching “${s.q}”` : "";
+  if (count === 0) els.status.textContent = `No records${what}${took}.`;
+  else if (rows.length === 0)
+    els.status.textContent = `Page ${s.page} is past the end of ${about}${plural(count, "record", "records")}${what}${took}.`;
+  else
+    els.status.textContent = `Showing ${fmtInt(skip + 1)}–${fmtInt(skip + rows.length)} of ${about}` +
+      `${plural(count, "record", "records")}${what}${took}`;
+  els.status.dataset.count = String(count);
+}
+
+function renderPager(s, count) {
+  /* The API pages up to skip 10,000. */
+  const last = Math.max(1, Math.ceil(Math.min(count, 10000 + PAGE_SIZE) / PAGE_SIZE));
   els.pager.replaceChildren();
   els.pager.hidden = count <= PAGE_SIZE && s.page === 1;
   if (els.pager.hidden) return;
@@ -590,17 +367,18 @@ function renderPager(s, count, last) {
     link(s.page + 1, "Next →", "next", s.page < last));
 }
 
-/* The title link that opens a record's detail, kept in the search's state. */
-function recordLink(s, model, pid, text, focus = "detail") {
-  return h("a", {
-    href: href(withDetail(s, model, pid)), "data-nav": true, "data-focus": focus,
-    "data-model": model, "data-pid": pid, class: "record-link",
-  }, text);
+/* ---- one result ------------------------------------------------------------------------------- */
+
+const typeOf = (r) => str(r.type) || str(r.kind);
+
+function badge(type) {
+  const t = TYPES[type];
+  return h("span", { class: `badge badge-${t ? type : "other"}` }, t ? t.label : type || "Record");
 }
 
-function jsonLink(model, pid, title) {
-  return h("a", { href: recordApiUrl(model, pid), class: "json-link" },
-           "JSON", vh(` record of ${title}`));
+function statusBadge(status) {
+  const v = str(status);
+  return v ? h("span", { class: `badge badge-status badge-status-${/^[a-z]+$/.test(v) ? v : "other"}` }, v) : null;
 }
 
 function metaLine(parts) {
@@ -608,85 +386,96 @@ function metaLine(parts) {
   return items.length ? h("p", { class: "meta" }, items.map((p) => h("span", null, p))) : null;
 }
 
-function rowFoot(model, pid, title) {
-  return h("p", { class: "row-foot" }, h("code", { class: "pid" }, pid), " ", jsonLink(model, pid, title));
+const instrumentHref = (pid) => `instrument.html?pid=${encodeURIComponent(pid)}`;
+
+/* A list shown in one line, the first n, then "and N more". */
+function firstOf(list, n, each, label) {
+  if (!list.length) return null;
+  const shownItems = list.slice(0, n);
+  const parts = [];
+  shownItems.forEach((x, i) => {
+    if (i) parts.push("; ");
+    parts.push(each(x));
+  });
+  if (list.length > n) parts.push(` and ${fmtInt(list.length - n)} more`);
+  return h("p", { class: "people" }, h("span", { class: "people-label" }, `${label}: `), parts);
 }
 
-function techniqueLink(t) {
-  const name = str(t.name) || str(t.pid) || "technique";
-  const iri = safeHttpUrl(t.panetId) || safeHttpUrl(t.pid);
-  return iri ? h("a", { href: iri, title: `PaNET: ${iri}` }, name) : h("span", null, name);
+function filesOf(r) {
+  return arr(r.files).map((f) => {
+    if (typeof f === "string") return { url: safeHttpUrl(f, location.href), name: "" };
+    if (isObj(f)) return { url: safeHttpUrl(str(f.url) || str(f.href), location.href), name: str(f.name) || str(f.type) };
+    return { url: null };
+  }).filter((f) => f.url);
 }
 
-function instrumentText(inst, id) {
-  if (isObj(inst)) {
-    const name = str(inst.name) || str(inst.pid);
-    return str(inst.facility) ? `${name} · ${inst.facility}` : name;
-  }
-  return str(id) ? instrumentLabel(str(id)) : "";
-}
+function resultRow(s, r) {
+  const type = typeOf(r);
+  const pid = str(r.pid);
+  const title = str(r.title) || pid || "(untitled)";
+  const model = modelOf(type);
+  const sn = isObj(r.snippets) ? r.snippets : {};
+  const titleText = str(sn.title) ? snippetNodes(sn.title) : title;
+  const titleLink = pid
+    ? h("a", { href: recordHref(s, model, pid), "data-nav": true, "data-focus": "detail",
+               "data-model": model, "data-pid": pid, class: "record-link" }, titleText)
+    : titleText;
+  const toggle = (param, value, text) => h("a", {
+    href: href(toggled(s, param, value)), "data-nav": true, "data-focus": "results", class: "filter-link",
+    title: `Filter: ${filterOf(param).title} ${text}`,
+  }, text);
+  const code = str(r.code);
+  const doi = doiUrl(r.doi);
+  const instruments = arr(r.instruments).filter((i) => isObj(i) && str(i.pid));
+  const authors = arr(r.authors).filter(isObj);
+  const insts = arr(r.institutions).filter(isObj);
+  const keywords = arr(r.keywords).map(str).filter(Boolean);
+  const files = filesOf(r);
+  const json = safeHttpUrl(str(r.json), location.href) || (pid ? recordApiUrl(type, pid) : null);
+  const year = str(r.year);
+  const dates = [str(r.startDate).slice(0, 10), str(r.endDate).slice(0, 10)].filter(Boolean);
 
-function datasetRow(s, d) {
-  const pid = str(d.pid);
-  const title = str(d.title) || pid || "(untitled dataset)";
-  const inst = instrumentText(d.instrument, d.instrumentId);
-  const techs = arr(d.techniques).filter(isObj);
-  return h("li", { class: "result" },
-    h("h3", { class: "result-title" }, pid ? recordLink(s, "datasets", pid, title) : title),
+  return h("li", { class: "result", "data-type": type, "data-pid": pid },
+    h("h3", { class: "result-title" }, badge(type), " ", statusBadge(r.status), r.status ? " " : "", titleLink),
     metaLine([
-      inst && [vh("Instrument: "), inst],
-      d.creationDate && [vh("Created: "), dateEl(d.creationDate)],
-      isNum(d.size) && h("span", { title: `${fmtInt(d.size)} bytes` }, vh("Size: "), formatBytes(d.size)),
+      code && [vh("Code: "), h("code", null, code)],
+      dates.length ? [vh("Dates: "), dates.join(" – ")] : year && [vh("Year: "), year],
+      str(r.doctype) && [vh("Type: "), str(r.doctype)],
+      str(r.journal) && [vh("Journal: "), h("i", null, str(r.journal))],
+      isNum(r.citations) && plural(r.citations, "citation", "citations"),
+      doi && h("a", { href: doi }, vh("DOI: "), `doi:${str(r.doi)}`),
+      type === "instrument" && pid && h("a", { href: instrumentHref(pid) }, "Instrument dashboard"),
     ]),
-    techs.length > 0 && h("ul", { class: "tags", "aria-label": "Techniques" },
-                          techs.map((t) => h("li", null, techniqueLink(t)))),
-    pid && rowFoot("datasets", pid, title));
-}
-
-function typeBadge(type) {
-  const t = str(type);
-  return h("span", { class: `badge badge-${isDocType(t) ? t : "other"}` },
-           isDocType(t) ? DOC_TYPES[t] : t || "Document");
-}
-
-function documentDates(doc) {
-  const start = str(doc.startDate).slice(0, 10);
-  const end = str(doc.endDate).slice(0, 10);
-  const release = str(doc.releaseDate).slice(0, 10);
-  const bits = [];
-  if (start) bits.push(end && end !== start ? `${start} – ${end}` : start);
-  else if (end) bits.push(`until ${end}`);
-  if (release && release !== start) bits.push(`released ${release}`);
-  return bits.join(", ");
-}
-
-function documentRow(s, doc) {
-  const pid = str(doc.pid);
-  const title = str(doc.title) || pid || "(untitled document)";
-  const doi = doiUrl(doc.doi);
-  const dates = documentDates(doc);
-  const keywords = arr(doc.keywords).map(str).filter(Boolean);
-  const summary = str(doc.summary);
-  return h("li", { class: "result" },
-    h("h3", { class: "result-title" }, typeBadge(doc.type), " ",
-      pid ? recordLink(s, "documents", pid, title) : title),
-    metaLine([
-      doi && h("a", { href: doi }, vh("DOI: "), `doi:${str(doc.doi)}`),
-      dates && [vh("Dates: "), dates],
-    ]),
-    summary && h("p", { class: "snippet" }, summary),
+    instruments.length > 0 && h("p", { class: "people" }, h("span", { class: "people-label" },
+      instruments.length === 1 ? "Instrument: " : "Instruments: "),
+      instruments.map((i, n) => [n ? ", " : "", h("a", { href: instrumentHref(str(i.pid)), class: "instrument-link" },
+        str(i.name) || str(i.pid))])),
+    firstOf(authors, 8, (a) => {
+      const name = str(a.name) || str(a.pid) || "?";
+      const orcid = orcidUrl(a.orcid);
+      return [str(a.pid) ? toggle("person", str(a.pid), name) : name,
+        orcid ? [" ", h("a", { href: orcid, class: "orcid", title: orcid }, "iD", vh(` ORCID of ${name}`))] : ""];
+    }, authors.length === 1 ? "Author" : "Authors"),
+    firstOf(insts, 5, (i) => {
+      const name = str(i.name) || str(i.pid) || "?";
+      return [str(i.pid) ? toggle("institution", str(i.pid), name) : name,
+        str(i.country) ? [" (", toggle("country", str(i.country), str(i.country)), ")"] : ""];
+    }, insts.length === 1 ? "Institution" : "Institutions"),
+    ["abstract", "text"].filter((k) => str(sn[k])).map((k) =>
+      h("p", { class: "snippet", "data-field": k }, vh(k === "text" ? "From the full text: " : "From the abstract: "),
+        snippetNodes(sn[k]))),
     keywords.length > 0 && h("ul", { class: "tags tags-plain", "aria-label": "Keywords" },
-                             keywords.map((k) => h("li", null, k))),
-    pid && rowFoot("documents", pid, title));
-}
-
-function instrumentRow(s, inst) {
-  const pid = str(inst.pid);
-  const name = str(inst.name) || pid || "(unnamed instrument)";
-  return h("li", { class: "result" },
-    h("h3", { class: "result-title" }, pid ? recordLink(s, "instruments", pid, name) : name),
-    metaLine([str(inst.facility) && [vh("Facility: "), inst.facility]]),
-    pid && rowFoot("instruments", pid, name));
+      keywords.slice(0, 12).map((k) => h("li", null, toggle("keyword", k, k)))),
+    h("p", { class: "row-foot" },
+      pid && h("code", { class: "pid" }, pid),
+      json && [" ", h("a", { href: json, class: "json-link" }, "JSON", vh(` record of ${title}`))],
+      files.map((f, n) => [" ", h("a", { href: f.url, class: "file-link" },
+        f.name || (files.length > 1 ? `File ${n + 1}` : "File"), vh(` of ${title}`))]),
+      pid && [" ", h("button", {
+        type: "button", class: "button button-small collect-one",
+        onclick: () => openCollectDialog(`${TYPES[type]?.label ?? "Record"} “${title}”`,
+          async () => [{ type, pid }]),
+      }, "Add to collection", vh(`: ${title}`))]));
 }
 
 /* Marks the result whose detail is open. */
@@ -697,276 +486,254 @@ function markCurrent(s) {
   }
 }
 
-/* ---- the detail panel --------------------------------------------------------------- */
+/* ---- exports and collections ----------------------------------------------------------------- */
 
-let detailCtl = null;
+const FORMATS = [["csv", "CSV"], ["bibtex", "BibTeX"], ["ris", "RIS"], ["json", "JSON"]];
 
-async function fetchDetail(model, pid, signal) {
-  const m = MODELS[model];
-  const base = `${m.path}/${encodeURIComponent(pid)}`;
-  const filter = m.detailInclude ? { filter: { include: m.detailInclude } } : null;
-  if (model === "datasets") {
-    /* Files come from their own endpoint: a dataset may have very many. */
-    const [rec, files, nfiles] = await Promise.all([
-      api(base, filter, signal),
-      api(`${base}/files`, { filter: { limit: FILES_SHOWN } }, signal),
-      api(`${base}/files/count`, null, signal),
-    ]);
-    return { rec, files: arr(files), nfiles: isNum(nfiles?.count) ? nfiles.count : null };
+function renderToolbar(s, count) {
+  els.toolbar.hidden = count === 0;
+  els.exports.replaceChildren(h("span", { class: "toolbar-label" }, "Export:"));
+  for (const [fmt, label] of FORMATS) {
+    els.exports.append(" ", h("a", {
+      class: "button button-small export-link", "data-format": fmt, download: true,
+      href: apiUrl("search", { ...apiParams(s), format: fmt, limit: EXPORT_LIMIT }).href,
+    }, label, vh(` of the ${count > EXPORT_LIMIT ? `first ${fmtInt(EXPORT_LIMIT)}` : fmtInt(count)} records`)));
   }
-  if (model === "instruments") {
-    const [rec, n] = await Promise.all([
-      api(base, filter, signal),
-      api("Datasets/count", { where: { instrumentId: pid } }, signal),
-    ]);
-    return { rec, ndatasets: isNum(n?.count) ? n.count : null };
+  if (count > EXPORT_LIMIT) els.exports.append(" ", muted(`(the first ${fmtInt(EXPORT_LIMIT)})`));
+}
+
+/* A whole result set, gathered page by page (100 a page, the API's most). */
+async function gatherAll(s, count, progress) {
+  const total = Math.min(count, MAX_ITEMS);
+  const items = [];
+  for (let skip = 0; skip < total; skip += 100) {
+    progress(`Gathering the records: ${fmtInt(skip)} of ${fmtInt(total)}…`);
+    const b = await api("search", { ...apiParams(s), limit: Math.min(100, total - skip), skip, facets: "none" });
+    const rows = arr(b?.results).filter(isObj);
+    for (const r of rows) if (str(r.pid) && typeOf(r)) items.push({ type: typeOf(r), pid: str(r.pid) });
+    if (rows.length === 0) break;
   }
-  return { rec: await api(base, filter, signal) };
+  return items;
 }
 
-async function openDetail(s, opts) {
-  detailCtl?.abort();
-  const ctl = (detailCtl = new AbortController());
-  const m = MODELS[s.show];
-  els.layout.classList.add("has-detail");
-  els.detail.hidden = false;
-  els.detail.setAttribute("aria-busy", "true");
-  els.detailKind.textContent = m.kind;
-  els.detailTitle.textContent = s.pid;
-  els.detailPid.textContent = s.pid;
-  els.detailJson.href = recordApiUrl(s.show, s.pid);
-  els.detailClose.href = href(searchOnly(s));
-  els.detailBody.replaceChildren(h("p", { class: "loading" }, h("span", { class: "spinner" }), "Loading…"));
-  if (opts.focus === "detail") focusDetail();
-  try {
-    const got = await fetchDetail(s.show, s.pid, ctl.signal);
-    if (ctl.signal.aborted) return;
-    setMessage("detail", null);
-    renderDetail(s, got);
-  } catch (e) {
-    if (isAbort(e) || ctl.signal.aborted) return;
-    setError("detail", `The ${m.one} ${s.pid} could not be loaded`, e);
-    shown.detail = null;  /* opening it again is a retry */
-    els.detailBody.replaceChildren(h("p", { class: "detail-error" },
-      e instanceof ApiError && e.status === 404
-        ? `There is no ${m.one} with the pid ${s.pid}.`
-        : "The record could not be loaded; see the message above."));
-  } finally {
-    if (!ctl.signal.aborted) els.detail.removeAttribute("aria-busy");
+els.collectAll.addEventListener("click", () => {
+  const s = shown.state;
+  const count = Number(els.status.dataset.count) || 0;
+  if (!s || !count) return;
+  const n = Math.min(count, MAX_ITEMS);
+  openCollectDialog(count > MAX_ITEMS
+    ? `The first ${fmtInt(n)} of the ${fmtInt(count)} records of this search (at most ${fmtInt(MAX_ITEMS)} at once).`
+    : `All ${plural(n, "record", "records")} of this search.`,
+  (progress) => gatherAll(s, count, progress));
+});
+
+/* ---- filters ------------------------------------------------------------------------------------ */
+
+function facetValues(facets, name) {
+  return arr(facets?.[name]).filter((v) => isObj(v) && str(v.value));
+}
+
+/* Checkboxes: every known value, with its count from the facet. */
+function renderChecks(s, box, param, known, facets, labelFor) {
+  const counts = new Map(facetValues(facets, filterOf(param).facet).map((v) => [str(v.value), v]));
+  const values = [...new Set([...known, ...counts.keys(), ...s.filters[param]])];
+  box.replaceChildren(...values.map((v, i) => {
+    const id = `check-${param}-${i}`;
+    const c = counts.get(v);
+    const checked = s.filters[param].includes(v);
+    const input = h("input", { type: "checkbox", id, value: v, checked, "data-param": param });
+    input.addEventListener("change", () => go(href(toggled(readState(), param, v)), { focus: null }));
+    return h("div", { class: "check" }, input, h("label", { for: id },
+      labelFor(v, c), " ", h("span", { class: "count" }, c ? fmtInt(Number(c.count) || 0) : facets ? "0" : "")));
+  }));
+  box.closest("fieldset").hidden = values.length === 0;
+}
+
+function renderFacetList(s, f, facets) {
+  const values = facetValues(facets, f.facet);
+  const selected = s.filters[f.param];
+  const listed = new Set(values.map((v) => str(v.value)));
+  const extra = selected.filter((v) => !listed.has(v)).map((v) => ({ value: v, label: labelOf(f.param, v), count: null }));
+  const all = [...extra, ...values];
+  if (all.length === 0) return null;
+  const item = (v) => {
+    const value = str(v.value);
+    const on = selected.includes(value);
+    const text = str(v.label) || value;
+    return h("li", null, h("a", {
+      href: href(toggled(s, f.param, value)), "data-nav": true, "data-focus": "results",
+      class: "facet-value", "aria-current": on ? "true" : null, "data-value": value,
+      title: value !== text ? value : null,
+    }, h("span", { class: "facet-label" }, text, on ? vh(" (selected; click to remove)") : ""),
+    h("span", { class: "count" }, v.count === null ? "" : fmtInt(Number(v.count) || 0))));
+  };
+  const head = all.slice(0, FACET_SHOWN);
+  const rest = all.slice(FACET_SHOWN);
+  const id = `facet-${f.facet}-heading`;
+  return h("section", { class: "facet facet-list", "data-facet": f.facet, "aria-labelledby": id },
+    h("h3", { id }, f.title),
+    h("ul", { class: "facet-values" }, head.map(item)),
+    rest.length > 0 && h("details", { class: "facet-more" },
+      h("summary", null, `${fmtInt(rest.length)} more`),
+      h("ul", { class: "facet-values" }, rest.map(item))));
+}
+
+function renderFacets(s, facets) {
+  renderChecks(s, els.facetType, "type", Object.keys(TYPES), facets, (v) => TYPES[v]?.plural ?? v);
+  renderChecks(s, els.facetStatus, "status", facets ? [] : STATUSES, facets, (v) => v);
+  renderChecks(s, els.facetDoctype, "doctype", [], facets,
+    (v, c) => str(c?.label) || labelOf("doctype", v));
+  els.facetLists.replaceChildren(...FILTERS.filter((f) => f.list).map((f) => renderFacetList(s, f, facets))
+    .filter(Boolean));
+  if (!facets && !els.facetLists.childElementCount)
+    els.facetLists.append(h("p", { class: "muted" }, "This server sends no facets."));
+}
+
+/* Chips: one per active filter, each a link that removes it. */
+const collectionNames = new Map();
+
+function renderChips(s) {
+  const chips = [];
+  const chip = (title, text, to) => h("li", null, h("a", {
+    class: "chip", href: href(to), "data-nav": true, "data-focus": "results",
+  }, h("span", { class: "chip-title" }, `${title}: `), text, h("span", { class: "chip-x", "aria-hidden": "true" }, " ×"),
+  vh(" (remove this filter)")));
+  for (const k of PARAMS)
+    for (const v of s.filters[k])
+      chips.push(chip(filterOf(k).title, labelOf(k, v), withFilters(s, k, s.filters[k].filter((x) => x !== v))));
+  if (s.year_from || s.year_to) {
+    const text = s.year_from === s.year_to ? s.year_from
+      : s.year_from && s.year_to ? `${s.year_from}–${s.year_to}`
+      : s.year_from ? `from ${s.year_from}` : `until ${s.year_to}`;
+    chips.push(chip("Years", text, fresh(s, { year_from: "", year_to: "" })));
+  }
+  if (s.collection) {
+    const name = collectionNames.get(s.collection);
+    chips.push(chip("Collection", name || s.collection, fresh(s, { collection: "" })));
+    if (name === undefined) {
+      collectionNames.set(s.collection, null);
+      getCollection(s.collection).then((c) => {
+        collectionNames.set(s.collection, str(c?.name) || s.collection);
+        if (readState().collection === s.collection) renderChips(readState());
+      }, () => collectionNames.set(s.collection, s.collection));
+    }
+  }
+  els.chips.hidden = chips.length === 0;
+  els.chips.replaceChildren();
+  if (!chips.length) return;
+  els.chips.append(h("ul", { class: "chip-list" }, chips,
+    h("li", null, h("a", {
+      class: "chip-clear", href: href(fresh(s, { filters: emptyFilters(), year_from: "", year_to: "", collection: "" })),
+      "data-nav": true, "data-focus": "results",
+    }, "Clear all filters"))),
+    s.collection ? h("p", { class: "muted chip-note" }, "Searching inside a collection: ",
+      h("a", { href: collectionHref(s.collection) }, "open it"), ".") : null);
+}
+
+function applyYears() {
+  const from = els.yearFrom.value.trim();
+  const to = els.yearTo.value.trim();
+  if ((from && !YEAR_RE.test(from)) || (to && !YEAR_RE.test(to))) {
+    messages.set("years", "A year is a whole number from 0 to 9999.");
+    return;
+  }
+  if (from && to && Number(from) > Number(to)) {
+    messages.set("years", `The first year (${from}) is after the last one (${to}).`);
+    return;
+  }
+  messages.clear("years");
+  go(href(fresh(readState(), { year_from: from, year_to: to })), { focus: "results" });
+}
+els.yearApply.addEventListener("click", applyYears);
+for (const input of [els.yearFrom, els.yearTo]) {
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      applyYears();
+    }
+  });
+}
+
+/* ---- charts ---------------------------------------------------------------------------------------- */
+
+const chartBoxes = () => [...els.charts.querySelectorAll(".chart-box")];
+
+function renderCharts(s, facets) {
+  els.charts.hidden = !facets;
+  if (!facets) return;
+  if (!chartLibrary()) {
+    messages.set("charts", "The charts cannot be drawn: the chart library (vendor/chart.umd.js) is missing; run scripts/setup.");
+  }
+  for (const box of chartBoxes()) {
+    const name = box.dataset.chart;
+    if (name === "year") {
+      const byYear = new Map();
+      for (const v of facetValues(facets, "year")) {
+        const y = parseInt(str(v.value), 10);
+        if (Number.isInteger(y)) byYear.set(y, (byYear.get(y) || 0) + (Number(v.count) || 0));
+      }
+      const years = [...byYear.keys()].sort((a, b) => a - b);
+      /* Every year between the first and the last, empty ones too. */
+      const span = years.length ? years[years.length - 1] - years[0] : 0;
+      const all = span > 0 && span <= 300 ? Array.from({ length: span + 1 }, (_, i) => years[0] + i) : years;
+      const lo = s.year_from ? Number(s.year_from) : -Infinity;
+      const hi = s.year_to ? Number(s.year_to) : Infinity;
+      barChart(box, {
+        title: "Records by year", series: "Records",
+        labels: all.map(String), values: all.map((y) => byYear.get(y) || 0),
+        active: (i) => (s.year_from || s.year_to) && all[i] >= lo && all[i] <= hi,
+        onClick: (i) => go(href(fresh(readState(), { year_from: String(all[i]), year_to: String(all[i]) })),
+                           { focus: null }),
+      });
+      continue;
+    }
+    const f = FILTERS.find((x) => x.facet === name);
+    const values = facetValues(facets, name).slice(0, FACET_LIMIT);
+    barChart(box, {
+      title: f.title, series: "Records", horizontal: true, log: name === "instrument" && s.log,
+      labels: values.map((v) => str(v.label) || str(v.value)),
+      values: values.map((v) => Number(v.count) || 0),
+      active: (i) => s.filters[f.param].includes(str(values[i].value)),
+      onClick: (i) => go(href(toggled(readState(), f.param, str(values[i].value))), { focus: null }),
+    });
   }
 }
 
-function focusDetail() {
-  els.detailTitle.focus();
-}
+els.chartLog.addEventListener("change", () => {
+  const s = { ...readState(), log: els.chartLog.checked };
+  history.replaceState(null, "", href(s));
+  if (shown.answer && isObj(shown.answer.facets)) renderCharts(s, shown.answer.facets);
+});
 
-function closeDetail(prev) {
-  detailCtl?.abort();
-  detailCtl = null;
-  const hadFocus = els.detail.contains(document.activeElement) ||
-                   document.activeElement === document.body;
-  els.detail.hidden = true;
-  els.layout.classList.remove("has-detail");
-  els.detailBody.replaceChildren();
-  setMessage("detail", null);
-  if (hadFocus && prev) {
-    const back = [...els.list.querySelectorAll("a.record-link")]
-      .find((a) => a.dataset.model === prev.show && a.dataset.pid === prev.pid);
-    if (back) back.focus();
-    else els.heading.focus();
-  }
-}
+/* ---- the detail panel ----------------------------------------------------------------------------- */
 
-function section(title, ...content) {
-  return h("section", { class: "detail-section" }, h("h3", null, title), content);
-}
+const detail = detailPanel({
+  els: {
+    layout: els.layout, detail: els.detail, detailKind: els.detailKind, detailTitle: els.detailTitle,
+    detailPid: els.detailPid, detailJson: els.detailJson, detailClose: els.detailClose,
+    detailBody: els.detailBody,
+  },
+  recordHref: (model, pid) => recordHref(readState(), model, pid),
+  searchHref: (params) => searchHref(params),
+  messages,
+});
 
-/* A table in a scrollable, keyboard-reachable box; columns: [header, cell(row)]. */
-function table(caption, columns, rows) {
-  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
-    h("table", { class: "data" },
-      h("caption", { class: "vh" }, caption),
-      h("thead", null, h("tr", null, columns.map(([head]) => h("th", { scope: "col" }, head)))),
-      h("tbody", null, rows.map((r) => h("tr", null, columns.map(([, cell]) => h("td", null, cell(r))))))));
-}
-
-function none(text = "None recorded.") {
-  return h("p", { class: "muted" }, text);
-}
-
-/* One field's value, for the "all fields" table. */
-function fieldValue(s, key, v) {
-  if (v === null || v === undefined || v === "") return muted("—");
-  if (key === "doi" && typeof v === "string") {
-    const url = doiUrl(v);
-    return url ? h("a", { href: url }, v) : v;
-  }
-  if (key === "instrumentId" && typeof v === "string")
-    return recordLink(s, "instruments", v, instrumentLabel(v));
-  if (typeof v === "boolean") return v ? "yes" : "no";
-  if (key === "size" && isNum(v)) return `${formatBytes(v)} (${fmtInt(v)} bytes)`;
-  if (typeof v === "number") return String(v);
-  if (typeof v === "string") {
-    if (/Date$/.test(key)) return dateEl(v, true);
-    const url = /^https?:\/\//i.test(v) ? safeHttpUrl(v) : null;
-    return url ? h("a", { href: url }, v) : v;
-  }
-  if (Array.isArray(v) && v.every((x) => typeof x !== "object" || x === null))
-    return v.length ? v.map((x) => String(x)).join(", ") : muted("none");
-  return h("pre", { class: "json" }, JSON.stringify(v, null, 2));
-}
-
-function fieldsTable(s, m, rec) {
-  const keys = Object.keys(rec).filter((k) => !m.relations.includes(k));
-  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "All fields" },
-    h("table", { class: "fields" },
-      h("caption", { class: "vh" }, "All fields"),
-      h("tbody", null, keys.map((k) =>
-        h("tr", null, h("th", { scope: "row" }, k), h("td", null, fieldValue(s, k, rec[k])))))));
-}
-
-function renderDetail(s, got) {
-  const m = MODELS[s.show];
-  const rec = isObj(got.rec) ? got.rec : {};
-  const pid = str(rec.pid) || s.pid;
-  els.detailKind.textContent = s.show === "documents" && isDocType(rec.type) ? DOC_TYPES[rec.type] : m.kind;
-  els.detailTitle.textContent = str(rec.title) || str(rec.name) || pid;
-  els.detailPid.textContent = pid;
-  const body = [section("All fields", fieldsTable(s, m, rec))];
-  if (s.show === "datasets") body.push(...datasetSections(s, rec, got));
-  else if (s.show === "documents") body.push(...documentSections(s, rec));
-  else body.push(...instrumentSections(s, rec, got));
-  els.detailBody.replaceChildren(...body);
-}
-
-function parameterTable(params) {
-  const list = arr(params).filter(isObj);
-  if (!list.length) return none();
-  return table("Parameters", [
-    ["Name", (p) => str(p.name)],
-    ["Value", (p) => (isObj(p.value) || Array.isArray(p.value) ? JSON.stringify(p.value)
-                      : typeof p.value === "boolean" ? String(p.value) : str(p.value))],
-    ["Unit", (p) => str(p.unit)],
-  ], list);
-}
-
-function datasetSections(s, rec, got) {
-  const out = [];
-  const inst = isObj(rec.instrument) ? rec.instrument : null;
-  out.push(section("Instrument", inst && str(inst.pid)
-    ? h("p", null, recordLink(s, "instruments", str(inst.pid), str(inst.name) || str(inst.pid)),
-        str(inst.facility) ? ` at ${inst.facility}` : "")
-    : none()));
-
-  const techs = arr(rec.techniques).filter(isObj);
-  out.push(section("Techniques", techs.length
-    ? h("ul", { class: "plain-list" }, techs.map((t) =>
-        h("li", null, techniqueLink(t), str(t.panetId) ? [" ", muted(str(t.panetId).split("/").pop())] : "")))
-    : none()));
-
-  const samples = arr(rec.samples).filter(isObj);
-  out.push(section("Samples", samples.length
-    ? table("Samples", [
-        ["Name", (x) => str(x.name)],
-        ["Description", (x) => str(x.description)],
-        ["pid", (x) => h("code", { class: "pid" }, str(x.pid))],
-      ], samples)
-    : none()));
-
-  out.push(section("Parameters", parameterTable(rec.parameters)));
-
-  const files = got.files.filter(isObj);
-  const nfiles = got.nfiles ?? files.length;
-  const filesUrl = apiUrl(`Datasets/${encodeURIComponent(s.pid)}/files`).href;
-  const total = files.reduce((t, f) => t + (isNum(f.size) ? f.size : 0), 0);
-  out.push(section(`Files (${fmtInt(nfiles)})`,
-    files.length
-      ? [
-          h("p", { class: "muted" },
-            nfiles > files.length ? `The first ${fmtInt(files.length)} of ${fmtInt(nfiles)} files; ` : "",
-            nfiles > files.length ? "" : `${formatBytes(total)} in all; `,
-            h("a", { href: filesUrl }, "all files as JSON"), "."),
-          table("Files", [
-            ["Name", (f) => str(f.name)],
-            ["Path", (f) => h("code", { class: "path" }, str(f.path))],
-            ["Size", (f) => (isNum(f.size) ? h("span", { title: `${fmtInt(f.size)} bytes` }, formatBytes(f.size)) : "")],
-          ], files),
-        ]
-      : none()));
-
-  const docs = arr(rec.documents).filter(isObj);
-  out.push(section("Proposals and publications", docs.length
-    ? h("ul", { class: "plain-list" }, docs.map((d) => h("li", null, typeBadge(d.type), " ",
-        str(d.pid) ? recordLink(s, "documents", str(d.pid), str(d.title) || str(d.pid)) : str(d.title))))
-    : none()));
-  return out;
-}
-
-function personCell(p) {
-  if (!isObj(p)) return muted("—");
-  const name = str(p.fullName) || [str(p.firstName), str(p.lastName)].filter(Boolean).join(" ") || str(p.id);
-  const orcid = orcidUrl(p.orcid) || orcidUrl(p.id);
-  return orcid ? [name, " ", h("a", { href: orcid, class: "orcid", title: orcid }, "ORCID", vh(` of ${name}`))] : name;
-}
-
-function documentSections(s, rec) {
-  const out = [];
-  const members = arr(rec.members).filter(isObj);
-  out.push(section(`Members (${fmtInt(members.length)})`, members.length
-    ? table("Members", [
-        ["Role", (x) => str(x.role)],
-        ["Name", (x) => personCell(x.person)],
-        ["Affiliation", (x) => (isObj(x.affiliation)
-          ? [str(x.affiliation.name), str(x.affiliation.city) ? [", ", str(x.affiliation.city)] : ""]
-          : "")],
-        ["Country", (x) => (isObj(x.affiliation) ? str(x.affiliation.country) : "")],
-      ], members)
-    : none()));
-
-  out.push(section("Parameters", parameterTable(rec.parameters)));
-
-  const datasets = arr(rec.datasets).filter(isObj);
-  const listed = datasets.slice(0, LINKED_SHOWN);
-  out.push(section(`Datasets (${fmtInt(datasets.length)})`, datasets.length
-    ? [
-        datasets.length > listed.length
-          ? h("p", { class: "muted" }, `The first ${fmtInt(listed.length)} of ${fmtInt(datasets.length)}.`)
-          : null,
-        h("ul", { class: "plain-list" }, listed.map((d) => h("li", null,
-          str(d.pid) ? recordLink(s, "datasets", str(d.pid), str(d.title) || str(d.pid)) : str(d.title),
-          d.creationDate || isNum(d.size)
-            ? [" ", muted([str(d.creationDate).slice(0, 10), isNum(d.size) ? formatBytes(d.size) : ""]
-                .filter(Boolean).join(", "))]
-            : ""))),
-      ]
-    : none()));
-  return out;
-}
-
-function instrumentSections(s, rec, got) {
-  const pid = str(rec.pid) || s.pid;
-  const browse = { ...s, q: "", model: "datasets", instrument: pid, facility: "", from: "", to: "",
-                   type: "", page: 1, show: "", pid: "" };
-  const n = got.ndatasets;
-  return [section("Datasets", n === 0 ? none("No datasets from this instrument.") :
-    h("p", null, n === null ? "" : `${plural(n, "dataset", "datasets")} from this instrument. `,
-      h("a", { href: href(browse), "data-nav": true, "data-focus": "results" },
-        "Browse them"), "."))];
-}
-
-/* ---- navigation --------------------------------------------------------------------- */
+/* ---- navigation ---------------------------------------------------------------------------------- */
 
 function render(opts = {}) {
   const s = readState();
   fillForm(s);
-  const m = MODELS[s.model];
-  document.title = `${s.q ? `“${s.q}” in ` : ""}${m.many}${s.page > 1 ? `, page ${s.page}` : ""} · pansift`;
+  document.title = `${s.q ? `“${s.q}” · ` : ""}Search${s.page > 1 ? `, page ${s.page}` : ""} · pansift`;
   const sk = searchKey(s);
   if (opts.refresh) shown.search = null;
   if (sk !== shown.search) {
     shown.search = sk;
     runSearch(s, opts);
   } else {
+    if (shown.answer) {
+      renderChips(s);
+      if (isObj(shown.answer.facets)) renderCharts(s, shown.answer.facets);
+    }
     markCurrent(s);
     if (opts.focus === "results") focusResults();
   }
@@ -976,10 +743,14 @@ function render(opts = {}) {
     const prev = shown.detailState;
     shown.detail = dk;
     shown.detailState = s.show ? s : null;
-    if (s.show) openDetail(s, opts);
-    else closeDetail(prev);
+    if (s.show) {
+      detail.open(s.show, s.pid, href(searchOnly(s)), opts.focus === "detail");
+    } else {
+      detail.close(() => (prev ? [...els.list.querySelectorAll("a.record-link")]
+        .find((a) => a.dataset.model === prev.show && a.dataset.pid === prev.pid) || els.heading : null));
+    }
   } else if (s.show && opts.focus === "detail") {
-    focusDetail();
+    detail.focus();
   }
 }
 
@@ -993,29 +764,31 @@ function go(url, opts = {}) {
   render(opts);
 }
 
-/* Links marked data-nav change the view without reloading the page;
- * modified clicks (new tab, new window) keep their usual meaning. */
-document.addEventListener("click", (e) => {
-  const a = e.target instanceof Element ? e.target.closest("a[data-nav]") : null;
-  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey)
-    return;
-  e.preventDefault();
-  go(a.getAttribute("href"), { focus: a.dataset.focus || null });
-});
+interceptNavLinks(go);
 
 els.form.addEventListener("submit", (e) => {
   e.preventDefault();
-  if (!els.form.reportValidity()) return;
-  go(href(readForm()), { refresh: true });  /* the same search again fetches anew */
+  const s = readState();
+  const q = els.q.value.trim();
+  /* A new query keeps the filters; the sort goes back to its default when
+   * it was relevance and the box is now empty. */
+  const sort = !q && s.sort === "relevance" ? "" : s.sort;
+  go(href(fresh(s, { q, sort })), { refresh: true, focus: "results" });
 });
 
-els.model.addEventListener("change", () => showFilters(els.model.value));
-els.from.addEventListener("change", syncDateLimits);
-els.to.addEventListener("change", syncDateLimits);
+els.sort.addEventListener("change", () => {
+  const s = readState();
+  const v = els.sort.value;
+  go(href(fresh(s, { sort: v === defaultSort(s) ? "" : v })), { focus: null });
+});
+
+els.q.addEventListener("input", () => {
+  if (!els.qError.hidden) showQueryError(null);
+});
 
 document.addEventListener("keydown", (e) => {
   if (e.key !== "Escape" || els.detail.hidden || e.defaultPrevented) return;
-  if (e.target instanceof Element && e.target.closest("input, select, textarea")) return;
+  if (e.target instanceof Element && e.target.closest("input, select, textarea, dialog")) return;
   e.preventDefault();
   go(els.detailClose.getAttribute("href"), {});
 });
@@ -1023,5 +796,5 @@ document.addEventListener("keydown", (e) => {
 window.addEventListener("popstate", () => render({}));
 
 render({});
-loadSummary();
-loadHealth();
+loadSummary().catch((e) => messages.error("summary", "The catalogue could not be counted", e));
+loadHealth(els.health);
