@@ -433,7 +433,9 @@ function resultRow(s, r) {
   const files = filesOf(r);
   const json = safeHttpUrl(str(r.json), location.href) || (pid ? recordApiUrl(type, pid) : null);
   const year = str(r.year);
-  const dates = [str(r.startDate).slice(0, 10), str(r.endDate).slice(0, 10)].filter(Boolean);
+  const start = (str(r.start) || str(r.startDate)).slice(0, 10);
+  const end = (str(r.end) || str(r.endDate)).slice(0, 10);
+  const dates = start && end && end !== start ? [start, end] : [start || end].filter(Boolean);
 
   return h("li", { class: "result", "data-type": type, "data-pid": pid },
     h("h3", { class: "result-title" }, badge(type), " ", statusBadge(r.status), r.status ? " " : "", titleLink),

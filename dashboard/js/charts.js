@@ -104,7 +104,7 @@ export function barChart(box, spec) {
     return false;
   }
   /* Horizontal bars get their height from their number. */
-  box.style.height = spec.horizontal ? `${Math.max(140, spec.labels.length * 20 + 48)}px` : "";
+  box.style.height = spec.horizontal ? `${Math.max(140, spec.labels.length * 17 + 44)}px` : "";
   if (!entry || entry.chart.canvas.parentNode !== box) {
     entry?.chart.destroy();
     const canvas = h("canvas", { role: "img" });

@@ -7,7 +7,7 @@
  * collections, collection.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-import { afterSearch, run, shownCount, url } from "./lib.mjs";
+import { afterSearch, openSearch, run, shownCount, url } from "./lib.mjs";
 
 run("collections", async (t) => {
   const { page } = t;
@@ -15,7 +15,7 @@ run("collections", async (t) => {
   const name = `Browser test ${Date.now()}`;
 
   /* ---- one record, into a new collection ---- */
-  await afterSearch(page, () => page.goto(url("./?q=crystal&type=dataset")));
+  await openSearch(page, "./?q=crystal&type=dataset");
   const n = await shownCount(page);
   t.check(n > 1 && n <= 100, `a search with a few records (${n})`);
   const first = page.locator("#result-list > li.result").first();
@@ -62,7 +62,9 @@ run("collections", async (t) => {
   await t.screenshot("collection");
 
   /* ---- a search inside it ---- */
-  await afterSearch(page, () => page.click("#one-search"));
+  await page.click("#one-search");
+  await page.waitForURL(/[?&]collection=/);
+  await page.waitForFunction(() => Number(document.body.dataset.searches || 0) >= 1);
   t.checkEq(await shownCount(page), n, "searching inside the collection finds its records");
   t.check(await page.waitForFunction((nm) => document.getElementById("chips").textContent.includes(nm), name)
     .then(() => true, () => false), "a chip names the collection");

@@ -177,7 +177,14 @@ export async function run(name, body) {
 export const searchesShown = (page) =>
   page.evaluate(() => Number(document.body.dataset.searches || 0));
 
-/* Does action (async), then waits until the search page shows a new search. */
+/* Opens the search page at path and waits for its first search. */
+export async function openSearch(page, path) {
+  await page.goto(url(path));
+  await page.waitForFunction(() => Number(document.body.dataset.searches || 0) >= 1);
+}
+
+/* Does action (async), then waits until the search page shows a new search
+ * (on the same page: for a new page, openSearch). */
 export async function afterSearch(page, action) {
   const before = await searchesShown(page);
   await action();

@@ -8,7 +8,7 @@
  * panel. Screenshots: search, search-dark, search-detail.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-import { afterSearch, barPoint, canvasInk, run, shownCount, url, waitForCharts } from "./lib.mjs";
+import { afterSearch, openSearch, barPoint, canvasInk, run, shownCount, url, waitForCharts } from "./lib.mjs";
 
 const num = (s) => Number(String(s).replace(/[^\d]/g, ""));
 const CHARTS = ["year", "instrument", "institution", "author", "keyword"];
@@ -17,7 +17,7 @@ run("search", async (t) => {
   const { page } = t;
 
   /* ---- browsing: everything, with charts ---- */
-  await afterSearch(page, () => page.goto(url("./")));
+  await openSearch(page, "./");
   const all = await shownCount(page);
   t.check(all > 100, `browsing shows every record (${all})`);
   t.checkEq(await page.locator("#result-list > li.result").count(), 20, "a page of 20 results");
@@ -55,7 +55,7 @@ run("search", async (t) => {
   }
 
   /* ---- a text search ---- */
-  await afterSearch(page, () => page.goto(url("./")));
+  await openSearch(page, "./");
   await afterSearch(page, async () => {
     await page.fill("#q", "crystal");
     await page.press("#q", "Enter");
@@ -146,7 +146,7 @@ run("search", async (t) => {
     "the box's cursor is at the fault");
 
   /* ---- the detail panel ---- */
-  await afterSearch(page, () => page.goto(url("./?q=crystal")));
+  await openSearch(page, "./?q=crystal");
   const first = page.locator("#result-list a.record-link").first();
   const title = (await first.textContent()).trim();
   await first.click();
@@ -159,7 +159,7 @@ run("search", async (t) => {
 
   /* ---- dark ---- */
   await page.emulateMedia({ colorScheme: "dark" });
-  await afterSearch(page, () => page.goto(url("./")));
+  await openSearch(page, "./");
   await waitForCharts(page, "#charts");
   await t.screenshot("search-dark");
 });
