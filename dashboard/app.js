@@ -11,7 +11,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 import {
-  $, ApiError, api, apiUrl, arr, doiUrl, fmtInt, h, interceptNavLinks, isAbort,
+  $, ApiError, api, apiUrl, arr, doiUrl, fill, fmtInt, h, interceptNavLinks, isAbort,
   isNum, isObj, loadHealth, messageArea, muted, orcidUrl, plural, safeHttpUrl, snippetNodes, str,
   vh, recordApiUrl,
 } from "./js/util.js";
@@ -271,7 +271,7 @@ function showQueryError(err) {
     return;
   }
   const pos = Number.isInteger(err.position) ? err.position : null;
-  els.qError.replaceChildren(
+  fill(els.qError,
     h("p", null, h("strong", null, "The query cannot be read: "), str(err.message) || "malformed query"),
     str(err.excerpt) ? h("pre", { class: "q-excerpt", "aria-label": "Where" }, str(err.excerpt)) : null);
   els.qError.hidden = false;
@@ -623,7 +623,7 @@ function renderChips(s) {
   els.chips.hidden = chips.length === 0;
   els.chips.replaceChildren();
   if (!chips.length) return;
-  els.chips.append(h("ul", { class: "chip-list" }, chips,
+  fill(els.chips, h("ul", { class: "chip-list" }, chips,
     h("li", null, h("a", {
       class: "chip-clear", href: href(fresh(s, { filters: emptyFilters(), year_from: "", year_to: "", collection: "" })),
       "data-nav": true, "data-focus": "results",

@@ -7,7 +7,7 @@
  * API's ceiling per request). Changes send the admin token when one is set.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-import { api, arr, describeError, fmtInt, h, isObj, plural, str, tokenField } from "./util.js";
+import { api, arr, describeError, fill, fmtInt, h, isObj, plural, str, tokenField } from "./util.js";
 
 export const MAX_ITEMS = 10000;
 
@@ -141,7 +141,7 @@ export function openCollectDialog(what, gather) {
       const added = Number(got?.added) || 0;
       const already = Number(got?.already) || 0;
       const unknown = arr(got?.unknown).length;
-      els.status.replaceChildren(
+      fill(els.status,
         `Added ${plural(added, "record", "records")} to “${name}”`,
         already ? `; ${fmtInt(already)} ${already === 1 ? "was" : "were"} already there` : "",
         unknown ? `; ${fmtInt(unknown)} unknown` : "", ". ",

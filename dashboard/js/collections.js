@@ -8,7 +8,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 import {
-  $, ApiError, arr, dateEl, fmtInt, h, interceptNavLinks, isAbort, isObj, loadHealth, messageArea,
+  $, ApiError, arr, dateEl, fill, fmtInt, h, interceptNavLinks, isAbort, isObj, loadHealth, messageArea,
   muted, plural, str, tokenField, vh,
 } from "./util.js";
 import { createCollection, deleteCollection, getCollection, listCollections, removeItems } from "./collect.js";
@@ -26,7 +26,7 @@ const els = {
   items: $("items"), itemsPager: $("items-pager"), health: $("health"),
 };
 const messages = messageArea(els.message);
-els.token.append(tokenField());
+els.token.append(tokenField({ form: true }));
 
 const enc = encodeURIComponent;
 const pageHref = (pid, page) =>
@@ -158,7 +158,7 @@ function drawOne(s) {
   els.oneName.textContent = name;
   els.oneDesc.textContent = str(c.description);
   els.oneDesc.hidden = !str(c.description);
-  els.oneMeta.replaceChildren(plural(items.length, "record", "records"),
+  fill(els.oneMeta, plural(items.length, "record", "records"),
     str(c.created_at) ? [" · created ", dateEl(c.created_at)] : "",
     str(c.updated_at) ? [" · updated ", dateEl(c.updated_at)] : "",
     " · ", h("code", { class: "pid" }, current.pid));

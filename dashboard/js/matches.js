@@ -24,7 +24,7 @@ const els = {
   status: $("status"), list: $("match-list"), pager: $("pager"), health: $("health"),
 };
 const messages = messageArea(els.message);
-els.token.append(tokenField());
+els.token.append(tokenField({ form: true }));
 
 const enc = encodeURIComponent;
 
@@ -74,9 +74,12 @@ export function evidenceText(e) {
       : via === "citation" ? ", which the paper cites (a harvested citation link)"
       : via === "mention" ? ` mentioned${inSection(e.section) || " in the paper"}`
       : inSection(e.section);
-    const url = doiUrl(e.value);
+    /* Only a DOI (10.x/...) gets a link; a dataset's pid may be another id. */
+    const url = /^10\.\d{4,9}\//.test(str(e.value)) ? doiUrl(e.value) : null;
+    const ds = str(e.dataset);
     return ["data DOI ", url ? h("a", { href: url }, str(e.value)) : code(e.value),
-      str(e.dataset) ? [" of the proposal's dataset ", code(e.dataset)] : " of the proposal's data", where, context];
+      ds && ds !== str(e.value) ? [" of the proposal's dataset ", code(ds)] : " of the proposal's data",
+      where, context];
   }
   case "member": {
     const by = str(e.by);

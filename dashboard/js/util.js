@@ -45,6 +45,13 @@ export function append(el, children) {
   return el;
 }
 
+/* Replaces el's children with children (flattened like h's: nested arrays,
+ * strings as text, null, undefined, false and "" left out). */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
 export const vh = (text) => h("span", { class: "vh" }, text);
 export const muted = (text) => h("span", { class: "muted" }, text);
 export const plural = (n, one, many) => `${fmtInt(n)} ${n === 1 ? one : many}`;
@@ -244,8 +251,9 @@ function setAdminToken(v) {
   }
 }
 
-/* A small form for the admin token: a password field, saved on change. */
-export function tokenField() {
+/* A small form for the admin token: a password field, saved on change.
+ * opts.form: wrap it in a <form> of its own (not inside another form). */
+export function tokenField(opts = {}) {
   const id = `admin-token-${Math.random().toString(36).slice(2, 8)}`;
   const input = h("input", {
     id, type: "password", autocomplete: "off", spellcheck: "false", value: adminToken(),
@@ -256,13 +264,15 @@ export function tokenField() {
     setAdminToken(input.value.trim());
     state.textContent = input.value.trim() ? "saved for this tab" : "cleared";
   });
-  return h("details", { class: "token-field" },
-    h("summary", null, "Admin token"),
-    h("div", { class: "field" },
-      h("label", { for: id }, "Bearer token for changes"),
-      input,
-      h("p", { id: `${id}-hint`, class: "hint" },
-        "Only needed when the server sets [server] admin_token. Kept in this tab only. ", state)));
+  const field = h("div", { class: "field" },
+    h("label", { for: id }, "Bearer token for changes"),
+    input,
+    h("p", { id: `${id}-hint`, class: "hint" },
+      "Only needed when the server sets [server] admin_token. Kept in this tab only. ", state));
+  const body = opts.form
+    ? h("form", { onsubmit: (e) => { e.preventDefault(); input.dispatchEvent(new Event("change")); } }, field)
+    : field;
+  return h("details", { class: "token-field" }, h("summary", null, "Admin token"), body);
 }
 
 /* What to say about a refused change. */

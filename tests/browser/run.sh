@@ -11,6 +11,8 @@
 #   ARTIFACT_DIR  $PS_BUILD_DIR/browser-artifacts/: screenshots of every
 #                 page (PNG) and each test's browser log
 #   PS_CONFIG     the server's configuration, PS_DATA its data directory
+# Then tests/browser/*.admin.mjs run against the same catalogue served with
+# [server] admin_token, given to them as PANSIFT_ADMIN_TOKEN.
 # Without chromium the test fails, unless PS_BROWSER_TESTS_OPTIONAL=1, when
 # it is skipped (exit 77, CTest's SKIP_RETURN_CODE). CI never sets it.
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -62,6 +64,23 @@ for t in "$HERE"/*.test.mjs; do
         timeout 120 node "$t"
     rc=$?
     check_eq "$rc" 0 "browser test $name"
+done
+stop_serve
+
+# ---- the same catalogue behind an admin token: tests/browser/*.admin.mjs --
+TOKEN=browser-test-admin-token-0123456789
+write_config "$T/admin.ini" "$T/data" "admin_token = $TOKEN
+[source sample]
+type = pan
+url = file://$T/cat"
+start_serve "$T/admin.ini"
+for t in "$HERE"/*.admin.mjs; do
+    name=$(basename "$t" .admin.mjs)
+    PANSIFT_URL="$SERVE_URL/" CHROMIUM="$CHROMIUM" ARTIFACT_DIR="$ARTIFACT_DIR" \
+        PANSIFT_ADMIN_TOKEN="$TOKEN" PS_CONFIG="$T/admin.ini" PS_DATA="$T/data" \
+        timeout 120 node "$t"
+    rc=$?
+    check_eq "$rc" 0 "browser test $name (with [server] admin_token)"
 done
 stop_serve
 echo "screenshots: $(ls "$ARTIFACT_DIR"/*.png 2>/dev/null | wc -l) in $ARTIFACT_DIR"
