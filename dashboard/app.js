@@ -581,6 +581,10 @@ function renderFacetList(s, f, facets) {
 }
 
 function renderFacets(s, facets) {
+  /* A checkbox that had the focus gets it back once redrawn. */
+  const a = document.activeElement;
+  const refocus = a instanceof HTMLInputElement && a.dataset.param && els.facets.contains(a)
+    ? `input[data-param="${CSS.escape(a.dataset.param)}"][value="${CSS.escape(a.value)}"]` : null;
   renderChecks(s, els.facetType, "type", Object.keys(TYPES), facets, (v) => TYPES[v]?.plural ?? v);
   renderChecks(s, els.facetStatus, "status", facets ? [] : STATUSES, facets, (v) => v);
   renderChecks(s, els.facetDoctype, "doctype", [], facets,
@@ -589,6 +593,7 @@ function renderFacets(s, facets) {
     .filter(Boolean));
   if (!facets && !els.facetLists.childElementCount)
     els.facetLists.append(h("p", { class: "muted" }, "This server sends no facets."));
+  if (refocus) els.facets.querySelector(refocus)?.focus();
 }
 
 /* Chips: one per active filter, each a link that removes it. */
@@ -767,6 +772,17 @@ function go(url, opts = {}) {
 }
 
 interceptNavLinks(go);
+
+/* The filters fold away on narrow screens (they would push the results far
+ * down) and are always open on wide ones, beside the results. */
+const wide = window.matchMedia("(min-width: 62rem)");
+const fold = $("facets-fold");
+const syncFold = () => { fold.open = wide.matches; };
+syncFold();
+wide.addEventListener("change", syncFold);
+fold.querySelector("summary").addEventListener("click", (e) => {
+  if (wide.matches) e.preventDefault();
+});
 
 els.form.addEventListener("submit", (e) => {
   e.preventDefault();

@@ -47,10 +47,12 @@ function config(spec) {
     ticks: {
       color: c.text,
       autoSkip: !horizontal,
-      /* Long names (institutions) are cut; the tooltip has them whole. */
+      /* Long names (institutions) are cut to what the chart's width
+       * allows; the tooltip has them whole. */
       callback(value) {
         const s = String(this.getLabelForValue(value));
-        return s.length > 32 ? `${s.slice(0, 31)}…` : s;
+        const max = spec.maxLabel || 32;
+        return s.length > max ? `${s.slice(0, max - 1)}…` : s;
       },
     },
     grid: { display: false },
@@ -103,6 +105,8 @@ export function barChart(box, spec) {
     box.style.height = "";
     return false;
   }
+  /* Labels beside horizontal bars take at most about 40% of the width. */
+  spec.maxLabel = Math.min(32, Math.max(10, Math.round((box.clientWidth || 400) / 16)));
   /* Horizontal bars get their height from their number. */
   box.style.height = spec.horizontal ? `${Math.max(140, spec.labels.length * 17 + 44)}px` : "";
   if (!entry || entry.chart.canvas.parentNode !== box) {
