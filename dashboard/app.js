@@ -11,7 +11,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 import {
-  $, ApiError, api, apiUrl, arr, doiUrl, fill, fmtInt, h, interceptNavLinks, isAbort,
+  $, ApiError, api, apiUrl, arr, doiUrl, fill, fmtInt, formatBytes, h, interceptNavLinks, isAbort,
   isNum, isObj, loadHealth, messageArea, muted, orcidUrl, plural, safeHttpUrl, snippetNodes, str,
   vh, recordApiUrl,
 } from "./js/util.js";
@@ -401,12 +401,16 @@ function firstOf(list, n, each, label) {
   return h("p", { class: "people" }, h("span", { class: "people-label" }, `${label}: `), parts);
 }
 
+/* Links to a record's files: its files (strings or {url, name}) and its
+ * own URL (a PDF or a landing page). */
 function filesOf(r) {
-  return arr(r.files).map((f) => {
+  const own = safeHttpUrl(str(r.url), location.href);
+  const ownLink = own ? [{ url: own, name: /\.pdf(?:$|[?#])/i.test(own) ? "PDF" : "Web page" }] : [];
+  return ownLink.concat(arr(r.files).map((f) => {
     if (typeof f === "string") return { url: safeHttpUrl(f, location.href), name: "" };
     if (isObj(f)) return { url: safeHttpUrl(str(f.url) || str(f.href), location.href), name: str(f.name) || str(f.type) };
     return { url: null };
-  }).filter((f) => f.url);
+  }).filter((f) => f.url));
 }
 
 function resultRow(s, r) {
@@ -433,7 +437,7 @@ function resultRow(s, r) {
   const files = filesOf(r);
   const json = safeHttpUrl(str(r.json), location.href) || (pid ? recordApiUrl(type, pid) : null);
   const year = str(r.year);
-  const start = (str(r.start) || str(r.startDate)).slice(0, 10);
+  const start = (str(r.start) || str(r.startDate) || str(r.created)).slice(0, 10);
   const end = (str(r.end) || str(r.endDate)).slice(0, 10);
   const dates = start && end && end !== start ? [start, end] : [start || end].filter(Boolean);
 
@@ -442,7 +446,9 @@ function resultRow(s, r) {
     metaLine([
       code && [vh("Code: "), h("code", null, code)],
       dates.length ? [vh("Dates: "), dates.join(" – ")] : year && [vh("Year: "), year],
-      str(r.doctype) && [vh("Type: "), str(r.doctype)],
+      str(r.doctype) && str(r.doctype).toLowerCase() !== type && [vh("Type: "), str(r.doctype)],
+      str(r.facility) && [vh("Facility: "), toggle("facility", str(r.facility), str(r.facility))],
+      isNum(r.size) && h("span", { title: `${fmtInt(r.size)} bytes` }, vh("Size: "), formatBytes(r.size)),
       str(r.journal) && [vh("Journal: "), h("i", null, str(r.journal))],
       isNum(r.citations) && plural(r.citations, "citation", "citations"),
       doi && h("a", { href: doi }, vh("DOI: "), `doi:${str(r.doi)}`),
