@@ -10,11 +10,14 @@
 import { api, arr, describeError, fill, fmtInt, h, isObj, plural, str, tokenField } from "./util.js";
 
 export const MAX_ITEMS = 10000;
+const CHUNK = 1000;  /* items per request */
 
 const enc = encodeURIComponent;
 
 export const listCollections = (signal) => api("collections", null, { signal });
-export const getCollection = (pid, signal) => api(`collections/${enc(pid)}`, null, { signal });
+/* One collection with a page of its items (the API's default: the first 1000). */
+export const getCollection = (pid, signal, page) =>
+  api(`collections/${enc(pid)}`, page || null, { signal });
 export const createCollection = (name, description) =>
   api("collections", null, { method: "POST", body: { name, description }, auth: true });
 export const deleteCollection = (pid) =>
@@ -49,7 +52,7 @@ function buildDialog() {
   els.what = h("p", { class: "dialog-what" });
   els.choices = h("div", { class: "choices" });
   els.name = h("input", { id: "collect-name", type: "text", maxlength: "200", autocomplete: "off" });
-  els.desc = h("input", { id: "collect-desc", type: "text", maxlength: "1000", autocomplete: "off" });
+  els.desc = h("input", { id: "collect-desc", type: "text", maxlength: "4000", autocomplete: "off" });
   els.newRadio = h("input", { type: "radio", name: "collect-target", value: "", id: "collect-new" });
   els.status = h("p", { class: "dialog-status", role: "status" });
   els.submit = h("button", { type: "submit", class: "button button-primary" }, "Add");
@@ -135,12 +138,20 @@ export function openCollectDialog(what, gather) {
         if (!pid) throw new Error("the server did not say the new collection's pid");
       }
       const items = await gather((text) => { els.status.textContent = text; });
-      els.status.textContent = `Adding ${plural(items.length, "record", "records")}…`;
-      const got = await addItems(pid, items);
+      /* In requests of 1000, well under the server's body ceiling. */
+      let added = 0;
+      let already = 0;
+      let unknown = 0;
+      for (let i = 0; i < items.length; i += CHUNK) {
+        els.status.textContent = items.length > CHUNK
+          ? `Adding the records: ${fmtInt(i)} of ${fmtInt(items.length)}…`
+          : `Adding ${plural(items.length, "record", "records")}…`;
+        const got = await addItems(pid, items.slice(i, i + CHUNK));
+        added += Number(got?.added) || 0;
+        already += Number(got?.already) || 0;
+        unknown += arr(got?.unknown).length;
+      }
       rememberCollection(pid);
-      const added = Number(got?.added) || 0;
-      const already = Number(got?.already) || 0;
-      const unknown = arr(got?.unknown).length;
       fill(els.status,
         `Added ${plural(added, "record", "records")} to “${name}”`,
         already ? `; ${fmtInt(already)} ${already === 1 ? "was" : "were"} already there` : "",

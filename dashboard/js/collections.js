@@ -36,7 +36,8 @@ function readState() {
   const p = new URLSearchParams(location.search);
   return {
     pid: (p.get("pid") || "").trim(),
-    page: Math.min(Math.max(parseInt(p.get("page"), 10) || 1, 1), 100000),
+    /* The API skips at most 100,000 items. */
+    page: Math.min(Math.max(parseInt(p.get("page"), 10) || 1, 1), 100000 / ITEMS_PAGE + 1),
   };
 }
 
@@ -120,7 +121,7 @@ els.createForm.addEventListener("submit", async (e) => {
 
 /* ---- one collection --------------------------------------------------------------------------- */
 
-let current = null;  /* the open collection */
+let current = null;  /* the open collection: {pid, page, rec} */
 
 async function showOne(s) {
   els.listView.hidden = true;
@@ -132,33 +133,36 @@ async function showOne(s) {
     els.oneDesc.textContent = "";
     els.oneMeta.textContent = "Loading…";
     els.items.replaceChildren();
-    try {
-      const c = await getCollection(s.pid, mine.signal);
-      if (mine.signal.aborted) return;
-      current = { pid: s.pid, rec: isObj(c) ? c : {} };
-    } catch (e) {
-      if (isAbort(e)) return;
-      current = null;
-      messages.error("one", e instanceof ApiError && e.status === 404
-        ? `There is no collection “${s.pid}”` : `The collection “${s.pid}” could not be loaded`, e);
-      els.oneMeta.textContent = "";
-      return;
-    }
+  }
+  /* One page of its items at a time (the API pages them). */
+  try {
+    const c = await getCollection(s.pid, mine.signal,
+      { limit: ITEMS_PAGE, skip: (s.page - 1) * ITEMS_PAGE });
+    if (mine.signal.aborted) return;
+    current = { pid: s.pid, page: s.page, rec: isObj(c) ? c : {} };
+  } catch (e) {
+    if (isAbort(e)) return;
+    current = null;
+    messages.error("one", e instanceof ApiError && e.status === 404
+      ? `There is no collection “${s.pid}”` : `The collection “${s.pid}” could not be loaded`, e);
+    els.oneMeta.textContent = "";
+    return;
   }
   messages.clear("one");
-  drawOne(s);
+  drawOne();
 }
 
-function drawOne(s) {
+function drawOne() {
   const c = current.rec;
   const name = str(c.name) || current.pid;
   const items = arr(c.items).filter((i) => isObj(i) && str(i.pid));
+  const count = Number(c.count) || 0;
   els.title.textContent = "Collection";
   document.title = `${name} · Collections · pansift`;
   els.oneName.textContent = name;
   els.oneDesc.textContent = str(c.description);
   els.oneDesc.hidden = !str(c.description);
-  fill(els.oneMeta, plural(items.length, "record", "records"),
+  fill(els.oneMeta, plural(count, "record", "records"),
     str(c.created_at) ? [" · created ", dateEl(c.created_at)] : "",
     str(c.updated_at) ? [" · updated ", dateEl(c.updated_at)] : "",
     " · ", h("code", { class: "pid" }, current.pid));
@@ -166,14 +170,16 @@ function drawOne(s) {
   els.oneReport.href = `report.html?collection=${enc(current.pid)}`;
   els.oneDelete.onclick = () => removeCollection(current.pid, name);
 
-  const last = Math.max(1, Math.ceil(items.length / ITEMS_PAGE));
-  const page = Math.min(s.page, last);
-  const slice = items.slice((page - 1) * ITEMS_PAGE, page * ITEMS_PAGE);
+  const last = Math.max(1, Math.ceil(count / ITEMS_PAGE));
+  const page = current.page;
   els.items.replaceChildren();
   els.removeSelected.disabled = true;
-  if (!items.length) {
+  if (!count) {
     els.items.append(h("p", { class: "muted" }, "No records yet. Add some from the ",
       h("a", { href: "./" }, "search page"), "."));
+  } else if (!items.length) {
+    els.items.append(h("p", { class: "muted" }, `Page ${page} is past the end. `,
+      h("a", { href: pageHref(current.pid, last), "data-nav": true }, "Go to the last page"), "."));
   } else {
     const all = h("input", { type: "checkbox", id: "select-all", "aria-label": "Select every record on this page" });
     const boxes = [];
@@ -192,7 +198,7 @@ function drawOne(s) {
         h("caption", { class: "vh" }, `Records of ${name}`),
         h("thead", null, h("tr", null, h("th", { scope: "col" }, all),
           ["Kind", "Title", "pid", "Added", "Note"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", null, slice.map((it, n) => {
+        h("tbody", null, items.map((it, n) => {
           const type = str(it.type);
           const pid = str(it.pid);
           const box = h("input", { type: "checkbox", "aria-label": `Select ${str(it.title) || pid}`,
@@ -217,7 +223,6 @@ function drawOne(s) {
         await removeItems(current.pid, chosen);
         messages.clear("remove");
         els.itemsStatus.textContent = `${plural(chosen.length, "record", "records")} removed.`;
-        current = null;
         showOne(readState());
       } catch (e) {
         messages.error("remove", "The records could not be removed", e);
