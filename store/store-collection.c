@@ -27,9 +27,15 @@
     "0 AND " VISIBLE("x", "2") " WHERE ci.collection_id = ?1 AND ci.kind = " k
 #define ITEM_ARMS                                                              \
     ITEM_ARM("3", "proposal", "title")                                         \
-    " UNION ALL " ITEM_ARM("9", "publication", "title") " UNION ALL "          \
-        ITEM_ARM("4", "dataset", "title") " UNION ALL "                        \
-            ITEM_ARM("2", "instrument", "name")
+    " UNION ALL " ITEM_ARM(                                                    \
+        "9", "publication",                                                    \
+        "title") " UNION ALL " ITEM_ARM("4", "dataset",                        \
+                                        "title") " UNION ALL " ITEM_ARM("2",   \
+                                                                        "inst" \
+                                                                        "rume" \
+                                                                        "nt",  \
+                                                                        "nam"  \
+                                                                        "e")
 
 static const char count_sql[] = "SELECT count(*) FROM (" ITEM_ARMS ")";
 static const char items_sql[] =
@@ -142,10 +148,10 @@ static ps_status collection_json(ps_store *st, sqlite3_stmt *s, int64_t now,
                                  json_t **out, ps_err *err)
 {
     int64_t id = sqlite3_column_int64(s, 0);
-    json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:o}", "pid", text_json(s, 1),
-                          "name", text_json(s, 2), "description",
-                          text_json(s, 3), "created_at", time_json(s, 4),
-                          "updated_at", time_json(s, 5));
+    json_t *o =
+        json_pack("{s:o, s:o, s:o, s:o, s:o}", "pid", text_json(s, 1), "name",
+                  text_json(s, 2), "description", text_json(s, 3), "created_at",
+                  time_json(s, 4), "updated_at", time_json(s, 5));
     *out = NULL;
     if (!o)
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
@@ -175,8 +181,8 @@ static ps_status find_collection(ps_store *st, const char *pid, int64_t *id,
     psi_bind_text(s, 1, pid);
     CHECK(psi_step_id(st, s, id, err, "finding a collection"));
     if (!*id)
-        status = ps_err_set(err, PS_ERR_NOTFOUND, "no collection \"%.80s\"",
-                            pid);
+        status =
+            ps_err_set(err, PS_ERR_NOTFOUND, "no collection \"%.80s\"", pid);
 out:
     return status;
 }
@@ -304,11 +310,11 @@ static ps_status items_json(ps_store *st, int64_t id, int64_t now,
         rc = sqlite3_step(s);
         if (rc != SQLITE_ROW)
             break;
-        json_t *o = json_pack(
-            "{s:s, s:o, s:o, s:s}", "type",
-            ps_kind_name((ps_kind)sqlite3_column_int(s, 0)), "pid",
-            text_json(s, 2), "title", text_json(s, 3), "added_at",
-            ps_time_format(sqlite3_column_int64(s, 4), buf));
+        json_t *o =
+            json_pack("{s:s, s:o, s:o, s:s}", "type",
+                      ps_kind_name((ps_kind)sqlite3_column_int(s, 0)), "pid",
+                      text_json(s, 2), "title", text_json(s, 3), "added_at",
+                      ps_time_format(sqlite3_column_int64(s, 4), buf));
         if (o && sqlite3_column_type(s, 5) != SQLITE_NULL)
             json_object_set_new(o, "note", text_json(s, 5));
         if (!o || json_array_append_new(arr, o) != 0) {
@@ -367,8 +373,7 @@ out:
     return status;
 }
 
-ps_status ps_store_collection_delete(ps_store *st, const char *pid,
-                                     ps_err *err)
+ps_status ps_store_collection_delete(ps_store *st, const char *pid, ps_err *err)
 {
     static const char sql[] = "DELETE FROM collection WHERE pid = ?1";
     ps_status status = PS_OK;
@@ -458,7 +463,8 @@ out:
     return status;
 }
 
-ps_status ps_store_collection_add(ps_store *st, ps_collection_counts *counts_out,
+ps_status ps_store_collection_add(ps_store *st,
+                                  ps_collection_counts *counts_out,
                                   const char *pid,
                                   const ps_collection_item *items, size_t n,
                                   int64_t now_ms, unsigned char *unknown_out,
@@ -490,8 +496,8 @@ ps_status ps_store_collection_add(ps_store *st, ps_collection_counts *counts_out
     int64_t now = ps_now_ms();
     for (size_t i = 0; i < n; i++) {
         int64_t rec = 0;
-        CHECK(find_record(st, items[i].kind, items[i].pid, 1, now_ms, &rec,
-                          err));
+        CHECK(
+            find_record(st, items[i].kind, items[i].pid, 1, now_ms, &rec, err));
         if (!rec) {
             c.unknown++;
             if (unknown_out)
@@ -582,8 +588,8 @@ ps_status ps_store_collection_remove(ps_store *st,
             continue;
         }
         if (rec)
-            CHECK(find_record(st, items[i].kind, items[i].pid, 1, now_ms,
-                              &seen, err));
+            CHECK(find_record(st, items[i].kind, items[i].pid, 1, now_ms, &seen,
+                              err));
         if (seen) {
             c.already++;
         } else {

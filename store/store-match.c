@@ -1176,9 +1176,8 @@ ps_status ps_match_judge(ps_store *st, int64_t link_id, ps_link_state state,
         "'publication-from-proposal' AND (state != ?2 OR provenance != "
         "" TARGET_PROV ") RETURNING coalesce(src_id, 0), coalesce(dst_id, 0)";
 #undef TARGET_PROV
-    static const char exists[] =
-        "SELECT id FROM link WHERE id = ?1 AND type = "
-        "'publication-from-proposal'";
+    static const char exists[] = "SELECT id FROM link WHERE id = ?1 AND type = "
+                                 "'publication-from-proposal'";
     ps_status status = PS_OK;
     sqlite3_stmt *s;
     int own = 0;
@@ -1275,8 +1274,7 @@ out:
 
 /* ---- the review API's listing -------------------------------------------- */
 
-static const char *const state_names[] = {"candidate", "confirmed",
-                                          "rejected"};
+static const char *const state_names[] = {"candidate", "confirmed", "rejected"};
 static const char *const prov_names[] = {"harvested", "inferred", "user",
                                          "validated"};
 
@@ -1306,14 +1304,14 @@ int ps_match_state_parse(const char *name)
 /* The links q selects: ?1 state (-1 any), ?2 tier (-1 any), ?3 instrument
  * pid (NULL any), ?4 now (0: any visibility), ?7 link id (0: any). */
 #define MATCH_FROM                                                             \
-    " FROM link l LEFT JOIN publication u ON u.id = l.src_id LEFT JOIN "        \
-    "proposal pr ON pr.id = l.dst_id WHERE l.type = "                         \
+    " FROM link l LEFT JOIN publication u ON u.id = l.src_id LEFT JOIN "       \
+    "proposal pr ON pr.id = l.dst_id WHERE l.type = "                          \
     "'publication-from-proposal' AND (?7 = 0 OR l.id = ?7) AND (?1 < 0 OR "    \
     "l.state = ?1) AND (?2 < 0 OR " HARD_SQL " = ?2) AND (?3 IS NULL OR "      \
     "EXISTS (SELECT 1 FROM link dl JOIN dataset d ON d.id = dl.src_id AND "    \
     "d.deleted = 0 WHERE dl.type = 'dataset-of-proposal' AND dl.src_kind = 4 " \
     "AND dl.dst_kind = 3 AND dl.dst_id = l.dst_id AND (d.instrument_pid = ?3 " \
-    "OR d.instrument_id = (SELECT id FROM instrument WHERE pid = ?3)))) AND "   \
+    "OR d.instrument_id = (SELECT id FROM instrument WHERE pid = ?3)))) AND "  \
     "(?4 = 0 OR (" SEEN_SQL("u") " AND " SEEN_SQL("pr") "))"
 
 static const char match_count_sql[] =
@@ -1359,8 +1357,8 @@ static json_t *time_or_null(sqlite3_stmt *s, int i)
 }
 
 /* The instruments of proposal prop as [{"pid","name"}]. */
-static ps_status proposal_instruments(ps_store *st, int64_t prop,
-                                      json_t **out, ps_err *err)
+static ps_status proposal_instruments(ps_store *st, int64_t prop, json_t **out,
+                                      ps_err *err)
 {
     ps_status status = PS_OK;
     sqlite3_stmt *s;
@@ -1405,8 +1403,7 @@ static json_t *match_row_json(sqlite3_stmt *s)
     json_t *pub = json_object(), *prop = json_object();
     if (pub) {
         json_object_set_new(pub, "pid",
-                            json_string(sqlite3_column_type(s, 7) !=
-                                                SQLITE_NULL
+                            json_string(sqlite3_column_type(s, 7) != SQLITE_NULL
                                             ? col_text(s, 7)
                                             : col_text(s, 6)));
         put_text(pub, "title", s, 8);
@@ -1416,11 +1413,11 @@ static json_t *match_row_json(sqlite3_stmt *s)
                                 json_integer(sqlite3_column_int64(s, 10)));
     }
     if (prop) {
-        json_object_set_new(prop, "pid",
-                            json_string(sqlite3_column_type(s, 13) !=
-                                                SQLITE_NULL
-                                            ? col_text(s, 13)
-                                            : col_text(s, 11)));
+        json_object_set_new(
+            prop, "pid",
+            json_string(sqlite3_column_type(s, 13) != SQLITE_NULL
+                            ? col_text(s, 13)
+                            : col_text(s, 11)));
         put_text(prop, "code", s, 14);
         put_text(prop, "title", s, 15);
         put_text(prop, "status", s, 16);
@@ -1495,9 +1492,8 @@ ps_status ps_match_find(ps_store *st, json_t **out, const ps_match_query *q,
     for (size_t i = 0; i < nprops; i++) {
         json_t *instr = NULL;
         CHECK(proposal_instruments(st, props[i][1], &instr, err));
-        json_t *prop =
-            json_object_get(json_array_get(res, (size_t)props[i][0]),
-                            "proposal");
+        json_t *prop = json_object_get(json_array_get(res, (size_t)props[i][0]),
+                                       "proposal");
         json_object_set_new(prop, "instruments", instr);
     }
     *out = json_pack("{s:I, s:o}", "count", (json_int_t)count, "results", res);

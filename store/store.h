@@ -657,10 +657,10 @@ ps_status ps_store_instrument_names(ps_store *st,
  * pair with the time it was added and an optional note. Items are kept
  * when their record is deleted or hidden later, but the reads below leave
  * out what is not live (and, with now_ms, not public). Ceilings: */
-#define PS_COLLECTION_NAME_MAX 200   /* bytes of a name (at least 1) */
-#define PS_COLLECTION_DESC_MAX 4000  /* bytes of a description */
-#define PS_COLLECTION_NOTE_MAX 1000  /* bytes of an item's note */
-#define PS_COLLECTIONS_MAX 1000      /* collections in a store */
+#define PS_COLLECTION_NAME_MAX 200     /* bytes of a name (at least 1) */
+#define PS_COLLECTION_DESC_MAX 4000    /* bytes of a description */
+#define PS_COLLECTION_NOTE_MAX 1000    /* bytes of an item's note */
+#define PS_COLLECTIONS_MAX 1000        /* collections in a store */
 #define PS_COLLECTION_ITEMS_MAX 100000 /* items in one collection */
 #define PS_COLLECTION_BATCH_MAX 10000  /* items in one add or remove call */
 
@@ -724,7 +724,8 @@ typedef struct ps_collection_counts {
  * store), PS_ERR_NOTFOUND (no such collection), PS_ERR_TOOBIG (the
  * collection would hold more than PS_COLLECTION_ITEMS_MAX items; nothing is
  * added), PS_ERR_BUSY, PS_ERR_DB, PS_ERR_NOMEM. */
-ps_status ps_store_collection_add(ps_store *st, ps_collection_counts *counts_out,
+ps_status ps_store_collection_add(ps_store *st,
+                                  ps_collection_counts *counts_out,
                                   const char *pid,
                                   const ps_collection_item *items, size_t n,
                                   int64_t now_ms, unsigned char *unknown_out,

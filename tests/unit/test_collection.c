@@ -129,11 +129,9 @@ static void test_collections(void)
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     big[PS_COLLECTION_NAME_MAX + 1] = '\0';
-    check(ps_store_collection_create(st, &c, big, NULL, &err) ==
-              PS_ERR_INVALID,
+    check(ps_store_collection_create(st, &c, big, NULL, &err) == PS_ERR_INVALID,
           "name of 201 bytes");
-    check(strstr(err.msg, "at most 200 bytes") != NULL, "message: %s",
-          err.msg);
+    check(strstr(err.msg, "at most 200 bytes") != NULL, "message: %s", err.msg);
     big[PS_COLLECTION_NAME_MAX] = '\0';
     check(ps_store_collection_create(st, &c, big, NULL, &err) == PS_OK,
           "name of 200 bytes: %s", err.msg);
@@ -142,8 +140,7 @@ static void test_collections(void)
     json_decref(c);
     memset(big, 'x', sizeof big - 1);
     big[PS_COLLECTION_DESC_MAX + 1] = '\0';
-    check(ps_store_collection_create(st, &c, "n", big, &err) ==
-              PS_ERR_INVALID,
+    check(ps_store_collection_create(st, &c, "n", big, &err) == PS_ERR_INVALID,
           "description of 4001 bytes");
     check(ps_store_collection_create(st, &c, "n", "a\001", &err) ==
               PS_ERR_INVALID,
@@ -169,29 +166,27 @@ static void test_collections(void)
         {PS_KIND_PUBLICATION, "pub/1", "key paper"},
         {PS_KIND_PROPOSAL, "prop/1", NULL},
         {PS_KIND_DATASET, "ds/1", NULL},
-        {PS_KIND_PUBLICATION, "pub/1", NULL},       /* twice */
-        {PS_KIND_PROPOSAL, "pub/2", NULL},          /* wrong type */
-        {PS_KIND_PUBLICATION, "nope", NULL},        /* no such record */
-        {PS_KIND_PROPOSAL, "prop/secret", NULL},    /* restricted */
+        {PS_KIND_PUBLICATION, "pub/1", NULL},    /* twice */
+        {PS_KIND_PROPOSAL, "pub/2", NULL},       /* wrong type */
+        {PS_KIND_PUBLICATION, "nope", NULL},     /* no such record */
+        {PS_KIND_PROPOSAL, "prop/secret", NULL}, /* restricted */
     };
     size_t n = sizeof items / sizeof items[0];
     unsigned char unknown[7];
     ps_collection_counts k;
     int64_t now = ps_now_ms();
-    check(ps_store_collection_add(st, &k, cpid, items, n, now, unknown,
-                                  &err) == PS_OK,
+    check(ps_store_collection_add(st, &k, cpid, items, n, now, unknown, &err) ==
+              PS_OK,
           "add: %s", err.msg);
     check(k.done == 3 && k.already == 1 && k.unknown == 3,
           "added %lld, already %lld, unknown %lld", (long long)k.done,
           (long long)k.already, (long long)k.unknown);
-    check(!unknown[0] && !unknown[3] && unknown[4] && unknown[5] &&
-              unknown[6],
+    check(!unknown[0] && !unknown[3] && unknown[4] && unknown[5] && unknown[6],
           "unknown flags");
     check(ps_store_collection_add(st, &k, cpid, items, n, now, NULL, &err) ==
               PS_OK,
           "add again");
-    check(k.done == 0 && k.already == 4 && k.unknown == 3,
-          "all there already");
+    check(k.done == 0 && k.already == 4 && k.unknown == 3, "all there already");
     /* Without a time, restricted records can be collected (the CLI's
      * view); the reads with a time leave them out. */
     check(ps_store_collection_add(st, &k, cpid, items + 6, 1, 0, NULL, &err) ==
@@ -242,8 +237,7 @@ static void test_collections(void)
     check_str(pid_of(json_array_get(its, 0)), "prop/1");
     check_str(pid_of(json_array_get(its, 1)), "ds/1");
     json_t *first = json_array_get(its, 2);
-    check_str(json_string_value(json_object_get(first, "type")),
-              "publication");
+    check_str(json_string_value(json_object_get(first, "type")), "publication");
     check_str(pid_of(first), "pub/1");
     check_str(json_string_value(json_object_get(first, "title")), "pub/1");
     check_str(json_string_value(json_object_get(first, "note")), "key paper");
@@ -257,8 +251,7 @@ static void test_collections(void)
               json_array_size(json_object_get(g, "items")) == 1 &&
               count_of(g) == 3,
           "a page of items");
-    check_str(pid_of(json_array_get(json_object_get(g, "items"), 0)),
-              "ds/1");
+    check_str(pid_of(json_array_get(json_object_get(g, "items"), 0)), "ds/1");
     json_decref(g);
     check(ps_store_collection_get(st, &g, cpid, now, 0, 0, &err) == PS_OK &&
               !json_object_get(g, "items"),
@@ -273,8 +266,8 @@ static void test_collections(void)
           "negative limit");
     /* A note given again replaces the old one. */
     ps_collection_item renote = {PS_KIND_PUBLICATION, "pub/1", "reread"};
-    check(ps_store_collection_add(st, &k, cpid, &renote, 1, now, NULL,
-                                  &err) == PS_OK &&
+    check(ps_store_collection_add(st, &k, cpid, &renote, 1, now, NULL, &err) ==
+                  PS_OK &&
               k.already == 1,
           "renote");
     check(ps_store_collection_get(st, &g, cpid, now, 10, 0, &err) == PS_OK,
@@ -330,8 +323,8 @@ static void test_collections(void)
           "removed %lld, absent %lld, unknown %lld", (long long)k.done,
           (long long)k.already, (long long)k.unknown);
     check(unk[3] && !unk[4], "unknown flags");
-    check(ps_store_collection_remove(st, &k, cpid, rm + 4, 1, now, unk,
-                                     &err) == PS_OK &&
+    check(ps_store_collection_remove(st, &k, cpid, rm + 4, 1, now, unk, &err) ==
+                  PS_OK &&
               k.unknown == 1,
           "a hidden non-member is unknown");
 
@@ -342,8 +335,8 @@ static void test_collections(void)
               PS_OK,
           "find pub/1");
     int gone = 0;
-    check(ps_store_delete(st, src, PS_KIND_PUBLICATION, "pub/1", &gone,
-                          &e2) == PS_OK &&
+    check(ps_store_delete(st, src, PS_KIND_PUBLICATION, "pub/1", &gone, &e2) ==
+                  PS_OK &&
               gone,
           "delete pub/1: %s", e2.msg);
     check(ps_store_collection_get(st, &g, cpid, now, 10, 0, &err) == PS_OK &&
@@ -386,8 +379,7 @@ static void test_ceiling(void)
                   PS_ERR_TOOBIG &&
               !c,
           "the 1001st");
-    check(strstr(err.msg, "delete one first") != NULL, "message: %s",
-          err.msg);
+    check(strstr(err.msg, "delete one first") != NULL, "message: %s", err.msg);
     check(ps_store_commit(st, &err) == PS_OK, "commit");
     ps_store_close(st);
 }

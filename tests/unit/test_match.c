@@ -214,8 +214,7 @@ static void test_review(ps_store *st, int64_t pub_d)
     check(find_n(st, &q, &count) == 0 && count == 4, "past the end");
     q.limit = -1;
     json_t *o = NULL;
-    check(ps_match_find(st, &o, &q, &err) == PS_ERR_INVALID && !o,
-          "bad query");
+    check(ps_match_find(st, &o, &q, &err) == PS_ERR_INVALID && !o, "bad query");
     check(ps_match_find(st, &o, NULL, &err) == PS_ERR_INVALID, "no query");
 
     /* One match, as the review page shows it. */
@@ -235,8 +234,7 @@ static void test_review(ps_store *st, int64_t pub_d)
     check_str(json_string_value(json_object_get(in, "pid")), "ill/d7");
     check_str(json_string_value(json_object_get(in, "name")), "D7");
     check_str(json_string_value(json_object_get(o, "state")), "confirmed");
-    check_str(json_string_value(json_object_get(o, "provenance")),
-              "validated");
+    check_str(json_string_value(json_object_get(o, "provenance")), "validated");
     check_str(json_string_value(json_object_get(o, "tier")), "soft");
     check(json_array_size(json_object_get(o, "evidence")) >= 2, "evidence");
     check(json_is_string(json_object_get(o, "updated_at")), "updated_at");
@@ -254,14 +252,12 @@ static void test_review(ps_store *st, int64_t pub_d)
     check(seq1 > seq0, "judging bumps the publication's seq");
     check(ps_match_get(st, &o, id_d, 0, &err) == PS_OK, "get again");
     check_str(json_string_value(json_object_get(o, "state")), "candidate");
-    check_str(json_string_value(json_object_get(o, "provenance")),
-              "inferred");
+    check_str(json_string_value(json_object_get(o, "provenance")), "inferred");
     json_decref(o);
     check(ps_match_judge(st, id_d, PS_LINK_CANDIDATE, &err) == PS_OK,
           "the same judgement again");
     check(pub_seq(st, pub_d) == seq1, "an unchanged judgement changes no seq");
-    check(ps_match_judge(st, 99999, PS_LINK_CANDIDATE, &err) ==
-              PS_ERR_NOTFOUND,
+    check(ps_match_judge(st, 99999, PS_LINK_CANDIDATE, &err) == PS_ERR_NOTFOUND,
           "unknown link, unchanged-looking judgement");
     check_str(ps_match_state_name(2), "rejected");
     check(ps_match_state_name(3) == NULL, "no state 3");
