@@ -194,8 +194,8 @@ int psi_body_json(psi_req *req, psi_resp *resp, json_t **out)
     if (!req->body.len)
         return psi_error(resp, 400, "INVALID_BODY",
                          "this request needs a JSON object as its body");
-    json_t *j =
-        json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(req->body.data, req->body.len,
+                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!j)
         return psi_error(resp, 400, "INVALID_BODY",
                          "the body is not JSON: %s (line %d, column %d)",
