@@ -105,7 +105,9 @@ typedef struct ps_match_query {
 /* The matches q selects, best score first (then by id), as the review API
  * gives them: *out is {"count":N (all that q selects, before paging),
  * "results":[{"id","publication":{"pid","title","doi","year"},
- * "proposal":{"pid","code","title","status","instruments":[{"pid","name"}]},
+ * "proposal":{"pid","code","title","status","year","instruments":[{"pid",
+ * "name"}]} (years: a publication's year, else that of its publication or
+ * start date; a proposal's start, else submission),
  * "score","tier":"hard"|"soft","state":"candidate"|..., "provenance":
  * "harvested"|"inferred"|"user"|"validated","evidence":[...],"created_at",
  * "updated_at"}]} (caller owns it; NULL on failure). A publication or

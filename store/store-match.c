@@ -1314,14 +1314,21 @@ int ps_match_state_parse(const char *name)
     "OR d.instrument_id = (SELECT id FROM instrument WHERE pid = ?3)))) AND "  \
     "(?4 = 0 OR (" SEEN_SQL("u") " AND " SEEN_SQL("pr") "))"
 
+/* The year of a time in ms (NULL stays NULL), as the index takes it. */
+#define YEAR_SQL(ms)                                                           \
+    "CAST(strftime('%Y', " ms " / 1000, 'unixepoch') AS INTEGER)"
+
 static const char match_count_sql[] =
     "SELECT count(*) " MATCH_FROM " AND ?5 = ?5 AND ?6 = ?6";
+#define PUB_YEAR                                                               \
+    "coalesce(u.year, " YEAR_SQL("coalesce(u.published_at, u.start_at)") ")"
+#define PROP_YEAR YEAR_SQL("coalesce(pr.start_at, pr.submitted_at)")
 static const char match_page_sql[] =
     "SELECT l.id, l.score, l.state, l.provenance, l.evidence, " HARD_SQL
-    ", l.src_ref, u.pid, u.title, u.doi, coalesce(u.year, CAST(strftime('%Y', "
-    "u.published_at / 1000, 'unixepoch') AS INTEGER)), l.dst_ref, pr.id, "
+    ", l.src_ref, u.pid, u.title, u.doi, " PUB_YEAR ", l.dst_ref, pr.id, "
     "pr.pid, pr.code, pr.title, pr.status, l.created_at, "
-    "l.updated_at" MATCH_FROM " ORDER BY l.score DESC, l.id LIMIT ?5 OFFSET ?6";
+    "l.updated_at, " PROP_YEAR MATCH_FROM
+    " ORDER BY l.score DESC, l.id LIMIT ?5 OFFSET ?6";
 /* A proposal's instruments: those of its live datasets. */
 static const char match_instr_sql[] =
     "SELECT DISTINCT coalesce(i.pid, d.instrument_pid), i.name FROM link dl "
@@ -1421,6 +1428,9 @@ static json_t *match_row_json(sqlite3_stmt *s)
         put_text(prop, "code", s, 14);
         put_text(prop, "title", s, 15);
         put_text(prop, "status", s, 16);
+        if (sqlite3_column_type(s, 19) != SQLITE_NULL)
+            json_object_set_new(prop, "year",
+                                json_integer(sqlite3_column_int64(s, 19)));
         json_object_set_new(prop, "instruments", json_array());
     }
     const char *state = ps_match_state_name(sqlite3_column_int(s, 2));

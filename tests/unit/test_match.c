@@ -230,6 +230,8 @@ static void test_review(ps_store *st, int64_t pub_d)
               "Diffuse scattering");
     check(json_integer_value(json_object_get(pub, "year")) == 2019, "year");
     check_str(json_string_value(json_object_get(prop, "code")), "7-77-777");
+    check(json_integer_value(json_object_get(prop, "year")) == 2015,
+          "the proposal's year, from its start");
     json_t *in = json_array_get(json_object_get(prop, "instruments"), 0);
     check_str(json_string_value(json_object_get(in, "pid")), "ill/d7");
     check_str(json_string_value(json_object_get(in, "name")), "D7");
