@@ -29,11 +29,11 @@ typedef enum {
  * ignored) into *out: 0, or -1 (and *out untouched) for anything else. */
 int psi_export_format_parse(const char *name, psi_export_format *out);
 /* The Content-Type of a download in format f: "text/csv; charset=utf-8",
- * "application/x-bibtex; charset=utf-8", "application/x-research-info-
- * systems; charset=utf-8", "application/json; charset=utf-8" (static). */
+ * "application/x-bibtex", "application/x-research-info-systems",
+ * "application/json" (static; "application/octet-stream" for a bad f). */
 const char *psi_export_content_type(psi_export_format f);
 /* The file name extension of format f, without the dot: "csv", "bib",
- * "ris", "json" (static). */
+ * "ris", "json" (static; "bin" for a bad f). */
 const char *psi_export_extension(psi_export_format f);
 
 /* Start an export in format f: the CSV header row, JSON's "[". Appends to
