@@ -110,7 +110,10 @@ run("search", async (t) => {
     `oldest first: ${years.join(",")}`);
 
   /* ---- exports ---- */
-  const TYPES = { csv: /^text\/csv/, bibtex: /bibtex|^text\/plain/, ris: /research-info|ris|^text\/plain/, json: /json/ };
+  const TYPES = {
+    csv: /^text\/csv\b/, bibtex: /^application\/x-bibtex\b/,
+    ris: /^application\/x-research-info-systems\b/, json: /^application\/json\b/,
+  };
   const links = page.locator("#exports a.export-link");
   t.checkEq(await links.count(), 4, "four export links");
   for (let i = 0; i < await links.count(); i++) {
