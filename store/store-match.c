@@ -820,9 +820,9 @@ out:
 /* Examine publication pub: gather, filter, score, write, clean up. */
 static ps_status match_publication(struct run *r, int64_t pub, ps_err *err)
 {
-    static const char pub_sql[] =
-        "SELECT pid, deleted, coalesce(year, 0), published_at, title, "
-        "abstract FROM publication WHERE id = ?1";
+    static const char pub_sql[] = "SELECT pid, deleted, coalesce(year, 0), "
+                                  "coalesce(published_at, start_at), title, "
+                                  "abstract FROM publication WHERE id = ?1";
     static const char prop_sql[] =
         "SELECT pid, coalesce(start_at, submitted_at), title, summary FROM "
         "proposal WHERE id = ?1";
