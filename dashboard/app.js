@@ -35,7 +35,9 @@ const STATUSES = ["accepted", "refused", "submitted", "withdrawn", "scheduled", 
 const SORTS = ["relevance", "date", "-date", "citations", "title"];
 
 /* The filters: the facet that offers their values, the parameter (in the
- * URL and the API), a title for chips and lists. */
+ * URL and the API), a title for chips and lists. A keyword has no filter of
+ * its own: it goes into the query as a phrase (docs/api/search.md); a
+ * journal has none at all (its facet is only shown). */
 const FILTERS = [
   { facet: "type", param: "type", title: "Kind" },
   { facet: "status", param: "status", title: "Status" },
@@ -46,10 +48,10 @@ const FILTERS = [
   { facet: "institution", param: "institution", title: "Institution", list: true },
   { facet: "country", param: "country", title: "Country", list: true },
   { facet: "author", param: "person", title: "Author", list: true },
-  { facet: "keyword", param: "keyword", title: "Keyword", list: true },
-  { facet: "journal", param: "journal", title: "Journal", list: true },
+  { facet: "keyword", param: null, title: "Keyword", list: true, phrase: true },
+  { facet: "journal", param: null, title: "Journal", list: true },
 ];
-const PARAMS = FILTERS.map((f) => f.param);
+const PARAMS = FILTERS.map((f) => f.param).filter(Boolean);
 const filterOf = (param) => FILTERS.find((f) => f.param === param);
 
 const els = {
@@ -122,6 +124,15 @@ const toggled = (s, param, value) => {
   const cur = s.filters[param] || [];
   return withFilters(s, param, cur.includes(value) ? cur.filter((v) => v !== value)
                                                    : [...cur, value].slice(-MAX_VALUES));
+};
+/* A keyword as a phrase of the query: added, or removed when it is there. */
+const phraseOf = (v) => `"${v.replace(/"/g, " ").replace(/\s+/g, " ").trim()}"`;
+const hasPhrase = (s, v) => s.q.includes(phraseOf(v));
+const phraseToggled = (s, v) => {
+  const p = phraseOf(v);
+  const q = s.q.includes(p) ? s.q.split(p).join(" ").replace(/\s+/g, " ").trim()
+                            : (s.q ? `${s.q} ${p}` : p);
+  return fresh(s, { q, sort: !q && s.sort === "relevance" ? "" : s.sort });
 };
 const searchHref = (params) => href(fresh(readState(), {
   q: "", filters: { ...emptyFilters(), ...params }, year_from: "", year_to: "", collection: "", sort: "",
@@ -305,7 +316,7 @@ function renderAnswer(s, b) {
   const count = isNum(b.count) ? b.count : rows.length;
   const facets = isObj(b.facets) ? b.facets : null;
   if (facets) {
-    for (const f of FILTERS)
+    for (const f of FILTERS.filter((x) => x.param))
       for (const v of arr(facets[f.facet]).filter(isObj)) learnLabel(f.param, str(v.value), str(v.label));
   }
   for (const r of rows) {
@@ -473,7 +484,10 @@ function resultRow(s, r) {
       h("p", { class: "snippet", "data-field": k }, vh(k === "text" ? "From the full text: " : "From the abstract: "),
         snippetNodes(sn[k]))),
     keywords.length > 0 && h("ul", { class: "tags tags-plain", "aria-label": "Keywords" },
-      keywords.slice(0, 12).map((k) => h("li", null, toggle("keyword", k, k)))),
+      keywords.slice(0, 12).map((k) => h("li", null, h("a", {
+        href: href(phraseToggled(s, k)), "data-nav": true, "data-focus": "results", class: "filter-link",
+        title: hasPhrase(s, k) ? `Remove “${k}” from the query` : `Search for the keyword “${k}”`,
+      }, k)))),
     h("p", { class: "row-foot" },
       pid && h("code", { class: "pid" }, pid),
       json && [" ", h("a", { href: json, class: "json-link" }, "JSON", vh(` record of ${title}`))],
@@ -559,21 +573,28 @@ function renderChecks(s, box, param, known, facets, labelFor) {
 
 function renderFacetList(s, f, facets) {
   const values = facetValues(facets, f.facet);
-  const selected = s.filters[f.param];
+  const selected = f.param ? s.filters[f.param]
+    : f.phrase ? values.map((v) => str(v.value)).filter((v) => hasPhrase(s, v)) : [];
   const listed = new Set(values.map((v) => str(v.value)));
-  const extra = selected.filter((v) => !listed.has(v)).map((v) => ({ value: v, label: labelOf(f.param, v), count: null }));
+  const extra = f.param
+    ? selected.filter((v) => !listed.has(v)).map((v) => ({ value: v, label: labelOf(f.param, v), count: null }))
+    : [];
   const all = [...extra, ...values];
   if (all.length === 0) return null;
   const item = (v) => {
     const value = str(v.value);
     const on = selected.includes(value);
     const text = str(v.label) || value;
+    const count = h("span", { class: "count" }, v.count === null ? "" : fmtInt(Number(v.count) || 0));
+    /* A journal: shown, not a filter. */
+    if (!f.param && !f.phrase)
+      return h("li", null, h("span", { class: "facet-value facet-static" }, h("span", { class: "facet-label" }, text), count));
     return h("li", null, h("a", {
-      href: href(toggled(s, f.param, value)), "data-nav": true, "data-focus": "results",
+      href: href(f.param ? toggled(s, f.param, value) : phraseToggled(s, value)),
+      "data-nav": true, "data-focus": "results",
       class: "facet-value", "aria-current": on ? "true" : null, "data-value": value,
       title: value !== text ? value : null,
-    }, h("span", { class: "facet-label" }, text, on ? vh(" (selected; click to remove)") : ""),
-    h("span", { class: "count" }, v.count === null ? "" : fmtInt(Number(v.count) || 0))));
+    }, h("span", { class: "facet-label" }, text, on ? vh(" (selected; click to remove)") : ""), count));
   };
   const head = all.slice(0, FACET_SHOWN);
   const rest = all.slice(FACET_SHOWN);
@@ -702,12 +723,14 @@ function renderCharts(s, facets) {
     }
     const f = FILTERS.find((x) => x.facet === name);
     const values = facetValues(facets, name).slice(0, FACET_LIMIT);
+    const value = (i) => str(values[i].value);
     barChart(box, {
       title: f.title, series: "Records", horizontal: true, log: name === "instrument" && s.log,
       labels: values.map((v) => str(v.label) || str(v.value)),
       values: values.map((v) => Number(v.count) || 0),
-      active: (i) => s.filters[f.param].includes(str(values[i].value)),
-      onClick: (i) => go(href(toggled(readState(), f.param, str(values[i].value))), { focus: null }),
+      active: (i) => (f.param ? s.filters[f.param].includes(value(i)) : hasPhrase(s, value(i))),
+      onClick: (i) => go(href(f.param ? toggled(readState(), f.param, value(i))
+                                      : phraseToggled(readState(), value(i))), { focus: null }),
     });
   }
 }

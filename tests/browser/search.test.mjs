@@ -2,7 +2,8 @@
  * search.test.mjs: the search page in chromium: browsing everything, every
  * chart drawn (painted canvases), a text search with the words marked, a
  * click on a facet value and on a type checkbox changing the count (to the
- * facet's own count), the chip that removes it, a click on a bar of the
+ * facet's own count), the chip that removes it, a keyword put into the
+ * query and taken out, a click on a bar of the
  * year chart, sorting, a malformed query's error with its position, the
  * export links (200, the format's content type, a download), and the detail
  * panel. Screenshots: search, search-dark, search-detail.
@@ -91,6 +92,18 @@ run("search", async (t) => {
     await afterSearch(page, () => chip.first().click());
     t.checkEq(await shownCount(page), n, "removing the chip gives the search's count again");
   }
+
+  /* ---- a keyword: into the query as a phrase, and out again ---- */
+  const kw = page.locator('#facet-lists [data-facet="keyword"] a.facet-value').first();
+  const kwValue = await kw.getAttribute("data-value");
+  await afterSearch(page, () => kw.click());
+  t.check((new URL(page.url()).searchParams.get("q") || "").includes(`"${kwValue}"`),
+    `the keyword goes into the query as a phrase (${kwValue})`);
+  const nk = await shownCount(page);
+  t.check(nk > 0 && nk <= n, `the phrase narrows the search (${nk} of ${n})`);
+  await afterSearch(page, () =>
+    page.locator('#facet-lists [data-facet="keyword"] a.facet-value[aria-current="true"]').first().click());
+  t.checkEq(new URL(page.url()).searchParams.get("q"), "crystal", "clicking it again takes it out");
 
   /* ---- a type checkbox ---- */
   const dsLabel = await page.locator('#facet-type input[value="dataset"] + label .count').textContent();
