@@ -40,7 +40,8 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 
 # ---- the catalogue ------------------------------------------------------------
 "$GENCAT" --out "$T/cat" --datasets 300 --quiet
-write_config "$T/pansift.ini" "$T/data" "[source sample]
+write_config "$T/pansift.ini" "$T/data" "dashboard_dir = $DASH
+[source sample]
 type = pan
 url = file://$T/cat"
 P() { "$PANSIFT" --quiet --config "$T/pansift.ini" "$@"; }
@@ -70,6 +71,7 @@ stop_serve
 # ---- the same catalogue behind an admin token: tests/browser/*.admin.mjs --
 TOKEN=browser-test-admin-token-0123456789
 write_config "$T/admin.ini" "$T/data" "admin_token = $TOKEN
+dashboard_dir = $DASH
 [source sample]
 type = pan
 url = file://$T/cat"
