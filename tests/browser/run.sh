@@ -31,10 +31,13 @@ if [ ! -x "$CHROMIUM" ]; then
     finish
 fi
 command -v node >/dev/null || { fail "no node: run scripts/setup"; finish; }
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-[ "$node_major" -ge 20 ] || { fail "node $(node --version) is too old for playwright-core (20 or later)"; finish; }
 [ -f "$DASH/node_modules/playwright-core/package.json" ] ||
     { fail "playwright-core is not installed in $DASH/node_modules: run scripts/setup --test"; finish; }
+# The Node.js playwright-core needs (its package's engines, ">=18").
+need=$(node -p "(require('$DASH/node_modules/playwright-core/package.json').engines?.node ?? '0').match(/\d+/)[0]")
+have=$(node -p 'process.versions.node.split(".")[0]')
+[ "$have" -ge "$need" ] ||
+    { fail "node $(node --version) is too old for playwright-core ($need or later)"; finish; }
 [ -f "$DASH/vendor/chart.umd.js" ] ||
     { fail "the chart library is not in $DASH/vendor: run scripts/setup"; finish; }
 
