@@ -123,6 +123,18 @@ size_t ps_xvalue_num(double v, char *out)
     return Xapian::sortable_serialise_(v, out);
 }
 
+/* Records the docid of every document the matcher considers (the whole
+ * match set, when check_at_least is the database's size). */
+class DocidCollector : public Xapian::MatchSpy
+{
+  public:
+    std::vector<uint32_t> ids;
+    void operator()(const Xapian::Document &doc, double) override
+    {
+        ids.push_back(doc.get_docid());
+    }
+};
+
 /* ---- databases ---------------------------------------------------------- */
 
 ps_status ps_xdb_open(ps_xdb **out, const char *path, ps_xdb_mode mode,
@@ -911,7 +923,8 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
     if (!opts)
         opts = &defaults;
     /* Version 2 callers have no snippets field: never read it. */
-    if (opts->version != PS_XSEARCH_OPTS_VERSION && opts->version != 2)
+    if (opts->version != PS_XSEARCH_OPTS_VERSION && opts->version != 2 &&
+        opts->version != 3)
         return ps_err_set(err, PS_ERR_INVALID,
                           "ps_xdb_search: unknown options version %d",
                           opts->version);
@@ -969,7 +982,25 @@ ps_status ps_xdb_search(ps_xdb *db, const ps_xquery *q,
             (Xapian::doccount)std::min<uint64_t>(opts->count, total);
         Xapian::doccount check =
             (Xapian::doccount)std::min<uint64_t>(opts->check_at_least, total);
+        /* Every match's docid, seen by a spy while the page is ranked. */
+        DocidCollector spy;
+        bool all = opts->version >= 4 && opts->all_docids;
+        if (all) {
+            enquire.add_matchspy(&spy);
+            check = (Xapian::doccount)(total ? total : 1);
+        }
         Xapian::MSet mset = enquire.get_mset(first, max, check);
+        if (all) {
+            std::sort(spy.ids.begin(), spy.ids.end());
+            res.docids = (uint32_t *)ps_malloc(
+                (spy.ids.empty() ? 1 : spy.ids.size()) * sizeof *res.docids);
+            if (!res.docids)
+                return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+            if (!spy.ids.empty())
+                memcpy(res.docids, spy.ids.data(),
+                       spy.ids.size() * sizeof *res.docids);
+            res.ndocids = spy.ids.size();
+        }
 
         res.matches_lower = mset.get_matches_lower_bound();
         res.matches_estimated = mset.get_matches_estimated();
@@ -1031,6 +1062,7 @@ void ps_xresult_free(ps_xresult *res)
         ps_free(res->hits[i].key);
     }
     ps_free(res->hits);
+    ps_free(res->docids);
     delete res->mset;
     memset(res, 0, sizeof *res);
 }

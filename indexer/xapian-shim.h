@@ -301,13 +301,16 @@ typedef struct ps_xsearch_opts {
     int relevance_first;     /* 1: by relevance, ties by the sort keys */
     int snippets;            /* 1: keep the match set in the result for
                                 ps_xresult_snippet (version 3) */
+    int all_docids;          /* 1: also every matching docid, ascending, in the
+                                result's docids (version 4): the whole match set is
+                                read, as the exact count needs anyway */
 } ps_xsearch_opts;
 
-/* Version 2 options (without snippets) are still accepted. */
-#define PS_XSEARCH_OPTS_VERSION 3
+/* Version 2 options (without snippets) and 3 are still accepted. */
+#define PS_XSEARCH_OPTS_VERSION 4
 #define PS_XSEARCH_OPTS_INIT                                                   \
     {                                                                          \
-        PS_XSEARCH_OPTS_VERSION, NULL, 0, 0, 10, 0, 0, -1, 0, 0                \
+        PS_XSEARCH_OPTS_VERSION, NULL, 0, 0, 10, 0, 0, -1, 0, 0, 0             \
     }
 
 typedef struct ps_xhit {
@@ -329,6 +332,8 @@ typedef struct ps_xresult {
     uint64_t matches_upper; /* equal to lower when the count is exact */
     double max_weight;      /* best weight of the whole match set */
     ps_xmset *mset;         /* opts->snippets: the match set, else NULL */
+    uint32_t *docids;       /* opts->all_docids: every match, ascending */
+    size_t ndocids;
 } ps_xresult;
 
 /* Run q and fill out (free with ps_xresult_free). Errors: PS_ERR_RETRY (the

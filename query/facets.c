@@ -75,8 +75,17 @@ static void fgen_free(psi_fgen *g)
         ps_free(g->labels[f]);
         ps_xfacet_table_free(g->tab[f]);
     }
-    for (int k = 0; k < PSI_FGEN_NKINDS; k++)
+    for (int i = 0; i < PSI_FGEN_NEXTRA; i++)
+        ps_xfacet_table_free(g->extra[i]);
+    for (int f = 0; f < PSI_NFACETS + PSI_FGEN_NEXTRA; f++) {
+        ps_free(g->inv_off[f]);
+        ps_free(g->inv_docs[f]);
+    }
+    for (int k = 0; k < PSI_FGEN_NKINDS; k++) {
         ps_free(g->kinds[k]);
+        for (int f = 0; f < PSI_NFACETS; f++)
+            ps_free(g->base_counts[k][f]);
+    }
     ps_free(g->visible);
     ps_free(g->year);
     ps_free(g->date);
@@ -188,6 +197,120 @@ static ps_status set_visible(psi_fgen *g, ps_xdb *db, ps_err *err)
     return PS_OK;
 }
 
+/* counts[f][v] += by for every value of every facet with which[f] of the
+ * documents of bits: one pass over the set. */
+static void count_all(const psi_fgen *g, const uint64_t *bits, const int *which,
+                      double *const *counts, double by)
+{
+    const ps_xfacet_table *tabs[PSI_NFACETS];
+    double *cs[PSI_NFACETS];
+    int nf = 0;
+    for (int f = 0; f < PSI_NFACETS; f++)
+        if (which[f]) {
+            tabs[nf] = g->tab[f];
+            cs[nf++] = counts[f];
+        }
+    for (size_t w = 0; w < g->nwords; w++) {
+        uint64_t x = bits[w];
+        while (x) {
+            size_t d = w * 64 + (size_t)__builtin_ctzll(x);
+            x &= x - 1;
+            for (int k = 0; k < nf; k++) {
+                const ps_xfacet_table *t = tabs[k];
+                if (d >= t->ndocs)
+                    continue;
+                for (uint32_t i = t->offsets[d]; i < t->offsets[d + 1]; i++)
+                    cs[k][t->values[i]] += by;
+            }
+        }
+    }
+}
+
+/* Table f's value -> docids lists (docids ascending), from its
+ * docid -> values table: a filter's documents without Xapian's postings. */
+static ps_status set_inverse(psi_fgen *g, int f, ps_err *err)
+{
+    const ps_xfacet_table *t = psi_fgen_table(g, f);
+    size_t nv = t->nvalues, np = t->offsets[t->ndocs];
+    uint32_t *off = ps_calloc(nv + 1, sizeof *off);
+    uint32_t *docs = ps_malloc((np ? np : 1) * sizeof *docs);
+    uint32_t *fill = ps_malloc((nv ? nv : 1) * sizeof *fill);
+    if (!off || !docs || !fill) {
+        ps_free(off);
+        ps_free(docs);
+        ps_free(fill);
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < np; i++)
+        off[t->values[i] + 1]++;
+    for (size_t v = 0; v < nv; v++)
+        off[v + 1] += off[v];
+    memcpy(fill, off, nv * sizeof *fill);
+    for (size_t d = 0; d < t->ndocs; d++)
+        for (uint32_t i = t->offsets[d]; i < t->offsets[d + 1]; i++)
+            docs[fill[t->values[i]]++] = (uint32_t)d;
+    ps_free(fill);
+    g->inv_off[f] = off;
+    g->inv_docs[f] = docs;
+    return PS_OK;
+}
+
+const ps_xfacet_table *psi_fgen_table(const psi_fgen *g, int f)
+{
+    return f < PSI_NFACETS ? g->tab[f] : g->extra[f - PSI_NFACETS];
+}
+
+int psi_fgen_term_bits(const psi_fgen *g, const char *term, uint64_t *bits)
+{
+    static const char *const extra_prefixes[PSI_FGEN_NEXTRA] = {"XTP:", "XTN:"};
+    for (int f = 0; f < PSI_NFACETS + PSI_FGEN_NEXTRA; f++) {
+        const char *prefix = f < PSI_NFACETS ? psi_facets[f].prefix
+                                             : extra_prefixes[f - PSI_NFACETS];
+        size_t pl = strlen(prefix);
+        if (strncmp(term, prefix, pl) != 0)
+            continue;
+        const ps_xfacet_table *t = psi_fgen_table(g, f);
+        char *const *hit = t->nvalues ? bsearch(term + pl, t->names, t->nvalues,
+                                                sizeof *t->names, cmp_name)
+                                      : NULL;
+        if (!hit)
+            return 1; /* no document has it */
+        size_t v = (size_t)(hit - t->names);
+        for (uint32_t i = g->inv_off[f][v]; i < g->inv_off[f][v + 1]; i++) {
+            uint32_t d = g->inv_docs[f][i];
+            bits[d >> 6] |= UINT64_C(1) << (d & 63);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Every facet's counts over what the public may see of each kind. */
+static ps_status set_base_counts(psi_fgen *g, ps_err *err)
+{
+    int all[PSI_NFACETS];
+    for (int f = 0; f < PSI_NFACETS; f++)
+        all[f] = 1;
+    uint64_t *set = psi_bits_new(g);
+    if (!set)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < PSI_FGEN_NKINDS; k++) {
+        for (int f = 0; f < PSI_NFACETS; f++) {
+            size_t nv = g->tab[f]->nvalues;
+            g->base_counts[k][f] = ps_calloc(nv ? nv : 1, sizeof(double));
+            if (!g->base_counts[k][f]) {
+                ps_free(set);
+                return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+            }
+        }
+        for (size_t w = 0; w < g->nwords; w++)
+            set[w] = g->kinds[k][w] & g->visible[w];
+        count_all(g, set, all, g->base_counts[k], 1);
+    }
+    ps_free(set);
+    return PS_OK;
+}
+
 static ps_status fgen_build(ps_xdb *db, ps_store *st, const char *ident,
                             psi_fgen **out, ps_err *err)
 {
@@ -201,6 +324,10 @@ static ps_status fgen_build(ps_xdb *db, ps_store *st, const char *ident,
     for (int f = 0; rc == PS_OK && f < PSI_NFACETS; f++)
         rc = ps_xdb_facet_table(db, psi_facets[f].prefix, FGEN_VALUES_MAX,
                                 &g->tab[f], err);
+    static const char *const extra_prefixes[PSI_FGEN_NEXTRA] = {"XTP:", "XTN:"};
+    for (int i = 0; rc == PS_OK && i < PSI_FGEN_NEXTRA; i++)
+        rc = ps_xdb_facet_table(db, extra_prefixes[i], FGEN_VALUES_MAX,
+                                &g->extra[i], err);
     if (rc != PS_OK) {
         fgen_free(g);
         return rc;
@@ -250,6 +377,10 @@ static ps_status fgen_build(ps_xdb *db, ps_store *st, const char *ident,
                                 err);
     if (rc == PS_OK)
         rc = set_visible(g, db, err);
+    if (rc == PS_OK)
+        rc = set_base_counts(g, err);
+    for (int f = 0; rc == PS_OK && f < PSI_NFACETS + PSI_FGEN_NEXTRA; f++)
+        rc = set_inverse(g, f, err);
     uint64_t embargoed = 0;
     if (rc == PS_OK)
         rc = ps_xdb_termfreq(db, PS_IDX_TERM_VIS "embargoed", &embargoed, err);
@@ -371,19 +502,27 @@ void psi_bits_from_docids(const psi_fgen *g, uint64_t *bits,
             bits[ids[i] >> 6] |= UINT64_C(1) << (ids[i] & 63);
 }
 
-void psi_bits_year_range(const psi_fgen *g, uint64_t *bits, int64_t lo,
-                         int64_t hi)
+ps_status psi_bits_year_range(const psi_fgen *g, uint64_t *bits, int64_t lo,
+                              int64_t hi, ps_err *err)
 {
-    for (size_t w = 0; w < g->nwords; w++) {
-        uint64_t x = bits[w];
-        while (x) {
-            size_t d = w * 64 + (size_t)__builtin_ctzll(x);
-            x &= x - 1;
-            int64_t y = g->year[d];
-            if (!y || y < lo || y > hi)
-                bits[w] &= ~(UINT64_C(1) << (d & 63));
+    /* The documents of the years in range, from the year lists. */
+    uint64_t *years = psi_bits_new(g);
+    if (!years)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    const ps_xfacet_table *t = g->tab[PSI_F_YEAR];
+    for (size_t v = 0; v < t->nvalues; v++) {
+        int64_t y = psi_year_of_name(t->names[v]);
+        if (!y || y < lo || y > hi)
+            continue;
+        for (uint32_t i = g->inv_off[PSI_F_YEAR][v];
+             i < g->inv_off[PSI_F_YEAR][v + 1]; i++) {
+            uint32_t d = g->inv_docs[PSI_F_YEAR][i];
+            years[d >> 6] |= UINT64_C(1) << (d & 63);
         }
     }
+    psi_bits_and(g, bits, years);
+    ps_free(years);
+    return PS_OK;
 }
 
 /* ---- counting ------------------------------------------------------------ */
@@ -421,20 +560,34 @@ const char *psi_fgen_label(const psi_fgen *g, int f, size_t v)
 typedef struct {
     double count;
     size_t v;
-    const psi_fgen *g;
-    int f;
 } ranked;
 
-static int cmp_ranked(const void *a, const void *b)
+/* a before b in a facet's list: the larger count, then the label, then
+ * the value id. */
+static int rank_before(const psi_fgen *g, int f, ranked a, ranked b)
 {
-    const ranked *x = a, *y = b;
-    if (x->count != y->count)
-        return x->count > y->count ? -1 : 1;
-    int c = strcmp(psi_fgen_label(x->g, x->f, x->v),
-                   psi_fgen_label(y->g, y->f, y->v));
-    if (c)
-        return c;
-    return x->v < y->v ? -1 : x->v > y->v;
+    if (a.count != b.count)
+        return a.count > b.count;
+    int c = strcmp(psi_fgen_label(g, f, a.v), psi_fgen_label(g, f, b.v));
+    return c ? c < 0 : a.v < b.v;
+}
+
+/* Heap whose root is the entry that comes last. */
+static void rank_sift(const psi_fgen *g, int f, ranked *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && rank_before(g, f, h[m], h[l]))
+            m = l;
+        if (r < n && rank_before(g, f, h[m], h[r]))
+            m = r;
+        if (m == i)
+            return;
+        ranked t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
 }
 
 ps_status psi_fgen_top(const psi_fgen *g, int f, const double *counts,
@@ -443,69 +596,132 @@ ps_status psi_fgen_top(const psi_fgen *g, int f, const double *counts,
     *out = NULL;
     *n_out = 0;
     const ps_xfacet_table *t = g->tab[f];
-    size_t n = 0;
-    for (size_t v = 0; v < t->nvalues; v++)
-        n += counts[v] > 0;
-    ranked *r = ps_malloc((n ? n : 1) * sizeof *r);
-    size_t *ids = ps_malloc((n ? n : 1) * sizeof *ids);
-    if (!r || !ids) {
-        ps_free(r);
+    ranked *h = ps_malloc((limit ? limit : 1) * sizeof *h);
+    size_t *ids = ps_malloc((limit ? limit : 1) * sizeof *ids);
+    if (!h || !ids) {
+        ps_free(h);
         ps_free(ids);
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     }
-    n = 0;
-    for (size_t v = 0; v < t->nvalues; v++)
-        if (counts[v] > 0)
-            r[n++] = (ranked){counts[v], v, g, f};
-    qsort(r, n, sizeof *r, cmp_ranked);
-    if (n > limit)
-        n = limit;
+    /* The limit best in a bounded heap: O(values * log limit). */
+    size_t n = 0;
+    for (size_t v = 0; limit && v < t->nvalues; v++) {
+        if (counts[v] <= 0)
+            continue;
+        ranked e = {counts[v], v};
+        if (n < limit) {
+            h[n++] = e;
+            for (size_t i = n - 1; i > 0;) {
+                size_t p = (i - 1) / 2;
+                if (!rank_before(g, f, h[p], h[i]))
+                    break;
+                ranked x = h[p];
+                h[p] = h[i];
+                h[i] = x;
+                i = p;
+            }
+        } else if (rank_before(g, f, e, h[0])) {
+            h[0] = e;
+            rank_sift(g, f, h, n, 0);
+        }
+    }
+    for (size_t m = n; m > 1; m--) {
+        ranked x = h[0];
+        h[0] = h[m - 1];
+        h[m - 1] = x;
+        rank_sift(g, f, h, m - 1, 0);
+    }
     for (size_t i = 0; i < n; i++)
-        ids[i] = r[i].v;
-    ps_free(r);
+        ids[i] = h[i].v;
+    ps_free(h);
     *out = ids;
     *n_out = n;
     return PS_OK;
 }
 
 ps_status psi_fgen_facets(const psi_fgen *g, const uint64_t *bits,
-                          const int *which, size_t limit, json_t **out,
-                          ps_err *err)
+                          unsigned kinds, const int *which, size_t limit,
+                          json_t **out, ps_err *err)
 {
-    *out = json_object();
-    if (!*out)
-        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
-    for (int f = 0; f < PSI_NFACETS; f++) {
+    *out = NULL;
+    double *counts[PSI_NFACETS] = {0};
+    uint64_t *base = NULL;
+    ps_status rc = PS_OK;
+    for (int f = 0; rc == PS_OK && f < PSI_NFACETS; f++) {
         if (!which[f])
             continue;
         size_t nv = g->tab[f]->nvalues;
-        double *counts = ps_malloc((nv ? nv : 1) * sizeof *counts);
-        if (!counts) {
-            json_decref(*out);
-            *out = NULL;
-            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        counts[f] = ps_calloc(nv ? nv : 1, sizeof *counts[f]);
+        if (!counts[f])
+            rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    /* The set lies within what the public may see of the kinds asked for
+     * (base); when it is most of it, count what base has and the set has
+     * not, and take that from base's counts, read once per generation. */
+    if (rc == PS_OK) {
+        if (!kinds)
+            kinds = (1u << PSI_FGEN_NKINDS) - 1;
+        base = psi_bits_new(g);
+        if (!base)
+            rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    if (rc == PS_OK) {
+        for (int k = 0; k < PSI_FGEN_NKINDS; k++)
+            if (kinds & (1u << k))
+                psi_bits_or(g, base, g->kinds[k]);
+        psi_bits_and(g, base, g->visible);
+        uint64_t nset = 0, nbase = 0;
+        for (size_t w = 0; w < g->nwords; w++) {
+            nset += (uint64_t)__builtin_popcountll(bits[w] & base[w]);
+            nbase += (uint64_t)__builtin_popcountll(base[w]);
         }
-        psi_fgen_count(g, f, bits, NULL, counts);
+        if (nset > nbase / 2) {
+            for (int f = 0; f < PSI_NFACETS; f++) {
+                if (!which[f])
+                    continue;
+                for (int k = 0; k < PSI_FGEN_NKINDS; k++)
+                    if (kinds & (1u << k))
+                        for (size_t v = 0; v < g->tab[f]->nvalues; v++)
+                            counts[f][v] += g->base_counts[k][f][v];
+            }
+            for (size_t w = 0; w < g->nwords; w++)
+                base[w] &= ~bits[w];
+            count_all(g, base, which, counts, -1);
+        } else {
+            for (size_t w = 0; w < g->nwords; w++)
+                base[w] &= bits[w];
+            count_all(g, base, which, counts, 1);
+        }
+        *out = json_object();
+        if (!*out)
+            rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    for (int f = 0; rc == PS_OK && f < PSI_NFACETS; f++) {
+        if (!which[f])
+            continue;
         size_t *top = NULL, ntop = 0;
-        ps_status rc = psi_fgen_top(g, f, counts, limit, &top, &ntop, err);
+        rc = psi_fgen_top(g, f, counts[f], limit, &top, &ntop, err);
         json_t *arr = rc == PS_OK ? json_array() : NULL;
         for (size_t i = 0; arr && i < ntop; i++)
             json_array_append_new(
                 arr,
                 json_pack("{s:s, s:s, s:I}", "value", g->tab[f]->names[top[i]],
                           "label", psi_fgen_label(g, f, top[i]), "count",
-                          (json_int_t)counts[top[i]]));
+                          (json_int_t)counts[f][top[i]]));
         ps_free(top);
-        ps_free(counts);
-        if (!arr) {
-            json_decref(*out);
-            *out = NULL;
-            return rc != PS_OK ? rc
-                               : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
-        }
-        json_object_set_new(*out, psi_facets[f].name, arr);
+        if (rc == PS_OK && !arr)
+            rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        if (rc == PS_OK)
+            json_object_set_new(*out, psi_facets[f].name, arr);
     }
-    return PS_OK;
+    for (int f = 0; f < PSI_NFACETS; f++)
+        ps_free(counts[f]);
+    ps_free(base);
+    if (rc != PS_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* ---- the top of a set by a number -----------------------------------------

@@ -321,6 +321,8 @@ extern const psi_facet_def psi_facets[PSI_NFACETS];
 int psi_facet_find(const char *name, size_t len);
 
 #define PSI_FGEN_NKINDS 4
+/* Tables read beside the facets, for filters: technique pids, names. */
+#define PSI_FGEN_NEXTRA 2
 extern ps_kind psi_fgen_kinds[PSI_FGEN_NKINDS];
 int psi_fgen_kind_slot(ps_kind kind); /* -1: none */
 
@@ -339,6 +341,12 @@ typedef struct psi_fgen {
     double *date;       /* sort date, ms; NAN: none */
     double *size;       /* a dataset's bytes; NAN: none */
     double *cites;      /* a publication's citations; NAN: none */
+    ps_xfacet_table *extra[PSI_FGEN_NEXTRA]; /* XTP:, XTN: */
+    /* table f's (facets, then extra) value -> docids lists */
+    uint32_t *inv_off[PSI_NFACETS + PSI_FGEN_NEXTRA];
+    uint32_t *inv_docs[PSI_NFACETS + PSI_FGEN_NEXTRA];
+    /* each facet's counts over the visible records of each kind */
+    double *base_counts[PSI_FGEN_NKINDS][PSI_NFACETS];
     double build_ms;
 } psi_fgen;
 
@@ -350,6 +358,11 @@ void psi_fcache_free(psi_fcache *c);
 ps_status psi_fgen_get(ps_server *srv, psi_ctx *ctx, psi_fgen **out,
                        ps_err *err);
 void psi_fgen_release(psi_fgen *g);
+/* Table f: a facet's (f < PSI_NFACETS), else an extra one. */
+const ps_xfacet_table *psi_fgen_table(const psi_fgen *g, int f);
+/* If term (an index term, shaped) is a value of one of g's tables, OR its
+ * documents into bits and return 1; else 0 (ask Xapian). */
+int psi_fgen_term_bits(const psi_fgen *g, const char *term, uint64_t *bits);
 /* The id of value name of facet f, or -1. */
 int64_t psi_fgen_value(const psi_fgen *g, int f, const char *name);
 const char *psi_fgen_label(const psi_fgen *g, int f, size_t v);
@@ -363,8 +376,8 @@ void psi_bits_or(const psi_fgen *g, uint64_t *a, const uint64_t *b);
 void psi_bits_from_docids(const psi_fgen *g, uint64_t *bits,
                           const uint32_t *ids, size_t n);
 /* Clear the documents of bits whose year is not in [lo, hi]. */
-void psi_bits_year_range(const psi_fgen *g, uint64_t *bits, int64_t lo,
-                         int64_t hi);
+ps_status psi_bits_year_range(const psi_fgen *g, uint64_t *bits, int64_t lo,
+                              int64_t hi, ps_err *err);
 /* counts[v] (nvalues of facet f) = the documents of bits with value v, or
  * the sum of their weight[d] (documents with NAN left out). */
 ps_status psi_fgen_count(const psi_fgen *g, int f, const uint64_t *bits,
@@ -373,10 +386,12 @@ ps_status psi_fgen_count(const psi_fgen *g, int f, const uint64_t *bits,
 ps_status psi_fgen_top(const psi_fgen *g, int f, const double *counts,
                        size_t limit, size_t **out, size_t *n_out, ps_err *err);
 /* {"facet": [{"value","label","count"}], ...} for the facets f with
- * which[f], the limit commonest values each. */
+ * which[f], the limit commonest values each, over the documents of bits
+ * that the public may see among the kinds with bit k of kinds set
+ * (psi_fgen_kinds[k]; 0: every kind). */
 ps_status psi_fgen_facets(const psi_fgen *g, const uint64_t *bits,
-                          const int *which, size_t limit, json_t **out,
-                          ps_err *err);
+                          unsigned kinds, const int *which, size_t limit,
+                          json_t **out, ps_err *err);
 /* The first k documents of bits by key[d] (desc: largest first; missing
  * last; ties by docid), in order. */
 ps_status psi_fgen_top_docs(const psi_fgen *g, const uint64_t *bits,

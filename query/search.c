@@ -521,7 +521,8 @@ static ps_status vt_bits(ps_xdb *db, const psi_fgen *g, const vterms *v,
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     ps_status rc = PS_OK;
     for (size_t i = 0; rc == PS_OK && i < v->n; i++)
-        rc = ps_xdb_postings_or(db, v->t[i], bits, g->ndocs, NULL, err);
+        if (!psi_fgen_term_bits(g, v->t[i], bits))
+            rc = ps_xdb_postings_or(db, v->t[i], bits, g->ndocs, NULL, err);
     if (rc == PS_OK && v->self) {
         uint64_t *own = psi_bits_new(g);
         if (!own)
@@ -845,11 +846,11 @@ static ps_status filters_bits(psi_ctx *ctx, const psi_fgen *g,
     for (int k = 0; !any && k < PSI_FGEN_NKINDS; k++)
         psi_bits_or(g, bits, g->kinds[k]);
     psi_bits_and(g, bits, g->visible);
-    if (r->year_from != INT64_MIN || r->year_to != INT64_MAX)
-        psi_bits_year_range(g, bits, r->year_from, r->year_to);
     uint64_t *one = NULL;
     ps_status rc = PS_OK;
-    if (r->collection) {
+    if (r->year_from != INT64_MIN || r->year_to != INT64_MAX)
+        rc = psi_bits_year_range(g, bits, r->year_from, r->year_to, err);
+    if (rc == PS_OK && r->collection) {
         vterms t;
         one = psi_bits_new(g);
         rc = one ? collection_terms(ctx, r->collection, &t, err)
@@ -1209,11 +1210,13 @@ static ps_status match_bits(psi_ctx *ctx, const psi_fgen *g,
 /* One page of results, in r's order, into results. A browse by date or
  * citations is read off g (no matcher); the rest through Xapian's
  * matcher (words: ranked, with snippets). *count_out / *exact_out: the
- * matcher's count, when it ran. */
+ * matcher's count, when it ran. all_bits (not NULL): the matcher also
+ * sets the bit of every match, over g. */
 static ps_status page_results(psi_ctx *ctx, const psi_fgen *g,
                               const uint64_t *bits, const search_req *r,
                               const char *api, json_t *results,
-                              uint64_t *count_out, int *exact_out, ps_err *err)
+                              uint64_t *count_out, int *exact_out,
+                              uint64_t *all_bits, ps_err *err)
 {
     ps_status rc;
     if (g && bits && !r->qs && r->sort != SORT_TITLE) {
@@ -1251,6 +1254,8 @@ static ps_status page_results(psi_ctx *ctx, const psi_fgen *g,
                            ? (uint64_t)(r->skip + r->limit)
                            : SEARCH_EXACT_COUNT;
     o.snippets = r->qs && !r->exporting;
+    /* The whole match set in the same pass (for exact counts and facets). */
+    o.all_docids = all_bits != NULL;
     ps_xsort sort = {PS_IDX_SLOT_SORTDATE, 1};
     if (r->sort != SORT_RELEVANCE) {
         if (r->sort == SORT_DATE_ASC)
@@ -1279,10 +1284,22 @@ static ps_status page_results(psi_ctx *ctx, const psi_fgen *g,
             json_array_append_new(results, hit);
     }
     ps_store_read_end(ctx->st);
+    if (all_bits)
+        psi_bits_from_docids(g, all_bits, res.docids, res.ndocids);
     *exact_out = res.matches_lower == res.matches_upper;
     *count_out = *exact_out ? res.matches_lower : res.matches_estimated;
     ps_xresult_free(&res);
     return rc;
+}
+
+/* The kinds r asks for as psi_fgen_facets wants them (0: every kind). */
+static unsigned kinds_mask(const search_req *r)
+{
+    unsigned m = 0;
+    for (size_t i = 0; i < NKINDS; i++)
+        if (r->kinds[i])
+            m |= 1u << psi_fgen_kind_slot(search_kinds[i].kind);
+    return m;
 }
 
 /* Run the search and fill *out with the answer. PS_ERR_RETRY when the
@@ -1301,20 +1318,27 @@ static ps_status run_search(psi_req *req, psi_ctx *ctx, const search_req *r,
     /* The whole match set, for exact counts and facets, and for browsing. */
     if (rc == PS_OK && (r->nfacets || !r->qs))
         rc = psi_fgen_get(req->srv, ctx, &g, err);
-    if (rc == PS_OK && g)
+    /* Browsing: the match set from the bitmaps; searching: from the
+     * ranked search's own pass. */
+    if (rc == PS_OK && g && !r->qs)
         rc = match_bits(ctx, g, r, &bits, err);
+    else if (rc == PS_OK && g) {
+        bits = psi_bits_new(g);
+        if (!bits)
+            rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
     uint64_t count = 0;
     int exact = 1;
     if (rc == PS_OK)
-        rc = page_results(ctx, g, bits, r, req->srv->api_prefix, results,
-                          &count, &exact, err);
+        rc = page_results(ctx, g, r->qs ? NULL : bits, r, req->srv->api_prefix,
+                          results, &count, &exact, r->qs ? bits : NULL, err);
     if (rc == PS_OK && bits) {
         count = psi_bits_count(g, bits);
         exact = 1;
     }
     if (rc == PS_OK && g && r->nfacets)
-        rc = psi_fgen_facets(g, bits, r->facets, (size_t)r->facet_limit,
-                             &facets, err);
+        rc = psi_fgen_facets(g, bits, kinds_mask(r), r->facets,
+                             (size_t)r->facet_limit, &facets, err);
     ps_free(bits);
     psi_fgen_release(g);
     if (rc != PS_OK) {
@@ -1352,7 +1376,7 @@ static ps_status run_export(psi_req *req, psi_ctx *ctx, const search_req *r,
     int exact = 1;
     if (rc == PS_OK)
         rc = page_results(ctx, g, bits, r, req->srv->api_prefix, results,
-                          &count, &exact, err);
+                          &count, &exact, NULL, err);
     ps_free(bits);
     psi_fgen_release(g);
     ps_buf out;
