@@ -306,6 +306,10 @@ static ps_status set_base_counts(psi_fgen *g, ps_err *err)
         for (size_t w = 0; w < g->nwords; w++)
             set[w] = g->kinds[k][w] & g->visible[w];
         count_all(g, set, all, g->base_counts[k], 1);
+        for (int f = 0; f < PSI_NFACETS; f++)
+            for (size_t v = 0; !g->has_values[k][f] && v < g->tab[f]->nvalues;
+                 v++)
+                g->has_values[k][f] = g->base_counts[k][f][v] > 0;
     }
     ps_free(set);
     return PS_OK;
@@ -645,6 +649,7 @@ ps_status psi_fgen_facets(const psi_fgen *g, const uint64_t *bits,
 {
     *out = NULL;
     double *counts[PSI_NFACETS] = {0};
+    int counted[PSI_NFACETS];
     uint64_t *base = NULL;
     ps_status rc = PS_OK;
     for (int f = 0; rc == PS_OK && f < PSI_NFACETS; f++) {
@@ -670,6 +675,14 @@ ps_status psi_fgen_facets(const psi_fgen *g, const uint64_t *bits,
             if (kinds & (1u << k))
                 psi_bits_or(g, base, g->kinds[k]);
         psi_bits_and(g, base, g->visible);
+        /* Facets no record of these kinds has (authors of datasets)
+         * have nothing to count. */
+        for (int f = 0; f < PSI_NFACETS; f++) {
+            int any = 0;
+            for (int k = 0; which[f] && !any && k < PSI_FGEN_NKINDS; k++)
+                any = (kinds & (1u << k)) && g->has_values[k][f];
+            counted[f] = which[f] && any;
+        }
         uint64_t nset = 0, nbase = 0;
         for (size_t w = 0; w < g->nwords; w++) {
             nset += (uint64_t)__builtin_popcountll(bits[w] & base[w]);
@@ -686,11 +699,11 @@ ps_status psi_fgen_facets(const psi_fgen *g, const uint64_t *bits,
             }
             for (size_t w = 0; w < g->nwords; w++)
                 base[w] &= ~bits[w];
-            count_all(g, base, which, counts, -1);
+            count_all(g, base, counted, counts, -1);
         } else {
             for (size_t w = 0; w < g->nwords; w++)
                 base[w] &= bits[w];
-            count_all(g, base, which, counts, 1);
+            count_all(g, base, counted, counts, 1);
         }
         *out = json_object();
         if (!*out)

@@ -347,6 +347,7 @@ typedef struct psi_fgen {
     uint32_t *inv_docs[PSI_NFACETS + PSI_FGEN_NEXTRA];
     /* each facet's counts over the visible records of each kind */
     double *base_counts[PSI_FGEN_NKINDS][PSI_NFACETS];
+    int has_values[PSI_FGEN_NKINDS][PSI_NFACETS]; /* some count above 0 */
     double build_ms;
 } psi_fgen;
 
