@@ -115,6 +115,5 @@ time_kind "facility" "/api/analytics/facility?name=$(enc "$FAC")"
 
 if [ "$BROWSER" = 1 ]; then
     echo "--- the instrument dashboard in chromium; target <= 1 s to drawn"
-    NODE_PATH=$ROOT/dashboard/node_modules node "$ROOT/bench/dashboard-draw.mjs" \
-        "$B/instrument.html?pid=$(enc "$IPID")" 10
+    (cd "$ROOT" && node bench/dashboard-draw.mjs "$B/instrument.html?pid=$(enc "$IPID")" 10)
 fi
