@@ -385,6 +385,55 @@ export function dataTable(t, caption) {
       : h("td", { class: t.numeric?.[i] === false ? null : "num" }, cell(c))))))));
 }
 
+/* A table sorted by a column when its heading is chosen (again: reversed).
+ * columns: [{label, numeric, value(row) -> number or string to sort by,
+ * cell(row) -> text, number or node}]; foot: cells of a total row or null;
+ * sort: {index, dir: "ascending"|"descending"} to start with. */
+export function sortableTable({ columns, rows, caption, foot, sort }) {
+  const state = { ...(sort || { index: 0, dir: "ascending" }) };
+  const tbody = h("tbody");
+  const status = h("p", { class: "vh", role: "status" });
+  const ths = columns.map((c, i) => h("th", { scope: "col", class: c.numeric ? "num" : null },
+    h("button", {
+      type: "button", class: "dash-sort", "data-col": i,
+      onclick: () => {
+        const again = state.index === i;
+        state.index = i;
+        state.dir = again ? (state.dir === "ascending" ? "descending" : "ascending")
+          : (c.numeric ? "descending" : "ascending");
+        fill();
+        status.textContent = `Sorted by ${c.label}, ${state.dir}.`;
+      },
+    }, c.label)));
+  const fill = () => {
+    const c = columns[state.index];
+    const sign = state.dir === "ascending" ? 1 : -1;
+    const sorted = rows.slice().sort((a, b) => {
+      const x = c.value(a);
+      const y = c.value(b);
+      const d = typeof x === "number" && typeof y === "number" ? x - y : cmpText(String(x), String(y));
+      return sign * d || cmpText(String(columns[0].value(a)), String(columns[0].value(b)));
+    });
+    tbody.replaceChildren(...sorted.map((r) => h("tr", null, columns.map((col, i) => {
+      const v = col.cell(r);
+      const content = v instanceof Node ? v : isNum(v) ? fmtInt(v) : str(v);
+      return i === 0 ? h("th", { scope: "row" }, content) : h("td", { class: col.numeric ? "num" : null }, content);
+    }))));
+    ths.forEach((th, i) => {
+      if (i === state.index) th.setAttribute("aria-sort", state.dir);
+      else th.removeAttribute("aria-sort");
+    });
+  };
+  fill();
+  const table = h("table", { class: "dash-sortable" },
+    caption && h("caption", { class: "vh" }, caption),
+    h("thead", null, h("tr", null, ths)), tbody,
+    foot && h("tfoot", null, h("tr", null, foot.map((v, i) => (i === 0
+      ? h("th", { scope: "row" }, v)
+      : h("td", { class: columns[i].numeric ? "num" : null }, v instanceof Node ? v : isNum(v) ? fmtInt(v) : str(v)))))));
+  return h("div", null, table, status);
+}
+
 const cell = (c) => (c instanceof Node ? c : isNum(c) ? fmtInt(c) : str(c));
 
 /* ---- chart.js configurations ---------------------------------------------------------- */
@@ -445,7 +494,7 @@ export function markReady(errors) {
     document.body.dataset.ready = "1";
     const out = $("ready-time");
     if (out)
-      out.textContent = `Drawn in ${fmtInt(ms)} ms, from the start of the navigation to the last chart` +
+      out.textContent = `Ready in ${fmtInt(ms)} ms, from the start of the navigation until everything was drawn` +
         `${errors ? ` (${plural(errors, "part", "parts")} could not be loaded)` : ""}.`;
   }));
 }
