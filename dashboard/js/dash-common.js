@@ -241,9 +241,9 @@ export function describeParams(params, names) {
   return bits.join(", ");
 }
 
-/* Fills the year range form: the two inputs from the URL, every other
- * search parameter (and the page's own keys) kept as hidden inputs, so
- * submitting the form (GET) reloads the page with the new range. */
+/* Fills the year range form: the two year inputs (and any other visible
+ * input, e.g. q) from the URL, every other parameter to keep as a hidden
+ * input, so submitting the form (GET) reloads the page with the new values. */
 export function setupYearForm(form, keep) {
   const from = form.elements.year_from;
   const to = form.elements.year_to;
@@ -256,11 +256,21 @@ export function setupYearForm(form, keep) {
   from.addEventListener("input", sync);
   to.addEventListener("input", sync);
   sync();
-  for (const [k, v] of keep)
-    if (k !== "year_from" && k !== "year_to") form.prepend(h("input", { type: "hidden", name: k, value: v }));
+  const visible = [...form.querySelectorAll("input:not([type=hidden])")];
+  const shown = new Set(visible.map((i) => i.name));
+  for (const [k, v] of keep) {
+    if (k === "year_from" || k === "year_to") continue;
+    const input = form.elements[k];
+    if (shown.has(k) && input && !input.value) input.value = v;
+    else form.prepend(h("input", { type: "hidden", name: k, value: v }));
+  }
   /* Empty inputs are left out of the URL. */
   form.addEventListener("submit", () => {
-    for (const i of [from, to]) i.disabled = !i.value;
+    for (const i of visible) i.disabled = !i.value.trim();
+  });
+  /* Back to this page from the next one: the inputs must work again. */
+  addEventListener("pageshow", () => {
+    for (const i of visible) i.disabled = false;
   });
   const clear = form.querySelector("[data-clear-years]");
   if (clear) {
