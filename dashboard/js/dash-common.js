@@ -213,9 +213,10 @@ export function filterFor(by, value) {
 }
 
 /* The search page (index.html) with these parameters. Later ones of the
- * same name replace earlier single-valued ones (year_from, year_to, type). */
+ * same name replace earlier single-valued ones (q, year_from, year_to);
+ * the others are filters, which repeat (ORed). */
 export function searchHref(params) {
-  const single = new Set(["year_from", "year_to", "type", "q"]);
+  const single = new Set(["year_from", "year_to", "q", "sort"]);
   const out = [];
   for (const [k, v] of params) {
     if (single.has(k)) {
