@@ -230,14 +230,13 @@ export function searchHref(params) {
 }
 
 /* Describes a set of search parameters for people: “perovskite”, instrument X, ... */
-export function describeParams(params, names) {
+export function describeParams(params) {
   const bits = [];
   for (const [k, v] of params) {
-    const shown = (names && names.get(`${k}:${v}`)) || v;
     if (k === "q") bits.push(`matching “${v}”`);
     else if (k === "year_from") bits.push(`from ${v}`);
     else if (k === "year_to") bits.push(`until ${v}`);
-    else bits.push(`${k.replace("_", " ")} ${shown}`);
+    else bits.push(`${k} ${v}`);
   }
   return bits.join(", ");
 }
@@ -318,11 +317,20 @@ export function chartCard({ id, title, note, search, wide }) {
   return card;
 }
 
-/* Draws a card. spec: {config(pal) -> chart.js config, label: text for
+/* chart.js (a classic deferred script, after the page's module in the
+ * HTML so that the module's requests start first) has run by the time the
+ * document's DOMContentLoaded fires. */
+const chartLibrary = new Promise((resolve) => {
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", resolve, { once: true });
+  else resolve();
+});
+
+/* Draws a card once chart.js is there (resolves when drawn). spec: {config(pal) -> chart.js config, label: text for
  * screen readers, table: {head: [..], rows: [[cell, ..]]}, height (rem),
  * empty: true when there is nothing to draw}. Cells are text, numbers or
  * nodes (e.g. links). */
-export function drawCard(card, spec) {
+export async function drawCard(card, spec) {
+  await chartLibrary;
   const body = card.querySelector(".dash-chart-body");
   card.removeAttribute("aria-busy");
   if (spec.empty) {

@@ -38,7 +38,7 @@ async function showFacility(f) {
     list.sort((a, b) => cmpText(a.name, b.name));
     renderSummary(list, years);
     renderTable(list);
-    CHARTS.forEach((c, i) => drawCard(cards[i], c.draw(list)));
+    await Promise.all(CHARTS.map((c, i) => drawCard(cards[i], c.draw(list))));
   } catch (e) {
     errors = 1;
     setError("facility", "The facility could not be loaded", e);

@@ -96,7 +96,7 @@ async function pairs(card) {
   renderFacts(documents, countries, list);
   const top = list.slice(0, TOP_PAIRS);
   const countryLink = (c) => h("a", { href: searchHref([...set, ["country", c]]) }, c);
-  drawCard(card, {
+  await drawCard(card, {
     empty: top.length === 0,
     emptyText: "No document in this set has members from two countries or more.",
     label: `Top country pairs by documents: ${top.slice(0, 5).map((p) => `${p.a} and ${p.b} ${fmtInt(p.count)}`).join(", ")}`,
@@ -213,7 +213,7 @@ async function setChart(c) {
     const kinds = [...new Set(rows.flatMap((r) => r.split.map((s) => s.value)))].sort();
     const label = new Map(rows.flatMap((r) => r.split.map((s) => [s.value, s.label])));
     const part = (r, k) => r.split.find((s) => s.value === k)?.count || 0;
-    drawCard(card, {
+    await drawCard(card, {
       empty: rows.length === 0,
       label: `${c.title}: ${rows.length} years, ${fmtInt(rows.reduce((s, r) => s + r.count, 0))} documents`,
       config: (pal) => barConfig(rows.map((r) => r.label), kinds.map((k, i) => ({
@@ -226,7 +226,7 @@ async function setChart(c) {
     });
     return;
   }
-  drawCard(card, {
+  await drawCard(card, {
     empty: rows.length === 0,
     label: `${c.title}: ${rows.slice(0, 5).map((r) => `${r.label} ${fmtInt(r.count)}`).join(", ")}`,
     height: barsHeight(rows.length),
