@@ -16,7 +16,7 @@
 #define PSI_META_SCHEMA "pansift.index_schema"
 /* The store_id (ps_store_id) of the store the index was built from. */
 #define PSI_META_STORE_ID "pansift.store_id"
-#define PSI_INDEX_SCHEMA "9"
+#define PSI_INDEX_SCHEMA "10"
 
 /* Is kind one the index holds? */
 int psi_index_kind(ps_kind kind);

@@ -61,10 +61,11 @@ unsigned psi_index_load_flags(ps_kind kind)
         return PS_LOAD_SAMPLES | PS_LOAD_TECHNIQUES | PS_LOAD_PARAMETERS |
                PS_LOAD_DOCUMENTS;
     case PS_KIND_PROPOSAL:
-        return PS_LOAD_MEMBERS | PS_LOAD_PARAMETERS | PS_LOAD_DOCUMENTS;
+        return PS_LOAD_MEMBERS | PS_LOAD_PARAMETERS | PS_LOAD_DOCUMENTS |
+               PS_LOAD_INSTRUMENTS;
     case PS_KIND_PUBLICATION:
         return PS_LOAD_MEMBERS | PS_LOAD_PARAMETERS | PS_LOAD_DOCUMENTS |
-               PS_LOAD_TEXT;
+               PS_LOAD_TEXT | PS_LOAD_INSTRUMENTS;
     default: return 0;
     }
 }
@@ -338,6 +339,7 @@ static void build_dataset(builder *b, const json_t *ent)
     add_term(b, "XT:", title);
     set_str_value(b, PS_IDX_SLOT_TITLE, title, 1);
     set_num_value(b, 2, json_object_get(ent, "created"));
+    set_num_value(b, PS_IDX_SLOT_SORTDATE, json_object_get(ent, "created"));
     set_num_value(b, 3, json_object_get(ent, "size"));
     add_term(b, "XI:", ps_json_str(ent, "instrument_pid"));
     add_term(b, "XDOI:", ps_json_str(ent, "doi")); /* search's doi: */
@@ -386,6 +388,16 @@ static void build_document(builder *b, ps_kind kind, const json_t *ent)
     add_term(b, "XL:", ps_json_str(ent, "license"));
     add_term(b, "XC:", ps_json_str(ent, "code"));
     add_term(b, "XF:", ps_json_str(ent, "facility"));
+    add_term(b, "XST:", ps_json_str(ent, "status"));
+    add_term(b, "XJ:", ps_json_str(ent, "journal"));
+    set_num_value(b, PS_IDX_SLOT_CITATIONS,
+                  json_object_get(ent, "citation_count"));
+    /* The instruments its dashboards count it under (PS_LOAD_INSTRUMENTS),
+     * and their facilities. */
+    json_array_foreach (json_object_get(ent, "instruments"), i, x) {
+        add_term(b, "XI:", ps_json_str(x, "pid"));
+        add_term(b, "XF:", ps_json_str(x, "facility"));
+    }
     set_num_value(b, 2, json_object_get(ent, "start"));
     set_num_value(b, 5, json_object_get(ent, "end"));
     set_num_value(b, 6, json_object_get(ent, "release"));
@@ -399,6 +411,17 @@ static void build_document(builder *b, ps_kind kind, const json_t *ent)
         ps_time_format(json_integer_value(start), y)[4] = '\0';
     if (y[0])
         add_term(b, "XY:", y);
+    /* The date it sorts by: its start, else its year's first day. */
+    int64_t sort_ms;
+    char jan1[PS_TIME_BUFSZ + 16];
+    snprintf(jan1, sizeof jan1, "%s-01-01", y);
+    if (json_is_integer(start))
+        set_num_value(b, PS_IDX_SLOT_SORTDATE, start);
+    else if (y[0] && ps_time_parse(jan1, &sort_ms) == PS_OK) {
+        json_t *v = json_integer(sort_ms);
+        set_num_value(b, PS_IDX_SLOT_SORTDATE, v);
+        json_decref(v);
+    }
     json_array_foreach (json_object_get(ent, "members"), i, x) {
         const json_t *p = json_object_get(x, "person");
         json_t *inst = json_object_get(x, "institution");

@@ -83,6 +83,18 @@ const ps_index_field *ps_index_field_find(ps_idx_group group, const char *name);
 #define PS_IDX_SLOT_PID 0
 #define PS_IDX_SLOT_TITLE 1
 #define PS_IDX_SLOT_EMBARGO 4
+/* slot 3 a dataset's size in bytes, slot 7 a publication's citation count,
+ * slot 2 a dataset's creation time, a document's start (ms);
+ * facet and analytics terms (schema 10): XY: year, XST: a proposal's status,
+ * XJ: a publication's journal, XI:/XF: a document's instruments and their
+ * facilities (PS_LOAD_INSTRUMENTS), XA:/XO:/XCO: members' person,
+ * institution and country, XKW: keywords, XTE: PaNET IRIs. */
+#define PS_IDX_SLOT_SIZE 3
+#define PS_IDX_SLOT_DATE 2
+#define PS_IDX_SLOT_CITATIONS 7
+/* slot 8 the date a record sorts by (ms): a dataset's creation, a
+ * document's start, else its publication or its year's first day */
+#define PS_IDX_SLOT_SORTDATE 8
 
 /* Relevance scoring (docs/relevance.md). Every document carries its
  * scoring terms (score-text.c) as terms with a group's prefix below and

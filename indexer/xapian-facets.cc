@@ -8,11 +8,15 @@
  * boolean prefix and its postings into a compact docid -> value-ids table
  * (CSR: offsets per docid, then the value ids) with which the caller counts
  * a match set's facet values in a few ns per document. It does not rank,
- * count or know what the facets mean.
+ * count or know what the facets mean. Also for the in-memory browsing of
+ * query/facets.c: a term's postings ORed into a bitmap, a value slot as an
+ * array of numbers, one document's data.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "xapian-private.hh"
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <string>
@@ -142,4 +146,88 @@ void ps_xfacet_table_free(ps_xfacet_table *t)
     ps_free(t->offsets);
     ps_free(t->values);
     ps_free(t);
+}
+
+ps_status ps_xdb_postings_or(ps_xdb *db, const char *term, uint64_t *bits,
+                             size_t nbits, size_t *n_out, ps_err *err)
+{
+    if (n_out)
+        *n_out = 0;
+    if (!db || !term || !bits)
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "ps_xdb_postings_or: bad argument");
+    try {
+        size_t n = 0;
+        for (Xapian::PostingIterator p = db->db.postlist_begin(term);
+             p != db->db.postlist_end(term); ++p) {
+            size_t d = *p;
+            if (d < nbits) {
+                bits[d >> 6] |= UINT64_C(1) << (d & 63);
+                n++;
+            }
+        }
+        if (n_out)
+            *n_out = n;
+        return PS_OK;
+    } catch (...) {
+        return psi_xapian_error(err);
+    }
+}
+
+ps_status ps_xdb_value_array(ps_xdb *db, unsigned slot, double *out, size_t n,
+                             ps_err *err)
+{
+    if (!db || (!out && n))
+        return ps_err_set(err, PS_ERR_INVALID,
+                          "ps_xdb_value_array: bad argument");
+    for (size_t i = 0; i < n; i++)
+        out[i] = NAN;
+    try {
+        for (Xapian::ValueIterator v = db->db.valuestream_begin(slot);
+             v != db->db.valuestream_end(slot); ++v) {
+            size_t d = v.get_docid();
+            if (d < n)
+                out[d] = Xapian::sortable_unserialise(*v);
+        }
+        return PS_OK;
+    } catch (...) {
+        return psi_xapian_error(err);
+    }
+}
+
+ps_status ps_xdb_doc_data(ps_xdb *db, uint32_t docid, char **out, ps_err *err)
+{
+    if (out)
+        *out = nullptr;
+    if (!db || !out || !docid)
+        return ps_err_set(err, PS_ERR_INVALID, "ps_xdb_doc_data: bad argument");
+    try {
+        std::string data = db->db.get_document(docid).get_data();
+        char *s = static_cast<char *>(ps_malloc(data.size() + 1));
+        if (!s)
+            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        memcpy(s, data.data(), data.size());
+        s[data.size()] = '\0';
+        *out = s;
+        return PS_OK;
+    } catch (const Xapian::DocNotFoundError &) {
+        return ps_err_set(err, PS_ERR_NOTFOUND, "no document %u", docid);
+    } catch (...) {
+        return psi_xapian_error(err);
+    }
+}
+
+ps_status ps_xdb_identity(ps_xdb *db, char *out, size_t size, ps_err *err)
+{
+    if (!db || !out || !size)
+        return ps_err_set(err, PS_ERR_INVALID, "ps_xdb_identity: bad argument");
+    try {
+        std::string id = db->db.get_uuid() + ":" +
+                         std::to_string(db->db.get_revision()) + ":" +
+                         std::to_string(db->db.get_lastdocid());
+        snprintf(out, size, "%s", id.c_str());
+        return PS_OK;
+    } catch (...) {
+        return psi_xapian_error(err);
+    }
 }

@@ -372,6 +372,22 @@ ps_status ps_xdb_facet_table(ps_xdb *db, const char *prefix, size_t max_values,
 /* NULL is a no-op. */
 void ps_xfacet_table_free(ps_xfacet_table *t);
 
+/* Set bit d of bits (nbits of them, 64 to a word) for every document d
+ * indexed by term; *n_out (may be NULL) gets how many. Errors as above. */
+ps_status ps_xdb_postings_or(ps_xdb *db, const char *term, uint64_t *bits,
+                             size_t nbits, size_t *n_out, ps_err *err);
+/* out[d] = the number in value slot of document d (ps_xdoc_set_value_num),
+ * NAN where it has none, for d < n. Errors as above. */
+ps_status ps_xdb_value_array(ps_xdb *db, unsigned slot, double *out, size_t n,
+                             ps_err *err);
+/* A string naming this revision of this database (its UUID, revision and
+ * last docid) into out: equal strings, equal docids. Errors: PS_ERR_INVALID,
+ * PS_ERR_INDEX. */
+ps_status ps_xdb_identity(ps_xdb *db, char *out, size_t size, ps_err *err);
+/* The data of document docid (NUL-terminated, ps_free) into *out. Errors:
+ * PS_ERR_NOTFOUND, PS_ERR_RETRY, PS_ERR_INDEX, PS_ERR_NOMEM. */
+ps_status ps_xdb_doc_data(ps_xdb *db, uint32_t docid, char **out, ps_err *err);
+
 /* A snippet of text (len bytes, UTF-8) for a result searched with
  * opts->snippets: Xapian's MSet::snippet, with the English stemmer, picks
  * about opts->length bytes of text around the words of the query (exact

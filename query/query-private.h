@@ -220,9 +220,10 @@ struct ps_server {
     pthread_t indexer;
     int indexer_running;
     volatile int stopping;
-    atomic_llong index_seq; /* what the indexer last applied */
-    char indexer_note[320]; /* state, last error */
-    struct psi_fed *fed;    /* federation.c; NULL: not federating */
+    atomic_llong index_seq;    /* what the indexer last applied */
+    char indexer_note[320];    /* state, last error */
+    struct psi_fed *fed;       /* federation.c; NULL: not federating */
+    struct psi_fcache *fcache; /* facets.c: the latest index generation */
 };
 
 struct psi_ctx {
@@ -251,6 +252,97 @@ int psi_fed_answer(psi_req *req, psi_ctx *ctx, const psi_match *m,
                    psi_resp *resp, psi_handler h);
 int psi_h_fed_status(psi_req *req, psi_ctx *ctx, const psi_match *m,
                      psi_resp *resp);
+
+/* ---- facets and in-memory browsing (facets.c, docs/facets.md) -----------
+ * One generation of the index read into compact arrays: per facet a
+ * docid -> value-ids table and the values' display names, bitmaps of each
+ * kind and of what the public may see, and per document its year, sort
+ * date, size and citations. Sets of documents are bitmaps of nwords
+ * 64-bit words (psi_bits_*). */
+enum {
+    PSI_F_YEAR,
+    PSI_F_TYPE,
+    PSI_F_STATUS,
+    PSI_F_DOCTYPE,
+    PSI_F_FACILITY,
+    PSI_F_INSTRUMENT,
+    PSI_F_TECHNIQUE,
+    PSI_F_INSTITUTION,
+    PSI_F_COUNTRY,
+    PSI_F_AUTHOR,
+    PSI_F_KEYWORD,
+    PSI_F_JOURNAL,
+    PSI_NFACETS
+};
+typedef struct psi_facet_def {
+    const char *name;   /* in the API */
+    const char *prefix; /* its boolean terms */
+    const char *names;  /* ps_store_names list of its labels, or NULL */
+} psi_facet_def;
+extern const psi_facet_def psi_facets[PSI_NFACETS];
+/* The facet called name (len bytes), or -1. */
+int psi_facet_find(const char *name, size_t len);
+
+#define PSI_FGEN_NKINDS 4
+extern ps_kind psi_fgen_kinds[PSI_FGEN_NKINDS];
+int psi_fgen_kind_slot(ps_kind kind); /* -1: none */
+
+typedef struct psi_fgen {
+    char ident[160]; /* ps_xdb_identity of the index it was read from */
+    atomic_int refs;
+    size_t ndocs; /* docids are below */
+    size_t nwords;
+    ps_xfacet_table *tab[PSI_NFACETS];
+    char **labels[PSI_NFACETS]; /* display names; NULL: the value itself */
+    uint64_t *kinds[PSI_FGEN_NKINDS];
+    uint64_t *visible;
+    int embargoed;      /* some records are under embargo */
+    int64_t visible_ms; /* when visible was computed */
+    int16_t *year;      /* 0: none */
+    double *date;       /* sort date, ms; NAN: none */
+    double *size;       /* a dataset's bytes; NAN: none */
+    double *cites;      /* a publication's citations; NAN: none */
+    double build_ms;
+} psi_fgen;
+
+typedef struct psi_fcache psi_fcache;
+ps_status psi_fcache_new(psi_fcache **out, ps_err *err);
+void psi_fcache_free(psi_fcache *c);
+/* A reference to the generation of ctx's index reader, built if needed
+ * (release with psi_fgen_release). */
+ps_status psi_fgen_get(ps_server *srv, psi_ctx *ctx, psi_fgen **out,
+                       ps_err *err);
+void psi_fgen_release(psi_fgen *g);
+/* The id of value name of facet f, or -1. */
+int64_t psi_fgen_value(const psi_fgen *g, int f, const char *name);
+const char *psi_fgen_label(const psi_fgen *g, int f, size_t v);
+
+uint64_t *psi_bits_new(const psi_fgen *g); /* all clear; ps_free */
+uint64_t psi_bits_count(const psi_fgen *g, const uint64_t *bits);
+void psi_bits_and(const psi_fgen *g, uint64_t *a, const uint64_t *b);
+void psi_bits_or(const psi_fgen *g, uint64_t *a, const uint64_t *b);
+void psi_bits_from_docids(const psi_fgen *g, uint64_t *bits,
+                          const uint32_t *ids, size_t n);
+/* Clear the documents of bits whose year is not in [lo, hi]. */
+void psi_bits_year_range(const psi_fgen *g, uint64_t *bits, int64_t lo,
+                         int64_t hi);
+/* counts[v] (nvalues of facet f) = the documents of bits with value v, or
+ * the sum of their weight[d] (documents with NAN left out). */
+ps_status psi_fgen_count(const psi_fgen *g, int f, const uint64_t *bits,
+                         const double *weight, double *counts);
+/* The ids of the limit values with the largest counts (ties by label). */
+ps_status psi_fgen_top(const psi_fgen *g, int f, const double *counts,
+                       size_t limit, size_t **out, size_t *n_out, ps_err *err);
+/* {"facet": [{"value","label","count"}], ...} for the facets f with
+ * which[f], the limit commonest values each. */
+ps_status psi_fgen_facets(const psi_fgen *g, const uint64_t *bits,
+                          const int *which, size_t limit, json_t **out,
+                          ps_err *err);
+/* The first k documents of bits by key[d] (desc: largest first; missing
+ * last; ties by docid), in order. */
+ps_status psi_fgen_top_docs(const psi_fgen *g, const uint64_t *bits,
+                            const double *key, int desc, size_t k,
+                            uint32_t **out, size_t *n_out, ps_err *err);
 
 /* ---- rendering and planning --------------------------------------------- */
 

@@ -67,16 +67,26 @@ enum {
     F_PERSON,
     F_INSTITUTION,
     F_COUNTRY,
+    F_STATUS,
     NFILTERS
 };
 static const char *const filter_names[NFILTERS] = {
     "doctype", "facility",    "instrument", "technique",
-    "person",  "institution", "country"};
+    "person",  "institution", "country",    "status"};
 /* Values per filter parameter, and bytes per value. */
 #define SEARCH_FILTER_VALUES_MAX 16
 #define SEARCH_FILTER_VALUE_MAX 256
 /* Years a filter may name. */
 #define SEARCH_YEAR_MAX 9999
+
+/* Orders of the results. */
+enum { SORT_RELEVANCE, SORT_DATE, SORT_DATE_ASC, SORT_CITATIONS, SORT_TITLE };
+static const char *const sort_names[] = {"relevance", "date", "-date",
+                                         "citations", "title"};
+#define NSORTS (sizeof sort_names / sizeof sort_names[0])
+/* Facet values per facet: default and most. */
+#define SEARCH_FACET_LIMIT_DEFAULT 10
+#define SEARCH_FACET_LIMIT_MAX 100
 
 /* A search request, parsed and checked. */
 typedef struct search_req {
@@ -90,6 +100,10 @@ typedef struct search_req {
     const char *fv[NFILTERS][SEARCH_FILTER_VALUES_MAX];
     size_t nfv[NFILTERS];
     int64_t year_from, year_to; /* INT64_MIN / INT64_MAX: no bound */
+    int sort;                   /* SORT_* */
+    int facets[PSI_NFACETS];    /* 1: counted in the answer */
+    int nfacets;
+    int64_t facet_limit; /* values per facet */
 } search_req;
 
 /* ---- parameters ----------------------------------------------------------
@@ -223,21 +237,19 @@ static int parse_request(psi_req *req, psi_resp *resp, ps_qs *qs, search_req *r)
 {
     memset(r, 0, sizeof *r);
     const char *q = psi_arg(req, "q");
-    if (!q || !q[strspn(q, " \t\r\n\f\v")])
-        return psi_error(resp, 400, "INVALID_QUERY",
-                         "q is required: the words to search for, e.g. "
-                         "q=crystal%%20structure");
-    if (strlen(q) > SEARCH_Q_MAX)
+    if (q && !q[strspn(q, " \t\r\n\f\v")])
+        q = NULL; /* no words: browse */
+    if (q && strlen(q) > SEARCH_Q_MAX)
         return psi_error(resp, 400, "INVALID_QUERY",
                          "q is %zu bytes long; at most %d are accepted",
                          strlen(q), SEARCH_Q_MAX);
-    if (!utf8_ok(q))
+    if (q && !utf8_ok(q))
         return psi_error(resp, 400, "INVALID_QUERY",
                          "q is not valid UTF-8 text");
     r->q = q;
-    r->qs = qs;
+    r->qs = q ? qs : NULL;
     ps_qs_error qe;
-    if (ps_qs_parse(q, qs, &qe) != 0) {
+    if (q && ps_qs_parse(q, qs, &qe) != 0) {
         psi_error(resp, 400, "INVALID_QUERY", "q: %s (at character %zu)",
                   qe.msg, qe.offset);
         json_t *e = json_object_get(resp->json, "error");
@@ -301,6 +313,56 @@ static int parse_request(psi_req *req, psi_resp *resp, ps_qs *qs, search_req *r)
                          "year_from (%lld) is after year_to (%lld): nothing "
                          "can match",
                          (long long)r->year_from, (long long)r->year_to);
+
+    /* sort: relevance with words, newest first without. */
+    r->sort = q ? SORT_RELEVANCE : SORT_DATE;
+    v = psi_arg(req, "sort");
+    if (v && *v) {
+        size_t i = 0;
+        while (i < NSORTS && strcmp(v, sort_names[i]) != 0)
+            i++;
+        if (i == NSORTS)
+            return psi_error(resp, 400, "INVALID_PARAMETER",
+                             "sort must be relevance, date, -date, citations "
+                             "or title, not \"%s\"",
+                             quote(v, 64, 0, buf, sizeof buf));
+        r->sort = (int)i;
+    }
+    if (!q && r->sort == SORT_RELEVANCE)
+        r->sort = SORT_DATE; /* nothing to be relevant to */
+
+    /* facets: every one by default, "none", or a comma-separated list. */
+    v = psi_arg(req, "facets");
+    if (v && strcmp(v, "none") == 0)
+        v = "";
+    for (int f = 0; f < PSI_NFACETS; f++)
+        r->facets[f] = v == NULL;
+    while (v && *v) {
+        size_t n = strcspn(v, ",");
+        int f = psi_facet_find(v, n);
+        if (f < 0 && n)
+            return psi_error(resp, 400, "INVALID_PARAMETER",
+                             "facets: \"%.*s\" is not a facet (facets: year, "
+                             "type, status, doctype, facility, instrument, "
+                             "technique, institution, country, author, "
+                             "keyword, journal; or none)",
+                             n > 64 ? 64 : (int)n,
+                             quote(v, 64, 0, buf, sizeof buf));
+        if (f >= 0)
+            r->facets[f] = 1;
+        v += n + (v[n] == ',');
+    }
+    for (int f = 0; f < PSI_NFACETS; f++)
+        r->nfacets += r->facets[f];
+    v = psi_arg(req, "facet_limit");
+    r->facet_limit =
+        v ? parse_count(v, SEARCH_FACET_LIMIT_MAX) : SEARCH_FACET_LIMIT_DEFAULT;
+    if (r->facet_limit < 1)
+        return psi_error(resp, 400, "INVALID_PARAMETER",
+                         "facet_limit must be a whole number from 1 to %d, "
+                         "not \"%s\"",
+                         SEARCH_FACET_LIMIT_MAX,
+                         quote(v ? v : "", 64, 0, buf, sizeof buf));
     return 0;
 }
 
@@ -321,42 +383,140 @@ static ps_status or2(ps_xquery *a, ps_xquery *b, ps_xquery **out, ps_err *err)
     return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
 }
 
-/* Boolean terms prefix + value as typed, in lower case (lower) and in
- * upper case (upper), ORed: exact values in their usual letter cases. */
+/* ---- filter values as index terms -----------------------------------------
+ * A filter value stands for a few boolean terms (its letter cases, a
+ * technique's narrower terms), any of which a document must have; the
+ * same list becomes a Xapian query (ranked searches) or a bitmap from the
+ * terms' postings (counts and browsing, facets.c). */
+typedef struct vterms {
+    char **t;
+    size_t n, cap;
+    char *self; /* F_INSTRUMENT: the instrument's own "XP:" term */
+    int nomem;
+} vterms;
+
+static void vt_push(vterms *v, char *term)
+{
+    if (!term) {
+        v->nomem = 1;
+        return;
+    }
+    char shaped[256];
+    char *t = ps_strdup(ps_xterm_make(term, shaped, sizeof shaped));
+    ps_free(term);
+    if (t && v->n == v->cap) {
+        size_t cap = v->cap ? 2 * v->cap : 8;
+        char **grown = ps_realloc(v->t, cap * sizeof *grown);
+        if (!grown) {
+            ps_free(t);
+            t = NULL;
+        } else {
+            v->t = grown;
+            v->cap = cap;
+        }
+    }
+    if (!t) {
+        v->nomem = 1;
+        return;
+    }
+    v->t[v->n++] = t;
+}
+
+/* prefix + value as typed, and in lower case (lower) and in upper case
+ * (upper): exact values in their usual letter cases. */
+static void vt_exact(vterms *v, const char *prefix, const char *value,
+                     int lower, int upper)
+{
+    size_t pl = strlen(prefix);
+    vt_push(v, ps_asprintf("%s%s", prefix, value));
+    if (lower) {
+        char *t = ps_asprintf("%s%s", prefix, value);
+        if (t)
+            ps_str_lower(t + pl, (size_t)-1);
+        vt_push(v, t);
+    }
+    if (upper) {
+        char *t = ps_asprintf("%s%s", prefix, value);
+        for (char *c = t ? t + pl : NULL; c && *c; c++)
+            if (*c >= 'a' && *c <= 'z')
+                *c = (char)(*c - 32);
+        vt_push(v, t);
+    }
+}
+
+static void vt_free(vterms *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        ps_free(v->t[i]);
+    ps_free(v->t);
+    ps_free(v->self);
+    memset(v, 0, sizeof *v);
+}
+
+/* The terms ORed (and the instrument itself); NULL when out of memory. */
+static ps_xquery *vt_query(const vterms *v)
+{
+    if (v->nomem)
+        return NULL;
+    ps_xquery **kids = ps_calloc(v->n + 1, sizeof *kids);
+    if (!kids)
+        return NULL;
+    size_t k = 0;
+    int ok = 1;
+    for (size_t i = 0; i < v->n; i++) {
+        kids[k] = ps_xq_term(v->t[i]);
+        ok = ok && kids[k++];
+    }
+    if (v->self) {
+        char t[32];
+        snprintf(t, sizeof t, "%s%s", PS_IDX_TERM_KIND,
+                 ps_kind_name(PS_KIND_INSTRUMENT));
+        kids[k] = ps_xq_filter(ps_xq_term(v->self), ps_xq_term(t));
+        ok = ok && kids[k++];
+    }
+    ps_xquery *q = ok ? ps_xq_or(kids, k) : NULL;
+    if (!ok)
+        for (size_t i = 0; i < k; i++)
+            ps_xq_free(kids[i]);
+    ps_free(kids);
+    return q;
+}
+
+/* OR the documents of v's terms into bits (g's docids). */
+static ps_status vt_bits(ps_xdb *db, const psi_fgen *g, const vterms *v,
+                         uint64_t *bits, ps_err *err)
+{
+    if (v->nomem)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    ps_status rc = PS_OK;
+    for (size_t i = 0; rc == PS_OK && i < v->n; i++)
+        rc = ps_xdb_postings_or(db, v->t[i], bits, g->ndocs, NULL, err);
+    if (rc == PS_OK && v->self) {
+        uint64_t *own = psi_bits_new(g);
+        if (!own)
+            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        rc = ps_xdb_postings_or(db, v->self, own, g->ndocs, NULL, err);
+        if (rc == PS_OK) {
+            psi_bits_and(g, own,
+                         g->kinds[psi_fgen_kind_slot(PS_KIND_INSTRUMENT)]);
+            psi_bits_or(g, bits, own);
+        }
+        ps_free(own);
+    }
+    return rc;
+}
+
+/* Boolean terms prefix + value in their usual letter cases (vt_exact),
+ * ORed. */
 static ps_xquery *exact_terms(const char *prefix, const char *value, int lower,
                               int upper)
 {
-    char *v[3] = {ps_asprintf("%s%s", prefix, value), NULL, NULL};
-    size_t pl = strlen(prefix);
-    if (lower && v[0]) {
-        v[1] = ps_strdup(v[0]);
-        if (v[1])
-            ps_str_lower(v[1] + pl, (size_t)-1);
-    }
-    if (upper && v[0]) {
-        v[2] = ps_strdup(v[0]);
-        for (char *c = v[2] ? v[2] + pl : NULL; c && *c; c++)
-            if (*c >= 'a' && *c <= 'z')
-                *c = (char)(*c - 32);
-    }
-    ps_xquery *kids[3];
-    size_t n = 0;
-    int ok = v[0] != NULL;
-    for (size_t i = 0; i < 3; i++) {
-        if (v[i]) {
-            char shaped[256];
-            kids[n] = ps_xq_term(ps_xterm_make(v[i], shaped, sizeof shaped));
-            ok = ok && kids[n];
-            n++;
-        }
-        ps_free(v[i]);
-    }
-    if (!ok) {
-        for (size_t i = 0; i < n; i++)
-            ps_xq_free(kids[i]);
-        return NULL;
-    }
-    return ps_xq_or(kids, n);
+    vterms v;
+    memset(&v, 0, sizeof v);
+    vt_exact(&v, prefix, value, lower, upper);
+    ps_xquery *q = vt_query(&v);
+    vt_free(&v);
+    return q;
 }
 
 /* The query of one term of q (a leaf of the tree): words through
@@ -486,82 +646,70 @@ static ps_status node_query(ps_xdb *db, const ps_qs *qs, int id,
     return q ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
 }
 
-/* The documents of one technique filter value: the PaNET term it names
- * (by IRI, label or synonym) and every narrower one (the ontology's
- * closure, as the PaN API's technique scopes), by IRI, pid or name; and
- * the value itself as a pid, IRI or name (a facility's own technique). */
-static ps_status technique_query(psi_ctx *ctx, const char *v, ps_xquery **out,
+/* The terms of one technique filter value: the PaNET term it names (by
+ * IRI, label or synonym) and every narrower one (the ontology's closure,
+ * as the PaN API's technique scopes), by IRI, pid or name; and the value
+ * itself as a pid, IRI or name (a facility's own technique). */
+static ps_status technique_terms(psi_ctx *ctx, const char *v, vterms *out,
                                  ps_err *err)
 {
-    *out = NULL;
     ps_technique_set set;
     memset(&set, 0, sizeof set);
     ps_status rc = ps_store_technique_expand(ctx->st, v, &set, err);
     if (rc != PS_OK)
         return rc;
-    size_t n = 2 * set.niris + set.nnames + 3;
-    ps_xquery **kids = ps_calloc(n, sizeof *kids);
-    if (!kids) {
-        ps_technique_set_free(&set);
-        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < set.niris; i++) {
+        vt_exact(out, "XTE:", set.iris[i], 0, 0);
+        vt_exact(out, "XTP:", set.iris[i], 0, 0);
     }
-    size_t k = 0;
-    int ok = 1;
-    for (size_t i = 0; ok && i < set.niris; i++) {
-        kids[k] = exact_terms("XTE:", set.iris[i], 0, 0);
-        ok = kids[k++] != NULL;
-        kids[k] = exact_terms("XTP:", set.iris[i], 0, 0);
-        ok = ok && kids[k++] != NULL;
-    }
-    for (size_t i = 0; ok && i < set.nnames; i++) {
-        kids[k] = exact_terms("XTN:", set.names[i], 1, 0);
-        ok = kids[k++] != NULL;
-    }
-    if (ok) {
-        kids[k++] = exact_terms("XTN:", v, 1, 0);
-        kids[k++] = exact_terms("XTP:", v, 0, 0);
-        kids[k++] = exact_terms("XTE:", v, 0, 0);
-        ok = kids[k - 1] && kids[k - 2] && kids[k - 3];
-    }
+    for (size_t i = 0; i < set.nnames; i++)
+        vt_exact(out, "XTN:", set.names[i], 1, 0);
+    vt_exact(out, "XTN:", v, 1, 0);
+    vt_exact(out, "XTP:", v, 0, 0);
+    vt_exact(out, "XTE:", v, 0, 0);
     ps_technique_set_free(&set);
-    if (!ok) {
-        for (size_t i = 0; i < k; i++)
-            ps_xq_free(kids[i]);
-        ps_free(kids);
-        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    return out->nomem ? ps_err_set(err, PS_ERR_NOMEM, "out of memory") : PS_OK;
+}
+
+/* The terms of value v of filter parameter f into *out (vt_free). */
+static ps_status value_terms(psi_ctx *ctx, int f, const char *v, vterms *out,
+                             ps_err *err)
+{
+    memset(out, 0, sizeof *out);
+    switch (f) {
+    /* A publication's kind or a proposal's type, as the catalogue writes
+     * it (or in lower case). */
+    case F_DOCTYPE: vt_exact(out, "XTY:", v, 1, 0); break;
+    case F_FACILITY: vt_exact(out, "XF:", v, 0, 1); break;
+    case F_INSTRUMENT:
+        /* What was measured on it or is counted under it, and the
+         * instrument itself, by pid. */
+        vt_exact(out, "XI:", v, 0, 0);
+        out->self = ps_asprintf("XP:%s", v);
+        if (!out->self)
+            out->nomem = 1;
+        break;
+    case F_TECHNIQUE: return technique_terms(ctx, v, out, err);
+    case F_PERSON: vt_exact(out, "XA:", v, 0, 0); break;
+    case F_INSTITUTION: vt_exact(out, "XO:", v, 0, 0); break;
+    case F_COUNTRY: vt_exact(out, "XCO:", v, 0, 1); break;
+    case F_STATUS: vt_exact(out, "XST:", v, 1, 0); break;
+    default: break;
     }
-    *out = ps_xq_or(kids, k);
-    ps_free(kids);
-    return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    return out->nomem ? ps_err_set(err, PS_ERR_NOMEM, "out of memory") : PS_OK;
 }
 
 /* The documents of value v of filter parameter f. */
 static ps_status filter_value_query(psi_ctx *ctx, int f, const char *v,
                                     ps_xquery **out, ps_err *err)
 {
-    *out = NULL;
-    switch (f) {
-    /* A publication's kind or a proposal's type, as the catalogue writes
-     * it (or in lower case). */
-    case F_DOCTYPE: *out = exact_terms("XTY:", v, 1, 0); break;
-    case F_FACILITY: *out = exact_terms("XF:", v, 0, 1); break;
-    case F_INSTRUMENT: {
-        /* Datasets measured on it, and the instrument itself, by pid. */
-        char t[32];
-        snprintf(t, sizeof t, "%s%s", PS_IDX_TERM_KIND,
-                 ps_kind_name(PS_KIND_INSTRUMENT));
-        ps_xquery *self =
-            ps_xq_filter(exact_terms("XP:", v, 0, 0), ps_xq_term(t));
-        *out = ps_xq_or((ps_xquery *[]){exact_terms("XI:", v, 0, 0), self}, 2);
-        break;
-    }
-    case F_TECHNIQUE: return technique_query(ctx, v, out, err);
-    case F_PERSON: *out = exact_terms("XA:", v, 0, 0); break;
-    case F_INSTITUTION: *out = exact_terms("XO:", v, 0, 0); break;
-    case F_COUNTRY: *out = exact_terms("XCO:", v, 0, 1); break;
-    default: break;
-    }
-    return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    vterms t;
+    ps_status rc = value_terms(ctx, f, v, &t, err);
+    *out = rc == PS_OK ? vt_query(&t) : NULL;
+    vt_free(&t);
+    if (rc == PS_OK && !*out)
+        rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    return rc;
 }
 
 /* The filters of r ANDed (each parameter's values ORed) into *out; *out
@@ -611,6 +759,48 @@ static ps_status filters_query(psi_ctx *ctx, const search_req *r,
     return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
 }
 
+/* The documents r's filters and kinds leave among what the public may
+ * see, as a bitmap over g (no words: browsing). */
+static ps_status filters_bits(psi_ctx *ctx, const psi_fgen *g,
+                              const search_req *r, uint64_t *bits, ps_err *err)
+{
+    ps_xdb *db = ps_index_xdb(ctx->idx);
+    int any = 0;
+    for (size_t i = 0; i < NKINDS; i++)
+        if (r->kinds[i]) {
+            any = 1;
+            psi_bits_or(g, bits,
+                        g->kinds[psi_fgen_kind_slot(search_kinds[i].kind)]);
+        }
+    for (int k = 0; !any && k < PSI_FGEN_NKINDS; k++)
+        psi_bits_or(g, bits, g->kinds[k]);
+    psi_bits_and(g, bits, g->visible);
+    if (r->year_from != INT64_MIN || r->year_to != INT64_MAX)
+        psi_bits_year_range(g, bits, r->year_from, r->year_to);
+    uint64_t *one = NULL;
+    ps_status rc = PS_OK;
+    for (int f = 0; rc == PS_OK && f < NFILTERS; f++) {
+        if (!r->nfv[f])
+            continue;
+        if (!one)
+            one = psi_bits_new(g);
+        else
+            memset(one, 0, g->nwords * sizeof *one);
+        if (!one)
+            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; rc == PS_OK && i < r->nfv[f]; i++) {
+            vterms t;
+            rc = value_terms(ctx, f, r->fv[f][i], &t, err);
+            if (rc == PS_OK)
+                rc = vt_bits(db, g, &t, one, err);
+            vt_free(&t);
+        }
+        psi_bits_and(g, bits, one);
+    }
+    ps_free(one);
+    return rc;
+}
+
 /* The query of r, over the kinds asked for, among what the public may see
  * now. NULL with err filled (PS_ERR_INVALID: the client's, nothing to
  * search for). */
@@ -618,7 +808,9 @@ static ps_xquery *build_query(psi_ctx *ctx, const search_req *r, ps_err *err)
 {
     ps_xdb *db = ps_index_xdb(ctx->idx);
     ps_xquery *words = NULL, *boost = NULL;
-    if (node_query(db, r->qs, r->qs->root, "", &words, err) != PS_OK)
+    if (!r->qs) /* browsing: every record, filtered */
+        words = ps_xq_all();
+    else if (node_query(db, r->qs, r->qs->root, "", &words, err) != PS_OK)
         return NULL;
     if (!words) {
         ps_err_set(err, PS_ERR_INVALID, "no word to search for");
@@ -626,8 +818,8 @@ static ps_xquery *build_query(psi_ctx *ctx, const search_req *r, ps_err *err)
     }
     /* The same query in the titles adds weight to the documents that
      * match there too: it ranks, it does not filter. */
-    if (node_query(db, r->qs, r->qs->root, PS_IDX_TEXT_TITLE, &boost, err) !=
-        PS_OK) {
+    if (r->qs && node_query(db, r->qs, r->qs->root, PS_IDX_TEXT_TITLE, &boost,
+                            err) != PS_OK) {
         ps_xq_free(words);
         return NULL;
     }
@@ -721,21 +913,102 @@ static ps_status add_snippet(const ps_xresult *res, json_t *snippets,
     return PS_OK;
 }
 
-/* The answer's entry for hit h, or NULL (and PS_OK) when the record is no
- * longer there or not visible (the index is a moment behind the store). */
+/* The API path of a record's PaN JSON ("Documents/<pid>"), pid
+ * percent-encoded; NULL when out of memory. */
+static char *record_path(ps_kind kind, const char *pid)
+{
+    const char *model = kind == PS_KIND_DATASET      ? "Datasets"
+                        : kind == PS_KIND_INSTRUMENT ? "Instruments"
+                                                     : "Documents";
+    char *enc = ps_pct_encode(pid ? pid : "");
+    char *path = enc ? ps_asprintf("%s/%s", model, enc) : NULL;
+    ps_free(enc);
+    return path;
+}
+
+/* A result's people, institutions and instruments from the store's
+ * members and instruments (at most SEARCH_HIT_LIST_MAX of each). */
+#define SEARCH_HIT_LIST_MAX 50
+static void add_hit_lists(json_t *o, const json_t *ent)
+{
+    json_t *authors = json_array(), *insts = json_array(),
+           *instr = json_array();
+    size_t i;
+    json_t *m;
+    json_array_foreach (json_object_get(ent, "members"), i, m) {
+        const json_t *p = json_object_get(m, "person");
+        const json_t *in = json_object_get(m, "institution");
+        if (p && json_array_size(authors) < SEARCH_HIT_LIST_MAX) {
+            json_t *a = json_object();
+            json_object_set(a, "pid", json_object_get(p, "pid"));
+            json_object_set(a, "name", json_object_get(p, "full_name"));
+            if (json_is_string(json_object_get(p, "orcid")))
+                json_object_set(a, "orcid", json_object_get(p, "orcid"));
+            json_object_set_new(a, "role",
+                                json_string(ps_json_str(m, "role")
+                                                ? ps_json_str(m, "role")
+                                                : ""));
+            json_array_append_new(authors, a);
+        }
+        const char *ipid = ps_json_str(in, "pid");
+        int seen = !ipid;
+        size_t j;
+        json_t *x;
+        json_array_foreach (insts, j, x)
+            seen = seen || strcmp(ps_json_str(x, "pid"), ipid) == 0;
+        if (!seen && json_array_size(insts) < SEARCH_HIT_LIST_MAX) {
+            json_t *a = json_object();
+            json_object_set(a, "pid", json_object_get(in, "pid"));
+            json_object_set(a, "name", json_object_get(in, "name"));
+            if (json_is_string(json_object_get(in, "country")))
+                json_object_set(a, "country", json_object_get(in, "country"));
+            json_array_append_new(insts, a);
+        }
+    }
+    json_array_foreach (json_object_get(ent, "instruments"), i, m) {
+        if (json_array_size(instr) >= SEARCH_HIT_LIST_MAX)
+            break;
+        json_array_append_new(
+            instr, json_pack("{s:O, s:O}", "pid", json_object_get(m, "pid"),
+                             "name", json_object_get(m, "name")));
+    }
+    const json_t *one = json_object_get(ent, "instrument");
+    if (json_is_string(json_object_get(one, "pid")))
+        json_array_append_new(
+            instr, json_pack("{s:O, s:O}", "pid", json_object_get(one, "pid"),
+                             "name", json_object_get(one, "name")));
+    if (json_array_size(authors))
+        json_object_set(o, "authors", authors);
+    if (json_array_size(insts))
+        json_object_set(o, "institutions", insts);
+    if (json_array_size(instr))
+        json_object_set(o, "instruments", instr);
+    json_decref(authors);
+    json_decref(insts);
+    json_decref(instr);
+}
+
+/* The answer's entry for the index document with data (its record
+ * reference), or NULL (and PS_OK) when the record is no longer there or
+ * not visible (the index is a moment behind the store). res: the match
+ * set, for snippets (NULL: none); weight: its score (NAN: none). */
 static ps_status render_hit(psi_ctx *ctx, const ps_xresult *res,
-                            const ps_xhit *h, json_t **out, ps_err *err)
+                            const char *data, double weight, const char *api,
+                            json_t **out, ps_err *err)
 {
     *out = NULL;
     ps_kind kind;
     int64_t id;
-    if (ps_index_hit_ref(h->data, &kind, &id) != 0)
+    if (ps_index_hit_ref(data, &kind, &id) != 0)
         return ps_err_set(err, PS_ERR_CORRUPT,
                           "an index document has no record reference");
+    unsigned flags = 0;
+    if (kind == PS_KIND_PUBLICATION || kind == PS_KIND_PROPOSAL)
+        flags = PS_LOAD_MEMBERS | PS_LOAD_INSTRUMENTS;
+    if (kind == PS_KIND_PUBLICATION && res)
+        flags |= PS_LOAD_TEXT;
     json_t *ent = NULL;
-    ps_status rc = ps_store_load(ctx->st, kind, id,
-                                 kind == PS_KIND_PUBLICATION ? PS_LOAD_TEXT : 0,
-                                 &ent, err);
+    ps_status rc = ps_store_load(ctx->st, kind, id, flags, &ent, err);
     if (rc == PS_ERR_NOTFOUND) {
         ps_err_clear(err);
         return PS_OK;
@@ -749,10 +1022,12 @@ static ps_status render_hit(psi_ctx *ctx, const ps_xresult *res,
     const char *title_key = kind == PS_KIND_INSTRUMENT ? "name" : "title";
     json_t *o = json_object();
     json_t *snippets = json_object();
-    if (!o || !snippets) {
+    char *path = record_path(kind, ps_json_str(ent, "pid"));
+    if (!o || !snippets || !path) {
         json_decref(o);
         json_decref(snippets);
         json_decref(ent);
+        ps_free(path);
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     }
     json_object_set_new(o, "kind", json_string(ps_kind_name(kind)));
@@ -760,20 +1035,50 @@ static ps_status render_hit(psi_ctx *ctx, const ps_xresult *res,
     json_t *title = json_object_get(ent, title_key);
     if (json_is_string(title))
         json_object_set(o, "title", title);
-    json_t *doi = json_object_get(ent, "doi");
-    if (json_is_string(doi))
-        json_object_set(o, "doi", doi);
+    /* What a result list shows, where the record has it. */
+    static const struct {
+        const char *from, *to;
+    } copied[] = {
+        {"doi", "doi"},           {"code", "code"},
+        {"status", "status"},     {"type", "doctype"},
+        {"journal", "journal"},   {"citation_count", "citations"},
+        {"keywords", "keywords"}, {"url", "url"},
+        {"facility", "facility"}, {"size", "size"},
+    };
+    for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
+        json_t *v = json_object_get(ent, copied[i].from);
+        if (v && !json_is_null(v) && !(json_is_array(v) && !json_array_size(v)))
+            json_object_set(o, copied[i].to, v);
+    }
+    static const char *const dates[] = {"start", "end", "created", "release"};
+    for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+        json_t *d = json_object_get(ent, dates[i]);
+        char when[PS_TIME_BUFSZ];
+        if (json_is_integer(d))
+            json_object_set_new(
+                o, dates[i],
+                json_string(ps_time_format(json_integer_value(d), when)));
+    }
     int64_t year = year_of(ent);
     if (year)
         json_object_set_new(o, "year", json_integer(year));
-    json_object_set_new(o, "score", json_real(h->weight));
-    rc = add_snippet(res, snippets, "title", ent, title_key, err);
-    if (rc == PS_OK && kind != PS_KIND_INSTRUMENT)
-        rc = add_snippet(res, snippets, "abstract", ent,
-                         kind == PS_KIND_DATASET ? "description" : "summary",
-                         err);
-    if (rc == PS_OK && kind == PS_KIND_PUBLICATION)
-        rc = add_snippet(res, snippets, "text", ent, "full_text", err);
+    add_hit_lists(o, ent);
+    char *json_url = ps_asprintf("%s/%s", api, path);
+    if (json_url)
+        json_object_set_new(o, "json", json_string(json_url));
+    ps_free(json_url);
+    ps_free(path);
+    if (!isnan(weight))
+        json_object_set_new(o, "score", json_real(weight));
+    if (res) {
+        rc = add_snippet(res, snippets, "title", ent, title_key, err);
+        if (rc == PS_OK && kind != PS_KIND_INSTRUMENT)
+            rc = add_snippet(
+                res, snippets, "abstract", ent,
+                kind == PS_KIND_DATASET ? "description" : "summary", err);
+        if (rc == PS_OK && kind == PS_KIND_PUBLICATION)
+            rc = add_snippet(res, snippets, "text", ent, "full_text", err);
+    }
     json_object_set_new(o, "snippets", snippets);
     json_decref(ent);
     if (rc != PS_OK) {
@@ -795,57 +1100,155 @@ static ps_status check_deadline(const psi_ctx *ctx, ps_err *err)
                       ctx->timeout_ms);
 }
 
-/* Run the search and fill *out with the answer. PS_ERR_RETRY when the
- * index changed under the reader: refresh and run it again. *bad_q is set
- * when the failure is q's (a syntax error, nothing to search for). */
-static ps_status run_search(psi_ctx *ctx, const search_req *r, int64_t t0,
-                            json_t **out, int *bad_q, ps_err *err)
+/* The match set of r as a bitmap over g: with words, the docids of the
+ * whole query (Xapian's matcher); without, the filters' postings (facets.c). */
+static ps_status match_bits(psi_ctx *ctx, const psi_fgen *g,
+                            const search_req *r, uint64_t **out, ps_err *err)
 {
-    *out = NULL;
-    *bad_q = 0;
+    *out = psi_bits_new(g);
+    if (!*out)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    if (!r->qs)
+        return filters_bits(ctx, g, r, *out, err);
     ps_xquery *q = build_query(ctx, r, err);
-    if (!q) {
-        *bad_q = err->code == PS_ERR_PARSE || err->code == PS_ERR_INVALID;
+    if (!q)
         return err->code;
+    uint32_t *ids = NULL;
+    size_t n = 0;
+    ps_status rc =
+        ps_xdb_match_docids(ps_index_xdb(ctx->idx), q, &ids, &n, err);
+    ps_xq_free(q);
+    if (rc == PS_OK)
+        psi_bits_from_docids(g, *out, ids, n);
+    ps_free(ids);
+    return rc;
+}
+
+/* One page of results, in r's order, into results. A browse by date or
+ * citations is read off g (no matcher); the rest through Xapian's
+ * matcher (words: ranked, with snippets). *count_out / *exact_out: the
+ * matcher's count, when it ran. */
+static ps_status page_results(psi_ctx *ctx, const psi_fgen *g,
+                              const uint64_t *bits, const search_req *r,
+                              const char *api, json_t *results,
+                              uint64_t *count_out, int *exact_out, ps_err *err)
+{
+    ps_status rc;
+    if (g && bits && !r->qs && r->sort != SORT_TITLE) {
+        const double *key = r->sort == SORT_CITATIONS ? g->cites : g->date;
+        uint32_t *ids = NULL;
+        size_t n = 0;
+        rc = psi_fgen_top_docs(g, bits, key, r->sort != SORT_DATE_ASC,
+                               (size_t)(r->skip + r->limit), &ids, &n, err);
+        if (rc == PS_OK)
+            rc = ps_store_read_begin(ctx->st, err);
+        for (size_t i = (size_t)r->skip; rc == PS_OK && i < n; i++) {
+            char *data = NULL;
+            json_t *hit = NULL;
+            rc = check_deadline(ctx, err);
+            if (rc == PS_OK)
+                rc =
+                    ps_xdb_doc_data(ps_index_xdb(ctx->idx), ids[i], &data, err);
+            if (rc == PS_OK)
+                rc = render_hit(ctx, NULL, data, NAN, api, &hit, err);
+            ps_free(data);
+            if (rc == PS_OK && hit)
+                json_array_append_new(results, hit);
+        }
+        ps_store_read_end(ctx->st);
+        ps_free(ids);
+        return rc;
     }
+    ps_xquery *q = build_query(ctx, r, err);
+    if (!q)
+        return err->code;
     ps_xsearch_opts o = PS_XSEARCH_OPTS_INIT;
     o.offset = (uint64_t)r->skip;
     o.count = (uint64_t)r->limit;
     o.check_at_least = (uint64_t)(r->skip + r->limit) > SEARCH_EXACT_COUNT
                            ? (uint64_t)(r->skip + r->limit)
                            : SEARCH_EXACT_COUNT;
-    o.snippets = 1;
+    o.snippets = r->qs != NULL;
+    ps_xsort sort = {PS_IDX_SLOT_SORTDATE, 1};
+    if (r->sort != SORT_RELEVANCE) {
+        if (r->sort == SORT_DATE_ASC)
+            sort.descending = 0;
+        else if (r->sort == SORT_CITATIONS)
+            sort.slot = PS_IDX_SLOT_CITATIONS;
+        else if (r->sort == SORT_TITLE)
+            sort = (ps_xsort){PS_IDX_SLOT_TITLE, 0};
+        o.sort = &sort;
+        o.nsort = 1;
+    }
     ps_xresult res;
-    ps_status rc = ps_xdb_search(ps_index_xdb(ctx->idx), q, &o, &res, err);
+    rc = ps_xdb_search(ps_index_xdb(ctx->idx), q, &o, &res, err);
     ps_xq_free(q);
     if (rc != PS_OK)
         return rc;
-    json_t *results = json_array();
-    if (!results)
-        rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     /* Every record of the page read from one state of the store. */
-    if (rc == PS_OK)
-        rc = ps_store_read_begin(ctx->st, err);
+    rc = ps_store_read_begin(ctx->st, err);
     for (size_t i = 0; rc == PS_OK && i < res.n; i++) {
         json_t *hit = NULL;
         rc = check_deadline(ctx, err);
         if (rc == PS_OK)
-            rc = render_hit(ctx, &res, &res.hits[i], &hit, err);
+            rc = render_hit(ctx, r->qs ? &res : NULL, res.hits[i].data,
+                            r->qs ? res.hits[i].weight : NAN, api, &hit, err);
         if (rc == PS_OK && hit)
             json_array_append_new(results, hit);
     }
     ps_store_read_end(ctx->st);
-    int exact = res.matches_lower == res.matches_upper;
-    uint64_t count = exact ? res.matches_lower : res.matches_estimated;
+    *exact_out = res.matches_lower == res.matches_upper;
+    *count_out = *exact_out ? res.matches_lower : res.matches_estimated;
     ps_xresult_free(&res);
+    return rc;
+}
+
+/* Run the search and fill *out with the answer. PS_ERR_RETRY when the
+ * index changed under the reader: refresh and run it again. *bad_q is set
+ * when the failure is q's (a syntax error, nothing to search for). */
+static ps_status run_search(psi_req *req, psi_ctx *ctx, const search_req *r,
+                            int64_t t0, json_t **out, int *bad_q, ps_err *err)
+{
+    *out = NULL;
+    *bad_q = 0;
+    psi_fgen *g = NULL;
+    uint64_t *bits = NULL;
+    json_t *results = json_array(), *facets = NULL;
+    ps_status rc =
+        results ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    /* The whole match set, for exact counts and facets, and for browsing. */
+    if (rc == PS_OK && (r->nfacets || !r->qs))
+        rc = psi_fgen_get(req->srv, ctx, &g, err);
+    if (rc == PS_OK && g)
+        rc = match_bits(ctx, g, r, &bits, err);
+    uint64_t count = 0;
+    int exact = 1;
+    if (rc == PS_OK)
+        rc = page_results(ctx, g, bits, r, req->srv->api_prefix, results,
+                          &count, &exact, err);
+    if (rc == PS_OK && bits) {
+        count = psi_bits_count(g, bits);
+        exact = 1;
+    }
+    if (rc == PS_OK && g && r->nfacets)
+        rc = psi_fgen_facets(g, bits, r->facets, (size_t)r->facet_limit,
+                             &facets, err);
+    ps_free(bits);
+    psi_fgen_release(g);
     if (rc != PS_OK) {
+        *bad_q = rc == PS_ERR_PARSE || rc == PS_ERR_INVALID;
         json_decref(results);
+        json_decref(facets);
         return rc;
     }
     double took = (double)(ps_mono_ns() - t0) / 1e6;
     *out = json_pack("{s:I, s:b, s:f, s:o}", "count", (json_int_t)count,
                      "count_exact", exact, "took_ms", round(took * 1000) / 1000,
                      "results", results);
+    if (*out && facets)
+        json_object_set_new(*out, "facets", facets);
+    else
+        json_decref(facets);
     return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
 }
 
@@ -865,13 +1268,13 @@ int psi_h_search(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
     ps_err err = PS_ERR_INIT;
     json_t *out = NULL;
     int bad_q = 0;
-    ps_status rc = run_search(ctx, &r, t0, &out, &bad_q, &err);
+    ps_status rc = run_search(req, ctx, &r, t0, &out, &bad_q, &err);
     if (rc == PS_ERR_RETRY || rc == PS_ERR_INDEX) {
         /* The index moved under the reader: once more on its latest
          * revision (as the PaN API does). */
         ps_err_clear(&err);
         if (ps_index_refresh(ctx->idx, NULL, &err) == PS_OK)
-            rc = run_search(ctx, &r, t0, &out, &bad_q, &err);
+            rc = run_search(req, ctx, &r, t0, &out, &bad_q, &err);
     }
     ps_free(qs);
     char msg_buf[sizeof err.msg + 4], q_buf[220];

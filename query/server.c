@@ -500,6 +500,7 @@ static void server_free(ps_server *srv)
 {
     ctx_free_all(srv);
     psi_fed_free(srv->fed);
+    psi_fcache_free(srv->fcache);
     for (size_t i = 0; i < srv->napi_seg; i++)
         ps_free(srv->api_seg[i]);
     ps_free(srv->api_seg);
@@ -552,6 +553,11 @@ ps_status ps_server_start(ps_server **out, const ps_server_opts *opts,
     if (split_segments(srv->api_prefix, 0, &srv->api_seg, &srv->napi_seg)) {
         server_free(srv);
         return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    rc = psi_fcache_new(&srv->fcache, err);
+    if (rc != PS_OK) {
+        server_free(srv);
+        return rc;
     }
     if (opts->federation && opts->federation->nproviders) {
         rc = psi_fed_new(&srv->fed, opts->federation, err);

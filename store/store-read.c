@@ -180,6 +180,13 @@ static void row_document_ref(json_t *o, sqlite3_stmt *s)
         json_object_set_new(o, "score", json_real(sqlite3_column_double(s, 5)));
 }
 
+static void row_instrument_ref(json_t *o, sqlite3_stmt *s)
+{
+    set_text(o, "pid", s, 0);
+    set_text(o, "name", s, 1);
+    set_text(o, "facility", s, 2);
+}
+
 static void row_member(json_t *o, sqlite3_stmt *s)
 {
     set_int(o, "id", s, 0);
@@ -380,6 +387,30 @@ static ps_status load_document(ps_store *st, ps_kind kind, int64_t id,
         "publication u ON u.id = l.src_id AND u.deleted = 0 WHERE l.type = "
         "'publication-from-proposal' AND l.dst_kind = 3 AND l.dst_id = ?1 AND "
         "l.state != 2 AND ?2 = ?2 ORDER BY u.pid";
+    /* The instruments a document's dashboards count it under
+     * (PS_LOAD_INSTRUMENTS). A link counts unless rejected or a matcher's
+     * unconfirmed candidate. */
+#define INSTR_COLS                                                             \
+    "SELECT DISTINCT i.pid, i.name, f.name FROM instrument i LEFT JOIN "       \
+    "facility f ON f.id = i.facility_id WHERE i.deleted = 0 AND i.id IN "
+#define PROP_DATASET_INSTR                                                     \
+    "SELECT d.instrument_id FROM link l JOIN dataset d ON d.id = l.src_id "    \
+    "AND d.deleted = 0 WHERE l.type = 'dataset-of-proposal' AND l.dst_kind = " \
+    "3 AND l.dst_id "
+#define LINK_COUNTS "(l.state = 1 OR (l.state = 0 AND l.provenance != 1))"
+    static const char prop_instruments[] =
+        INSTR_COLS "(" PROP_DATASET_INSTR "= ?1) AND ?2 = ?2 ORDER BY i.pid";
+    static const char pub_instruments[] = INSTR_COLS
+        "(SELECT d.instrument_id FROM link l JOIN dataset d ON d.id = "
+        "l.dst_id AND d.deleted = 0 WHERE l.type = 'publication-cites-data' "
+        "AND l.src_kind = 9 AND l.src_id = ?1 AND " LINK_COUNTS
+        " UNION " PROP_DATASET_INSTR
+        "IN (SELECT l.dst_id FROM link l WHERE l.type = "
+        "'publication-from-proposal' AND l.src_kind = 9 AND l.src_id = ?1 AND "
+        "l.dst_kind = 3 AND " LINK_COUNTS ")) AND ?2 = ?2 ORDER BY i.pid";
+#undef INSTR_COLS
+#undef PROP_DATASET_INSTR
+#undef LINK_COUNTS
     ps_status status = PS_OK;
     sqlite3_stmt *s;
     int is_prop = kind == PS_KIND_PROPOSAL;
@@ -427,6 +458,10 @@ static ps_status load_document(ps_store *st, ps_kind kind, int64_t id,
                         row_document_ref, err));
     if ((flags & (PS_LOAD_TEXT | PS_LOAD_MENTIONS)) && !is_prop)
         CHECK(load_text(st, id, flags, o, err));
+    if (flags & PS_LOAD_INSTRUMENTS)
+        CHECK(load_rows(st, o, "instruments",
+                        is_prop ? prop_instruments : pub_instruments, id, 0,
+                        row_instrument_ref, err));
 out:
     return status;
 }
@@ -998,5 +1033,44 @@ out:
     json_decref(ents);
     json_decref(tombs);
     json_decref(srcs);
+    return status;
+}
+
+/* ---- display names ------------------------------------------------------ */
+
+ps_status ps_store_names(ps_store *st, const char *what, ps_store_name_fn fn,
+                         void *arg, ps_err *err)
+{
+    static const struct {
+        const char *what, *sql;
+    } lists[] = {
+        {"instrument", "SELECT pid, name FROM instrument WHERE deleted = 0"},
+        {"institution", "SELECT pid, name FROM institution WHERE deleted = 0"},
+        {"person", "SELECT pid, full_name FROM person WHERE deleted = 0"},
+        {"technique", "SELECT iri, label FROM technique_term"},
+    };
+    const char *sql = NULL;
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+        if (what && strcmp(lists[i].what, what) == 0)
+            sql = lists[i].sql;
+    if (!sql || !fn)
+        return ps_err_set(err, PS_ERR_INVALID, "ps_store_names: bad argument");
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    STMT(s, sql);
+    int rc;
+    for (;;) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
+        const char *pid = (const char *)sqlite3_column_text(s, 0);
+        const char *name = (const char *)sqlite3_column_text(s, 1);
+        if (pid && name)
+            fn(arg, pid, name);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        FAIL(psi_db_error(st, err, "reading names"));
+out:
     return status;
 }

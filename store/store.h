@@ -408,7 +408,19 @@ ps_status ps_store_put_link(ps_store *st, const ps_link_in *in,
 #define PS_LOAD_TEXT 0x80u
 /* ... and its "mentions" and "references" */
 #define PS_LOAD_MENTIONS 0x100u
-#define PS_LOAD_ALL 0x1ffu
+/* a document's "instruments" [{"pid","name","facility"}]: a proposal's, those
+ * of its datasets; a publication's, those of the datasets it cites and of the
+ * proposals it is linked to (harvested links and confirmed matches, never a
+ * matcher's unconfirmed candidate or a rejected one) and their datasets */
+#define PS_LOAD_INSTRUMENTS 0x200u
+#define PS_LOAD_ALL 0x3ffu
+
+/* Call fn(arg, pid, name) for every record of what ("instrument",
+ * "institution", "person": pid and display name; "technique": PaNET IRI and
+ * label), for the labels of facet values. Errors: PS_ERR_INVALID, PS_ERR_DB. */
+typedef void (*ps_store_name_fn)(void *arg, const char *pid, const char *name);
+ps_status ps_store_names(ps_store *st, const char *what, ps_store_name_fn fn,
+                         void *arg, ps_err *err);
 
 /* Load one entity by its row id. PS_ERR_NOTFOUND if there is no such row
  * (tombstones are returned, with "deleted": true). */

@@ -33,8 +33,18 @@ bad() { # bad MESSAGE-PART CURL-ARGS...: a 400 whose message has MESSAGE-PART
     check_eq "$(jq -r .error.statusCode "$T/body")" 400 "JSON error for $*"
     check_contains "$(jq -r .error.message "$T/body")" "$want" "message for $*"
 }
-bad "q is required"
-bad "q is required" --data-urlencode 'q=   '
+# No words (absent or blank q) browses: every record the public may see,
+# newest first, with facet counts over all of them.
+search
+check_eq "$STATUS" 200 "no q browses"
+all=$(jq .count "$T/body")
+check_eq "$(jq '.results | length > 0' "$T/body")" true "a browse lists records"
+check_eq "$(jq '[.facets.type[].count] | add' "$T/body")" "$all" "the type facet adds up to the count"
+search --data-urlencode 'q=   '
+check_eq "$(jq .count "$T/body")" "$all" "blank q browses too"
+bad "sort must be" --data-urlencode 'sort=newest'
+bad "is not a facet" --data-urlencode 'facets=year,colour'
+bad "facet_limit must be" --data-urlencode 'facet_limit=0'
 bad "at most 1024" --data-urlencode "q=$(head -c 1025 /dev/zero | tr '\0' 'a')"
 bad "not valid UTF-8" --data 'q=caf%E9'
 bad "AND must come between two terms" --data-urlencode 'q=neutron AND'
