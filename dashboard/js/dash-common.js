@@ -317,12 +317,17 @@ export function chartCard({ id, title, note, search, wide }) {
   return card;
 }
 
-/* chart.js (a classic deferred script, after the page's module in the
- * HTML so that the module's requests start first) has run by the time the
- * document's DOMContentLoaded fires. */
+/* chart.js is a classic deferred script placed after the page's module in
+ * the HTML, so that the module's requests start first: it has run by the
+ * time DOMContentLoaded fires (module scripts run before, while the
+ * document's readyState is already "interactive"). */
 const chartLibrary = new Promise((resolve) => {
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", resolve, { once: true });
-  else resolve();
+  if (window.Chart || document.readyState === "complete") {
+    resolve();
+    return;
+  }
+  document.addEventListener("DOMContentLoaded", resolve, { once: true });
+  addEventListener("load", resolve, { once: true });
 });
 
 /* Draws a card once chart.js is there (resolves when drawn). spec: {config(pal) -> chart.js config, label: text for

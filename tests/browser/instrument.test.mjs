@@ -182,7 +182,7 @@ async function main() {
       check(items.some((i) => i.name === n.name), `${rel}: the timeline names ${n.name}`);
     await checkCharts(page, rel, CHARTS_ON_INSTRUMENT);
     /* The "data" toggle shows the numbers; the search link keeps the instrument. */
-    const toggle = page.locator(".dash-data-toggle").first();
+    const toggle = page.locator(".dash-data-toggle:visible").first();
     if (await toggle.count()) {
       await toggle.click();
       eq(await toggle.getAttribute("aria-expanded"), "true", `${rel}: the data toggle opens`);
