@@ -195,10 +195,10 @@ const CHARTS = [
         config: (pal) => barConfig(rows.map((r) => r.label), [
           { label: "accepted", data: rows.map((r) => part(r, "accepted")), color: pal.accepted, stack: "s" },
           { label: "refused", data: rows.map((r) => part(r, "refused")), color: pal.refused, stack: "s" },
-          ...(anyOther ? [{ label: "other status", data: other, color: pal.other, stack: "s" }] : []),
+          ...(anyOther ? [{ label: "other or no status", data: other, color: pal.other, stack: "s" }] : []),
         ], { stacked: true, legend: true }),
         table: {
-          head: ["Year", "Accepted", "Refused", ...(anyOther ? ["Other status"] : []), "All"],
+          head: ["Year", "Accepted", "Refused", ...(anyOther ? ["Other or no status"] : []), "All"],
           rows: rows.map((r, i) => [rowLabel("year", r, base, [["type", "proposal"]]),
             part(r, "accepted"), part(r, "refused"), ...(anyOther ? [other[i]] : []), r.count]),
         },
