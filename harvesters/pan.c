@@ -366,6 +366,26 @@ static ps_status put_document(psi_run *run, json_t *rec, const ps_prov *prov,
     in.start_ms = date_of(rec, "startDate");
     in.end_ms = date_of(rec, "endDate");
     in.release_ms = date_of(rec, "releaseDate");
+    /* Members beyond the PaN model, read when a provider sends them
+     * (docs/harvesting.md): a proposal's code and status, a publication's
+     * journal and citation count. */
+    static const char *const statuses[] = {"submitted", "accepted",
+                                           "refused",   "withdrawn",
+                                           "scheduled", "completed"};
+    const char *status = ps_json_str(rec, "status");
+    for (size_t i = 0; status && i < sizeof statuses / sizeof *statuses; i++)
+        if (in.kind == PS_KIND_PROPOSAL && strcmp(status, statuses[i]) == 0)
+            in.status = statuses[i];
+    if (in.kind == PS_KIND_PROPOSAL)
+        in.code = ps_json_str(rec, "code");
+    if (in.kind == PS_KIND_PUBLICATION) {
+        in.journal = ps_json_str(rec, "journal");
+        json_t *cites = json_object_get(rec, "citationCount");
+        if (json_is_integer(cites) && json_integer_value(cites) >= 0) {
+            in.citation_count = json_integer_value(cites);
+            in.citation_known = 1;
+        }
+    }
     visibility_of(rec, &in.vis, &in.embargo_until_ms);
     rc = map_common(rec, "document", pid, in.title, &m, &in.params, &in.nparams,
                     &in.keywords, &in.nkeywords, err);

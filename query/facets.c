@@ -159,6 +159,15 @@ static void on_label(void *arg, const char *pid, const char *name)
         w->nomem = 1;
 }
 
+/* The year a value of the year facet names; 0 if it is not one. */
+int16_t psi_year_of_name(const char *name)
+{
+    int64_t y;
+    if (ps_parse_i64(name, &y) != 0 || y < 1 || y > 9999)
+        return 0;
+    return (int16_t)y;
+}
+
 static ps_status set_visible(psi_fgen *g, ps_xdb *db, ps_err *err)
 {
     ps_xquery *q = ps_index_visible_query(ps_now_ms());
@@ -231,7 +240,8 @@ static ps_status fgen_build(ps_xdb *db, ps_store *st, const char *ident,
     const ps_xfacet_table *yt = g->tab[PSI_F_YEAR];
     for (size_t d = 0; d < yt->ndocs && d < g->ndocs; d++)
         if (yt->offsets[d] < yt->offsets[d + 1])
-            g->year[d] = (int16_t)atoi(yt->names[yt->values[yt->offsets[d]]]);
+            g->year[d] =
+                psi_year_of_name(yt->names[yt->values[yt->offsets[d]]]);
     rc = ps_xdb_value_array(db, PS_IDX_SLOT_SORTDATE, g->date, g->ndocs, err);
     if (rc == PS_OK)
         rc = ps_xdb_value_array(db, PS_IDX_SLOT_SIZE, g->size, g->ndocs, err);

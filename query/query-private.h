@@ -316,6 +316,8 @@ void psi_fgen_release(psi_fgen *g);
 /* The id of value name of facet f, or -1. */
 int64_t psi_fgen_value(const psi_fgen *g, int f, const char *name);
 const char *psi_fgen_label(const psi_fgen *g, int f, size_t v);
+/* The year a value of the year facet names ("2019"); 0 if none. */
+int16_t psi_year_of_name(const char *name);
 
 uint64_t *psi_bits_new(const psi_fgen *g); /* all clear; ps_free */
 uint64_t psi_bits_count(const psi_fgen *g, const uint64_t *bits);
@@ -343,6 +345,28 @@ ps_status psi_fgen_facets(const psi_fgen *g, const uint64_t *bits,
 ps_status psi_fgen_top_docs(const psi_fgen *g, const uint64_t *bits,
                             const double *key, int desc, size_t k,
                             uint32_t **out, size_t *n_out, ps_err *err);
+
+/* ---- the search's match set, for the analytics (search.c) ----------------
+ * The search parameters of /api/search (q, type, the filters, sort)
+ * without its page (limit, skip) and facets, parsed into *out
+ * (psi_search_free); a non-zero return is the 400 already in resp. Then
+ * the match set over the current generation (a non-zero return is the
+ * error already in resp; else release *g and ps_free *bits). */
+typedef struct psi_search psi_search;
+int psi_search_parse(psi_req *req, psi_resp *resp, psi_search **out);
+void psi_search_free(psi_search *s);
+int psi_search_match(psi_req *req, psi_ctx *ctx, psi_search *s, psi_resp *resp,
+                     psi_fgen **g, uint64_t **bits);
+
+/* ---- analytics (analytics.c, docs/api/analytics.md) ---------------------- */
+int psi_h_analytics_breakdown(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                              psi_resp *resp);
+int psi_h_analytics_countries(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                              psi_resp *resp);
+int psi_h_analytics_instrument(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                               psi_resp *resp);
+int psi_h_analytics_facility(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                             psi_resp *resp);
 
 /* ---- rendering and planning --------------------------------------------- */
 

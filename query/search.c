@@ -233,7 +233,8 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind,
 }
 
 /* Fill r from the request; a non-zero return is the 400 already in resp. */
-static int parse_request(psi_req *req, psi_resp *resp, ps_qs *qs, search_req *r)
+static int parse_request(psi_req *req, psi_resp *resp, ps_qs *qs, search_req *r,
+                         int analytics)
 {
     memset(r, 0, sizeof *r);
     const char *q = psi_arg(req, "q");
@@ -259,14 +260,14 @@ static int parse_request(psi_req *req, psi_resp *resp, ps_qs *qs, search_req *r)
     }
 
     char buf[72];
-    const char *v = psi_arg(req, "limit");
+    const char *v = analytics ? NULL : psi_arg(req, "limit");
     r->limit = v ? parse_count(v, SEARCH_LIMIT_MAX) : SEARCH_LIMIT_DEFAULT;
     if (r->limit < 0)
         return psi_error(resp, 400, "INVALID_PARAMETER",
                          "limit must be a whole number from 0 to %d, not "
                          "\"%s\"",
                          SEARCH_LIMIT_MAX, quote(v, 64, 0, buf, sizeof buf));
-    v = psi_arg(req, "skip");
+    v = analytics ? NULL : psi_arg(req, "skip");
     r->skip = v ? parse_count(v, SEARCH_SKIP_MAX) : 0;
     if (r->skip < 0)
         return psi_error(resp, 400, "INVALID_PARAMETER",
@@ -330,6 +331,8 @@ static int parse_request(psi_req *req, psi_resp *resp, ps_qs *qs, search_req *r)
     }
     if (!q && r->sort == SORT_RELEVANCE)
         r->sort = SORT_DATE; /* nothing to be relevant to */
+    if (analytics)
+        return 0; /* no page, no facets */
 
     /* facets: every one by default, "none", or a comma-separated list. */
     v = psi_arg(req, "facets");
@@ -1252,6 +1255,33 @@ static ps_status run_search(psi_req *req, psi_ctx *ctx, const search_req *r,
     return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
 }
 
+/* The answer to a failed search: a 400 for q's faults, else the error's
+ * status. */
+static int search_fail(psi_resp *resp, const search_req *r, ps_status rc,
+                       int bad_q, ps_err *err)
+{
+    char msg_buf[sizeof err->msg + 4], q_buf[220];
+    if (bad_q && rc == PS_ERR_PARSE) {
+        /* Xapian says "QueryParserError: Syntax: <expression> AND
+         * <expression>": the form it expected. */
+        const char *msg =
+            quote(err->msg, sizeof err->msg, 1, msg_buf, sizeof msg_buf);
+        if (ps_str_startswith(msg, "QueryParserError: "))
+            msg += strlen("QueryParserError: ");
+        if (ps_str_startswith(msg, "Syntax: "))
+            return psi_error(resp, 400, "INVALID_QUERY",
+                             "q: syntax error: expected %s",
+                             msg + strlen("Syntax: "));
+        return psi_error(resp, 400, "INVALID_QUERY", "q: %s", msg);
+    }
+    if (bad_q)
+        return psi_error(
+            resp, 400, "INVALID_QUERY", "q: %s in \"%s\"",
+            quote(err->msg, sizeof err->msg, 1, msg_buf, sizeof msg_buf),
+            quote(r->q ? r->q : "", 200, 0, q_buf, sizeof q_buf));
+    return psi_error_status(resp, err);
+}
+
 int psi_h_search(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
 {
     (void)m;
@@ -1260,7 +1290,7 @@ int psi_h_search(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
     ps_qs *qs = ps_malloc(sizeof *qs);
     if (!qs)
         return psi_error(resp, 503, NULL, "out of memory");
-    int st = parse_request(req, resp, qs, &r);
+    int st = parse_request(req, resp, qs, &r, 0);
     if (st) {
         ps_free(qs);
         return st;
@@ -1276,28 +1306,66 @@ int psi_h_search(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
         if (ps_index_refresh(ctx->idx, NULL, &err) == PS_OK)
             rc = run_search(req, ctx, &r, t0, &out, &bad_q, &err);
     }
-    ps_free(qs);
-    char msg_buf[sizeof err.msg + 4], q_buf[220];
-    if (bad_q && rc == PS_ERR_PARSE) {
-        /* Xapian says "QueryParserError: Syntax: <expression> AND
-         * <expression>": the form it expected. */
-        const char *msg =
-            quote(err.msg, sizeof err.msg, 1, msg_buf, sizeof msg_buf);
-        if (ps_str_startswith(msg, "QueryParserError: "))
-            msg += strlen("QueryParserError: ");
-        if (ps_str_startswith(msg, "Syntax: "))
-            return psi_error(resp, 400, "INVALID_QUERY",
-                             "q: syntax error: expected %s",
-                             msg + strlen("Syntax: "));
-        return psi_error(resp, 400, "INVALID_QUERY", "q: %s", msg);
-    }
-    if (bad_q)
-        return psi_error(
-            resp, 400, "INVALID_QUERY", "q: %s in \"%s\"",
-            quote(err.msg, sizeof err.msg, 1, msg_buf, sizeof msg_buf),
-            quote(r.q, 200, 0, q_buf, sizeof q_buf));
     if (rc != PS_OK)
-        return psi_error_status(resp, &err);
+        st = search_fail(resp, &r, rc, bad_q, &err);
+    ps_free(qs);
+    if (rc != PS_OK)
+        return st;
     resp->json = out;
     return 200;
+}
+
+/* ---- the match set for analytics.c ----------------------------------------
+ */
+
+struct psi_search {
+    search_req r;
+    ps_qs qs;
+};
+
+int psi_search_parse(psi_req *req, psi_resp *resp, psi_search **out)
+{
+    *out = ps_malloc(sizeof **out);
+    if (!*out)
+        return psi_error(resp, 503, NULL, "out of memory");
+    int st = parse_request(req, resp, &(*out)->qs, &(*out)->r, 1);
+    if (st) {
+        ps_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+void psi_search_free(psi_search *s) { ps_free(s); }
+
+int psi_search_match(psi_req *req, psi_ctx *ctx, psi_search *s, psi_resp *resp,
+                     psi_fgen **g_out, uint64_t **bits_out)
+{
+    ps_err err = PS_ERR_INIT;
+    ps_status rc = PS_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        *g_out = NULL;
+        *bits_out = NULL;
+        if (attempt) {
+            /* The index moved under the reader: once more on its latest
+             * revision. */
+            ps_err_clear(&err);
+            rc = ps_index_refresh(ctx->idx, NULL, &err);
+            if (rc != PS_OK)
+                break;
+        }
+        rc = psi_fgen_get(req->srv, ctx, g_out, &err);
+        if (rc == PS_OK)
+            rc = match_bits(ctx, *g_out, &s->r, bits_out, &err);
+        if (rc == PS_OK)
+            return 0;
+        ps_free(*bits_out);
+        psi_fgen_release(*g_out);
+        *g_out = NULL;
+        *bits_out = NULL;
+        if (rc != PS_ERR_RETRY && rc != PS_ERR_INDEX)
+            break;
+    }
+    return search_fail(resp, &s->r, rc,
+                       rc == PS_ERR_PARSE || rc == PS_ERR_INVALID, &err);
 }

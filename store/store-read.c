@@ -1074,3 +1074,101 @@ ps_status ps_store_names(ps_store *st, const char *what, ps_store_name_fn fn,
 out:
     return status;
 }
+
+ps_status ps_store_instrument_history(ps_store *st, const char *pid,
+                                      json_t **out, ps_err *err)
+{
+    static const char main_sql[] =
+        "SELECT i.id, i.pid, i.name, f.name FROM instrument i LEFT JOIN "
+        "facility f ON f.id = i.facility_id WHERE i.pid = ?1 AND i.deleted = 0";
+    static const char names_sql[] =
+        "SELECT name, valid_from, valid_to FROM instrument_name WHERE "
+        "instrument_id = ?1 ORDER BY coalesce(valid_from, 0), id";
+    *out = NULL;
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    json_t *o = json_object(), *names = json_array();
+    if (!o || !names)
+        FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
+    STMT(s, main_sql);
+    sqlite3_bind_text(s, 1, pid ? pid : "", -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        FAIL(rc == SQLITE_DONE
+                 ? ps_err_set(err, PS_ERR_NOTFOUND, "no instrument \"%s\"", pid)
+                 : psi_db_error(st, err, "reading an instrument"));
+    }
+    int64_t id = sqlite3_column_int64(s, 0);
+    set_text(o, "pid", s, 1);
+    set_text(o, "name", s, 2);
+    set_text(o, "facility", s, 3);
+    sqlite3_reset(s);
+    STMT(s, names_sql);
+    sqlite3_bind_int64(s, 1, id);
+    for (;;) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
+        json_t *n = json_object();
+        if (!n)
+            break;
+        set_text(n, "name", s, 0);
+        for (int c = 1; c <= 2; c++) {
+            char when[PS_TIME_BUFSZ];
+            json_object_set_new(n, c == 1 ? "from" : "to",
+                                sqlite3_column_type(s, c) == SQLITE_NULL
+                                    ? json_null()
+                                    : json_string(ps_time_format(
+                                          sqlite3_column_int64(s, c), when)));
+        }
+        json_array_append_new(names, n);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        FAIL(psi_db_error(st, err, "reading an instrument's names"));
+    json_object_set_new(o, "names", names);
+    names = NULL;
+    *out = o;
+    o = NULL;
+out:
+    json_decref(o);
+    json_decref(names);
+    return status;
+}
+
+ps_status ps_store_facility_instruments(ps_store *st, const char *facility,
+                                        json_t **out, ps_err *err)
+{
+    static const char sql[] =
+        "SELECT i.pid, i.name, f.name FROM instrument i JOIN facility f ON "
+        "f.id = i.facility_id WHERE i.deleted = 0 AND (f.name = ?1 OR "
+        "upper(f.name) = upper(?1) OR f.pid = ?1) ORDER BY i.name, i.pid";
+    *out = NULL;
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    json_t *arr = json_array();
+    if (!arr)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    STMT(s, sql);
+    sqlite3_bind_text(s, 1, facility ? facility : "", -1, SQLITE_TRANSIENT);
+    int rc;
+    for (;;) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
+        json_t *o = json_object();
+        if (!o)
+            break;
+        row_instrument_ref(o, s);
+        json_array_append_new(arr, o);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        FAIL(psi_db_error(st, err, "reading a facility's instruments"));
+    *out = arr;
+    arr = NULL;
+out:
+    json_decref(arr);
+    return status;
+}

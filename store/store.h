@@ -422,6 +422,17 @@ typedef void (*ps_store_name_fn)(void *arg, const char *pid, const char *name);
 ps_status ps_store_names(ps_store *st, const char *what, ps_store_name_fn fn,
                          void *arg, ps_err *err);
 
+/* An instrument's dashboard header: {"pid","name","facility","names":
+ * [{"name","from","to"}]} (the names it has had; periods ISO or null).
+ * Errors: PS_ERR_NOTFOUND, PS_ERR_DB, PS_ERR_NOMEM. */
+ps_status ps_store_instrument_history(ps_store *st, const char *pid,
+                                      json_t **out, ps_err *err);
+/* A facility's instruments, by its name (any letter case) or pid, as
+ * [{"pid","name","facility"}] by name (empty: no such facility).
+ * Errors: PS_ERR_DB, PS_ERR_NOMEM. */
+ps_status ps_store_facility_instruments(ps_store *st, const char *facility,
+                                        json_t **out, ps_err *err);
+
 /* Load one entity by its row id. PS_ERR_NOTFOUND if there is no such row
  * (tombstones are returned, with "deleted": true). */
 ps_status ps_store_load(ps_store *st, ps_kind kind, int64_t id, unsigned flags,

@@ -2342,6 +2342,9 @@ static void write_proposal(gen_t *g, proposal_t *p)
     w_kstr(w, "{\"pid\":", p->pid);
     w_kbool(w, ",\"isPublic\":", p->is_public);
     w_str(w, ",\"type\":\"proposal\"");
+    /* Extension members pansift's pan source reads (docs/harvesting.md):
+     * every generated proposal has data, so it was accepted. */
+    w_str(w, ",\"status\":\"accepted\"");
     w_kstr(w, ",\"title\":", title);
     w_kstr(w, ",\"summary\":", summary);
     w_kdate(w, ",\"startDate\":", p->start);
@@ -2470,6 +2473,23 @@ static void write_publication(gen_t *g, proposal_t *p)
     w_kstr(w, ",\"title\":", title);
     w_kstr(w, ",\"summary\":", summary);
     w_kstr(w, ",\"doi\":", pid);
+    /* Journal and citations from the pid's hash, not the random stream, so
+     * that the rest of the catalogue stays as it was. */
+    {
+        static const char *const journals[] = {
+            "Physical Review B",
+            "Journal of Applied Crystallography",
+            "Nature Communications",
+            "Physical Review Letters",
+            "Journal of Physical Chemistry C",
+            "Soft Matter",
+            "Acta Crystallographica Section B"};
+        uint32_t h = 2166136261u;
+        for (const char *c = pid; *c; c++)
+            h = (h ^ (unsigned char)*c) * 16777619u;
+        w_kstr(w, ",\"journal\":", journals[h % NELEM(journals)]);
+        w_ku64(w, ",\"citationCount\":", (h >> 8) % 60);
+    }
     w_kdate(w, ",\"startDate\":", pub);
     w_kdate(w, ",\"endDate\":", pub);
     w_kdate(w, ",\"releaseDate\":", pub);
