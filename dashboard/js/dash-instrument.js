@@ -69,8 +69,14 @@ async function header(p, years, base) {
     ? h("span", null, "At ", h("a", { href: `facility.html?name=${encodeURIComponent(fac)}` }, fac),
         " · ", h("a", { href: `facility.html?name=${encodeURIComponent(fac)}#table` }, "compare its instruments"))
     : h("span", { class: "muted" }, "Facility not given"));
-  renderTotals(isObj(d.totals) ? d.totals : {}, base);
-  renderTimeline(name, arr(d.names));
+  const totals = isObj(d.totals) ? d.totals : {};
+  renderTotals(totals, base);
+  /* The years of its records: the year form's hints, the timeline's span
+   * when the names have no dates. */
+  const span = [totals.first_year, totals.last_year].map((y) => (isNum(y) ? y : null));
+  if (span[0] !== null) $("year_from").placeholder = String(span[0]);
+  if (span[1] !== null) $("year_to").placeholder = String(span[1]);
+  renderTimeline(name, arr(d.names), span);
 }
 
 const TOTALS = [
@@ -106,7 +112,7 @@ const parseDate = (s) => {
 };
 const day = (s) => (str(s) ? str(s).slice(0, 10) : "");
 
-function renderTimeline(current, names) {
+function renderTimeline(current, names, [firstYear, lastYear]) {
   const box = $("timeline");
   box.removeAttribute("aria-busy");
   let list = names.filter(isObj).map((n) => ({
@@ -115,11 +121,16 @@ function renderTimeline(current, names) {
   if (!list.length) list = [{ name: current, from: null, to: null, fromText: "", toText: "" }];
   list.sort((a, b) => (a.from ?? -Infinity) - (b.from ?? -Infinity));
   const now = Date.now();
+  /* The span drawn: the names' dates and the years of the records. */
   const known = list.flatMap((n) => [n.from, n.to]).filter((t) => t !== null);
+  if (firstYear !== null) known.push(Date.UTC(firstYear, 0, 1));
+  if (lastYear !== null) known.push(Date.UTC(lastYear, 11, 31));
   const start = known.length ? Math.min(...known) : now - 365 * DAY;
   const end = Math.max(now, ...known);
   const span = Math.max(end - start, DAY);
   const pct = (t) => (100 * (t - start)) / span;
+  const records = firstYear !== null && lastYear !== null
+    ? (firstYear === lastYear ? `records of ${firstYear}` : `records from ${firstYear} to ${lastYear}`) : "";
 
   const ol = h("ol", { class: "dash-timeline-list" });
   list.forEach((n, i) => {
@@ -129,7 +140,8 @@ function renderTimeline(current, names) {
     const startT = n.from ?? start;
     const period = n.fromText && n.toText ? `${n.fromText} to ${n.toText}`
       : n.fromText ? `since ${n.fromText}`
-      : n.toText ? `until ${n.toText}` : "period not recorded";
+      : n.toText ? `until ${n.toText}`
+      : list.length === 1 && records ? `dates not recorded; ${records}` : "dates not recorded";
     const bar = h("span", { class: `dash-tl-bar${n.to === null && last ? " dash-tl-open" : ""}` });
     bar.style.left = `${pct(startT).toFixed(2)}%`;
     bar.style.width = `${Math.max(pct(endT) - pct(startT), 0.8).toFixed(2)}%`;
@@ -148,9 +160,24 @@ function renderTimeline(current, names) {
 
 /* Rows of a breakdown answer, checked. */
 const rowsOf = (a) => arr(a?.rows).filter(isObj).map((r) => ({
-  value: str(r.value), label: str(r.label) || str(r.value), count: num(r.count),
+  value: str(r.value), label: str(r.label) || str(r.value), count: num(r.count), country: str(r.country),
   split: arr(r.split).filter(isObj).map((s) => ({ value: str(s.value), label: str(s.label) || str(s.value), count: num(s.count) })),
 }));
+
+/* An institution's own country. The breakdown's split by country counts
+ * the countries of the institution's documents, and the institution's own
+ * country is among those of every one of them: a split value whose count
+ * is the row's. When several are (every document shares two countries),
+ * the one the institution's pid names ("name:<name>|<country>", the
+ * store's pid for an institution without one of its own), else the first.
+ * A row's own "country", when the API gives one, wins. */
+function institutionCountry(r) {
+  if (r.country) return r.country;
+  const full = r.split.filter((s) => s.count === r.count && s.label);
+  if (full.length <= 1) return full[0]?.label || "";
+  const named = /\|([^|]+)$/.exec(r.value)?.[1]?.toLowerCase();
+  return (full.find((s) => s.label.toLowerCase() === named) || full[0]).label;
+}
 
 /* The label of a table row: a link to the search when the value is a filter. */
 function rowLabel(by, r, base, extra) {
@@ -279,7 +306,7 @@ const CHARTS = [
     draw: ([a], base) => {
       const rows = rowsOf(a);
       const top = rows.slice(0, TOP);
-      const countryOf = (r) => r.split.slice().sort((x, y) => y.count - x.count)[0]?.label || "Country not given";
+      const countryOf = (r) => institutionCountry(r) || "Country not given";
       const groups = new Map();
       for (const r of rows) {
         const c = countryOf(r);
@@ -318,9 +345,10 @@ const CHARTS = [
   },
   {
     id: "authors", section: "users", title: "Top authors",
-    note: "Members of the instrument's proposals and authors of its publications.",
-    requests: [[["by", "author"], ["limit", String(TOP)]]],
-    draw: simpleBars("author", "Documents", [], { color: (p) => p.series[6] }),
+    note: "Authors of the instrument's publications.",
+    search: [["type", "publication"]],
+    requests: [[["by", "author"], ["type", "publication"], ["limit", String(TOP)]]],
+    draw: simpleBars("author", "Publications", [["type", "publication"]], { color: (p) => p.series[6] }),
   },
 ];
 
