@@ -668,6 +668,7 @@ int ps_cmd_serve(ps_cli *cli, int argc, char **argv)
     o.index_batch = (size_t)c->index_batch;
     o.max_results = (size_t)c->max_results;
     o.query_timeout_ms = c->query_timeout_ms;
+    o.admin_token = c->admin_token;
     /* The federation: the enabled [provider NAME] sections. */
     ps_fed_provider provs[64];
     ps_fed_opts fo = {0};

@@ -84,6 +84,7 @@ typedef struct setting {
 
 static const char *check_api_prefix(const char *v);
 static const char *check_cors_origin(const char *v);
+static const char *check_admin_token(const char *v);
 static const char *check_user_agent(const char *v);
 static const char *check_contact(const char *v);
 static const char *check_weight(const char *v);
@@ -152,6 +153,10 @@ static const setting settings[] = {
     {KEY(SEC_SERVER, "query_timeout_ms", T_MS, "10000", 0, 3600000,
          CFG(query_timeout_ms)),
      .help = "A query still running after this gets 503; 0 = no limit"},
+    {KEY(SEC_SERVER, "admin_token", T_STRING, "", 0, 0, CFG(admin_token)),
+     .help = "Secret that writes (POST, DELETE: match review, collections) "
+             "must send as 'Authorization: Bearer TOKEN'; empty = no check",
+     .check = check_admin_token},
 
     /* [index] */
     {KEY(SEC_INDEX, "batch", T_INT, "1000", 1, 1000000, CFG(index_batch)),
@@ -410,6 +415,19 @@ static const char *check_cors_origin(const char *v)
     if (!host || !*host || *host == ':' || strchr(host, '/') ||
         has_control_chars(v) || strchr(v, ' '))
         return why;
+    return NULL;
+}
+
+static const char *check_admin_token(const char *v)
+{
+    size_t n = strlen(v);
+    if (n == 0)
+        return NULL;
+    if (n < 16 || n > 256)
+        return "expected empty or 16 to 256 characters";
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f)
+            return "expected printable ASCII characters without spaces";
     return NULL;
 }
 

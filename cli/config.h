@@ -75,6 +75,7 @@ typedef struct ps_config {
                                   often; 0 turns the in-server indexer off */
     long max_results;          /* most records in one answer */
     long query_timeout_ms;     /* queries running longer get 503 */
+    char *admin_token;         /* writes (POST, DELETE) need it; "": none */
 
     /* [index] */
     long index_batch;     /* changes applied per Xapian commit */

@@ -4,7 +4,8 @@
  * of one HTTP exchange and the route table (server.c, routes.c), the
  * per-thread query context (store connection and index reader), rendering
  * store entities as PaN JSON (render.c), the full-text search (search.c),
- * planning/executing PaN queries over the index (plan.c) and the built-in
+ * planning/executing PaN queries over the index (plan.c), the match review
+ * and collections endpoints (matches.c, collections.c) and the built-in
  * OpenAPI document (openapi.c). Not part of the public API (query.h is).
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -154,7 +155,7 @@ typedef int (*psi_handler)(psi_req *req, psi_ctx *ctx, const psi_match *m,
                            psi_resp *resp);
 
 typedef struct psi_route {
-    const char *method;  /* "GET" */
+    const char *method;  /* "GET", "POST", "DELETE" */
     const char *pattern; /* "$api/:model/count", "/health", ... */
     psi_handler handler;
     const char *summary;
@@ -165,6 +166,9 @@ typedef struct psi_route {
 int psi_route_find(const ps_server *srv, const char *method, char **seg,
                    size_t nseg, const psi_route **route, psi_match *m);
 void psi_match_free(psi_match *m);
+/* The methods of the routes whose path matches ("GET, POST") into buf. */
+void psi_route_allowed(const ps_server *srv, char **seg, size_t nseg, char *buf,
+                       size_t size);
 
 /* Fill resp with the LoopBack-style error body
  * {"error":{"statusCode","name","message"[,"code"]}} and return status. */
@@ -195,9 +199,37 @@ int psi_h_openapi(psi_req *req, psi_ctx *ctx, const psi_match *m,
                   psi_resp *resp);
 int psi_h_search(psi_req *req, psi_ctx *ctx, const psi_match *m,
                  psi_resp *resp);
+/* The match review (matches.c) and collections (collections.c). */
+int psi_h_matches(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                  psi_resp *resp);
+int psi_h_match_judge(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                      psi_resp *resp);
+int psi_h_collections(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                      psi_resp *resp);
+int psi_h_collection_create(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                            psi_resp *resp);
+int psi_h_collection(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                     psi_resp *resp);
+int psi_h_collection_delete(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                            psi_resp *resp);
+int psi_h_collection_add(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                         psi_resp *resp);
+int psi_h_collection_remove(psi_req *req, psi_ctx *ctx, const psi_match *m,
+                            psi_resp *resp);
 
 /* The value of query argument name (decoded), or NULL. */
 const char *psi_arg(psi_req *req, const char *name);
+/* The request body parsed as a JSON object into *out (a new reference):
+ * 0, or the status of the 400 error put in resp (no body, not JSON, not an
+ * object). */
+int psi_body_json(psi_req *req, psi_resp *resp, json_t **out);
+/* Did the request show the configured admin token (Authorization: Bearer)?
+ * 0 when no token is configured. Compared in constant time. */
+int psi_req_admin(psi_req *req);
+/* A query argument that is a whole number in [lo, hi]: 0 with *out set (dflt
+ * when absent), or the status of the 400 error put in resp. */
+int psi_arg_int(psi_req *req, psi_resp *resp, const char *name, int64_t lo,
+                int64_t hi, int64_t dflt, int64_t *out);
 
 /* ---- the server and its per-thread contexts ----------------------------- */
 
@@ -206,7 +238,8 @@ struct ps_server {
     char *data_dir, *store_path, *api_prefix, *dashboard_dir, *cors_origin;
     char **api_seg; /* api_prefix split into segments */
     size_t napi_seg;
-    char *openapi; /* the OpenAPI document served, servers[0].url set */
+    char *admin_token; /* NULL: writes need no token */
+    char *openapi;     /* the OpenAPI document served, servers[0].url set */
     size_t openapi_len;
     struct MHD_Daemon *daemon;
     int port;
@@ -228,7 +261,8 @@ struct ps_server {
 
 struct psi_ctx {
     psi_ctx *next;
-    ps_store *st;
+    ps_store *st;  /* read-only */
+    ps_store *wst; /* the writer (match review, collections), on first use */
     ps_index *idx;
     unsigned gen; /* index_gen when idx was last refreshed */
     int64_t refreshed_ms;
@@ -239,6 +273,9 @@ struct psi_ctx {
 /* The calling thread's context, opened on first use. NULL with err filled
  * if the store or index cannot be opened. */
 psi_ctx *psi_ctx_get(ps_server *srv, ps_err *err);
+/* The context's writable store connection, opened on first use (the
+ * readers are read-only). NULL with err filled if it cannot be opened. */
+ps_store *psi_ctx_writer(ps_server *srv, psi_ctx *ctx, ps_err *err);
 
 /* ---- federation (federation.c) -------------------------------------------
  * With providers configured, the PaN handlers hand their requests here: the

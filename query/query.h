@@ -2,11 +2,12 @@
  * query.h: the public header of the query server: the HTTP server
  * (libmicrohttpd, a pool of worker threads on epoll), its one route table,
  * the PaN search API answered over the index and the store, the full-text
- * search with highlighted snippets (/api/search), the dashboard's static
- * files, and the in-server indexer thread that keeps the index
- * within a second of the store. Also public, for tests and for later
- * endpoints: the PaN filter language (parse a LoopBack-style filter, check
- * a record against a where clause).
+ * search with highlighted snippets (/api/search), the match review and
+ * collections endpoints (the only ones that write, behind an optional admin
+ * token), the dashboard's static files, and the in-server indexer thread that
+ * keeps the index within a second of the store. Also public, for tests and for
+ * later endpoints: the PaN filter language (parse a LoopBack-style filter,
+ * check a record against a where clause).
  *
  * Threads: ps_server_start starts the workers and returns; every worker has
  * its own store connection and index reader. ps_server_stop stops accepting,
@@ -72,6 +73,9 @@ typedef struct ps_server_opts {
     size_t max_results;        /* most records in one answer (caps limit) */
     long query_timeout_ms;     /* a query running longer gets 503; 0: none */
     const ps_fed_opts *federation; /* providers to federate; NULL: none */
+    const char *admin_token; /* when set, requests other than GET, HEAD and
+                                OPTIONS need "Authorization: Bearer TOKEN";
+                                NULL or "": no check */
 } ps_server_opts;
 
 #define PS_SERVER_OPTS_VERSION 1
@@ -79,7 +83,7 @@ typedef struct ps_server_opts {
     {                                                                          \
         PS_SERVER_OPTS_VERSION, "data", "127.0.0.1:8080", 0, "/api", 16384,    \
             32768, 1048576, 1024, 30, 1, NULL, "*", 500, 1000, 100000, 10000,  \
-            NULL                                                               \
+            NULL, NULL                                                         \
     }
 
 /* Open the data directory's store and index and start serving. Errors:

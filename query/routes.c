@@ -7,6 +7,7 @@
  *   :model     Datasets | Documents | Instruments (any letter case)
  *   :pid+      one or more segments joined with "/" (PaN pids contain "/";
  *              clients should send them as %2F, both forms work)
+ *   :pid, :id  exactly one segment (a collection's pid, a match's id)
  *   *          the rest of the path (static files)
  *   other      a literal, compared without regard to letter case
  * Rows are tried in order, so /Datasets/count wins over /Datasets/{pid}.
@@ -37,6 +38,25 @@ static const psi_route routes[] = {
      "A facility's instruments compared"},
     {"GET", "$api/federation/status", psi_h_fed_status,
      "The federation's providers: health, latency, last error; the cache"},
+    {"GET", "$api/matches", psi_h_matches,
+     "Publication-proposal matches with their evidence, for review: "
+     "?state=&tier=&instrument=&limit=&skip="},
+    {"POST", "$api/matches/:id", psi_h_match_judge,
+     "Confirm or reject a match: {\"state\": \"confirmed\"|\"rejected\"|"
+     "\"candidate\"}"},
+    {"GET", "$api/collections", psi_h_collections, "Every collection"},
+    {"POST", "$api/collections", psi_h_collection_create,
+     "Create a collection: {\"name\", \"description\"}"},
+    {"POST", "$api/collections/:pid/items", psi_h_collection_add,
+     "Add records to a collection: {\"items\": [{\"type\", \"pid\", "
+     "\"note\"}]}"},
+    {"DELETE", "$api/collections/:pid/items", psi_h_collection_remove,
+     "Remove records from a collection: {\"items\": [{\"type\", "
+     "\"pid\"}]}"},
+    {"GET", "$api/collections/:pid", psi_h_collection,
+     "A collection and its items: ?limit=&skip="},
+    {"DELETE", "$api/collections/:pid", psi_h_collection_delete,
+     "Delete a collection"},
     {"GET", "$api/:model/count", psi_h_pan_count,
      "PaN count: ?where={...} -> {\"count\": N}"},
     {"GET", "$api/Datasets/:pid+/files/count", psi_h_pan_files_count,
@@ -113,6 +133,15 @@ static int match(const ps_server *srv, const char *pattern, char **seg,
             ps_free(m->pid);
             m->pid = ps_buf_detach(&b);
             j = end;
+        } else if (strcmp(t, ":id") == 0 || strcmp(t, ":pid") == 0) {
+            /* One segment, whatever it holds. */
+            if (j >= nseg)
+                return 0;
+            ps_free(m->pid);
+            m->pid = ps_strdup(seg[j]);
+            if (!m->pid)
+                return 0;
+            j++;
         } else if (strcmp(t, "*") == 0) {
             ps_buf b;
             ps_buf_init(&b, 0);
@@ -163,6 +192,35 @@ int psi_route_find(const ps_server *srv, const char *method, char **seg,
     return path_known ? 405 : 404;
 }
 
+void psi_route_allowed(const ps_server *srv, char **seg, size_t nseg, char *buf,
+                       size_t size)
+{
+    const char *seen[8];
+    size_t nseen = 0, len = 0;
+    buf[0] = '\0';
+    /* The dashboard's files answer GET anywhere: they count only for paths
+     * no other route knows. */
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (routes[i].handler == psi_h_static && len)
+            continue;
+        psi_match m = {0};
+        int hit = match(srv, routes[i].pattern, seg, nseg, &m);
+        psi_match_free(&m);
+        const char *meth = routes[i].method;
+        for (size_t k = 0; hit && k < nseen; k++)
+            hit = strcmp(seen[k], meth) != 0;
+        if (!hit || nseen == sizeof seen / sizeof seen[0])
+            continue;
+        seen[nseen++] = meth;
+        /* HEAD goes with GET. */
+        int w = snprintf(buf + len, size - len, "%s%s%s", len ? ", " : "", meth,
+                         strcmp(meth, "GET") == 0 ? ", HEAD" : "");
+        if (w < 0 || (size_t)w >= size - len)
+            break;
+        len += (size_t)w;
+    }
+}
+
 int psi_h_routes(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
 {
     json_t *arr = json_array();
@@ -184,6 +242,12 @@ int psi_h_routes(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
             } else if (ps_str_startswith(pat, ":pid+")) {
                 ps_buf_puts(&b, "{pid}");
                 pat += 5;
+            } else if (ps_str_startswith(pat, ":pid")) {
+                ps_buf_puts(&b, "{pid}");
+                pat += 4;
+            } else if (ps_str_startswith(pat, ":id")) {
+                ps_buf_puts(&b, "{id}");
+                pat += 3;
             } else {
                 ps_buf_append(&b, pat++, 1);
             }

@@ -19,6 +19,7 @@
  * filter language.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include "export.h"
 #include "query-private.h"
 #include "query-syntax.h"
 
@@ -84,6 +85,11 @@ enum { SORT_RELEVANCE, SORT_DATE, SORT_DATE_ASC, SORT_CITATIONS, SORT_TITLE };
 static const char *const sort_names[] = {"relevance", "date", "-date",
                                          "citations", "title"};
 #define NSORTS (sizeof sort_names / sizeof sort_names[0])
+/* Records of an export (format=): default and most. */
+#define SEARCH_EXPORT_DEFAULT 1000
+#define SEARCH_EXPORT_MAX 10000
+/* Bytes of an export. */
+#define SEARCH_EXPORT_BYTES_MAX (64u << 20)
 /* Facet values per facet: default and most. */
 #define SEARCH_FACET_LIMIT_DEFAULT 10
 #define SEARCH_FACET_LIMIT_MAX 100
@@ -103,7 +109,10 @@ typedef struct search_req {
     int sort;                   /* SORT_* */
     int facets[PSI_NFACETS];    /* 1: counted in the answer */
     int nfacets;
-    int64_t facet_limit; /* values per facet */
+    int64_t facet_limit;    /* values per facet */
+    const char *collection; /* only its members (a collection pid), or NULL */
+    int exporting;          /* format=: the result set as a file */
+    psi_export_format format;
 } search_req;
 
 /* ---- parameters ----------------------------------------------------------
@@ -260,13 +269,22 @@ static int parse_request(psi_req *req, psi_resp *resp, ps_qs *qs, search_req *r,
     }
 
     char buf[72];
-    const char *v = analytics ? NULL : psi_arg(req, "limit");
-    r->limit = v ? parse_count(v, SEARCH_LIMIT_MAX) : SEARCH_LIMIT_DEFAULT;
+    const char *v = analytics ? NULL : psi_arg(req, "format");
+    if (v && psi_export_format_parse(v, &r->format) != 0)
+        return psi_error(resp, 400, "INVALID_PARAMETER",
+                         "format must be csv, bibtex, ris or json, not \"%s\"",
+                         quote(v, 64, 0, buf, sizeof buf));
+    r->exporting = v != NULL;
+    int64_t lmax = r->exporting ? SEARCH_EXPORT_MAX : SEARCH_LIMIT_MAX;
+    v = analytics ? NULL : psi_arg(req, "limit");
+    r->limit = v              ? parse_count(v, lmax)
+               : r->exporting ? SEARCH_EXPORT_DEFAULT
+                              : SEARCH_LIMIT_DEFAULT;
     if (r->limit < 0)
         return psi_error(resp, 400, "INVALID_PARAMETER",
-                         "limit must be a whole number from 0 to %d, not "
+                         "limit must be a whole number from 0 to %lld, not "
                          "\"%s\"",
-                         SEARCH_LIMIT_MAX, quote(v, 64, 0, buf, sizeof buf));
+                         (long long)lmax, quote(v, 64, 0, buf, sizeof buf));
     v = analytics ? NULL : psi_arg(req, "skip");
     r->skip = v ? parse_count(v, SEARCH_SKIP_MAX) : 0;
     if (r->skip < 0)
@@ -315,6 +333,13 @@ static int parse_request(psi_req *req, psi_resp *resp, ps_qs *qs, search_req *r,
                          "can match",
                          (long long)r->year_from, (long long)r->year_to);
 
+    v = psi_arg(req, "collection");
+    if (v && (!*v || strlen(v) > SEARCH_FILTER_VALUE_MAX || !utf8_ok(v)))
+        return psi_error(resp, 400, "INVALID_PARAMETER",
+                         "collection needs a collection's pid (1 to 256 "
+                         "bytes), as GET /api/collections lists them");
+    r->collection = v;
+
     /* sort: relevance with words, newest first without. */
     r->sort = q ? SORT_RELEVANCE : SORT_DATE;
     v = psi_arg(req, "sort");
@@ -331,8 +356,11 @@ static int parse_request(psi_req *req, psi_resp *resp, ps_qs *qs, search_req *r,
     }
     if (!q && r->sort == SORT_RELEVANCE)
         r->sort = SORT_DATE; /* nothing to be relevant to */
-    if (analytics)
-        return 0; /* no page, no facets */
+    if (analytics || r->exporting) {
+        r->nfacets = 0; /* no page, no facets */
+        memset(r->facets, 0, sizeof r->facets);
+        return 0;
+    }
 
     /* facets: every one by default, "none", or a comma-separated list. */
     v = psi_arg(req, "facets");
@@ -702,6 +730,30 @@ static ps_status value_terms(psi_ctx *ctx, int f, const char *v, vterms *out,
     return out->nomem ? ps_err_set(err, PS_ERR_NOMEM, "out of memory") : PS_OK;
 }
 
+/* The index documents of a collection's members, by their id terms. */
+static int on_member(void *payload, ps_kind kind, int64_t id, const char *pid)
+{
+    (void)pid;
+    char t[40];
+    if (ps_index_idterm(kind, id, t, sizeof t))
+        vt_push(payload, ps_strdup(t));
+    return ((vterms *)payload)->nomem;
+}
+
+static ps_status collection_terms(psi_ctx *ctx, const char *pid, vterms *out,
+                                  ps_err *err)
+{
+    memset(out, 0, sizeof *out);
+    ps_status rc =
+        ps_store_collection_members(ctx->st, pid, on_member, out, err);
+    if (rc == PS_ERR_NOTFOUND)
+        return ps_err_set(err, PS_ERR_NOTFOUND,
+                          "collection: no collection \"%.200s\"", pid);
+    if (rc == PS_OK && out->nomem)
+        rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    return rc;
+}
+
 /* The documents of value v of filter parameter f. */
 static ps_status filter_value_query(psi_ctx *ctx, int f, const char *v,
                                     ps_xquery **out, ps_err *err)
@@ -721,9 +773,24 @@ static ps_status filters_query(psi_ctx *ctx, const search_req *r,
                                ps_xquery **out, ps_err *err)
 {
     *out = NULL;
-    ps_xquery *all[NFILTERS + 1];
+    ps_xquery *all[NFILTERS + 2];
     size_t na = 0;
     ps_status rc = PS_OK;
+    if (r->collection) {
+        vterms t;
+        rc = collection_terms(ctx, r->collection, &t, err);
+        if (rc == PS_OK) {
+            /* An empty collection matches nothing. */
+            all[na] = t.n ? vt_query(&t) : ps_xq_term("XNONE");
+            if (!all[na])
+                rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+            else
+                na++;
+        }
+        vt_free(&t);
+        if (rc != PS_OK)
+            return rc;
+    }
     if (r->year_from != INT64_MIN || r->year_to != INT64_MAX) {
         rc = ps_xq_term_span(ps_index_xdb(ctx->idx), TERM_YEAR, r->year_from,
                              r->year_to, &all[na], err);
@@ -782,6 +849,18 @@ static ps_status filters_bits(psi_ctx *ctx, const psi_fgen *g,
         psi_bits_year_range(g, bits, r->year_from, r->year_to);
     uint64_t *one = NULL;
     ps_status rc = PS_OK;
+    if (r->collection) {
+        vterms t;
+        one = psi_bits_new(g);
+        rc = one ? collection_terms(ctx, r->collection, &t, err)
+                 : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        if (rc == PS_OK)
+            rc = vt_bits(db, g, &t, one, err);
+        if (one)
+            vt_free(&t);
+        if (rc == PS_OK)
+            psi_bits_and(g, bits, one);
+    }
     for (int f = 0; rc == PS_OK && f < NFILTERS; f++) {
         if (!r->nfv[f])
             continue;
@@ -1171,7 +1250,7 @@ static ps_status page_results(psi_ctx *ctx, const psi_fgen *g,
     o.check_at_least = (uint64_t)(r->skip + r->limit) > SEARCH_EXACT_COUNT
                            ? (uint64_t)(r->skip + r->limit)
                            : SEARCH_EXACT_COUNT;
-    o.snippets = r->qs != NULL;
+    o.snippets = r->qs && !r->exporting;
     ps_xsort sort = {PS_IDX_SLOT_SORTDATE, 1};
     if (r->sort != SORT_RELEVANCE) {
         if (r->sort == SORT_DATE_ASC)
@@ -1194,7 +1273,7 @@ static ps_status page_results(psi_ctx *ctx, const psi_fgen *g,
         json_t *hit = NULL;
         rc = check_deadline(ctx, err);
         if (rc == PS_OK)
-            rc = render_hit(ctx, r->qs ? &res : NULL, res.hits[i].data,
+            rc = render_hit(ctx, o.snippets ? &res : NULL, res.hits[i].data,
                             r->qs ? res.hits[i].weight : NAN, api, &hit, err);
         if (rc == PS_OK && hit)
             json_array_append_new(results, hit);
@@ -1255,6 +1334,51 @@ static ps_status run_search(psi_req *req, psi_ctx *ctx, const search_req *r,
     return *out ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
 }
 
+/* The result set of r as a file in r->format (format=): up to limit
+ * records in r's order, without snippets or facets, into resp. */
+static ps_status run_export(psi_req *req, psi_ctx *ctx, const search_req *r,
+                            psi_resp *resp, ps_err *err)
+{
+    psi_fgen *g = NULL;
+    uint64_t *bits = NULL;
+    json_t *results = json_array();
+    ps_status rc =
+        results ? PS_OK : ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    if (rc == PS_OK && !r->qs)
+        rc = psi_fgen_get(req->srv, ctx, &g, err);
+    if (rc == PS_OK && g)
+        rc = match_bits(ctx, g, r, &bits, err);
+    uint64_t count = 0;
+    int exact = 1;
+    if (rc == PS_OK)
+        rc = page_results(ctx, g, bits, r, req->srv->api_prefix, results,
+                          &count, &exact, err);
+    ps_free(bits);
+    psi_fgen_release(g);
+    ps_buf out;
+    ps_buf_init(&out, SEARCH_EXPORT_BYTES_MAX);
+    if (rc == PS_OK)
+        rc = psi_export_begin(r->format, &out, err);
+    for (size_t i = 0; rc == PS_OK && i < json_array_size(results); i++)
+        rc = psi_export_record(r->format, json_array_get(results, i), i, &out,
+                               err);
+    if (rc == PS_OK)
+        rc = psi_export_end(r->format, &out, err);
+    json_decref(results);
+    if (rc != PS_OK) {
+        ps_buf_free(&out);
+        return rc;
+    }
+    resp->body = out.data;
+    resp->len = out.len;
+    resp->content_type = psi_export_content_type(r->format);
+    snprintf(
+        resp->headers, sizeof resp->headers,
+        "Content-Disposition: attachment; filename=\"pansift-search.%s\"\n",
+        psi_export_extension(r->format));
+    return PS_OK;
+}
+
 /* The answer to a failed search: a 400 for q's faults, else the error's
  * status. */
 static int search_fail(psi_resp *resp, const search_req *r, ps_status rc,
@@ -1298,19 +1422,26 @@ int psi_h_search(psi_req *req, psi_ctx *ctx, const psi_match *m, psi_resp *resp)
     ps_err err = PS_ERR_INIT;
     json_t *out = NULL;
     int bad_q = 0;
-    ps_status rc = run_search(req, ctx, &r, t0, &out, &bad_q, &err);
+    ps_status rc = r.exporting
+                       ? run_export(req, ctx, &r, resp, &err)
+                       : run_search(req, ctx, &r, t0, &out, &bad_q, &err);
     if (rc == PS_ERR_RETRY || rc == PS_ERR_INDEX) {
         /* The index moved under the reader: once more on its latest
          * revision (as the PaN API does). */
         ps_err_clear(&err);
         if (ps_index_refresh(ctx->idx, NULL, &err) == PS_OK)
-            rc = run_search(req, ctx, &r, t0, &out, &bad_q, &err);
+            rc = r.exporting ? run_export(req, ctx, &r, resp, &err)
+                             : run_search(req, ctx, &r, t0, &out, &bad_q, &err);
     }
+    if (rc != PS_OK && r.exporting)
+        bad_q = rc == PS_ERR_PARSE || rc == PS_ERR_INVALID;
     if (rc != PS_OK)
         st = search_fail(resp, &r, rc, bad_q, &err);
     ps_free(qs);
     if (rc != PS_OK)
         return st;
+    if (r.exporting)
+        return 200;
     resp->json = out;
     return 200;
 }

@@ -5,7 +5,9 @@
  * callback) and freed in the completed callback, and responses queued on
  * the second access-handler call so that keep-alive works. Every answer
  * carries CORS headers; OPTIONS preflights are answered here; URL, header
- * and body sizes have ceilings (414, 431, 413); each request logs one line.
+ * and body sizes have ceilings (414, 431, 413); with an admin token
+ * configured, requests that write (POST, DELETE) must show it (401
+ * otherwise); each request logs one line.
  *
  * Each worker thread opens its own store connection and index reader on
  * first use (psi_ctx_get) and refreshes the reader when the in-server
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +77,17 @@ psi_ctx *psi_ctx_get(ps_server *srv, ps_err *err)
     return c;
 }
 
+ps_store *psi_ctx_writer(ps_server *srv, psi_ctx *ctx, ps_err *err)
+{
+    if (!ctx->wst) {
+        ps_store_opts so = PS_STORE_OPTS_INIT;
+        so.cache_kib = 4096;
+        if (ps_store_open(&ctx->wst, srv->store_path, &so, err) != PS_OK)
+            ctx->wst = NULL;
+    }
+    return ctx->wst;
+}
+
 static void ctx_free_all(ps_server *srv)
 {
     psi_ctx *c = srv->ctxs;
@@ -81,6 +95,7 @@ static void ctx_free_all(ps_server *srv)
         psi_ctx *next = c->next;
         ps_index_close(c->idx);
         ps_store_close(c->st);
+        ps_store_close(c->wst);
         ps_free(c);
         c = next;
     }
@@ -153,6 +168,96 @@ const char *psi_arg(psi_req *req, const char *name)
         return NULL;
     }
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int psi_arg_int(psi_req *req, psi_resp *resp, const char *name, int64_t lo,
+                int64_t hi, int64_t dflt, int64_t *out)
+{
+    const char *v = psi_arg(req, name);
+    int64_t n;
+    *out = dflt;
+    if (!v)
+        return 0;
+    if (ps_parse_i64(v, &n) != 0 || n < lo || n > hi)
+        return psi_error(resp, 400, "INVALID_PARAMETER",
+                         "%s must be a whole number from %lld to %lld, not "
+                         "\"%.64s\"",
+                         name, (long long)lo, (long long)hi, v);
+    *out = n;
+    return 0;
+}
+
+int psi_body_json(psi_req *req, psi_resp *resp, json_t **out)
+{
+    json_error_t je;
+    *out = NULL;
+    if (!req->body.len)
+        return psi_error(resp, 400, "INVALID_BODY",
+                         "this request needs a JSON object as its body");
+    json_t *j = json_loadb(req->body.data, req->body.len,
+                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    if (!j)
+        return psi_error(resp, 400, "INVALID_BODY",
+                         "the body is not JSON: %s (line %d, column %d)",
+                         je.text, je.line, je.column);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return psi_error(resp, 400, "INVALID_BODY",
+                         "the body must be a JSON object");
+    }
+    *out = j;
+    return 0;
+}
+
+/* Compare two strings in time that depends on neither content nor length
+ * (both are hashed first). */
+static int secret_equal(const char *a, const char *b)
+{
+    char ha[65], hb[65];
+    ps_sha256_hex(a, strlen(a), ha);
+    ps_sha256_hex(b, strlen(b), hb);
+    volatile unsigned char diff = 0;
+    for (size_t i = 0; i < 64; i++)
+        diff |= (unsigned char)(ha[i] ^ hb[i]);
+    return diff == 0;
+}
+
+/* The token of an "Authorization: Bearer TOKEN" header, or NULL. */
+static const char *bearer_token(psi_req *req)
+{
+    const char *h = req->conn ? MHD_lookup_connection_value(
+                                    req->conn, MHD_HEADER_KIND, "Authorization")
+                              : NULL;
+    if (!h)
+        return NULL;
+    while (*h == ' ')
+        h++;
+    if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+        return NULL;
+    h += 7;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    return h;
+}
+
+int psi_req_admin(psi_req *req)
+{
+    const char *want = req->srv->admin_token;
+    if (!want)
+        return 0;
+    const char *tok = bearer_token(req);
+    if (!tok)
+        return 0;
+    /* Trailing blanks are not part of the token. */
+    size_t n = strlen(tok);
+    while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\t'))
+        n--;
+    char buf[512];
+    if (n >= sizeof buf)
+        return 0;
+    memcpy(buf, tok, n);
+    buf[n] = '\0';
+    return secret_equal(buf, want);
 }
 
 /* Append the segments of path to (*seg, *n), percent-decoded if decode.
@@ -348,9 +453,26 @@ static void dispatch(psi_req *req, psi_resp *resp)
         return;
     }
     if (st == 405) {
-        psi_error(resp, 405, NULL,
-                  "%s is not allowed on %s: the API is read-only (GET)",
-                  req->method, req->path);
+        char allow[64];
+        psi_route_allowed(srv, req->seg, req->nseg, allow, sizeof allow);
+        psi_error(resp, 405, NULL, "%s is not allowed on %s (allowed: %s)",
+                  req->method, req->path, allow);
+        snprintf(resp->headers, sizeof resp->headers, "Allow: %s\n", allow);
+        return;
+    }
+    /* Writes need the admin token when one is configured. */
+    if (srv->admin_token && strcmp(req->method, "GET") != 0 &&
+        strcmp(req->method, "HEAD") != 0 && !psi_req_admin(req)) {
+        int sent = bearer_token(req) != NULL;
+        psi_error(resp, 401, "UNAUTHORIZED",
+                  sent ? "the admin token sent is not the right one"
+                       : "%s needs the admin token: send the header "
+                         "\"Authorization: Bearer TOKEN\"",
+                  req->method);
+        snprintf(resp->headers, sizeof resp->headers,
+                 "WWW-Authenticate: Bearer realm=\"pansift\"%s\n",
+                 sent ? ", error=\"invalid_token\"" : "");
+        psi_match_free(&m);
         return;
     }
     ps_err err = PS_ERR_INIT;
@@ -411,7 +533,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
             return MHD_NO;
         add_cors(req->srv, conn, r);
         MHD_add_response_header(r, "Access-Control-Allow-Methods",
-                                "GET, HEAD, OPTIONS");
+                                "GET, HEAD, POST, DELETE, OPTIONS");
         const char *h = MHD_lookup_connection_value(
             conn, MHD_HEADER_KIND, "Access-Control-Request-Headers");
         MHD_add_response_header(r, "Access-Control-Allow-Headers",
@@ -509,6 +631,7 @@ static void server_free(ps_server *srv)
     ps_free(srv->api_prefix);
     ps_free(srv->dashboard_dir);
     ps_free(srv->cors_origin);
+    ps_free(srv->admin_token);
     ps_units_close(srv->units);
     ps_free(srv->openapi);
     pthread_mutex_destroy(&srv->ctx_lock);
@@ -535,6 +658,13 @@ ps_status ps_server_start(ps_server **out, const ps_server_opts *opts,
     srv->api_prefix = ps_strdup(opts->api_prefix ? opts->api_prefix : "/api");
     srv->cors_origin = ps_strdup(opts->cors_origin ? opts->cors_origin : "*");
     srv->started_ms = ps_now_ms();
+    if (opts->admin_token && *opts->admin_token) {
+        srv->admin_token = ps_strdup(opts->admin_token);
+        if (!srv->admin_token) {
+            server_free(srv);
+            return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+        }
+    }
     if (opts->dashboard_dir && *opts->dashboard_dir) {
         char real[4096];
         if (realpath(opts->dashboard_dir, real))

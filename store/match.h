@@ -58,10 +58,14 @@ typedef struct ps_match_stats {
 ps_status ps_match_run(ps_store *st, const ps_match_opts *opts,
                        ps_match_stats *stats_out, ps_err *err);
 
-/* Staff judge a candidate: state PS_LINK_CONFIRMED or PS_LINK_REJECTED.
- * The link becomes provenance PS_LINK_VALIDATED; its publication and
- * proposal get a new change sequence number. Errors: PS_ERR_INVALID (bad
- * state), PS_ERR_NOTFOUND (no publication-from-proposal link with that id),
+/* Staff judge a candidate: state PS_LINK_CONFIRMED or PS_LINK_REJECTED
+ * makes the link provenance PS_LINK_VALIDATED; PS_LINK_CANDIDATE undoes a
+ * judgement (provenance back to PS_LINK_HARVESTED when a source asserts
+ * the link, else PS_LINK_INFERRED, so that the matcher manages it again).
+ * When the state or provenance changes, the publication and proposal get a
+ * new change sequence number (the index follows); judging a link as it
+ * already is changes nothing. Errors: PS_ERR_INVALID (bad state),
+ * PS_ERR_NOTFOUND (no publication-from-proposal link with that id),
  * PS_ERR_BUSY, PS_ERR_DB. */
 ps_status ps_match_judge(ps_store *st, int64_t link_id, ps_link_state state,
                          ps_err *err);
@@ -71,6 +75,51 @@ ps_status ps_match_judge(ps_store *st, int64_t link_id, ps_link_state state,
  * "provenance","evidence":[...]}], best score first; state -1: every state.
  * Errors: PS_ERR_DB, PS_ERR_NOMEM. */
 ps_status ps_match_list(ps_store *st, int state, json_t **out, ps_err *err);
+
+/* "candidate", "confirmed", "rejected" (PS_LINK_*); NULL for others. */
+const char *ps_match_state_name(int state);
+/* Inverse of ps_match_state_name: the PS_LINK_* value, -1 if unknown. */
+int ps_match_state_parse(const char *name);
+
+/* What ps_match_find lists. */
+typedef struct ps_match_query {
+    int version;
+    int state;              /* PS_LINK_*; -1: every state */
+    int tier;               /* 1: hard evidence only, 0: soft only, -1: both */
+    const char *instrument; /* an instrument pid: matches whose proposal has
+                               data of it; NULL: any */
+    int64_t now_ms; /* leave out matches whose publication or proposal the
+                       public may not see at now_ms (deleted, restricted,
+                       under embargo); 0: show every one */
+    int64_t limit;  /* most results; 0: no limit */
+    int64_t skip;   /* results to skip first */
+    int64_t id;     /* only the link with this id; 0: any */
+} ps_match_query;
+
+#define PS_MATCH_QUERY_VERSION 1
+#define PS_MATCH_QUERY_INIT                                                    \
+    {                                                                          \
+        PS_MATCH_QUERY_VERSION, -1, -1, NULL, 0, 0, 0, 0                       \
+    }
+
+/* The matches q selects, best score first (then by id), as the review API
+ * gives them: *out is {"count":N (all that q selects, before paging),
+ * "results":[{"id","publication":{"pid","title","doi","year"},
+ * "proposal":{"pid","code","title","status","year","instruments":[{"pid",
+ * "name"}]} (years: a publication's year, else that of its publication or
+ * start date; a proposal's start, else submission),
+ * "score","tier":"hard"|"soft","state":"candidate"|..., "provenance":
+ * "harvested"|"inferred"|"user"|"validated","evidence":[...],"created_at",
+ * "updated_at"}]} (caller owns it; NULL on failure). A publication or
+ * proposal not in the store has its pid only. Errors: PS_ERR_INVALID (bad
+ * query), PS_ERR_DB, PS_ERR_NOMEM. */
+ps_status ps_match_find(ps_store *st, json_t **out, const ps_match_query *q,
+                        ps_err *err);
+/* One match as in ps_match_find's results (*out, caller owns it), visible
+ * at now_ms as there (0: any). Errors: PS_ERR_NOTFOUND (no such match, or
+ * not visible), PS_ERR_DB, PS_ERR_NOMEM. */
+ps_status ps_match_get(ps_store *st, json_t **out, int64_t link_id,
+                       int64_t now_ms, ps_err *err);
 
 /* Cosine similarity of two texts over their stemmed content words (ASCII
  * letters folded to lower case, stop words dropped, at most 64 KiB of each

@@ -1165,17 +1165,26 @@ out:
 ps_status ps_match_judge(ps_store *st, int64_t link_id, ps_link_state state,
                          ps_err *err)
 {
+    /* The provenance a state gives: staff's word, or back to where the
+     * link came from. */
+#define TARGET_PROV                                                            \
+    "(CASE WHEN ?2 != 0 THEN 3 WHEN EXISTS (SELECT 1 FROM link_source a "      \
+    "WHERE a.link_id = link.id) THEN 0 ELSE 1 END)"
     static const char sql[] =
-        "UPDATE link SET state = ?2, provenance = 3, updated_at = ?3 WHERE id "
-        "= ?1 AND type = 'publication-from-proposal' RETURNING "
-        "coalesce(src_id, 0), coalesce(dst_id, 0)";
+        "UPDATE link SET state = ?2, provenance = " TARGET_PROV
+        ", updated_at = ?3 WHERE id = ?1 AND type = "
+        "'publication-from-proposal' AND (state != ?2 OR provenance != "
+        "" TARGET_PROV ") RETURNING coalesce(src_id, 0), coalesce(dst_id, 0)";
+#undef TARGET_PROV
+    static const char exists[] = "SELECT id FROM link WHERE id = ?1 AND type = "
+                                 "'publication-from-proposal'";
     ps_status status = PS_OK;
     sqlite3_stmt *s;
     int own = 0;
-    if (!st || (state != PS_LINK_CONFIRMED && state != PS_LINK_REJECTED))
+    if (!st || (state != PS_LINK_CANDIDATE && state != PS_LINK_CONFIRMED &&
+                state != PS_LINK_REJECTED))
         return ps_err_set(err, PS_ERR_INVALID,
-                          "a match is confirmed or "
-                          "rejected");
+                          "a match is a candidate, confirmed or rejected");
     CHECK(psi_begin_maybe(st, &own, err));
     STMT(s, sql);
     sqlite3_bind_int64(s, 1, link_id);
@@ -1184,11 +1193,18 @@ ps_status ps_match_judge(ps_store *st, int64_t link_id, ps_link_state state,
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(s);
-        if (rc == SQLITE_DONE)
+        if (rc != SQLITE_DONE)
+            FAIL(psi_db_error(st, err, "judging a match"));
+        /* Nothing changed: judged so already, or no such link. */
+        int64_t found = 0;
+        STMT(s, exists);
+        sqlite3_bind_int64(s, 1, link_id);
+        CHECK(psi_step_id(st, s, &found, err, "judging a match"));
+        if (!found)
             FAIL(ps_err_set(err, PS_ERR_NOTFOUND,
                             "no publication-proposal match with id %lld",
                             (long long)link_id));
-        FAIL(psi_db_error(st, err, "judging a match"));
+        goto out;
     }
     int64_t pub = sqlite3_column_int64(s, 0), prop = sqlite3_column_int64(s, 1);
     sqlite3_step(s);
@@ -1254,4 +1270,277 @@ ps_status ps_match_list(ps_store *st, int state, json_t **out, ps_err *err)
 out:
     json_decref(arr);
     return status;
+}
+
+/* ---- the review API's listing -------------------------------------------- */
+
+static const char *const state_names[] = {"candidate", "confirmed", "rejected"};
+static const char *const prov_names[] = {"harvested", "inferred", "user",
+                                         "validated"};
+
+const char *ps_match_state_name(int state)
+{
+    return state >= 0 && state <= 2 ? state_names[state] : NULL;
+}
+
+int ps_match_state_parse(const char *name)
+{
+    for (int i = 0; name && i <= 2; i++)
+        if (strcmp(name, state_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Is the link's evidence hard (a tier "hard" item, or the harvest-time
+ * inference from cited data)? 1 or 0, as SQL over link l. */
+#define HARD_SQL                                                               \
+    "(CASE WHEN json_valid(l.evidence) THEN EXISTS (SELECT 1 FROM "            \
+    "json_each(l.evidence) WHERE json_extract(value, '$.tier') = 'hard' OR "   \
+    "json_extract(value, '$.kind') = 'cites-data-of-proposal') ELSE 0 END)"
+/* The public may see record x at ?4 (0: anything). */
+#define SEEN_SQL(x)                                                            \
+    "(" x ".id IS NULL OR (" x ".deleted = 0 AND (" x ".visibility = 0 OR "    \
+    "(" x ".visibility = 1 AND " x ".embargo_until <= ?4))))"
+/* The links q selects: ?1 state (-1 any), ?2 tier (-1 any), ?3 instrument
+ * pid (NULL any), ?4 now (0: any visibility), ?7 link id (0: any). */
+#define MATCH_FROM                                                             \
+    " FROM link l LEFT JOIN publication u ON u.id = l.src_id LEFT JOIN "       \
+    "proposal pr ON pr.id = l.dst_id WHERE l.type = "                          \
+    "'publication-from-proposal' AND (?7 = 0 OR l.id = ?7) AND (?1 < 0 OR "    \
+    "l.state = ?1) AND (?2 < 0 OR " HARD_SQL " = ?2) AND (?3 IS NULL OR "      \
+    "EXISTS (SELECT 1 FROM link dl JOIN dataset d ON d.id = dl.src_id AND "    \
+    "d.deleted = 0 WHERE dl.type = 'dataset-of-proposal' AND dl.src_kind = 4 " \
+    "AND dl.dst_kind = 3 AND dl.dst_id = l.dst_id AND (d.instrument_pid = ?3 " \
+    "OR d.instrument_id = (SELECT id FROM instrument WHERE pid = ?3)))) AND "  \
+    "(?4 = 0 OR (" SEEN_SQL("u") " AND " SEEN_SQL("pr") "))"
+
+/* The year of a time in ms (NULL stays NULL), as the index takes it. */
+#define YEAR_SQL(ms)                                                           \
+    "CAST(strftime('%Y', " ms " / 1000, 'unixepoch') AS INTEGER)"
+
+static const char match_count_sql[] =
+    "SELECT count(*) " MATCH_FROM " AND ?5 = ?5 AND ?6 = ?6";
+#define PUB_YEAR                                                               \
+    "coalesce(u.year, " YEAR_SQL("coalesce(u.published_at, u.start_at)") ")"
+#define PROP_YEAR YEAR_SQL("coalesce(pr.start_at, pr.submitted_at)")
+static const char match_page_sql[] =
+    "SELECT l.id, l.score, l.state, l.provenance, l.evidence, " HARD_SQL
+    ", l.src_ref, u.pid, u.title, u.doi, " PUB_YEAR ", l.dst_ref, pr.id, "
+    "pr.pid, pr.code, pr.title, pr.status, l.created_at, "
+    "l.updated_at, " PROP_YEAR MATCH_FROM
+    " ORDER BY l.score DESC, l.id LIMIT ?5 OFFSET ?6";
+/* A proposal's instruments: those of its live datasets. */
+static const char match_instr_sql[] =
+    "SELECT DISTINCT coalesce(i.pid, d.instrument_pid), i.name FROM link dl "
+    "JOIN dataset d ON d.id = dl.src_id AND d.deleted = 0 LEFT JOIN "
+    "instrument i ON i.id = d.instrument_id WHERE dl.type = "
+    "'dataset-of-proposal' AND dl.src_kind = 4 AND dl.dst_kind = 3 AND "
+    "dl.dst_id = ?1 AND coalesce(i.pid, d.instrument_pid) IS NOT NULL ORDER "
+    "BY 1";
+
+static void bind_query(sqlite3_stmt *s, const ps_match_query *q)
+{
+    sqlite3_bind_int(s, 1, q->state);
+    sqlite3_bind_int(s, 2, q->tier);
+    psi_bind_text(s, 3, q->instrument);
+    sqlite3_bind_int64(s, 4, q->now_ms);
+    sqlite3_bind_int64(s, 5, q->limit > 0 ? q->limit : -1);
+    sqlite3_bind_int64(s, 6, q->skip);
+    sqlite3_bind_int64(s, 7, q->id);
+}
+
+static void put_text(json_t *o, const char *key, sqlite3_stmt *s, int i)
+{
+    if (sqlite3_column_type(s, i) != SQLITE_NULL)
+        json_object_set_new(o, key, json_string(col_text(s, i)));
+}
+
+static json_t *time_or_null(sqlite3_stmt *s, int i)
+{
+    char buf[PS_TIME_BUFSZ];
+    if (sqlite3_column_type(s, i) == SQLITE_NULL)
+        return json_null();
+    return json_string(ps_time_format(sqlite3_column_int64(s, i), buf));
+}
+
+/* The instruments of proposal prop as [{"pid","name"}]. */
+static ps_status proposal_instruments(ps_store *st, int64_t prop, json_t **out,
+                                      ps_err *err)
+{
+    ps_status status = PS_OK;
+    sqlite3_stmt *s;
+    json_t *arr = json_array();
+    *out = NULL;
+    if (!arr)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    STMT(s, match_instr_sql);
+    sqlite3_bind_int64(s, 1, prop);
+    int rc;
+    for (;;) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
+        json_t *o = json_pack("{s:s, s:o}", "pid", col_text(s, 0), "name",
+                              text_or_null(col_text(s, 1)));
+        if (!o || json_array_append_new(arr, o) != 0) {
+            sqlite3_reset(s);
+            FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
+        }
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        FAIL(psi_db_error(st, err, "reading a proposal's instruments"));
+    *out = arr;
+    arr = NULL;
+out:
+    json_decref(arr);
+    return status;
+}
+
+/* The review API's object of the match row s is on (match_page_sql). The
+ * proposal's instruments are read later (another statement). */
+static json_t *match_row_json(sqlite3_stmt *s)
+{
+    const char *evs = col_text(s, 4);
+    json_t *ev = evs ? json_loads(evs, 0, NULL) : NULL;
+    if (!json_is_array(ev)) {
+        json_decref(ev);
+        ev = json_array();
+    }
+    json_t *pub = json_object(), *prop = json_object();
+    if (pub) {
+        json_object_set_new(pub, "pid",
+                            json_string(sqlite3_column_type(s, 7) != SQLITE_NULL
+                                            ? col_text(s, 7)
+                                            : col_text(s, 6)));
+        put_text(pub, "title", s, 8);
+        put_text(pub, "doi", s, 9);
+        if (sqlite3_column_type(s, 10) != SQLITE_NULL)
+            json_object_set_new(pub, "year",
+                                json_integer(sqlite3_column_int64(s, 10)));
+    }
+    if (prop) {
+        json_object_set_new(
+            prop, "pid",
+            json_string(sqlite3_column_type(s, 13) != SQLITE_NULL
+                            ? col_text(s, 13)
+                            : col_text(s, 11)));
+        put_text(prop, "code", s, 14);
+        put_text(prop, "title", s, 15);
+        put_text(prop, "status", s, 16);
+        if (sqlite3_column_type(s, 19) != SQLITE_NULL)
+            json_object_set_new(prop, "year",
+                                json_integer(sqlite3_column_int64(s, 19)));
+        json_object_set_new(prop, "instruments", json_array());
+    }
+    const char *state = ps_match_state_name(sqlite3_column_int(s, 2));
+    int pv = sqlite3_column_int(s, 3);
+    return json_pack("{s:I, s:o, s:o, s:f, s:s, s:s, s:s, s:o, s:o, s:o}", "id",
+                     (json_int_t)sqlite3_column_int64(s, 0), "publication", pub,
+                     "proposal", prop, "score", sqlite3_column_double(s, 1),
+                     "tier", sqlite3_column_int(s, 5) ? "hard" : "soft",
+                     "state", state ? state : "candidate", "provenance",
+                     pv >= 0 && pv <= 3 ? prov_names[pv] : "inferred",
+                     "evidence", ev, "created_at", time_or_null(s, 17),
+                     "updated_at", time_or_null(s, 18));
+}
+
+ps_status ps_match_find(ps_store *st, json_t **out, const ps_match_query *q,
+                        ps_err *err)
+{
+    ps_status status = PS_OK;
+    sqlite3_stmt *s = NULL;
+    json_t *res = NULL;
+    int64_t(*props)[2] = NULL; /* (result index, proposal id) */
+    size_t nprops = 0;
+    int snap = 0;
+    *out = NULL;
+    if (!st || !q || q->version != PS_MATCH_QUERY_VERSION || q->state < -1 ||
+        q->state > 2 || q->tier < -1 || q->tier > 1 || q->limit < 0 ||
+        q->skip < 0 || q->id < 0)
+        return ps_err_set(err, PS_ERR_INVALID, "bad match query");
+    res = json_array();
+    if (!res)
+        return ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    if (!st->in_txn && !st->in_read) {
+        ps_err e = PS_ERR_INIT;
+        snap = ps_store_read_begin(st, &e) == PS_OK;
+    }
+    int64_t count = 0;
+    STMT(s, match_count_sql);
+    bind_query(s, q);
+    CHECK(psi_step_id(st, s, &count, err, "counting matches"));
+    STMT(s, match_page_sql);
+    bind_query(s, q);
+    size_t cap = 0;
+    int rc;
+    for (;;) {
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+            break;
+        json_t *o = match_row_json(s);
+        if (!o || json_array_append_new(res, o) != 0)
+            FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
+        if (sqlite3_column_type(s, 12) == SQLITE_NULL)
+            continue;
+        if (nprops == cap) {
+            size_t nc = cap ? cap * 2 : 32;
+            int64_t(*p)[2] = ps_realloc(props, nc * sizeof *props);
+            if (!p)
+                FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
+            props = p;
+            cap = nc;
+        }
+        props[nprops][0] = (int64_t)json_array_size(res) - 1;
+        props[nprops][1] = sqlite3_column_int64(s, 12);
+        nprops++;
+    }
+    if (rc != SQLITE_DONE)
+        FAIL(psi_db_error(st, err, "listing matches"));
+    sqlite3_reset(s);
+    s = NULL;
+    for (size_t i = 0; i < nprops; i++) {
+        json_t *instr = NULL;
+        CHECK(proposal_instruments(st, props[i][1], &instr, err));
+        json_t *prop = json_object_get(json_array_get(res, (size_t)props[i][0]),
+                                       "proposal");
+        json_object_set_new(prop, "instruments", instr);
+    }
+    *out = json_pack("{s:I, s:o}", "count", (json_int_t)count, "results", res);
+    res = NULL;
+    if (!*out)
+        FAIL(ps_err_set(err, PS_ERR_NOMEM, "out of memory"));
+out:
+    if (s)
+        sqlite3_reset(s);
+    if (snap)
+        ps_store_read_end(st);
+    ps_free(props);
+    json_decref(res);
+    return status;
+}
+
+ps_status ps_match_get(ps_store *st, json_t **out, int64_t link_id,
+                       int64_t now_ms, ps_err *err)
+{
+    ps_match_query q = PS_MATCH_QUERY_INIT;
+    json_t *all = NULL;
+    *out = NULL;
+    if (link_id <= 0)
+        return ps_err_set(err, PS_ERR_NOTFOUND, "no match with id %lld",
+                          (long long)link_id);
+    q.id = link_id;
+    q.now_ms = now_ms;
+    ps_status rc = ps_match_find(st, &all, &q, err);
+    if (rc != PS_OK)
+        return rc;
+    json_t *one = json_array_get(json_object_get(all, "results"), 0);
+    if (!one) {
+        json_decref(all);
+        return ps_err_set(err, PS_ERR_NOTFOUND, "no match with id %lld",
+                          (long long)link_id);
+    }
+    *out = json_incref(one);
+    json_decref(all);
+    return PS_OK;
 }

@@ -672,6 +672,109 @@ ps_status ps_store_instrument_names(ps_store *st,
                                               const char *aliases),
                                     void *ctx, ps_err *err);
 
+/* ---- collections (issue 6) ------------------------------------------------
+ * A collection is a named set of records (proposals, publications, datasets,
+ * instruments) that users gather in the dashboard; its charts are the
+ * analytics endpoints filtered to its members. A collection has a generated
+ * url-safe pid ("c-" and 12 hex digits); each item is a (kind, record)
+ * pair with the time it was added and an optional note. Items are kept
+ * when their record is deleted or hidden later, but the reads below leave
+ * out what is not live (and, with now_ms, not public). Ceilings: */
+#define PS_COLLECTION_NAME_MAX 200     /* bytes of a name (at least 1) */
+#define PS_COLLECTION_DESC_MAX 4000    /* bytes of a description */
+#define PS_COLLECTION_NOTE_MAX 1000    /* bytes of an item's note */
+#define PS_COLLECTIONS_MAX 1000        /* collections in a store */
+#define PS_COLLECTION_ITEMS_MAX 100000 /* items in one collection */
+#define PS_COLLECTION_BATCH_MAX 10000  /* items in one add or remove call */
+
+/* Create a collection. name: valid UTF-8, 1..PS_COLLECTION_NAME_MAX bytes,
+ * not blank, no control characters; description: NULL or valid UTF-8 of
+ * at most PS_COLLECTION_DESC_MAX bytes (tabs and line breaks allowed).
+ * *out is the new collection as ps_store_collection_get gives it without
+ * items (caller owns it; NULL on failure). Errors: PS_ERR_INVALID (bad
+ * name or description, read-only store), PS_ERR_TOOBIG (there are
+ * PS_COLLECTIONS_MAX already), PS_ERR_BUSY, PS_ERR_DB, PS_ERR_NOMEM. */
+ps_status ps_store_collection_create(ps_store *st, json_t **out,
+                                     const char *name, const char *description,
+                                     ps_err *err);
+/* Every collection, most recently updated first, as a JSON array (caller
+ * owns it) of {"pid","name","description" (null if none),"count",
+ * "created_at","updated_at"} (times ISO 8601, UTC). count: the items whose
+ * record is live and, with now_ms != 0, visible to the public at now_ms.
+ * Errors: PS_ERR_DB, PS_ERR_NOMEM. */
+ps_status ps_store_collection_list(ps_store *st, json_t **out, int64_t now_ms,
+                                   ps_err *err);
+/* One collection as in the list, and with limit > 0 an "items" array of
+ * up to limit items after skip, in the order they were added (items added
+ * in the same millisecond: instruments, proposals, datasets, publications,
+ * then by pid):
+ * {"type" (proposal|publication|dataset|instrument),"pid","title" (an
+ * instrument's name),"added_at","note" (omitted if none)}; the same items
+ * count counts. Errors: PS_ERR_NOTFOUND (no collection with that pid),
+ * PS_ERR_INVALID (negative limit or skip), PS_ERR_DB, PS_ERR_NOMEM. */
+ps_status ps_store_collection_get(ps_store *st, json_t **out, const char *pid,
+                                  int64_t now_ms, int64_t limit, int64_t skip,
+                                  ps_err *err);
+/* Delete a collection and its items. Errors: PS_ERR_NOTFOUND,
+ * PS_ERR_INVALID (read-only store), PS_ERR_BUSY, PS_ERR_DB. */
+ps_status ps_store_collection_delete(ps_store *st, const char *pid,
+                                     ps_err *err);
+
+/* One item to add or remove. */
+typedef struct ps_collection_item {
+    ps_kind kind;     /* proposal, publication, dataset or instrument */
+    const char *pid;  /* the record's pid */
+    const char *note; /* add: NULL keeps the item's note; remove: unused */
+} ps_collection_item;
+
+/* What an add or a remove did with the n items it was given: done + already
+ * + unknown == n (an item given twice is "already" the second time). */
+typedef struct ps_collection_counts {
+    int64_t done;    /* added, or removed */
+    int64_t already; /* add: already a member; remove: not a member */
+    int64_t unknown; /* no live record of that kind and pid (add: visible
+                        at now_ms when now_ms != 0) */
+} ps_collection_counts;
+
+/* Add items[0..n) to collection pid, in one transaction; an item already
+ * there keeps its added_at and takes the new note if one is given. Records
+ * must be live (and, with now_ms != 0, visible to the public at now_ms);
+ * others are counted unknown and, if unknown_out is not NULL, flagged
+ * there (unknown_out[i] = 1; n bytes). The collection's updated_at moves
+ * when something was added. Errors: PS_ERR_INVALID (n >
+ * PS_COLLECTION_BATCH_MAX, a kind that cannot be collected, a NULL pid, a
+ * note that is not UTF-8 or longer than PS_COLLECTION_NOTE_MAX, read-only
+ * store), PS_ERR_NOTFOUND (no such collection), PS_ERR_TOOBIG (the
+ * collection would hold more than PS_COLLECTION_ITEMS_MAX items; nothing is
+ * added), PS_ERR_BUSY, PS_ERR_DB, PS_ERR_NOMEM. */
+ps_status ps_store_collection_add(ps_store *st,
+                                  ps_collection_counts *counts_out,
+                                  const char *pid,
+                                  const ps_collection_item *items, size_t n,
+                                  int64_t now_ms, unsigned char *unknown_out,
+                                  ps_err *err);
+/* Remove items[0..n) from collection pid (notes ignored). unknown: no
+ * record of that kind and pid, or one not visible at now_ms (when now_ms
+ * != 0) that is not a member either. Same errors as add, without
+ * PS_ERR_TOOBIG. */
+ps_status ps_store_collection_remove(ps_store *st,
+                                     ps_collection_counts *counts_out,
+                                     const char *pid,
+                                     const ps_collection_item *items, size_t n,
+                                     int64_t now_ms, unsigned char *unknown_out,
+                                     ps_err *err);
+/* The members of collection pid whose record is live (whatever its
+ * visibility: the caller's own read path applies that), ordered by kind
+ * then pid: fn(payload, kind, id, member_pid) for each; a non-zero return
+ * stops the walk (PS_OK). The search filters `collection=PID` with it.
+ * Errors: PS_ERR_NOTFOUND (no collection with that pid), PS_ERR_INVALID
+ * (NULL pid or fn), PS_ERR_DB. */
+ps_status ps_store_collection_members(ps_store *st, const char *pid,
+                                      int (*fn)(void *payload, ps_kind kind,
+                                                int64_t id,
+                                                const char *member_pid),
+                                      void *payload, ps_err *err);
+
 #ifdef __cplusplus
 }
 #endif

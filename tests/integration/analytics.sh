@@ -17,7 +17,7 @@ P init >/dev/null && P harvest >/dev/null 2>&1 && P index >/dev/null
 start_serve "$T/pansift.ini"
 S="$SERVE_URL/api/search"
 A="$SERVE_URL/api/analytics"
-search() { get "$S" -G "$@"; }
+search() { get "$S" -G -D "$T/headers" "$@"; }
 an() { local what=$1; shift; get "$A/$what" -G "$@"; }
 Q() { sqlite3 "$T/data/store.db" "$@"; }
 # Rows as "value<TAB>count", sorted, from an answer's array at jq path $1.
@@ -186,6 +186,44 @@ check_eq "$(jq --arg p "$ipid" '.instruments[] | select(.pid == $p) | .datasets'
     "$(Q "select count(*) from dataset where visibility = 0 and deleted = 0 and instrument_pid = '$ipid'")" \
     "facility: an instrument's datasets"
 
+# ---- collection=: a search and its charts over a collection ----------------
+cpid=$(curl -s -X POST "$SERVE_URL/api/collections" -H 'Content-Type: application/json' \
+    -d '{"name":"analytics test"}' | jq -r .pid)
+search --data type=dataset --data facility=ILL --data limit=7 --data facets=none
+items=$(jq -c '{items: [.results[] | {type: .kind, pid}]}' "$T/body")
+curl -s -X POST "$SERVE_URL/api/collections/$cpid/items" -H 'Content-Type: application/json' \
+    -d "$items" >/dev/null
+search --data "collection=$cpid" --data limit=100 --data facets=facility
+check_eq "$(jq -c '[.results[].pid] | sort' "$T/body")" "$(jq -c '[.items[].pid] | sort' <<<"$items")" \
+    "collection=: its members"
+check_eq "$(jq -c .facets.facility "$T/body")" '[{"value":"ILL","label":"ILL","count":7}]' \
+    "collection=: its facets"
+search --data "collection=$cpid" --data q=run --data limit=0
+check_eq "$(jq .count "$T/body")" 7 "collection= with words"
+an breakdown --data by=facility --data "collection=$cpid"
+check_eq "$(jq -c '[.rows[] | [.value, .count]]' "$T/body")" '[["ILL",7]]' "a collection's chart"
+search --data collection=c-000000000000
+check_eq "$STATUS" 404 "an unknown collection is a 404"
+
+# ---- format=: the result set as a file -------------------------------------
+search --data type=publication --data format=csv --data limit=5
+check_eq "$STATUS" 200 "csv export"
+check_eq "$(grep -ci '^content-type: text/csv' "$T/headers")" 1 "csv content type"
+check_eq "$(grep -ci '^content-disposition: attachment' "$T/headers")" 1 "an export is a download"
+check_eq "$(python3 -c 'import csv,sys; print(len(list(csv.reader(open(sys.argv[1])))))' "$T/body")" 6 \
+    "csv: a header row and 5 records"
+search --data type=publication --data format=bibtex --data limit=5
+check_eq "$(grep -c '^@' "$T/body")" 5 "bibtex: 5 entries"
+search --data type=publication --data format=ris --data limit=5
+check_eq "$(grep -c '^ER  -' "$T/body")" 5 "ris: 5 records"
+search --data type=publication --data format=json --data limit=5 --data sort=citations
+check_eq "$(jq -c '[.[].citations]' "$T/body")" \
+    "$(Q "select json_group_array(c) from (select citation_count c from publication
+          where visibility = 0 order by c desc limit 5)")" "json export: in the search's order"
+search --data type=dataset --data format=csv
+check_eq "$(($(wc -l <"$T/body") - 1))" "$(Q "select min(1000, count(*)) from dataset where visibility = 0")" \
+    "an export's default: 1000 records"
+
 # ---- 400s and 404s ---------------------------------------------------------
 bad() { # bad STATUS MESSAGE-PART ENDPOINT CURL-ARGS...
     local status=$1 want=$2 what=$3; shift 3
@@ -205,5 +243,9 @@ bad 400 "pid is required" instrument
 bad 404 "no instrument" instrument --data pid=nowhere:X
 bad 400 "name is required" facility
 bad 404 "no facility" facility --data name=Atlantis
+search --data format=xls
+check_eq "$STATUS" 400 "format=xls is a 400"
+search --data format=csv --data limit=10001
+check_eq "$STATUS" 400 "an export of more than 10,000 is a 400"
 stop_serve
 finish

@@ -9,8 +9,8 @@
 # parser's own 400 messages); that every filter and where example in it is
 # accepted by the server; and, with openapi-check.pl, that it is a valid
 # OpenAPI 3.0 document whose examples and the server's real answers (200,
-# 400, 404) satisfy its schemas. Each operation names its page in docs/api/,
-# which must exist.
+# 400, 404; the match review's and collections' writes too) satisfy its
+# schemas. Each operation names its page in docs/api/, which must exist.
 # SPDX-License-Identifier: GPL-2.0-or-later
 . "$(dirname "$0")/lib.sh"
 
@@ -211,6 +211,29 @@ answer GET /search 200 /api/search -G --data-urlencode 'q=crystal structure' --d
 answer GET /search 200 /api/search -G --data-urlencode 'q=perovskite' --data-urlencode type=proposal,publication
 answer GET /search 400 /api/search -G --data-urlencode 'q=neutron AND'
 answer GET /search 400 /api/search -G --data-urlencode 'q=neutron' --data-urlencode type=paper
+# The match review and the collections (this server has no admin token).
+J=(-H 'Content-Type: application/json')
+answer GET /matches 200 /api/matches -G --data-urlencode state=all --data-urlencode limit=3
+mid=$(jq -r '.results[0].id // empty' "$T/answer$k.json")
+answer GET /matches 400 /api/matches -G --data-urlencode state=maybe
+if [ -n "$mid" ]; then
+    answer POST '/matches/{id}' 200 "/api/matches/$mid" -X POST "${J[@]}" -d '{"state":"confirmed"}'
+    answer POST '/matches/{id}' 200 "/api/matches/$mid" -X POST "${J[@]}" -d '{"state":"candidate"}'
+fi
+answer POST '/matches/{id}' 404 /api/matches/99999999 -X POST "${J[@]}" -d '{"state":"confirmed"}'
+answer POST '/matches/{id}' 400 /api/matches/1 -X POST "${J[@]}" -d '{"state":"maybe"}'
+answer POST /collections 201 /api/collections -X POST "${J[@]}" -d '{"name":"OpenAPI","description":null}'
+cpid=$(jq -r .pid "$T/answer$k.json")
+answer POST /collections 400 /api/collections -X POST "${J[@]}" -d '{"nom":"x"}'
+answer POST '/collections/{pid}/items' 200 "/api/collections/$cpid/items" -X POST "${J[@]}" \
+    -d '{"items":[{"type":"instrument","pid":"isis:WISH","note":"n"},{"type":"dataset","pid":"no/such"}]}'
+answer POST '/collections/{pid}/items' 400 "/api/collections/$cpid/items" -X POST "${J[@]}" \
+    -d '{"items":[{"type":"person","pid":"x"}]}'
+answer DELETE '/collections/{pid}/items' 200 "/api/collections/$cpid/items" -X DELETE "${J[@]}" \
+    -d '{"items":[{"type":"dataset","pid":"no/such"}]}'
+answer GET '/collections/{pid}' 200 "/api/collections/$cpid"
+answer GET '/collections/{pid}' 404 /api/collections/c-000000000000
+answer GET /collections 200 /api/collections
 answer GET /health 200 /health
 answer GET / 200 /api
 out=$(perl "$PS_SOURCE_DIR/tests/integration/openapi-check.pl" "$DOC" "$T/cases" 2>&1)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # serve: the HTTP server as clients meet it: /health, the endpoint list,
 # ceilings on URL, header and body sizes (414, 431, 413 with a JSON error),
-# read-only methods (405), CORS, HEAD, keep-alive, many requests in
-# parallel, the dashboard's files (and nothing outside them), a record
-# harvested while the server runs becoming searchable without a restart,
-# and a clean exit on SIGTERM.
+# methods a path does not allow (405 with Allow), CORS and preflights, HEAD,
+# keep-alive, many requests in parallel, the dashboard's files (and nothing
+# outside them), a record harvested while the server runs becoming
+# searchable without a restart, and a clean exit on SIGTERM.
 # SPDX-License-Identifier: GPL-2.0-or-later
 . "$(dirname "$0")/lib.sh"
 
@@ -43,9 +43,20 @@ STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $big" "$SERVE_URL/hea
 check test "$STATUS" = 431 -o "$STATUS" = 413 -- "headers over max_header_bytes refused ($STATUS)"
 STATUS=$(curl -s -o "$T/body" -w '%{http_code}' --data-binary "@$T/cat/Instruments.json" "$SERVE_URL/api/Datasets")
 check_eq "$STATUS" 413 "body over max_body_bytes: 413"
-STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -X DELETE "$SERVE_URL/api/Datasets")
-check_eq "$STATUS" 405 "DELETE: 405"
-check_contains "$(jq -r .error.message "$T/body")" "read-only" "405 says why"
+h=$(curl -s -D - -o "$T/body" -X DELETE "$SERVE_URL/api/Datasets")
+check_contains "$h" "HTTP/1.1 405" "DELETE: 405"
+check_contains "$(jq -r .error.message "$T/body")" "(allowed: GET, HEAD)" "405 says what is allowed"
+check_contains "$h" "Allow: GET, HEAD" "405 has an Allow header"
+# A preflight for a write (the match review, collections) is allowed.
+h=$(curl -s -D - -o /dev/null -X OPTIONS -H "Origin: https://x.org" \
+    -H "Access-Control-Request-Method: POST" \
+    -H "Access-Control-Request-Headers: authorization, content-type" \
+    "$SERVE_URL/api/collections")
+check_contains "$h" "HTTP/1.1 204" "preflight: 204"
+check_contains "$h" "Access-Control-Allow-Methods: GET, HEAD, POST, DELETE, OPTIONS" \
+    "preflight: POST and DELETE allowed"
+check_contains "$h" "Access-Control-Allow-Headers: authorization, content-type" \
+    "preflight: the Authorization header allowed"
 
 # CORS, HEAD, keep-alive.
 h=$(curl -s -D - -o /dev/null -H "Origin: https://data.panosc.eu" "$SERVE_URL/api/Instruments/count")

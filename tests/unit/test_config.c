@@ -384,6 +384,10 @@ static const error_case error_cases[] = {
     {"[server]\napi_prefix = api\n", 2, "[server] api_prefix", NULL},
     {"[server]\ncors_origin = https://x.org/path\n", 2, "[server] cors_origin",
      "one origin"},
+    {"[server]\nadmin_token = short\n", 2, "[server] admin_token",
+     "16 to 256 characters"},
+    {"[server]\nadmin_token = sixteen chars and more\n", 2,
+     "[server] admin_token", "without spaces"},
     {"[server]\nconnection_timeout_s = 1500ms\n", 2,
      "[server] connection_timeout_s = '1500ms'", "whole number of seconds"},
     {"[server]\nmax_body_bytes = 2G\n", 2, "[server] max_body_bytes = '2G'",
@@ -700,6 +704,12 @@ static void test_values(void)
           "%s", err.msg);
     check(set1(&cfg, "server", "cors_origin", "", &err) == PS_ERR_CONFIG,
           "empty origin");
+    check(set1(&cfg, "server", "admin_token", "0123456789abcdef", &err) ==
+              PS_OK,
+          "%s", err.msg);
+    check_str(cfg.admin_token, "0123456789abcdef");
+    check(set1(&cfg, "server", "admin_token", "", &err) == PS_OK,
+          "an empty token turns the check off");
     check(set1(&cfg, "server", "api_prefix", "/", &err) == PS_ERR_CONFIG,
           "/ alone");
     check(set1(&cfg, "server", "api_prefix", "/a//b", &err) == PS_ERR_CONFIG,
@@ -968,7 +978,7 @@ static void test_doc(void)
             help[0] = '\0';
         }
     }
-    check(rows == 52, "%d settings in the template", rows);
+    check(rows == 53, "%d settings in the template", rows);
 
     /* Every row of the settings table is a setting of the template. */
     int doc_rows = 0;

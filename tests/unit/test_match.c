@@ -168,6 +168,106 @@ static void test_helpers(void)
           "stop words only");
 }
 
+/* The number of results of a match query, and its count. */
+static size_t find_n(ps_store *st, const ps_match_query *q, int64_t *count)
+{
+    json_t *o = NULL;
+    ps_err err = PS_ERR_INIT;
+    check(ps_match_find(st, &o, q, &err) == PS_OK, "find: %s", err.msg);
+    *count = json_integer_value(json_object_get(o, "count"));
+    size_t n = json_array_size(json_object_get(o, "results"));
+    json_decref(o);
+    return n;
+}
+
+/* The review API's listing and judging (after test_matcher's runs: A-p1
+ * rejected, D-p4 confirmed, B-p2 and C-p3 candidates). */
+static void test_review(ps_store *st, int64_t pub_d)
+{
+    ps_err err = PS_ERR_INIT;
+    ps_match_query q = PS_MATCH_QUERY_INIT;
+    int64_t count = 0;
+    check(find_n(st, &q, &count) == 4 && count == 4, "all: %lld",
+          (long long)count);
+    q.state = PS_LINK_CANDIDATE;
+    check(find_n(st, &q, &count) == 2 && count == 2, "candidates: %lld",
+          (long long)count);
+    q.state = -1;
+    q.tier = 1;
+    check(find_n(st, &q, &count) == 2 && count == 2, "hard: %lld",
+          (long long)count);
+    q.tier = 0;
+    check(find_n(st, &q, &count) == 2 && count == 2, "soft: %lld",
+          (long long)count);
+    q.tier = -1;
+    q.instrument = "ill/d7";
+    check(find_n(st, &q, &count) == 2 && count == 2, "of D7: %lld",
+          (long long)count);
+    q.instrument = "nowhere";
+    check(find_n(st, &q, &count) == 0 && count == 0, "of no instrument");
+    q.instrument = NULL;
+    q.limit = 1;
+    q.skip = 1;
+    check(find_n(st, &q, &count) == 1 && count == 4, "a page: count %lld",
+          (long long)count);
+    q.skip = 4;
+    check(find_n(st, &q, &count) == 0 && count == 4, "past the end");
+    q.limit = -1;
+    json_t *o = NULL;
+    check(ps_match_find(st, &o, &q, &err) == PS_ERR_INVALID && !o, "bad query");
+    check(ps_match_find(st, &o, NULL, &err) == PS_ERR_INVALID, "no query");
+
+    /* One match, as the review page shows it. */
+    json_t *l = all_links(st);
+    json_t *ld = find_link(l, "pubD", "p4");
+    int64_t id_d = ld ? json_integer_value(json_object_get(ld, "id")) : 0;
+    json_decref(l);
+    check(ps_match_get(st, &o, id_d, 0, &err) == PS_OK, "get: %s", err.msg);
+    json_t *pub = json_object_get(o, "publication");
+    json_t *prop = json_object_get(o, "proposal");
+    check_str(json_string_value(json_object_get(pub, "pid")), "pubD");
+    check_str(json_string_value(json_object_get(pub, "title")),
+              "Diffuse scattering");
+    check(json_integer_value(json_object_get(pub, "year")) == 2019, "year");
+    check_str(json_string_value(json_object_get(prop, "code")), "7-77-777");
+    check(json_integer_value(json_object_get(prop, "year")) == 2015,
+          "the proposal's year, from its start");
+    json_t *in = json_array_get(json_object_get(prop, "instruments"), 0);
+    check_str(json_string_value(json_object_get(in, "pid")), "ill/d7");
+    check_str(json_string_value(json_object_get(in, "name")), "D7");
+    check_str(json_string_value(json_object_get(o, "state")), "confirmed");
+    check_str(json_string_value(json_object_get(o, "provenance")), "validated");
+    check_str(json_string_value(json_object_get(o, "tier")), "soft");
+    check(json_array_size(json_object_get(o, "evidence")) >= 2, "evidence");
+    check(json_is_string(json_object_get(o, "updated_at")), "updated_at");
+    json_decref(o);
+    check(ps_match_get(st, &o, 99999, 0, &err) == PS_ERR_NOTFOUND && !o,
+          "get unknown");
+    check(ps_match_get(st, &o, 0, 0, &err) == PS_ERR_NOTFOUND, "get 0");
+
+    /* Undoing a judgement: a candidate the matcher manages again; the
+     * index hears of it once. */
+    int64_t seq0 = pub_seq(st, pub_d);
+    check(ps_match_judge(st, id_d, PS_LINK_CANDIDATE, &err) == PS_OK,
+          "back to candidate: %s", err.msg);
+    int64_t seq1 = pub_seq(st, pub_d);
+    check(seq1 > seq0, "judging bumps the publication's seq");
+    check(ps_match_get(st, &o, id_d, 0, &err) == PS_OK, "get again");
+    check_str(json_string_value(json_object_get(o, "state")), "candidate");
+    check_str(json_string_value(json_object_get(o, "provenance")), "inferred");
+    json_decref(o);
+    check(ps_match_judge(st, id_d, PS_LINK_CANDIDATE, &err) == PS_OK,
+          "the same judgement again");
+    check(pub_seq(st, pub_d) == seq1, "an unchanged judgement changes no seq");
+    check(ps_match_judge(st, 99999, PS_LINK_CANDIDATE, &err) == PS_ERR_NOTFOUND,
+          "unknown link, unchanged-looking judgement");
+    check_str(ps_match_state_name(2), "rejected");
+    check(ps_match_state_name(3) == NULL, "no state 3");
+    check(ps_match_state_parse("confirmed") == 1, "parse confirmed");
+    check(ps_match_state_parse("maybe") == -1, "parse maybe");
+    check(ps_match_state_parse(NULL) == -1, "parse NULL");
+}
+
 static void test_matcher(void)
 {
     char path[512];
@@ -309,7 +409,7 @@ static void test_matcher(void)
           "confirm: %s", err.msg);
     check(ps_match_judge(st, 99999, PS_LINK_CONFIRMED, &err) == PS_ERR_NOTFOUND,
           "unknown link");
-    check(ps_match_judge(st, id_a, PS_LINK_CANDIDATE, &err) == PS_ERR_INVALID,
+    check(ps_match_judge(st, id_a, (ps_link_state)7, &err) == PS_ERR_INVALID,
           "bad state");
     /* A's text changes (the code twice now), D loses its instrument. */
     ps_mention_in ma2[2] = {ma, ma};
@@ -358,6 +458,7 @@ static void test_matcher(void)
           (long long)s.inserted);
     mo.min_similarity = 2;
     check(ps_match_run(st, &mo, &s, &err) == PS_ERR_INVALID, "bad options");
+    test_review(st, d);
     ps_store_close(st);
 }
 
