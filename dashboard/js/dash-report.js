@@ -12,7 +12,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 import {
-  $, api, apiUrl, arr, barConfig, barsHeight, chartCard, describeParams, drawCard, failCard,
+  $, api, apiUrl, append, arr, barConfig, barsHeight, chartCard, describeParams, drawCard, failCard,
   filterFor, fmtInt, followColourScheme, formatPercent, h, isNum, isObj, markReady, num,
   pageSearchParams, searchHref, setError, settleAll, setupYearForm, sortableTable, str,
 } from "./dash-common.js";
@@ -55,18 +55,19 @@ function describeSet() {
 async function collection() {
   const pid = params.find(([k]) => k === "collection")[1];
   try {
-    const c = await api(`collections/${encodeURIComponent(pid)}`);
+    const c = await api(`collections/${encodeURIComponent(pid)}`, [["limit", "1"]]);
     const name = str(c.name) || pid;
     $("set-kind").textContent = "Collection";
     $("report-title").textContent = name;
     document.title = `${name} · Country collaboration report · pansift`;
     const links = $("set-links");
-    links.replaceChildren(
+    links.replaceChildren();
+    append(links, [
       str(c.description) ? h("span", null, str(c.description), " · ") : null,
       isNum(c.count) ? h("span", null, `${fmtInt(c.count)} ${c.count === 1 ? "document" : "documents"} · `) : null,
       h("a", { href: `collections.html?pid=${encodeURIComponent(pid)}` }, "Open the collection"), " · ",
       h("a", { href: apiUrl(`collections/${encodeURIComponent(pid)}`).href }, "JSON"), " · ",
-      h("a", { href: searchHref(set) }, "Search these documents"));
+      h("a", { href: searchHref(set) }, "Search these documents")]);
   } catch (e) {
     setError("collection", `The collection ${pid} could not be loaded`, e);
     throw e;

@@ -62,12 +62,15 @@ const eq = (got, want, what) => check(got === want, what, `got ${JSON.stringify(
 /* ---- the API, from node ----------------------------------------------------------------- */
 
 const q = (pairs) => pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
-async function api(p, pairs = []) {
+async function api(p, pairs = [], init = {}) {
   const url = `${BASE}api/${p}${pairs.length ? `?${q(pairs)}` : ""}`;
-  const r = await fetch(url, { headers: { Accept: "application/json" } });
+  const r = await fetch(url, { ...init, headers: { Accept: "application/json", ...(init.headers || {}) } });
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status} ${await r.text()}`);
-  return r.json();
+  return r.status === 204 ? null : r.json();
 }
+const post = (p, body, method = "POST") => api(p, [], {
+  method, body: JSON.stringify(body), headers: { "Content-Type": "application/json" },
+});
 
 /* The instrument with the most proposals (search facets), else the first. */
 async function pickInstrument() {
@@ -107,6 +110,8 @@ async function open(page, rel) {
   page.off("response", onResponse);
   check(ready, `${rel}: ready`);
   check(problems.length === 0, `${rel}: no errors in the browser`, problems.join("; "));
+  const leaks = await page.evaluate(() => document.body.innerText.match(/(?<![A-Za-z])(?:undefined|null|NaN)(?![a-z])|\[object Object\]/g));
+  check(!leaks, `${rel}: no undefined, null or NaN shown`, JSON.stringify(leaks));
   const errors = await page.evaluate(() => document.body.dataset.errors);
   eq(errors, "0", `${rel}: every part loaded`);
   return Number(await page.evaluate(() => document.body.dataset.readyMs));
@@ -249,6 +254,36 @@ async function main() {
     eq(matrix, countries >= 2 ? Math.min(15, countries) : 0, "report.html: the heat map has the top countries");
     await checkCharts(page, "report.html");
     await shot("report.png");
+
+    /* A collection's report: its name, and its numbers. The collection is
+     * made here (publications and proposals of the instrument) and deleted
+     * at the end. */
+    const docs = await api("search", [["instrument", pid], ["type", "proposal"], ["type", "publication"],
+      ["limit", "50"], ["facets", "none"]]);
+    if (docs.results?.length) {
+      const c = await post("collections", { name: `Browser test: the report of ${head.name || pid}` });
+      try {
+        await post(`collections/${encodeURIComponent(c.pid)}/items`,
+          { items: docs.results.map((r) => ({ type: r.type || r.kind, pid: r.pid })) });
+        const inSet = [["collection", c.pid], ["type", "proposal"], ["type", "publication"]];
+        let n = 0;
+        for (let i = 0; i < 100 && n !== docs.results.length; i++) {
+          n = (await api("search", [...inSet, ["limit", "0"], ["facets", "none"]])).count;
+          if (n !== docs.results.length) await new Promise((r) => setTimeout(r, 100));
+        }
+        eq(n, docs.results.length, "the collection's documents are searchable");
+        const cp = await api("analytics/country-pairs", [...inSet, ["limit", "1000"]]);
+        const relC = `report.html?collection=${encodeURIComponent(c.pid)}`;
+        await open(page, relC);
+        eq(await page.textContent("#report-title"), c.name, `${relC}: the collection's name`);
+        eq(await page.getAttribute("[data-total='documents']", "data-value"), String(cp.documents),
+           `${relC}: the multi-country documents are the API's`);
+        await checkCharts(page, relC);
+        await shot("report-collection.png");
+      } finally {
+        await api(`collections/${encodeURIComponent(c.pid)}`, [], { method: "DELETE" });
+      }
+    }
 
     /* ---- the lists ---- */
     await open(page, "instrument.html");
