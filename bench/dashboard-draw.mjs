@@ -1,13 +1,11 @@
 // dashboard-draw.mjs: how long a dashboard page takes to be fully drawn in
-// Debian's chromium (headless, playwright-core): it opens URL N times in one
+// Debian's chromium (headless, playwright-core, a new empty profile): it opens URL N times in one
 // browser and prints, for each load, the page's own time to ready (the
 // `data-ready-ms` the analytics pages set on <body> when their last chart is
 // painted, counted from the start of the navigation), then the median.
 // Used by bench/dashboard-bench.sh --browser; not a test.
 //   node bench/dashboard-draw.mjs URL [N]
 // SPDX-License-Identifier: GPL-2.0-or-later
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -20,12 +18,10 @@ if (!url || !(n > 0)) {
   console.error('usage: node bench/dashboard-draw.mjs URL [N]');
   process.exit(2);
 }
-const profile = mkdtempSync(join(tmpdir(), 'pansift-draw-'));
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    `--user-data-dir=${profile}`],
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 const times = [];
 try {
@@ -40,7 +36,6 @@ try {
   }
 } finally {
   await browser.close();
-  rmSync(profile, { recursive: true, force: true });
 }
 const first = times[0];
 times.sort((a, b) => a - b);
