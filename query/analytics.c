@@ -173,8 +173,10 @@ static json_t *axis_entry(const psi_fgen *g, const axis *a, size_t i)
         return json_pack("{s:s, s:s}", "value", y, "label", y);
     }
     size_t v = (size_t)a->ids[i];
-    return json_pack("{s:s, s:s}", "value", g->tab[a->f]->names[v], "label",
-                     psi_fgen_label(g, a->f, v));
+    json_t *e = json_pack("{s:s, s:s}", "value", g->tab[a->f]->names[v],
+                          "label", psi_fgen_label(g, a->f, v));
+    psi_fgen_add_country(g, a->f, v, e);
+    return e;
 }
 
 /* A value id -> axis position map (-1: not on the axis). */

@@ -68,6 +68,11 @@ static void fgen_free(psi_fgen *g)
 {
     if (!g)
         return;
+    /* Before the tables, which say how many values there are. */
+    for (size_t v = 0;
+         g->inst_country && v < g->tab[PSI_F_INSTITUTION]->nvalues; v++)
+        ps_free(g->inst_country[v]);
+    ps_free(g->inst_country);
     for (int f = 0; f < PSI_NFACETS; f++) {
         if (g->labels[f] && g->tab[f])
             for (size_t v = 0; v < g->tab[f]->nvalues; v++)
@@ -154,6 +159,7 @@ int64_t psi_fgen_value(const psi_fgen *g, int f, const char *name)
 struct label_walk {
     psi_fgen *g;
     int f;
+    char **dest; /* per value of facet f */
     int nomem;
 };
 
@@ -161,10 +167,10 @@ static void on_label(void *arg, const char *pid, const char *name)
 {
     struct label_walk *w = arg;
     int64_t v = psi_fgen_value(w->g, w->f, pid);
-    if (v < 0 || w->g->labels[w->f][v])
+    if (v < 0 || w->dest[v])
         return;
-    w->g->labels[w->f][v] = ps_strdup(name);
-    if (!w->g->labels[w->f][v])
+    w->dest[v] = ps_strdup(name);
+    if (!w->dest[v])
         w->nomem = 1;
 }
 
@@ -393,8 +399,21 @@ static ps_status fgen_build(ps_xdb *db, ps_store *st, const char *ident,
     for (int f = 0; rc == PS_OK && f < PSI_NFACETS; f++) {
         if (!psi_facets[f].names)
             continue;
-        struct label_walk w = {g, f, 0};
+        struct label_walk w = {g, f, g->labels[f], 0};
         rc = ps_store_names(st, psi_facets[f].names, on_label, &w, err);
+        if (rc == PS_OK && w.nomem)
+            rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    /* Institutions' own countries. */
+    size_t ni = g->tab[PSI_F_INSTITUTION]->nvalues;
+    if (rc == PS_OK) {
+        g->inst_country = ps_calloc(ni ? ni : 1, sizeof *g->inst_country);
+        if (!g->inst_country)
+            rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
+    }
+    if (rc == PS_OK) {
+        struct label_walk w = {g, PSI_F_INSTITUTION, g->inst_country, 0};
+        rc = ps_store_names(st, "institution-country", on_label, &w, err);
         if (rc == PS_OK && w.nomem)
             rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");
     }
@@ -556,6 +575,13 @@ ps_status psi_fgen_count(const psi_fgen *g, int f, const uint64_t *bits,
     return PS_OK;
 }
 
+void psi_fgen_add_country(const psi_fgen *g, int f, size_t v, json_t *entry)
+{
+    if (entry && f == PSI_F_INSTITUTION && g->inst_country &&
+        g->inst_country[v])
+        json_object_set_new(entry, "country", json_string(g->inst_country[v]));
+}
+
 const char *psi_fgen_label(const psi_fgen *g, int f, size_t v)
 {
     return g->labels[f][v] ? g->labels[f][v] : g->tab[f]->names[v];
@@ -715,12 +741,14 @@ ps_status psi_fgen_facets(const psi_fgen *g, const uint64_t *bits,
         size_t *top = NULL, ntop = 0;
         rc = psi_fgen_top(g, f, counts[f], limit, &top, &ntop, err);
         json_t *arr = rc == PS_OK ? json_array() : NULL;
-        for (size_t i = 0; arr && i < ntop; i++)
-            json_array_append_new(
-                arr,
+        for (size_t i = 0; arr && i < ntop; i++) {
+            json_t *e =
                 json_pack("{s:s, s:s, s:I}", "value", g->tab[f]->names[top[i]],
                           "label", psi_fgen_label(g, f, top[i]), "count",
-                          (json_int_t)counts[f][top[i]]));
+                          (json_int_t)counts[f][top[i]]);
+            psi_fgen_add_country(g, f, top[i], e);
+            json_array_append_new(arr, e);
+        }
         ps_free(top);
         if (rc == PS_OK && !arr)
             rc = ps_err_set(err, PS_ERR_NOMEM, "out of memory");

@@ -333,6 +333,7 @@ typedef struct psi_fgen {
     size_t nwords;
     ps_xfacet_table *tab[PSI_NFACETS];
     char **labels[PSI_NFACETS]; /* display names; NULL: the value itself */
+    char **inst_country;        /* per institution value: its country */
     uint64_t *kinds[PSI_FGEN_NKINDS];
     uint64_t *visible;
     int embargoed;      /* some records are under embargo */
@@ -367,6 +368,9 @@ int psi_fgen_term_bits(const psi_fgen *g, const char *term, uint64_t *bits);
 /* The id of value name of facet f, or -1. */
 int64_t psi_fgen_value(const psi_fgen *g, int f, const char *name);
 const char *psi_fgen_label(const psi_fgen *g, int f, size_t v);
+/* entry["country"] = an institution's own country, when f is the
+ * institution facet and the store knows it. */
+void psi_fgen_add_country(const psi_fgen *g, int f, size_t v, json_t *entry);
 /* The year a value of the year facet names ("2019"); 0 if none. */
 int16_t psi_year_of_name(const char *name);
 

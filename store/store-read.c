@@ -1047,6 +1047,8 @@ ps_status ps_store_names(ps_store *st, const char *what, ps_store_name_fn fn,
         {"instrument", "SELECT pid, name FROM instrument WHERE deleted = 0"},
         {"institution", "SELECT pid, name FROM institution WHERE deleted = 0"},
         {"person", "SELECT pid, full_name FROM person WHERE deleted = 0"},
+        {"institution-country", "SELECT pid, country FROM institution WHERE "
+                                "deleted = 0 AND country IS NOT NULL"},
         {"technique", "SELECT iri, label FROM technique_term"},
     };
     const char *sql = NULL;

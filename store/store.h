@@ -417,7 +417,8 @@ ps_status ps_store_put_link(ps_store *st, const ps_link_in *in,
 
 /* Call fn(arg, pid, name) for every record of what ("instrument",
  * "institution", "person": pid and display name; "technique": PaNET IRI and
- * label), for the labels of facet values. Errors: PS_ERR_INVALID, PS_ERR_DB. */
+ * label; "institution-country": pid and country), for the labels of facet
+ * values. Errors: PS_ERR_INVALID, PS_ERR_DB. */
 typedef void (*ps_store_name_fn)(void *arg, const char *pid, const char *name);
 ps_status ps_store_names(ps_store *st, const char *what, ps_store_name_fn fn,
                          void *arg, ps_err *err);

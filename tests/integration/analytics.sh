@@ -65,6 +65,10 @@ check_eq "$(jq '.facets.author[0].count' "$T/body")" \
 check_eq "$(jq -r '.facets.author[0].label' "$T/body")" \
     "$(Q "select full_name from person where pid = '$top'")" "an author's label is the name"
 check_eq "$(jq '.facets | keys' -c "$T/body")" '["author"]' "facets= picks facets"
+search --data limit=0 --data facets=institution --data facet_limit=1
+inst=$(jq -r '.facets.institution[0].value' "$T/body")
+check_eq "$(jq -r '.facets.institution[0].country' "$T/body")" \
+    "$(Q "select country from institution where pid = '$inst'")" "an institution's own country"
 search --data facets=none --data limit=0
 check_eq "$(jq 'has("facets")' "$T/body")" false "facets=none leaves them out"
 
@@ -132,6 +136,10 @@ check_eq "$(jq .total "$T/body")" \
 an breakdown --data by=journal --data type=publication --data limit=100
 check_rows "$(rows .rows)" "$(sqlrows "select journal, count(*) from publication
     where visibility = 0 and deleted = 0 and journal is not null group by 1")" "publications by journal"
+an breakdown --data by=institution --data limit=3
+check_eq "$(jq -r '.rows[0].country' "$T/body")" \
+    "$(Q "select country from institution where pid = '$(jq -r '.rows[0].value' "$T/body")'")" \
+    "breakdown rows of institutions carry their country"
 an breakdown --data by=year --data split=type
 check_eq "$(jq '[.rows[] | .count == ([.split[].count] | add // 0)] | all' "$T/body")" true \
     "a split adds up to its row (one kind per record)"
