@@ -13,80 +13,30 @@
 
 /* ---- elements and values ------------------------------------------------------------ */
 
-/* Builds an element. Children that are not nodes become text nodes. Props:
- * "class", "text", "on<event>" (listener), anything else an attribute
- * (skipped when null, undefined or false; true gives an empty attribute). */
-export function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") el.className = v;
-    else if (k === "text") el.textContent = v;
-    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? "" : String(v));
-  }
-  append(el, children);
-  return el;
-}
+/* The element builders and value checks are the search page's (util.js):
+ * h and append make text nodes of API strings, never HTML. */
+import {
+  $, ApiError, api as utilApi, apiUrl as utilApiUrl, append, arr, formatBytes as utilFormatBytes, h,
+  isNum, isObj, str,
+} from "./util.js";
 
-export function append(el, children) {
-  for (const c of [children].flat(Infinity)) {
-    if (c === null || c === undefined || c === false || c === "") continue;
-    el.append(c instanceof Node ? c : String(c));
-  }
-  return el;
-}
-
-export const $ = (id) => document.getElementById(id);
-export const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
-export const arr = (v) => (Array.isArray(v) ? v : []);
-export const isNum = (v) => typeof v === "number" && Number.isFinite(v);
+export { $, ApiError, append, arr, h, isNum, isObj, str };
 export const num = (v) => (isNum(v) ? v : 0);
-
-/* A string from the API, or "" when it is not a string or a number. */
-export function str(v) {
-  if (typeof v === "string") return v;
-  if (typeof v === "number" && Number.isFinite(v)) return String(v);
-  return "";
-}
 
 const intFormat = new Intl.NumberFormat("en");
 export const fmtInt = (n) => (isNum(n) ? intFormat.format(n) : "–");
 export const plural = (n, one, many) => `${fmtInt(n)} ${n === 1 ? one : many}`;
 export const cmpText = (a, b) => a.localeCompare(b, "en", { numeric: true, sensitivity: "base" });
 
-/* Bytes in powers of 1000, three significant figures at most: 154 MB, 12.3 GB. */
-export function formatBytes(n) {
-  if (!isNum(n) || n < 0) return "–";
-  if (n < 1000) return `${Math.round(n)} B`;
-  const units = ["kB", "MB", "GB", "TB", "PB", "EB", "ZB"];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1000;
-    i++;
-  } while (v >= 999.5 && i < units.length - 1);
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}
+/* Bytes in powers of 1000 as util.js writes them (154 MB, 12.3 GB); "–"
+ * when there is no number. */
+export const formatBytes = (n) => (isNum(n) && n >= 0 ? utilFormatBytes(Math.round(n)) : "–");
 
 /* A percentage with one decimal, or "–" when there is nothing to divide. */
 export const formatPercent = (part, whole) =>
   whole > 0 ? `${(100 * part / whole).toFixed(1)} %` : "–";
 
 /* ---- the API ------------------------------------------------------------------------ */
-
-const metaContent = (name, fallback) =>
-  document.querySelector(`meta[name="${name}"]`)?.getAttribute("content") || fallback;
-const API_BASE = new URL(metaContent("pansift-api", "api/"), document.baseURI);
-
-export class ApiError extends Error {
-  constructor(message, status, url) {
-    super(message);
-    this.name = "ApiError";
-    this.status = status;
-    this.url = url;
-  }
-}
 
 /* params: [[key, value], ...] (keys may repeat) or an object; null and
  * undefined values are left out. Values are percent-encoded (%20 for spaces). */
@@ -98,38 +48,22 @@ export function query(params) {
     .join("&");
 }
 
-export function apiUrl(path, params) {
-  const url = new URL(path, API_BASE);
-  url.search = query(params);
-  return url;
+/* util.js's calls take an object whose arrays repeat a key; these pages
+ * build [[key, value], ...] lists, turned into that here. */
+function paramObject(params) {
+  if (!Array.isArray(params)) return params;
+  const o = {};
+  for (const [k, v] of params) {
+    if (v === undefined || v === null || v === "") continue;
+    (o[k] ??= []).push(String(v));
+  }
+  return o;
 }
 
+export const apiUrl = (path, params) => utilApiUrl(path, paramObject(params));
+
 /* Resolves to the JSON answer; rejects with an ApiError saying what failed. */
-export async function api(path, params) {
-  const url = apiUrl(path, params);
-  let resp;
-  try {
-    resp = await fetch(url, { headers: { Accept: "application/json" } });
-  } catch (e) {
-    throw new ApiError(`the pansift server did not answer (${e.message || e}); ` +
-                       "is `pansift serve` still running?", 0, url);
-  }
-  let body = null;
-  try {
-    body = await resp.json();
-  } catch {
-    /* not JSON: said below */
-  }
-  if (!resp.ok) {
-    const m = isObj(body) && isObj(body.error) && typeof body.error.message === "string"
-      ? body.error.message
-      : `${resp.status} ${resp.statusText}`.trim();
-    throw new ApiError(m, resp.status, url);
-  }
-  if (!isObj(body) && !Array.isArray(body))
-    throw new ApiError("the server's answer is not JSON", resp.status, url);
-  return body;
-}
+export const api = (path, params) => utilApi(path, paramObject(params));
 
 /* Every instrument (pid, name, facility) from the PaN API, 1000 at a time. */
 export async function loadInstruments() {
