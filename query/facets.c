@@ -203,10 +203,11 @@ static ps_status set_visible(psi_fgen *g, ps_xdb *db, ps_err *err)
     return PS_OK;
 }
 
-/* counts[f][v] += by for every value of every facet with which[f] of the
- * documents of bits: one pass over the set. */
+/* counts[f][v] += sign * weight[d] (1 without weights; documents whose
+ * weight is NAN left out) for every value v of every facet f with which[f]
+ * of the documents d of bits: one pass over the set for all of them. */
 static void count_all(const psi_fgen *g, const uint64_t *bits, const int *which,
-                      double *const *counts, double by)
+                      double *const *counts, const double *weight, double sign)
 {
     const ps_xfacet_table *tabs[PSI_NFACETS];
     double *cs[PSI_NFACETS];
@@ -221,6 +222,9 @@ static void count_all(const psi_fgen *g, const uint64_t *bits, const int *which,
         while (x) {
             size_t d = w * 64 + (size_t)__builtin_ctzll(x);
             x &= x - 1;
+            double by = weight ? sign * weight[d] : sign;
+            if (isnan(by))
+                continue;
             for (int k = 0; k < nf; k++) {
                 const ps_xfacet_table *t = tabs[k];
                 if (d >= t->ndocs)
@@ -311,7 +315,7 @@ static ps_status set_base_counts(psi_fgen *g, ps_err *err)
         }
         for (size_t w = 0; w < g->nwords; w++)
             set[w] = g->kinds[k][w] & g->visible[w];
-        count_all(g, set, all, g->base_counts[k], 1);
+        count_all(g, set, all, g->base_counts[k], NULL, 1);
         for (int f = 0; f < PSI_NFACETS; f++)
             for (size_t v = 0; !g->has_values[k][f] && v < g->tab[f]->nvalues;
                  v++)
@@ -437,56 +441,34 @@ ps_status psi_fgen_get(ps_server *srv, psi_ctx *ctx, psi_fgen **out,
     if (rc != PS_OK)
         return rc;
     pthread_mutex_lock(&c->lock);
-    for (;;) {
-        if (c->cur && strcmp(c->cur->ident, ident) == 0)
-            break;
-        if (!c->building)
-            break;
+    /* Wait for a build in progress unless the generation is already ours. */
+    while (c->building && !(c->cur && strcmp(c->cur->ident, ident) == 0))
         pthread_cond_wait(&c->built, &c->lock);
-    }
     psi_fgen *g = c->cur;
-    if (g && strcmp(g->ident, ident) == 0) {
-        int stale = g->embargoed &&
-                    ps_now_ms() - g->visible_ms > PSI_FGEN_VISIBLE_TTL_MS;
-        if (stale) {
-            /* Embargoes may have ended: a new generation (requests still
-             * hold the old one). */
-            c->building = 1;
-            pthread_mutex_unlock(&c->lock);
-            psi_fgen *n = NULL;
-            rc = fgen_build(ps_index_xdb(ctx->idx), ctx->st, ident, &n, err);
-            pthread_mutex_lock(&c->lock);
-            c->building = 0;
-            if (rc == PS_OK) {
-                psi_fgen_release(c->cur);
-                c->cur = n;
-            }
-            pthread_cond_broadcast(&c->built);
-            if (rc != PS_OK) {
-                pthread_mutex_unlock(&c->lock);
-                return rc;
-            }
-            g = c->cur;
-        }
-        atomic_fetch_add(&g->refs, 1);
+    /* Ours, unless missing, of another revision, or (while records are
+     * embargoed) old enough that an embargo may have ended since. */
+    int fresh = g && strcmp(g->ident, ident) == 0 &&
+                !(g->embargoed &&
+                  ps_now_ms() - g->visible_ms > PSI_FGEN_VISIBLE_TTL_MS);
+    if (!fresh) {
+        /* Build a new one; requests in progress keep the old. */
+        c->building = 1;
         pthread_mutex_unlock(&c->lock);
-        *out = g;
-        return PS_OK;
+        psi_fgen *n = NULL;
+        rc = fgen_build(ps_index_xdb(ctx->idx), ctx->st, ident, &n, err);
+        pthread_mutex_lock(&c->lock);
+        c->building = 0;
+        if (rc == PS_OK) {
+            psi_fgen_release(c->cur);
+            c->cur = n;
+        }
+        pthread_cond_broadcast(&c->built);
+        g = n;
     }
-    c->building = 1;
+    if (g)
+        atomic_fetch_add(&g->refs, 1);
     pthread_mutex_unlock(&c->lock);
-    psi_fgen *n = NULL;
-    rc = fgen_build(ps_index_xdb(ctx->idx), ctx->st, ident, &n, err);
-    pthread_mutex_lock(&c->lock);
-    c->building = 0;
-    if (rc == PS_OK) {
-        psi_fgen_release(c->cur);
-        c->cur = n;
-        atomic_fetch_add(&n->refs, 1);
-    }
-    pthread_cond_broadcast(&c->built);
-    pthread_mutex_unlock(&c->lock);
-    *out = n;
+    *out = g;
     return rc;
 }
 
@@ -553,25 +535,13 @@ ps_status psi_bits_year_range(const psi_fgen *g, uint64_t *bits, int64_t lo,
 ps_status psi_fgen_count(const psi_fgen *g, int f, const uint64_t *bits,
                          const double *weight, double *counts)
 {
-    const ps_xfacet_table *t = g->tab[f];
-    memset(counts, 0, (t->nvalues ? t->nvalues : 1) * sizeof *counts);
-    for (size_t w = 0; w < g->nwords; w++) {
-        uint64_t x = bits[w];
-        while (x) {
-            size_t d = w * 64 + (size_t)__builtin_ctzll(x);
-            x &= x - 1;
-            if (d >= t->ndocs)
-                continue;
-            double by = 1;
-            if (weight) {
-                by = weight[d];
-                if (isnan(by))
-                    continue;
-            }
-            for (uint32_t i = t->offsets[d]; i < t->offsets[d + 1]; i++)
-                counts[t->values[i]] += by;
-        }
-    }
+    int which[PSI_NFACETS] = {0};
+    double *cs[PSI_NFACETS] = {0};
+    which[f] = 1;
+    cs[f] = counts;
+    memset(counts, 0,
+           (g->tab[f]->nvalues ? g->tab[f]->nvalues : 1) * sizeof *counts);
+    count_all(g, bits, which, cs, weight, 1);
     return PS_OK;
 }
 
@@ -725,11 +695,11 @@ ps_status psi_fgen_facets(const psi_fgen *g, const uint64_t *bits,
             }
             for (size_t w = 0; w < g->nwords; w++)
                 base[w] &= ~bits[w];
-            count_all(g, base, counted, counts, -1);
+            count_all(g, base, counted, counts, NULL, -1);
         } else {
             for (size_t w = 0; w < g->nwords; w++)
                 base[w] &= bits[w];
-            count_all(g, base, counted, counts, 1);
+            count_all(g, base, counted, counts, NULL, 1);
         }
         *out = json_object();
         if (!*out)
