@@ -9,6 +9,15 @@
 . "$(dirname "$0")/lib.sh"
 
 "$GENCAT" --out "$T/cat" --datasets 400 --quiet
+# Extension members with values that make no sense: the records stay, the
+# values are dropped (docs/harvesting.md).
+jq -c '. + [{"pid":"bad/prop","type":"proposal","isPublic":true,"title":"Bad status",
+             "status":"maybe","code":42},
+            {"pid":"bad/pub","type":"publication","isPublic":true,"title":"Bad numbers",
+             "journal":["not","text"],"citationCount":-5},
+            {"pid":"bad/pub2","type":"publication","isPublic":true,"title":"Text count",
+             "citationCount":"many","status":"accepted"}]' "$T/cat/Documents.json" >"$T/docs.json"
+mv "$T/docs.json" "$T/cat/Documents.json"
 write_config "$T/pansift.ini" "$T/data" "[source sample]
 type = pan
 url = file://$T/cat"
@@ -28,6 +37,12 @@ check_rows() {
     check test "$(printf '%s' "$2" | grep -c .)" -gt 1 -- "$3: the store has rows"
     check_eq "$1" "$2" "$3"
 }
+
+check_eq "$(Q "select count(*) || ':' || count(status) || ':' || count(code) from proposal where pid = 'bad/prop'")" \
+    "1:0:0" "a proposal with a status not in the list and a numeric code: kept, both dropped"
+check_eq "$(Q "select count(*) || ':' || count(journal) || ':' || count(citation_count) from publication
+               where pid in ('bad/pub', 'bad/pub2')")" \
+    "2:0:0" "publications with a non-text journal and a negative or text citation count: kept, dropped"
 
 # ---- facets of a browse (no q): every record the public may see ---------
 search --data limit=0 --data facet_limit=100
