@@ -26,8 +26,9 @@ static const psi_route routes[] = {
     {"GET", "$api/openapi.json", psi_h_openapi,
      "This API described in OpenAPI 3.0 (servers[0].url: the API prefix)"},
     {"GET", "$api/search", psi_h_search,
-     "Full-text search over every kind of record, with highlighted "
-     "snippets: ?q=words&type=&limit=&skip="},
+     "Full-text search (or, without q, browsing) over every kind of record, "
+     "with snippets, filters and exact facet counts: "
+     "?q=&type=&sort=&facets=&limit=&skip=&format="},
     {"GET", "$api/analytics/breakdown", psi_h_analytics_breakdown,
      "Counts or sums of a facet over a search's match set, split by another"},
     {"GET", "$api/analytics/country-pairs", psi_h_analytics_countries,
